@@ -1,0 +1,367 @@
+//! The client model (DESIGN.md §2, RFC 7591 §2 metadata names) and its validation.
+//!
+//! A [`ClientSpec`] is what an operator writes (config file, admin API, registration); it is
+//! validated once into a [`Client`]. Errors name the key and say what is allowed, so the config
+//! loader and the admin API report them the same way.
+
+use crate::grant::{GrantSet, GrantType, ResponseType};
+use crate::jose::SigningAlg;
+use crate::redirect_uri::RedirectUri;
+use crate::scope::ScopeSet;
+use crate::secret::{Secret, SecretHash};
+use serde::Deserialize;
+use std::fmt;
+
+/// A client identifier: 1–255 printable ASCII characters without spaces (RFC 6749 §2.2 leaves
+/// the format to the server; this keeps it safe in URLs, headers and logs).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn parse(s: &str) -> Result<Self, &'static str> {
+        if s.is_empty() || s.len() > 255 {
+            return Err("must be 1 to 255 characters");
+        }
+        if !s.bytes().all(|b| (0x21..=0x7E).contains(&b)) {
+            return Err("must be printable ASCII without spaces");
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// RFC 7591 §2 `token_endpoint_auth_method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenEndpointAuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    None,
+}
+
+impl TokenEndpointAuthMethod {
+    pub const ALL: [Self; 3] = [Self::ClientSecretBasic, Self::ClientSecretPost, Self::None];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::None => "none",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+/// A validated client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Client {
+    pub id: ClientId,
+    pub name: Option<String>,
+    /// `None`: a public client (RFC 6749 §2.1), which must use PKCE.
+    pub secret: Option<SecretHash>,
+    pub scopes: ScopeSet,
+    pub grants: GrantSet,
+    pub redirect_uris: Vec<RedirectUri>,
+    pub post_logout_redirect_uris: Vec<RedirectUri>,
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    pub id_token_signed_response_alg: SigningAlg,
+    /// `None`: the server-wide default.
+    pub access_token_signed_response_alg: Option<SigningAlg>,
+    /// First-party clients skip the consent page.
+    pub first_party: bool,
+    /// PKCE is always required of public clients; this requires it of a confidential one too.
+    pub require_pkce: bool,
+    /// Accept `code_challenge_method=plain` (RFC 7636 §4.2); off unless an operator opts in.
+    pub allow_plain_pkce: bool,
+}
+
+impl Client {
+    pub fn is_public(&self) -> bool {
+        self.secret.is_none()
+    }
+
+    pub fn pkce_required(&self) -> bool {
+        self.is_public() || self.require_pkce
+    }
+}
+
+/// A client as an operator writes it. Both the Gatehouse names (`grants`, `scope`) and the
+/// RFC 7591 names (`grant_types`, `response_types`) are accepted.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpec {
+    pub client_id: String,
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+    /// A stored hash (`$argon2id$...` or `sha256:...`) instead of the secret itself.
+    #[serde(default)]
+    pub client_secret_hash: Option<String>,
+    #[serde(default)]
+    pub client_name: Option<String>,
+    #[serde(default)]
+    pub scope: Option<String>,
+    #[serde(default)]
+    pub grants: Option<Vec<String>>,
+    #[serde(default)]
+    pub grant_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub response_types: Option<Vec<String>>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<String>,
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<String>,
+    #[serde(default)]
+    pub access_token_signed_response_alg: Option<String>,
+    #[serde(default)]
+    pub first_party: bool,
+    #[serde(default)]
+    pub require_pkce: bool,
+    #[serde(default)]
+    pub allow_plain_pkce: bool,
+}
+
+/// One problem with one key of an entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub key: &'static str,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(key: &'static str, message: impl Into<String>) -> Self {
+        Self { key, message: message.into() }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key, self.message)
+    }
+}
+
+/// The secret half of a validated spec, still to be hashed (argon2 runs off the runtime).
+#[derive(Debug, Clone)]
+pub enum SecretInput {
+    Plain(Secret),
+    Hashed(SecretHash),
+}
+
+/// A validated client whose secret (if any) is not hashed yet.
+#[derive(Debug, Clone)]
+pub struct ValidClient {
+    /// `secret` is `None` here; the caller sets it from `secret_input`.
+    pub client: Client,
+    pub secret_input: Option<SecretInput>,
+}
+
+impl ClientSpec {
+    /// Validates the spec. `scope_defined` says whether a scope name exists (built-in or
+    /// operator-defined). Returns every problem found, not just the first.
+    pub fn validate(&self, scope_defined: &dyn Fn(&str) -> bool) -> Result<ValidClient, Vec<FieldError>> {
+        let mut errs = Vec::new();
+
+        let id = ClientId::parse(&self.client_id).map_err(|m| errs.push(FieldError::new("client_id", m))).ok();
+
+        let secret_input = match (&self.client_secret, &self.client_secret_hash) {
+            (Some(_), Some(_)) => {
+                errs.push(FieldError::new("client_secret_hash", "give client_secret or client_secret_hash, not both"));
+                None
+            }
+            (Some(s), None) if s.expose().is_empty() => {
+                errs.push(FieldError::new("client_secret", "is empty; omit it for a public client"));
+                None
+            }
+            (Some(s), None) => Some(SecretInput::Plain(s.clone())),
+            (None, Some(h)) => match SecretHash::parse(h) {
+                Ok(h) => Some(SecretInput::Hashed(h)),
+                Err(e) => {
+                    errs.push(FieldError::new("client_secret_hash", e.to_string()));
+                    None
+                }
+            },
+            (None, None) => None,
+        };
+        let public = self.client_secret.is_none() && self.client_secret_hash.is_none();
+
+        let scopes = match ScopeSet::parse(self.scope.as_deref().unwrap_or("")) {
+            Ok(s) => {
+                for sc in s.iter() {
+                    if !scope_defined(sc.as_str()) {
+                        errs.push(FieldError::new(
+                            "scope",
+                            format!("scope {:?} is not defined; define it in [[scopes]] or use a built-in one (openid profile email address phone offline_access)", sc.as_str()),
+                        ));
+                    }
+                }
+                s
+            }
+            Err(e) => {
+                errs.push(FieldError::new("scope", e.to_string()));
+                ScopeSet::default()
+            }
+        };
+
+        let grants = self.grant_set(public, &mut errs);
+
+        for g in grants.iter() {
+            if public && g.needs_confidential_client() {
+                errs.push(FieldError::new(
+                    "grants",
+                    format!("{g} needs a confidential client: give the client a client_secret, or remove {g}"),
+                ));
+            }
+        }
+
+        let redirect_uris = parse_uris("redirect_uris", &self.redirect_uris, &mut errs);
+        let post_logout_redirect_uris =
+            parse_uris("post_logout_redirect_uris", &self.post_logout_redirect_uris, &mut errs);
+        let explicit_grants = self.grants.is_some() || self.grant_types.is_some() || self.response_types.is_some();
+        if explicit_grants && redirect_uris.is_empty() {
+            if let Some(g) = grants.iter().find(|g| g.uses_redirect()) {
+                errs.push(FieldError::new(
+                    "redirect_uris",
+                    format!("{g} sends the user back to the client: list at least one redirect URI"),
+                ));
+            }
+        }
+
+        let default_method =
+            if public { TokenEndpointAuthMethod::None } else { TokenEndpointAuthMethod::ClientSecretBasic };
+        let token_endpoint_auth_method = match self.token_endpoint_auth_method.as_deref() {
+            None => default_method,
+            Some(m) => match TokenEndpointAuthMethod::parse(m) {
+                Some(TokenEndpointAuthMethod::None) if !public => {
+                    errs.push(FieldError::new(
+                        "token_endpoint_auth_method",
+                        "\"none\" is for public clients; this client has a secret (use client_secret_basic or client_secret_post)",
+                    ));
+                    default_method
+                }
+                Some(m) if public && m != TokenEndpointAuthMethod::None => {
+                    errs.push(FieldError::new(
+                        "token_endpoint_auth_method",
+                        format!("{:?} needs a client_secret; a public client uses \"none\"", m.as_str()),
+                    ));
+                    default_method
+                }
+                Some(m) => m,
+                None => {
+                    errs.push(FieldError::new(
+                        "token_endpoint_auth_method",
+                        format!("unknown method {m:?}; supported: client_secret_basic, client_secret_post, none"),
+                    ));
+                    default_method
+                }
+            },
+        };
+
+        let id_token_signed_response_alg =
+            parse_alg("id_token_signed_response_alg", self.id_token_signed_response_alg.as_deref(), &mut errs)
+                .unwrap_or(SigningAlg::RS256);
+        let access_token_signed_response_alg =
+            parse_alg("access_token_signed_response_alg", self.access_token_signed_response_alg.as_deref(), &mut errs);
+
+        if self.client_name.as_deref().is_some_and(|n| n.chars().any(char::is_control)) {
+            errs.push(FieldError::new("client_name", "has control characters"));
+        }
+
+        match id {
+            Some(id) if errs.is_empty() => Ok(ValidClient {
+                client: Client {
+                    id,
+                    name: self.client_name.clone(),
+                    secret: None,
+                    scopes,
+                    grants,
+                    redirect_uris,
+                    post_logout_redirect_uris,
+                    token_endpoint_auth_method,
+                    id_token_signed_response_alg,
+                    access_token_signed_response_alg,
+                    first_party: self.first_party,
+                    require_pkce: self.require_pkce,
+                    allow_plain_pkce: self.allow_plain_pkce,
+                },
+                secret_input,
+            }),
+            _ => Err(errs),
+        }
+    }
+
+    /// `grants`, `grant_types` and `response_types` together, or the defaults (DESIGN.md §2).
+    fn grant_set(&self, public: bool, errs: &mut Vec<FieldError>) -> GrantSet {
+        let mut set = GrantSet::default();
+        for (key, list) in [("grants", &self.grants), ("grant_types", &self.grant_types)] {
+            for entry in list.iter().flatten() {
+                if let Err(bad) = set.extend_from_entry(entry) {
+                    errs.push(FieldError::new(
+                        key,
+                        format!("unknown grant {bad:?}; valid grants: {}", GrantType::valid_names()),
+                    ));
+                }
+            }
+        }
+        // RFC 7591 §2.1: response types map onto the interactions that produce them.
+        for rt in self.response_types.iter().flatten() {
+            match ResponseType::parse(rt) {
+                Some(rt) => set.insert(rt.required_grant()),
+                None => errs.push(FieldError::new(
+                    "response_types",
+                    format!(
+                        "unknown response type {rt:?}; valid: code, id_token, \"id_token token\", token, \"code id_token\", \"code token\", \"code id_token token\""
+                    ),
+                )),
+            }
+        }
+        // RFC 7591 §2.1: `implicit` in grant_types means the implicit/hybrid response types; a
+        // bare `authorization_code` with hybrid response types is already covered above.
+        if self.grants.is_none() && self.grant_types.is_none() && self.response_types.is_none() {
+            set.insert(GrantType::AuthorizationCode);
+            if !public {
+                set.insert(GrantType::ClientCredentials);
+            }
+        }
+        set
+    }
+}
+
+fn parse_uris(key: &'static str, raw: &[String], errs: &mut Vec<FieldError>) -> Vec<RedirectUri> {
+    let mut out: Vec<RedirectUri> = Vec::with_capacity(raw.len());
+    for u in raw {
+        match RedirectUri::parse(u) {
+            Ok(u) if out.contains(&u) => errs.push(FieldError::new(key, format!("{:?} is listed twice", u.as_str()))),
+            Ok(u) => out.push(u),
+            Err(e) => errs.push(FieldError::new(key, e.to_string())),
+        }
+    }
+    out
+}
+
+fn parse_alg(key: &'static str, raw: Option<&str>, errs: &mut Vec<FieldError>) -> Option<SigningAlg> {
+    let raw = raw?;
+    match SigningAlg::parse(raw) {
+        Some(a) => Some(a),
+        None => {
+            errs.push(FieldError::new(key, format!("unknown algorithm {raw:?}; supported: {}", SigningAlg::names())));
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,175 @@
+//! Provider metadata: OpenID Connect Discovery 1.0 §3 and RFC 8414 §2.
+//!
+//! Built from what the server really implements ([`Capabilities`]), so the document never
+//! advertises an endpoint, grant or algorithm that is not there.
+
+use crate::client::TokenEndpointAuthMethod;
+use crate::grant::{GrantType, ResponseType};
+use crate::jose::SigningAlg;
+use serde::Serialize;
+
+/// What this build of Gatehouse can do; discovery lists exactly this.
+#[derive(Debug, Clone)]
+pub struct Capabilities {
+    pub response_types: Vec<ResponseType>,
+    pub response_modes: Vec<&'static str>,
+    pub grant_types: Vec<GrantType>,
+    pub token_endpoint_auth_methods: Vec<TokenEndpointAuthMethod>,
+    pub signing_algs: Vec<SigningAlg>,
+    pub scopes: Vec<String>,
+    pub claims: Vec<String>,
+    pub code_challenge_methods: Vec<&'static str>,
+    /// Paths (relative to the issuer) of the endpoints that exist.
+    pub endpoints: Endpoints,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Endpoints {
+    pub authorization: Option<&'static str>,
+    pub token: Option<&'static str>,
+    pub userinfo: Option<&'static str>,
+    pub jwks: &'static str,
+    pub device_authorization: Option<&'static str>,
+    pub introspection: Option<&'static str>,
+    pub revocation: Option<&'static str>,
+    pub end_session: Option<&'static str>,
+    pub registration: Option<&'static str>,
+}
+
+/// The metadata document. Field names are the registered ones; `None` fields are omitted.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProviderMetadata {
+    pub issuer: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<String>,
+    pub jwks_uri: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_session_endpoint: Option<String>,
+    pub scopes_supported: Vec<String>,
+    pub response_types_supported: Vec<String>,
+    pub response_modes_supported: Vec<&'static str>,
+    pub grant_types_supported: Vec<&'static str>,
+    pub subject_types_supported: Vec<&'static str>,
+    pub id_token_signing_alg_values_supported: Vec<&'static str>,
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    pub claims_supported: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub code_challenge_methods_supported: Vec<&'static str>,
+    pub claims_parameter_supported: bool,
+    pub request_parameter_supported: bool,
+    pub request_uri_parameter_supported: bool,
+    /// RFC 9207: `iss` is sent in authorization responses.
+    pub authorization_response_iss_parameter_supported: bool,
+}
+
+impl ProviderMetadata {
+    /// `issuer` must be the exact issuer identifier (no trailing slash added or removed):
+    /// OIDC Discovery §4.3 requires it to equal the `iss` of every token.
+    pub fn build(issuer: &str, caps: &Capabilities) -> Self {
+        let base = issuer.trim_end_matches('/');
+        let url = |path: &str| format!("{base}{path}");
+        let opt = |p: Option<&'static str>| p.map(url);
+        let auth_methods: Vec<&'static str> = caps.token_endpoint_auth_methods.iter().map(|m| m.as_str()).collect();
+        Self {
+            issuer: issuer.to_owned(),
+            authorization_endpoint: opt(caps.endpoints.authorization),
+            token_endpoint: opt(caps.endpoints.token),
+            userinfo_endpoint: opt(caps.endpoints.userinfo),
+            jwks_uri: url(caps.endpoints.jwks),
+            registration_endpoint: opt(caps.endpoints.registration),
+            device_authorization_endpoint: opt(caps.endpoints.device_authorization),
+            introspection_endpoint: opt(caps.endpoints.introspection),
+            revocation_endpoint: opt(caps.endpoints.revocation),
+            end_session_endpoint: opt(caps.endpoints.end_session),
+            scopes_supported: caps.scopes.clone(),
+            response_types_supported: caps.response_types.iter().map(ToString::to_string).collect(),
+            response_modes_supported: caps.response_modes.clone(),
+            grant_types_supported: caps.grant_types.iter().map(|g| g.as_str()).collect(),
+            // OIDC Core §8: one subject identifier per user across clients.
+            subject_types_supported: vec!["public"],
+            id_token_signing_alg_values_supported: caps.signing_algs.iter().map(|a| a.as_str()).collect(),
+            introspection_endpoint_auth_methods_supported: if caps.endpoints.introspection.is_some() {
+                auth_methods.clone()
+            } else {
+                Vec::new()
+            },
+            revocation_endpoint_auth_methods_supported: if caps.endpoints.revocation.is_some() {
+                auth_methods.clone()
+            } else {
+                Vec::new()
+            },
+            token_endpoint_auth_methods_supported: auth_methods,
+            claims_supported: caps.claims.clone(),
+            code_challenge_methods_supported: caps.code_challenge_methods.clone(),
+            claims_parameter_supported: false,
+            request_parameter_supported: false,
+            request_uri_parameter_supported: false,
+            authorization_response_iss_parameter_supported: caps.endpoints.authorization.is_some(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caps() -> Capabilities {
+        Capabilities {
+            response_types: vec![ResponseType::CODE],
+            response_modes: vec!["query"],
+            grant_types: vec![GrantType::AuthorizationCode],
+            token_endpoint_auth_methods: TokenEndpointAuthMethod::ALL.to_vec(),
+            signing_algs: vec![SigningAlg::RS256, SigningAlg::ES256],
+            scopes: vec!["openid".into()],
+            claims: vec!["sub".into()],
+            code_challenge_methods: vec!["S256"],
+            endpoints: Endpoints {
+                authorization: Some("/authorize"),
+                token: Some("/token"),
+                jwks: "/jwks",
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn required_fields_present_and_urls_joined() {
+        let m = serde_json::to_value(ProviderMetadata::build("https://id.example.com/tenant", &caps())).unwrap();
+        assert_eq!(m["issuer"], "https://id.example.com/tenant");
+        assert_eq!(m["jwks_uri"], "https://id.example.com/tenant/jwks");
+        assert_eq!(m["authorization_endpoint"], "https://id.example.com/tenant/authorize");
+        for field in [
+            "response_types_supported",
+            "subject_types_supported",
+            "id_token_signing_alg_values_supported",
+            "token_endpoint",
+        ] {
+            assert!(m.get(field).is_some(), "{field}");
+        }
+        assert!(m.get("userinfo_endpoint").is_none(), "absent endpoints are not advertised");
+        assert_eq!(m["id_token_signing_alg_values_supported"][0], "RS256");
+    }
+
+    #[test]
+    fn issuer_is_kept_exactly() {
+        let m = ProviderMetadata::build("https://id.example.com/", &caps());
+        assert_eq!(m.issuer, "https://id.example.com/");
+        assert_eq!(m.jwks_uri, "https://id.example.com/jwks");
+    }
+}

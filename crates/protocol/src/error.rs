@@ -1,0 +1,127 @@
+//! OAuth 2.0 / OIDC protocol errors (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1; RFC 8628 §3.5;
+//! OIDC Core §3.1.2.6). Each variant carries the spec's error code; descriptions are fixed,
+//! user-safe strings. Internal detail travels in [`InternalError`] and is only ever logged.
+
+/// An internal failure (storage, crypto). Its text is for logs, never for the client.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InternalError(pub String);
+
+impl InternalError {
+    pub fn new(detail: impl Into<String>) -> Self {
+        Self(detail.into())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    #[error("invalid_request: {0}")]
+    InvalidRequest(&'static str),
+    /// `via_basic`: the client authenticated with the Authorization header, so the 401 carries
+    /// `WWW-Authenticate: Basic` (RFC 6749 §5.2).
+    #[error("invalid_client")]
+    InvalidClient { via_basic: bool },
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(&'static str),
+    #[error("unauthorized_client: {0}")]
+    UnauthorizedClient(&'static str),
+    #[error("unsupported_grant_type")]
+    UnsupportedGrantType,
+    #[error("unsupported_response_type")]
+    UnsupportedResponseType,
+    #[error("invalid_scope: {0}")]
+    InvalidScope(&'static str),
+    #[error("access_denied: {0}")]
+    AccessDenied(&'static str),
+    #[error("login_required")]
+    LoginRequired,
+    #[error("consent_required")]
+    ConsentRequired,
+    #[error("authorization_pending")]
+    AuthorizationPending,
+    #[error("slow_down")]
+    SlowDown,
+    #[error("expired_token")]
+    ExpiredToken,
+    #[error("invalid_token: {0}")]
+    InvalidToken(&'static str),
+    #[error("insufficient_scope")]
+    InsufficientScope,
+    #[error("server_error")]
+    Server(#[source] InternalError),
+}
+
+impl OAuthError {
+    /// The registered error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidClient { .. } => "invalid_client",
+            Self::InvalidGrant(_) => "invalid_grant",
+            Self::UnauthorizedClient(_) => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::InvalidScope(_) => "invalid_scope",
+            Self::AccessDenied(_) => "access_denied",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
+            Self::InvalidToken(_) => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::Server(_) => "server_error",
+        }
+    }
+
+    /// HTTP status for a direct (non-redirect) response.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::InvalidClient { .. } | Self::InvalidToken(_) => 401,
+            Self::InsufficientScope => 403,
+            Self::Server(_) => 500,
+            _ => 400,
+        }
+    }
+
+    /// A fixed, user-safe description, or `None` where the code says it all.
+    pub fn description(&self) -> Option<&'static str> {
+        match self {
+            Self::InvalidRequest(d)
+            | Self::InvalidGrant(d)
+            | Self::UnauthorizedClient(d)
+            | Self::InvalidScope(d)
+            | Self::AccessDenied(d)
+            | Self::InvalidToken(d) => Some(d),
+            Self::InvalidClient { .. } => Some("client authentication failed"),
+            Self::UnsupportedGrantType => Some("the grant type is not supported"),
+            Self::UnsupportedResponseType => Some("the response type is not supported"),
+            Self::LoginRequired => Some("the user must sign in"),
+            Self::ConsentRequired => Some("the user must consent"),
+            Self::ExpiredToken => Some("the device code has expired"),
+            Self::InsufficientScope => Some("the token lacks the required scope"),
+            Self::AuthorizationPending | Self::SlowDown | Self::Server(_) => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_rfc_6749_and_6750() {
+        assert_eq!(OAuthError::InvalidRequest("x").status(), 400);
+        assert_eq!(OAuthError::InvalidClient { via_basic: true }.status(), 401);
+        assert_eq!(OAuthError::InvalidToken("x").status(), 401);
+        assert_eq!(OAuthError::InsufficientScope.status(), 403);
+        assert_eq!(OAuthError::Server(InternalError::new("db down")).status(), 500);
+    }
+
+    #[test]
+    fn server_errors_expose_no_detail() {
+        let e = OAuthError::Server(InternalError::new("password=hunter2"));
+        assert_eq!(e.code(), "server_error");
+        assert_eq!(e.description(), None);
+    }
+}

@@ -1,0 +1,33 @@
+//! Pure OAuth 2.0 / OpenID Connect logic for Gatehouse.
+//!
+//! This crate never touches the network, the database, the wall clock or an ambient random
+//! source: callers pass `now` and randomness in, so every rule is unit-testable in microseconds
+//! (DESIGN.md §1).
+//!
+//! Layout:
+//! - [`scope`], [`grant`], [`redirect_uri`], [`client`], [`user`]: the typed domain model, parsed
+//!   once at the edge (config file, admin API, registration) and validated there.
+//! - [`claims`]: the OIDC Core §5.4 scopes and the claims each one releases.
+//! - [`secret`]: client secrets and user passwords (argon2id, SHA-256 for generated secrets).
+//! - [`jose`]: signing keys, JWS compact serialisation and JWK export (RFC 7515/7517/7518).
+//! - [`discovery`]: OIDC Discovery 1.0 / RFC 8414 metadata.
+//! - [`error`]: [`OAuthError`], the RFC 6749 §5.2 / OIDC error codes.
+//! - [`clock`]: the injected clock.
+
+pub mod claims;
+pub mod client;
+pub mod clock;
+pub mod discovery;
+pub mod error;
+pub mod grant;
+pub mod jose;
+pub mod redirect_uri;
+pub mod scope;
+pub mod secret;
+pub mod user;
+
+pub use client::{Client, ClientId, ClientSpec, TokenEndpointAuthMethod};
+pub use error::OAuthError;
+pub use grant::{GrantSet, GrantType, ResponseType};
+pub use redirect_uri::RedirectUri;
+pub use scope::{Scope, ScopeSet};
