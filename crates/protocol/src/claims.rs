@@ -4,7 +4,7 @@
 use crate::scope::Scope;
 
 /// Where an operator-defined scope's claims are released.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClaimTargets {
     pub id_token: bool,
     pub access_token: bool,
@@ -19,12 +19,13 @@ impl ClaimTargets {
 }
 
 /// A scope: its claims, its plain-words description for the consent page, and where the claims go.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ScopeDefinition {
     pub name: Scope,
     pub claims: Vec<String>,
     pub description: String,
     pub targets: ClaimTargets,
+    #[serde(default)]
     pub builtin: bool,
 }
 

@@ -39,6 +39,8 @@ impl fmt::Display for ClientId {
     }
 }
 
+crate::string_serde!(ClientId, |s: &str| ClientId::parse(s).ok(), |v: &ClientId| v.0.clone());
+
 /// RFC 7591 §2 `token_endpoint_auth_method`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenEndpointAuthMethod {
@@ -63,26 +65,40 @@ impl TokenEndpointAuthMethod {
     }
 }
 
-/// A validated client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+crate::string_serde!(TokenEndpointAuthMethod, TokenEndpointAuthMethod::parse, |v: &TokenEndpointAuthMethod| v
+    .as_str()
+    .to_owned());
+
+/// A validated client. Its serde form (RFC 7591 names) is the stored document and the admin
+/// API's view; the secret hash never appears in it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Client {
+    #[serde(rename = "client_id")]
     pub id: ClientId,
+    #[serde(rename = "client_name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `None`: a public client (RFC 6749 §2.1), which must use PKCE.
+    /// `None`: a public client (RFC 6749 §2.1), which must use PKCE. Stored apart from the document.
+    #[serde(skip)]
     pub secret: Option<SecretHash>,
+    #[serde(rename = "scope")]
     pub scopes: ScopeSet,
     pub grants: GrantSet,
     pub redirect_uris: Vec<RedirectUri>,
+    #[serde(default)]
     pub post_logout_redirect_uris: Vec<RedirectUri>,
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
     pub id_token_signed_response_alg: SigningAlg,
     /// `None`: the server-wide default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_signed_response_alg: Option<SigningAlg>,
     /// First-party clients skip the consent page.
+    #[serde(default)]
     pub first_party: bool,
     /// PKCE is always required of public clients; this requires it of a confidential one too.
+    #[serde(default)]
     pub require_pkce: bool,
     /// Accept `code_challenge_method=plain` (RFC 7636 §4.2); off unless an operator opts in.
+    #[serde(default)]
     pub allow_plain_pkce: bool,
 }
 

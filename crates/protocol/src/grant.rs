@@ -241,3 +241,18 @@ mod tests {
         }
     }
 }
+
+crate::string_serde!(GrantType, GrantType::parse, |v: &GrantType| v.as_str().to_owned());
+crate::string_serde!(ResponseType, ResponseType::parse, |v: &ResponseType| v.to_string());
+
+impl serde::Serialize for GrantSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for GrantSet {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self(BTreeSet::<GrantType>::deserialize(d)?))
+    }
+}

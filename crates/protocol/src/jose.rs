@@ -249,3 +249,5 @@ pub fn verify<'a>(
 
 #[cfg(test)]
 mod tests;
+
+crate::string_serde!(SigningAlg, SigningAlg::parse, |v: &SigningAlg| v.as_str().to_owned());

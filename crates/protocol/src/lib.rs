@@ -14,6 +14,25 @@
 //! - [`error`]: [`OAuthError`], the RFC 6749 §5.2 / OIDC error codes.
 //! - [`clock`]: the injected clock.
 
+/// Serialises a type as its string form and deserialises it through its validating parser, so
+/// stored documents can never hold a value the parser would refuse.
+macro_rules! string_serde {
+    ($ty:ty, $parse:expr, $as_str:expr) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&$as_str(self))
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let raw = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                $parse(&raw).ok_or_else(|| serde::de::Error::custom(format!("invalid value {raw:?}")))
+            }
+        }
+    };
+}
+pub(crate) use string_serde;
+
 pub mod claims;
 pub mod client;
 pub mod clock;

@@ -78,3 +78,5 @@ mod tests {
         assert!(!r.matches("https://APP.example.com/callback"));
     }
 }
+
+crate::string_serde!(RedirectUri, |s: &str| RedirectUri::parse(s).ok(), |v: &RedirectUri| v.0.clone());

@@ -129,3 +129,6 @@ mod tests {
         assert_eq!(asked.intersection(&allowed).to_string(), "openid");
     }
 }
+
+crate::string_serde!(Scope, |s: &str| Scope::parse(s).ok(), |v: &Scope| v.0.clone());
+crate::string_serde!(ScopeSet, |s: &str| ScopeSet::parse(s).ok(), |v: &ScopeSet| v.to_string());

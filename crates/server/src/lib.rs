@@ -1,1 +1,57 @@
+//! The Gatehouse HTTP server.
+//!
+//! - [`config`]: the layered, validated configuration.
+//! - [`build`]: config → store (migrated, seeded) → keys → [`AppState`] → router.
+//! - [`serve`]: runs a router on a listener until a shutdown future resolves, letting in-flight
+//!   requests finish. `gatehouse serve` and the integration tests both use it.
 
+pub mod config;
+pub mod keys;
+pub mod secrets;
+pub mod seed;
+
+mod app;
+mod error;
+
+pub use app::{AppState, Discovery, app};
+pub use error::ApiError;
+
+use crate::config::ValidConfig;
+use crate::keys::KeyRing;
+use gatehouse_protocol::claims::standard_scopes;
+use gatehouse_protocol::clock::{Clock, SystemClock};
+use gatehouse_store::{SqlStore, Store};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// Opens the store (running migrations), applies the config's clients, users and scopes, loads
+/// or creates the signing keys, and returns the application state.
+pub async fn build(cfg: &ValidConfig) -> anyhow::Result<AppState> {
+    let store = SqlStore::connect(&cfg.database).await?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let now = SystemClock.now();
+    let report = seed::apply(store.as_ref(), cfg, now).await?;
+    tracing::debug!(?report, "applied configuration to the store");
+    let keys = Arc::new(KeyRing::load_or_init(store.as_ref(), now).await?);
+    let mut scopes = standard_scopes();
+    scopes.extend(store.list_scopes().await?.into_iter().filter(|s| !s.builtin));
+    let caps = app::capabilities(&keys, &scopes);
+    Ok(AppState {
+        discovery: app::render_discovery(&cfg.issuer, &caps),
+        store,
+        keys,
+        issuer: cfg.issuer.as_str().into(),
+    })
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves; in-flight requests complete.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

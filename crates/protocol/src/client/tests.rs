@@ -164,3 +164,23 @@ fn every_problem_is_reported() {
     let keys: Vec<&str> = s.validate(&known).unwrap_err().iter().map(|e| e.key).collect();
     assert_eq!(keys, ["scope", "grants", "grants", "redirect_uris"]);
 }
+
+#[test]
+fn stored_form_round_trips_and_omits_the_secret() {
+    let s = ClientSpec {
+        grants: Some(vec!["authorization_code".into(), "refresh_token".into()]),
+        redirect_uris: vec!["https://app.example.com/cb".into()],
+        scope: Some("openid profile".into()),
+        ..confidential("webapp")
+    };
+    let mut c = s.validate(&known).unwrap().client;
+    c.secret = Some(SecretHash::sha256(&Secret::new("x")));
+    let doc = serde_json::to_value(&c).unwrap();
+    assert_eq!(doc["client_id"], "webapp");
+    assert_eq!(doc["scope"], "openid profile");
+    assert_eq!(doc["grants"], serde_json::json!(["authorization_code", "refresh_token"]));
+    assert!(!doc.to_string().contains("sha256"));
+    let mut back: Client = serde_json::from_value(doc).unwrap();
+    back.secret = c.secret.clone();
+    assert_eq!(back, c);
+}

@@ -1,0 +1,167 @@
+//! The axum application: [`app`] builds the router shared by `gatehouse serve` and the tests.
+
+use crate::keys::KeyRing;
+use axum::Router;
+use axum::extract::{FromRef, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+use gatehouse_protocol::claims::ScopeDefinition;
+use gatehouse_protocol::client::TokenEndpointAuthMethod;
+use gatehouse_protocol::discovery::{Capabilities, Endpoints, ProviderMetadata};
+use gatehouse_store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::cors::CorsLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+/// Largest request body accepted anywhere (form posts are small).
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// What the handlers share. Handlers extract only the part they use (`State<Arc<dyn Store>>`,
+/// `State<Discovery>`, ...) through `FromRef`.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub keys: Arc<KeyRing>,
+    pub discovery: Discovery,
+    pub issuer: Arc<str>,
+}
+
+/// The discovery document, rendered once at start.
+#[derive(Clone)]
+pub struct Discovery(pub Bytes);
+
+impl FromRef<AppState> for Arc<dyn Store> {
+    fn from_ref(s: &AppState) -> Self {
+        s.store.clone()
+    }
+}
+
+impl FromRef<AppState> for Arc<KeyRing> {
+    fn from_ref(s: &AppState) -> Self {
+        s.keys.clone()
+    }
+}
+
+impl FromRef<AppState> for Discovery {
+    fn from_ref(s: &AppState) -> Self {
+        s.discovery.clone()
+    }
+}
+
+/// What this build implements; discovery advertises exactly this (grows as endpoints land).
+pub fn capabilities(keys: &KeyRing, scopes: &[ScopeDefinition]) -> Capabilities {
+    let mut claims: Vec<String> = vec!["sub".into(), "iss".into(), "aud".into(), "exp".into(), "iat".into()];
+    for s in scopes {
+        for c in &s.claims {
+            if !claims.contains(c) {
+                claims.push(c.clone());
+            }
+        }
+    }
+    Capabilities {
+        response_types: Vec::new(),
+        response_modes: Vec::new(),
+        grant_types: Vec::new(),
+        token_endpoint_auth_methods: TokenEndpointAuthMethod::ALL.to_vec(),
+        signing_algs: keys.algs(),
+        scopes: scopes.iter().map(|s| s.name.as_str().to_owned()).collect(),
+        claims,
+        code_challenge_methods: Vec::new(),
+        endpoints: Endpoints { jwks: "/jwks", ..Default::default() },
+    }
+}
+
+pub fn render_discovery(issuer: &str, caps: &Capabilities) -> Discovery {
+    let doc = ProviderMetadata::build(issuer, caps);
+    Discovery(Bytes::from(serde_json::to_vec(&doc).unwrap_or_default()))
+}
+
+/// The router with every endpoint and the cross-cutting layers.
+pub fn app(state: AppState) -> Router {
+    // Metadata and keys are public and fetched by browser apps: any origin may read them.
+    let public_cors = CorsLayer::new().allow_origin(tower_http::cors::Any).allow_methods([Method::GET]);
+    let metadata = Router::new()
+        .route("/.well-known/openid-configuration", get(discovery))
+        .route("/.well-known/oauth-authorization-server", get(discovery))
+        .route("/jwks", get(jwks))
+        .layer(public_cors);
+
+    Router::new()
+        .merge(metadata)
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(not_found)
+        .with_state(state)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+fn json_bytes(body: Bytes, content_type: &'static str, cache: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// OIDC Discovery 1.0 §4 / RFC 8414 §3.
+async fn discovery(State(Discovery(doc)): State<Discovery>) -> Response {
+    json_bytes(doc, "application/json", "public, max-age=300")
+}
+
+/// RFC 7517 §5: the JWK Set. Short caching: a key is published before it signs (DESIGN.md §4).
+async fn jwks(State(keys): State<Arc<KeyRing>>) -> Response {
+    json_bytes(keys.jwks_json(), "application/jwk-set+json", "public, max-age=300")
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> Response {
+    json_bytes(Bytes::from_static(br#"{"status":"ok"}"#), "application/json", "no-store")
+}
+
+/// Readiness: the store answers within two seconds.
+async fn readyz(State(store): State<Arc<dyn Store>>) -> Response {
+    match tokio::time::timeout(Duration::from_secs(2), store.ping()).await {
+        Ok(Ok(())) => json_bytes(Bytes::from_static(br#"{"status":"ready"}"#), "application/json", "no-store"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            unavailable()
+        }
+        Err(_) => {
+            tracing::warn!("readiness check timed out");
+            unavailable()
+        }
+    }
+}
+
+fn unavailable() -> Response {
+    let mut r = json_bytes(Bytes::from_static(br#"{"status":"unavailable"}"#), "application/json", "no-store");
+    *r.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    r
+}
+
+async fn not_found() -> Response {
+    let mut r = json_bytes(Bytes::from_static(br#"{"error":"not_found"}"#), "application/json", "no-store");
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    r
+}

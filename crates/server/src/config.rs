@@ -1,0 +1,354 @@
+//! Configuration (DESIGN.md §2, STYLE.md rule 10): defaults → TOML or JSON file (chosen by
+//! extension) → `GATEHOUSE_*` environment → command-line flags, then [`Config::validate`] into a
+//! [`ValidConfig`]. Every problem is reported at once, naming the file, the entry and the key.
+//! Nothing starts on a bad config.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Json, Serialized, Toml};
+use gatehouse_protocol::claims::{ClaimTargets, ScopeDefinition, is_standard_scope, standard_scopes};
+use gatehouse_protocol::client::{ClientSpec, FieldError, ValidClient};
+use gatehouse_protocol::jose::SigningAlg;
+use gatehouse_protocol::scope::Scope;
+use gatehouse_protocol::user::{UserSpec, ValidUser};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE: &str = "sqlite://gatehouse-data/gatehouse.db";
+
+/// The configuration as written: every key optional, defaults applied by `validate`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Format version of this file; only 1 exists.
+    #[serde(default)]
+    pub version: Option<u32>,
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub listen: Option<String>,
+    #[serde(default)]
+    pub database: Option<String>,
+    #[serde(default)]
+    pub tokens: TokensConfig,
+    #[serde(default)]
+    pub clients: Vec<ClientSpec>,
+    #[serde(default)]
+    pub users: Vec<UserSpec>,
+    #[serde(default)]
+    pub scopes: Vec<ScopeSpec>,
+    /// Where the file part came from, for messages.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokensConfig {
+    /// Default algorithm for JWT access tokens; RS256 has the widest resource-server support.
+    #[serde(default)]
+    pub access_token_signed_response_alg: Option<String>,
+}
+
+/// An operator-defined scope: `[[scopes]]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeSpec {
+    pub name: String,
+    #[serde(default)]
+    pub claims: Vec<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Where the claims go: any of `id_token`, `access_token`, `userinfo`. Default: all three.
+    #[serde(default)]
+    pub include_in: Option<Vec<String>>,
+}
+
+/// Values from command-line flags, the highest layer.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+}
+
+/// A configuration that passed validation; the only kind the server accepts.
+#[derive(Debug, Clone)]
+pub struct ValidConfig {
+    pub issuer: String,
+    pub listen: SocketAddr,
+    pub database: String,
+    pub access_token_alg: SigningAlg,
+    pub clients: Vec<ValidClient>,
+    pub users: Vec<ValidUser>,
+    pub scopes: Vec<ScopeDefinition>,
+    pub source: Option<PathBuf>,
+    pub warnings: Vec<String>,
+}
+
+/// Every problem found, each on its own line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub Vec<String>);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration ({} problem{}):", self.0.len(), if self.0.len() == 1 { "" } else { "s" })?;
+        for e in &self.0 {
+            writeln!(f, "  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Environment keys that are not configuration (`GATEHOUSE_CONFIG` names the file; test and
+/// logging variables belong to other layers).
+fn is_config_env_key(key: &str) -> bool {
+    !(key == "config" || key == "log" || key == "log_format" || key.starts_with("test_"))
+}
+
+impl Config {
+    /// Loads the layers. `file` is read as JSON when it ends in `.json`, TOML otherwise.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let mut fig = Figment::new();
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError(vec![format!("{}: no such file", path.display())]));
+            }
+            fig = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+                fig.merge(Json::file_exact(path))
+            } else {
+                fig.merge(Toml::file_exact(path))
+            };
+        }
+        Self::extract(fig, file, overrides)
+    }
+
+    /// Loads from TOML text (tests and embedding), with environment and overrides on top.
+    pub fn from_toml_str(toml: &str, overrides: &Overrides) -> Result<Self, ConfigError> {
+        Self::extract(Figment::new().merge(Toml::string(toml)), None, overrides)
+    }
+
+    fn extract(fig: Figment, file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let fig = fig
+            .merge(Env::prefixed("GATEHOUSE_").split("__").filter(|k| is_config_env_key(k.as_str())))
+            .merge(Serialized::defaults(overrides));
+        let mut cfg: Config = fig
+            .extract()
+            .map_err(|e| ConfigError(e.into_iter().map(|e| describe_figment_error(&e, file)).collect()))?;
+        cfg.source = file.map(Path::to_path_buf);
+        Ok(cfg)
+    }
+
+    /// Applies defaults and checks every entry.
+    pub fn validate(&self) -> Result<ValidConfig, ConfigError> {
+        let file = self.source.as_ref().map_or_else(|| "config".to_owned(), |p| p.display().to_string());
+        let mut errs = Vec::new();
+        let mut warnings = Vec::new();
+
+        if let Some(v) = self.version {
+            if v != 1 {
+                errs.push(format!("{file}: version: {v} is not a known config version (this Gatehouse reads 1)"));
+            }
+        }
+
+        let listen_raw = self.listen.clone().unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen = listen_raw.parse::<SocketAddr>().map_err(|_| {
+            errs.push(format!("{file}: listen: {listen_raw:?} is not an address:port such as 127.0.0.1:8080"))
+        });
+        let issuer = self.issuer.clone().unwrap_or_else(|| format!("http://{listen_raw}"));
+        if let Err(m) = check_issuer(&issuer) {
+            errs.push(format!("{file}: issuer: {m}"));
+        } else if issuer.starts_with("http://") && !is_loopback_issuer(&issuer) {
+            warnings.push(format!(
+                "issuer {issuer} is plain http on a non-loopback host; OpenID Connect requires https in production"
+            ));
+        }
+        let database = self.database.clone().unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+        if let Err(e) = gatehouse_store::Backend::from_url(&database) {
+            errs.push(format!("{file}: database: {e}"));
+        }
+        let access_token_alg = match self.tokens.access_token_signed_response_alg.as_deref() {
+            None => SigningAlg::RS256,
+            Some(raw) => SigningAlg::parse(raw).unwrap_or_else(|| {
+                errs.push(format!(
+                    "{file}: tokens.access_token_signed_response_alg: unknown algorithm {raw:?}; supported: {}",
+                    SigningAlg::names()
+                ));
+                SigningAlg::RS256
+            }),
+        };
+
+        let scopes = self.validate_scopes(&file, &mut errs);
+        let defined: HashSet<String> = scopes.iter().map(|s| s.name.as_str().to_owned()).collect();
+        let scope_defined = |s: &str| defined.contains(s);
+
+        let mut clients = Vec::new();
+        let mut seen_clients: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, spec) in self.clients.iter().enumerate() {
+            let at = format!("{file}: clients[{i}] (client_id {:?})", spec.client_id);
+            if let Some(first) = seen_clients.insert(&spec.client_id, i) {
+                errs.push(format!("{at}: client_id: duplicate; clients[{first}] has the same client_id"));
+            }
+            match spec.validate(&scope_defined) {
+                Ok(v) => clients.push(v),
+                Err(fe) => errs.extend(fe.iter().map(|e| format!("{at}: {e}"))),
+            }
+        }
+
+        let mut users = Vec::new();
+        let mut seen_names: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut seen_subs: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, spec) in self.users.iter().enumerate() {
+            let at = format!("{file}: users[{i}] (username {:?})", spec.username);
+            if let Some(first) = seen_names.insert(&spec.username, i) {
+                errs.push(format!("{at}: username: duplicate; users[{first}] has the same username"));
+            }
+            if let Some(sub) = &spec.sub {
+                if let Some(first) = seen_subs.insert(sub, i) {
+                    errs.push(format!("{at}: sub: duplicate; users[{first}] has the same sub"));
+                }
+            }
+            match spec.validate() {
+                Ok(v) => users.push(v),
+                Err(fe) => errs.extend(fe.iter().map(|e| format!("{at}: {e}"))),
+            }
+        }
+
+        match listen {
+            Ok(listen) if errs.is_empty() => Ok(ValidConfig {
+                issuer,
+                listen,
+                database,
+                access_token_alg,
+                clients,
+                users,
+                scopes,
+                source: self.source.clone(),
+                warnings,
+            }),
+            _ => Err(ConfigError(errs)),
+        }
+    }
+
+    /// Built-in scopes plus `[[scopes]]`.
+    fn validate_scopes(&self, file: &str, errs: &mut Vec<String>) -> Vec<ScopeDefinition> {
+        let mut out = standard_scopes();
+        for (i, spec) in self.scopes.iter().enumerate() {
+            let at = format!("{file}: scopes[{i}] (name {:?})", spec.name);
+            let mut push = |e: FieldError| errs.push(format!("{at}: {e}"));
+            let name = match Scope::parse(&spec.name) {
+                Ok(n) => n,
+                Err(e) => {
+                    push(FieldError::new("name", e.to_string()));
+                    continue;
+                }
+            };
+            if is_standard_scope(name.as_str()) {
+                push(FieldError::new("name", "is a built-in OpenID Connect scope and cannot be redefined"));
+                continue;
+            }
+            if out.iter().any(|s| s.name == name) {
+                push(FieldError::new("name", "duplicate scope name"));
+                continue;
+            }
+            if let Some(c) = spec.claims.iter().find(|c| c.is_empty() || c.chars().any(char::is_whitespace)) {
+                push(FieldError::new("claims", format!("{c:?} is not a claim name")));
+            }
+            let mut targets = ClaimTargets { id_token: false, access_token: false, userinfo: false };
+            match &spec.include_in {
+                None => targets = ClaimTargets::ALL,
+                Some(list) => {
+                    for t in list {
+                        match t.as_str() {
+                            "id_token" => targets.id_token = true,
+                            "access_token" => targets.access_token = true,
+                            "userinfo" => targets.userinfo = true,
+                            other => push(FieldError::new(
+                                "include_in",
+                                format!("unknown target {other:?}; valid: id_token, access_token, userinfo"),
+                            )),
+                        }
+                    }
+                }
+            }
+            out.push(ScopeDefinition {
+                description: spec.description.clone().unwrap_or_else(|| format!("Access to {}", name.as_str())),
+                name,
+                claims: spec.claims.clone(),
+                targets,
+                builtin: false,
+            });
+        }
+        out
+    }
+}
+
+/// OIDC Discovery §3 / RFC 8414 §2: an http(s) URL with no query or fragment.
+fn check_issuer(issuer: &str) -> Result<(), String> {
+    let u = url::Url::parse(issuer).map_err(|_| format!("{issuer:?} is not an absolute URL"))?;
+    if u.scheme() != "https" && u.scheme() != "http" {
+        return Err(format!("{issuer:?} must be an https URL (http is accepted for development)"));
+    }
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err(format!("{issuer:?} may not have a query or fragment (RFC 8414 §2)"));
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{issuer:?} has no host"));
+    }
+    Ok(())
+}
+
+/// Whether the issuer is plain http on a loopback host, where `Secure` cookies cannot work.
+pub fn is_loopback_issuer(issuer: &str) -> bool {
+    url::Url::parse(issuer).is_ok_and(|u| {
+        u.scheme() == "http"
+            && match u.host() {
+                Some(url::Host::Domain(d)) => d == "localhost",
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            }
+    })
+}
+
+/// Renders a figment error as `file: key.path: problem`.
+fn describe_figment_error(e: &figment::Error, file: Option<&Path>) -> String {
+    let key = if e.path.is_empty() { String::new() } else { format!("{}: ", render_path(&e.path)) };
+    let origin = match &e.metadata {
+        Some(m) if m.name.contains("environment") => "environment (GATEHOUSE_*)".to_owned(),
+        Some(m) if m.name.contains("Serialized") => "command line".to_owned(),
+        _ => file.map_or_else(|| "config".to_owned(), |p| p.display().to_string()),
+    };
+    let mut kind = e.kind.to_string();
+    if let figment::error::Kind::UnknownField(_, expected) = &e.kind {
+        kind = format!("{kind} (allowed here: {})", expected.join(", "));
+    }
+    format!("{origin}: {key}{kind}")
+}
+
+/// `clients.0.grants` → `clients[0].grants`.
+fn render_path(path: &[String]) -> String {
+    let mut out = String::new();
+    for p in path {
+        if p.chars().all(|c| c.is_ascii_digit()) {
+            out.push_str(&format!("[{p}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(p);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,87 @@
+use super::*;
+
+fn check(toml: &str) -> Result<ValidConfig, ConfigError> {
+    Config::from_toml_str(toml, &Overrides::default())?.validate()
+}
+
+fn errors(toml: &str) -> Vec<String> {
+    check(toml).unwrap_err().0
+}
+
+#[test]
+fn empty_config_gets_the_defaults() {
+    let v = check("").unwrap();
+    assert_eq!(v.issuer, "http://127.0.0.1:8080");
+    assert_eq!(v.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(v.database, DEFAULT_DATABASE);
+    assert_eq!(v.access_token_alg, SigningAlg::RS256);
+    assert_eq!(v.scopes.len(), 6);
+}
+
+#[test]
+fn issuer_follows_listen_when_unset() {
+    let v = check("listen = \"127.0.0.1:9999\"").unwrap();
+    assert_eq!(v.issuer, "http://127.0.0.1:9999");
+}
+
+#[test]
+fn overrides_beat_the_file() {
+    let o = Overrides { issuer: Some("https://id.example.com".into()), ..Default::default() };
+    let v = Config::from_toml_str("issuer = \"https://other.example.com\"", &o).unwrap().validate().unwrap();
+    assert_eq!(v.issuer, "https://id.example.com");
+}
+
+#[test]
+fn unknown_keys_name_the_path_and_the_allowed_keys() {
+    let e = errors("[[clients]]\nclient_id = \"a\"\nredirect_uri = \"https://x\"\n");
+    assert_eq!(e.len(), 1);
+    assert!(e[0].contains("clients[0]"), "{e:?}");
+    assert!(e[0].contains("redirect_uri"), "{e:?}");
+    assert!(e[0].contains("redirect_uris"), "lists allowed keys: {e:?}");
+}
+
+#[test]
+fn entry_errors_name_the_entry_and_key() {
+    let e = errors("[[clients]]\nclient_id = \"web\"\nclient_secret = \"s\"\ngrants = [\"implict\"]\n");
+    assert_eq!(e.len(), 1);
+    assert!(e[0].starts_with("config: clients[0] (client_id \"web\"): grants: unknown grant \"implict\""), "{e:?}");
+}
+
+#[test]
+fn duplicates_and_redefinitions_are_refused() {
+    let e = errors(
+        "[[clients]]\nclient_id = \"a\"\n[[clients]]\nclient_id = \"a\"\n\
+         [[users]]\nusername = \"u\"\npassword = \"p\"\n[[users]]\nusername = \"u\"\npassword = \"p\"\n\
+         [[scopes]]\nname = \"profile\"\n",
+    );
+    assert!(e.iter().any(|m| m.contains("clients[1]") && m.contains("duplicate")), "{e:?}");
+    assert!(e.iter().any(|m| m.contains("users[1]") && m.contains("duplicate")), "{e:?}");
+    assert!(e.iter().any(|m| m.contains("scopes[0]") && m.contains("built-in")), "{e:?}");
+}
+
+#[test]
+fn custom_scopes_are_usable_by_clients() {
+    let v = check("[[scopes]]\nname = \"roles\"\nclaims = [\"roles\"]\n[[clients]]\nclient_id = \"a\"\nscope = \"openid roles\"\n")
+        .unwrap();
+    let roles = v.scopes.iter().find(|s| s.name.as_str() == "roles").unwrap();
+    assert_eq!(roles.targets, ClaimTargets::ALL);
+}
+
+#[test]
+fn bad_issuer_listen_database_and_alg() {
+    let e = errors(
+        "issuer = \"https://id.example.com/?x=1\"\nlisten = \"localhost\"\ndatabase = \"mysql://x\"\n\
+         [tokens]\naccess_token_signed_response_alg = \"HS256\"\n",
+    );
+    let keys: Vec<&str> = e.iter().filter_map(|m| m.split(": ").nth(1)).collect();
+    assert_eq!(keys, ["listen", "issuer", "database", "tokens.access_token_signed_response_alg"], "{e:?}");
+}
+
+#[test]
+fn loopback_detection() {
+    assert!(is_loopback_issuer("http://127.0.0.1:8080"));
+    assert!(is_loopback_issuer("http://localhost:8080/x"));
+    assert!(is_loopback_issuer("http://[::1]:8080"));
+    assert!(!is_loopback_issuer("https://127.0.0.1"));
+    assert!(!is_loopback_issuer("http://id.example.com"));
+}

@@ -1,0 +1,138 @@
+//! Signing keys (DESIGN.md §4): generated on first start, stored in the database so every node
+//! signs with the same keys, parsed once and held in memory, published at `/jwks`.
+
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair};
+use gatehouse_protocol::clock::UnixTime;
+use gatehouse_protocol::jose::{SigningAlg, SigningKey};
+use gatehouse_store::{KeyState, Store, StoredKey};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The algorithms Gatehouse keeps a current key for. All four exist from the first start so a
+/// client can choose any of them without a restart.
+pub const ALGS: [SigningAlg; 4] = SigningAlg::ALL;
+
+/// Parsed keys: the current signer per algorithm and every published key.
+#[derive(Debug)]
+pub struct KeyRing {
+    current: BTreeMap<SigningAlg, Arc<SigningKey>>,
+    published: Vec<Arc<SigningKey>>,
+    jwks: bytes::Bytes,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error(transparent)]
+    Store(#[from] gatehouse_store::StoreError),
+    #[error("key generation failed for {0}")]
+    Generate(SigningAlg),
+    #[error("stored key {kid} ({alg}) does not parse: {detail}")]
+    Unparsable { kid: String, alg: SigningAlg, detail: String },
+    #[error("no current key for {0} after generation")]
+    Missing(SigningAlg),
+}
+
+/// A fresh PKCS#8 private key for `alg`, from aws-lc's system random source.
+pub fn generate_pkcs8(alg: SigningAlg) -> Result<Vec<u8>, KeyError> {
+    let err = |_| KeyError::Generate(alg);
+    Ok(match alg {
+        SigningAlg::RS256 | SigningAlg::PS256 => {
+            RsaKeyPair::generate(KeySize::Rsa2048).map_err(err)?.as_der().map_err(err)?.as_ref().to_vec()
+        }
+        SigningAlg::ES256 => EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING)
+            .map_err(err)?
+            .to_pkcs8v1()
+            .map_err(err)?
+            .as_ref()
+            .to_vec(),
+        SigningAlg::EdDSA => Ed25519KeyPair::generate().map_err(err)?.to_pkcs8v1().map_err(err)?.as_ref().to_vec(),
+    })
+}
+
+impl KeyRing {
+    /// Loads the stored keys, generating a current key for every algorithm that has none. Safe
+    /// when several nodes start at once: the database admits one current key per algorithm and
+    /// the losers adopt the winner's.
+    pub async fn load_or_init(store: &dyn Store, now: UnixTime) -> Result<Self, KeyError> {
+        let mut stored = store.list_keys().await?;
+        let mut generated = false;
+        for alg in ALGS {
+            if stored.iter().any(|k| k.alg == alg && k.state == KeyState::Current) {
+                continue;
+            }
+            let der = tokio::task::spawn_blocking(move || generate_pkcs8(alg))
+                .await
+                .map_err(|_| KeyError::Generate(alg))??;
+            let parsed = SigningKey::from_pkcs8(alg, &der).map_err(|e| KeyError::Unparsable {
+                kid: "(new)".into(),
+                alg,
+                detail: e.to_string(),
+            })?;
+            let key = StoredKey {
+                kid: parsed.kid().to_owned(),
+                alg,
+                state: KeyState::Current,
+                private_pkcs8: der,
+                created_at: now,
+                activated_at: Some(now),
+                retired_at: None,
+            };
+            if store.insert_key(&key).await? {
+                tracing::info!(kid = %key.kid, %alg, "generated signing key");
+            }
+            generated = true;
+        }
+        if generated {
+            stored = store.list_keys().await?;
+        }
+        Self::from_stored(&stored)
+    }
+
+    pub fn from_stored(stored: &[StoredKey]) -> Result<Self, KeyError> {
+        let mut current = BTreeMap::new();
+        let mut published = Vec::new();
+        for k in stored {
+            let parsed = SigningKey::from_pkcs8(k.alg, &k.private_pkcs8).map_err(|e| KeyError::Unparsable {
+                kid: k.kid.clone(),
+                alg: k.alg,
+                detail: e.to_string(),
+            })?;
+            let parsed = Arc::new(parsed);
+            if k.state == KeyState::Current {
+                current.insert(k.alg, parsed.clone());
+            }
+            published.push(parsed);
+        }
+        for alg in ALGS {
+            if !current.contains_key(&alg) {
+                return Err(KeyError::Missing(alg));
+            }
+        }
+        let jwks = serde_json::json!({
+            "keys": published.iter().map(|k| serde_json::Value::Object(k.public_jwk().clone())).collect::<Vec<_>>()
+        });
+        let jwks = bytes::Bytes::from(serde_json::to_vec(&jwks).unwrap_or_default());
+        Ok(Self { current, published, jwks })
+    }
+
+    /// The key that signs with `alg` now.
+    pub fn signer(&self, alg: SigningAlg) -> Option<&Arc<SigningKey>> {
+        self.current.get(&alg)
+    }
+
+    /// Every key a token may have been signed with (for verifying our own tokens).
+    pub fn published(&self) -> impl Iterator<Item = &SigningKey> {
+        self.published.iter().map(AsRef::as_ref)
+    }
+
+    /// The JWK Set document, rendered once.
+    pub fn jwks_json(&self) -> bytes::Bytes {
+        self.jwks.clone()
+    }
+
+    pub fn algs(&self) -> Vec<SigningAlg> {
+        self.current.keys().copied().collect()
+    }
+}

@@ -1,0 +1,358 @@
+//! [`SqlStore`]: the one implementation of the store traits, for SQLite and PostgreSQL.
+//!
+//! The SQL is written once in the common dialect of both (numbered `$n` parameters, `ON
+//! CONFLICT`, `RETURNING`, partial indexes) and runs through sqlx's `Any` driver, so there is no
+//! per-database fork of any query.
+
+use crate::{ClientStore, KeyState, KeyStore, Result, ScopeStore, Store, StoreError, StoredKey, UserStore};
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use gatehouse_protocol::claims::ScopeDefinition;
+use gatehouse_protocol::clock::UnixTime;
+use gatehouse_protocol::jose::SigningAlg;
+use gatehouse_protocol::secret::SecretHash;
+use gatehouse_protocol::user::User;
+use gatehouse_protocol::{Client, ClientId};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+use std::time::Duration;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            Err(StoreError::Url(format!("{:?}: expected sqlite://PATH or postgres://USER@HOST/DB", redact_url(url))))
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// The URL with any password replaced, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl SqlStore {
+    /// Connects, creating the SQLite file (and its folder) if missing, and runs the embedded
+    /// migrations.
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let url = match backend {
+            Backend::Sqlite => sqlite_url(url)?,
+            Backend::Postgres => url.to_owned(),
+        };
+        let opts = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        let pool = match backend {
+            Backend::Sqlite => {
+                opts.max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // WAL: readers never block the writer; NORMAL is durable across
+                            // process crashes in WAL mode. busy_timeout turns writer contention
+                            // into waiting instead of SQLITE_BUSY errors.
+                            for pragma in [
+                                "PRAGMA journal_mode = WAL",
+                                "PRAGMA synchronous = NORMAL",
+                                "PRAGMA busy_timeout = 5000",
+                                "PRAGMA foreign_keys = ON",
+                            ] {
+                                sqlx::query(pragma).execute(&mut *conn).await?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
+            Backend::Postgres => opts.max_connections(16).connect(&url).await?,
+        };
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool, backend })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Normalises a SQLite URL: creates the parent folder and asks sqlx to create the file.
+fn sqlite_url(url: &str) -> Result<String> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" {
+        return Err(StoreError::Url(
+            "in-memory SQLite loses everything on restart and is not shared across connections; give a file path"
+                .into(),
+        ));
+    }
+    if let Some(parent) = std::path::Path::new(path).parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| StoreError::Url(format!("cannot create {}: {e}", parent.display())))?;
+        }
+    }
+    let query = if query.contains("mode=") { query.to_owned() } else { format!("mode=rwc&{query}") };
+    Ok(format!("sqlite://{path}?{}", query.trim_end_matches('&')))
+}
+
+fn corrupt(table: &'static str) -> impl Fn(String) -> StoreError {
+    move |detail| StoreError::Corrupt { table, detail }
+}
+
+fn client_from_row(row: &AnyRow) -> Result<Client> {
+    let doc: String = row.try_get("document")?;
+    let mut client: Client = serde_json::from_str(&doc).map_err(|e| corrupt("clients")(e.to_string()))?;
+    let hash: Option<String> = row.try_get("secret_hash")?;
+    client.secret = hash.map(|h| SecretHash::parse(&h).map_err(|e| corrupt("clients")(e.to_string()))).transpose()?;
+    Ok(client)
+}
+
+fn user_from_row(row: &AnyRow) -> Result<User> {
+    let claims: String = row.try_get("claims")?;
+    let hash: String = row.try_get("password_hash")?;
+    Ok(User {
+        sub: row.try_get("sub")?,
+        username: row.try_get("username")?,
+        password_hash: SecretHash::parse(&hash).map_err(|e| corrupt("users")(e.to_string()))?,
+        claims: serde_json::from_str(&claims).map_err(|e| corrupt("users")(e.to_string()))?,
+        disabled: row.try_get::<i64, _>("disabled")? != 0,
+    })
+}
+
+fn key_from_row(row: &AnyRow) -> Result<StoredKey> {
+    let alg: String = row.try_get("alg")?;
+    let state: String = row.try_get("state")?;
+    let private: String = row.try_get("private_key")?;
+    Ok(StoredKey {
+        kid: row.try_get("kid")?,
+        alg: SigningAlg::parse(&alg).ok_or_else(|| corrupt("signing_keys")(format!("alg {alg:?}")))?,
+        state: KeyState::parse(&state).ok_or_else(|| corrupt("signing_keys")(format!("state {state:?}")))?,
+        private_pkcs8: B64.decode(private).map_err(|e| corrupt("signing_keys")(e.to_string()))?,
+        created_at: row.try_get("created_at")?,
+        activated_at: row.try_get("activated_at")?,
+        retired_at: row.try_get("retired_at")?,
+    })
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Database(format!("serialise: {e}")))
+}
+
+#[async_trait]
+impl ClientStore for SqlStore {
+    async fn upsert_client(&self, client: &Client, now: UnixTime) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO clients (client_id, document, secret_hash, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (client_id) DO UPDATE
+             SET document = excluded.document, secret_hash = excluded.secret_hash, updated_at = excluded.updated_at",
+        )
+        .bind(client.id.as_str())
+        .bind(to_json(client)?)
+        .bind(client.secret.as_ref().map(SecretHash::to_stored))
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_client(&self, id: &ClientId) -> Result<Option<Client>> {
+        let row = sqlx::query("SELECT document, secret_hash FROM clients WHERE client_id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(client_from_row).transpose()
+    }
+
+    async fn list_clients(&self) -> Result<Vec<Client>> {
+        let rows =
+            sqlx::query("SELECT document, secret_hash FROM clients ORDER BY client_id").fetch_all(&self.pool).await?;
+        rows.iter().map(client_from_row).collect()
+    }
+
+    async fn delete_client(&self, id: &ClientId) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM clients WHERE client_id = $1").bind(id.as_str()).execute(&self.pool).await?;
+        Ok(r.rows_affected() > 0)
+    }
+}
+
+const USER_COLUMNS: &str = "sub, username, password_hash, claims, disabled";
+
+#[async_trait]
+impl UserStore for SqlStore {
+    async fn upsert_user(&self, user: &User, now: UnixTime) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO users (sub, username, password_hash, claims, disabled, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (sub) DO UPDATE
+             SET username = excluded.username, password_hash = excluded.password_hash,
+                 claims = excluded.claims, disabled = excluded.disabled, updated_at = excluded.updated_at",
+        )
+        .bind(&user.sub)
+        .bind(&user.username)
+        .bind(user.password_hash.to_stored())
+        .bind(to_json(&user.claims)?)
+        .bind(i64::from(user.disabled))
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Conflict(_) => StoreError::Conflict("username already taken by another user"),
+            other => other,
+        })?;
+        Ok(())
+    }
+
+    async fn get_user_by_username(&self, username: &str) -> Result<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1"))
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn get_user_by_sub(&self, sub: &str) -> Result<Option<User>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE sub = $1"))
+            .bind(sub)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        let rows =
+            sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY username")).fetch_all(&self.pool).await?;
+        rows.iter().map(user_from_row).collect()
+    }
+}
+
+#[async_trait]
+impl ScopeStore for SqlStore {
+    async fn upsert_scope(&self, scope: &ScopeDefinition, now: UnixTime) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO scopes (name, document, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
+        )
+        .bind(scope.name.as_str())
+        .bind(to_json(scope)?)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn list_scopes(&self) -> Result<Vec<ScopeDefinition>> {
+        let rows = sqlx::query("SELECT document FROM scopes ORDER BY name").fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|r| {
+                let doc: String = r.try_get("document")?;
+                serde_json::from_str(&doc).map_err(|e| corrupt("scopes")(e.to_string()))
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl KeyStore for SqlStore {
+    async fn list_keys(&self) -> Result<Vec<StoredKey>> {
+        let rows = sqlx::query(
+            "SELECT kid, alg, state, private_key, created_at, activated_at, retired_at
+             FROM signing_keys ORDER BY created_at, kid",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(key_from_row).collect()
+    }
+
+    async fn insert_key(&self, key: &StoredKey) -> Result<bool> {
+        let r = sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, state, private_key, created_at, activated_at, retired_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        )
+        .bind(&key.kid)
+        .bind(key.alg.as_str())
+        .bind(key.state.as_str())
+        .bind(B64.encode(&key.private_pkcs8))
+        .bind(key.created_at)
+        .bind(key.activated_at)
+        .bind(key.retired_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_backend() {
+        assert_eq!(Backend::from_url("sqlite://x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::from_url("postgres://u@h/db").unwrap(), Backend::Postgres);
+        assert_eq!(Backend::from_url("postgresql://u@h/db").unwrap(), Backend::Postgres);
+        assert!(Backend::from_url("mysql://u@h/db").is_err());
+    }
+
+    #[test]
+    fn sqlite_urls_are_normalised() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/g.db");
+        let url = sqlite_url(&format!("sqlite://{}", p.display())).unwrap();
+        assert_eq!(url, format!("sqlite://{}?mode=rwc", p.display()));
+        assert!(p.parent().unwrap().is_dir());
+        assert!(sqlite_url("sqlite::memory:").is_err());
+    }
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        let r = redact_url("postgres://gh:hunter2@db.example.com/gh");
+        assert!(!r.contains("hunter2"));
+        assert!(r.contains("***"));
+    }
+}
