@@ -247,13 +247,14 @@ impl ClientSpec {
         let post_logout_redirect_uris =
             parse_uris("post_logout_redirect_uris", &self.post_logout_redirect_uris, &mut errs);
         let explicit_grants = self.grants.is_some() || self.grant_types.is_some() || self.response_types.is_some();
-        if explicit_grants && redirect_uris.is_empty() {
-            if let Some(g) = grants.iter().find(|g| g.uses_redirect()) {
-                errs.push(FieldError::new(
-                    "redirect_uris",
-                    format!("{g} sends the user back to the client: list at least one redirect URI"),
-                ));
-            }
+        if explicit_grants
+            && redirect_uris.is_empty()
+            && let Some(g) = grants.iter().find(|g| g.uses_redirect())
+        {
+            errs.push(FieldError::new(
+                "redirect_uris",
+                format!("{g} sends the user back to the client: list at least one redirect URI"),
+            ));
         }
 
         let default_method =

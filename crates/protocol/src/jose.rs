@@ -223,12 +223,15 @@ fn thumbprint(jwk: &Value) -> String {
     B64.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes()).as_ref())
 }
 
+/// A decoded JOSE header or JWT claims set.
+pub type JsonObject = Map<String, Value>;
+
 /// Verifies a compact JWS signed by one of `keys` (matched by `kid` and `alg`) and returns its
 /// header and payload. Claims (exp, iss, aud) are the caller's to check.
 pub fn verify<'a>(
     token: &str,
     keys: impl IntoIterator<Item = &'a SigningKey>,
-) -> Result<(Map<String, Value>, Map<String, Value>), JoseError> {
+) -> Result<(JsonObject, JsonObject), JoseError> {
     let mut parts = token.split('.');
     let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(JoseError::Malformed);

@@ -66,10 +66,10 @@ impl UserSpec {
         } else if self.username.chars().any(|c| c.is_control() || c.is_whitespace()) {
             errs.push(FieldError::new("username", "may not contain spaces or control characters"));
         }
-        if let Some(sub) = &self.sub {
-            if let Err(m) = validate_sub(sub) {
-                errs.push(FieldError::new("sub", m));
-            }
+        if let Some(sub) = &self.sub
+            && let Err(m) = validate_sub(sub)
+        {
+            errs.push(FieldError::new("sub", m));
         }
         let password = match (&self.password, &self.password_hash) {
             (Some(_), Some(_)) => {

@@ -111,6 +111,7 @@ impl std::error::Error for ConfigError {}
 /// Environment keys that are not configuration (`GATEHOUSE_CONFIG` names the file; test and
 /// logging variables belong to other layers).
 fn is_config_env_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
     !(key == "config" || key == "log" || key == "log_format" || key.starts_with("test_"))
 }
 
@@ -153,10 +154,10 @@ impl Config {
         let mut errs = Vec::new();
         let mut warnings = Vec::new();
 
-        if let Some(v) = self.version {
-            if v != 1 {
-                errs.push(format!("{file}: version: {v} is not a known config version (this Gatehouse reads 1)"));
-            }
+        if let Some(v) = self.version
+            && v != 1
+        {
+            errs.push(format!("{file}: version: {v} is not a known config version (this Gatehouse reads 1)"));
         }
 
         let listen_raw = self.listen.clone().unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
@@ -211,10 +212,10 @@ impl Config {
             if let Some(first) = seen_names.insert(&spec.username, i) {
                 errs.push(format!("{at}: username: duplicate; users[{first}] has the same username"));
             }
-            if let Some(sub) = &spec.sub {
-                if let Some(first) = seen_subs.insert(sub, i) {
-                    errs.push(format!("{at}: sub: duplicate; users[{first}] has the same sub"));
-                }
+            if let Some(sub) = &spec.sub
+                && let Some(first) = seen_subs.insert(sub, i)
+            {
+                errs.push(format!("{at}: sub: duplicate; users[{first}] has the same sub"));
             }
             match spec.validate() {
                 Ok(v) => users.push(v),

@@ -18,10 +18,10 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &e {
-            if db.is_unique_violation() {
-                return Self::Conflict("unique constraint");
-            }
+        if let sqlx::Error::Database(db) = &e
+            && db.is_unique_violation()
+        {
+            return Self::Conflict("unique constraint");
         }
         Self::Database(e.to_string())
     }

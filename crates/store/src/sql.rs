@@ -116,11 +116,11 @@ fn sqlite_url(url: &str) -> Result<String> {
                 .into(),
         ));
     }
-    if let Some(parent) = std::path::Path::new(path).parent() {
-        if !parent.as_os_str().is_empty() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| StoreError::Url(format!("cannot create {}: {e}", parent.display())))?;
-        }
+    if let Some(parent) = std::path::Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| StoreError::Url(format!("cannot create {}: {e}", parent.display())))?;
     }
     let query = if query.contains("mode=") { query.to_owned() } else { format!("mode=rwc&{query}") };
     Ok(format!("sqlite://{path}?{}", query.trim_end_matches('&')))

@@ -1,1 +1,149 @@
+//! Test helpers: [`TestDb`] gives each test its own database (a temporary SQLite file, or a
+//! fresh PostgreSQL database at `GATEHOUSE_TEST_POSTGRES_URL`, dropped afterwards), and
+//! [`TestServer`] runs the real Gatehouse router on `127.0.0.1:0` against it.
 
+use gatehouse_server::config::{Config, Overrides};
+use std::io::Write;
+use std::sync::Once;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub const POSTGRES_ENV: &str = "GATEHOUSE_TEST_POSTGRES_URL";
+
+/// One test's own database.
+pub struct TestDb {
+    pub url: String,
+    pub label: &'static str,
+    _dir: Option<tempfile::TempDir>,
+    pg_cleanup: Option<(String, String)>,
+}
+
+static PG_NOTICE: Once = Once::new();
+
+impl TestDb {
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        let url = format!("sqlite://{}", dir.path().join("gatehouse.db").display());
+        Self { url, label: "sqlite", _dir: Some(dir), pg_cleanup: None }
+    }
+
+    /// A fresh PostgreSQL database, or `None` (with a notice on the terminal) when
+    /// `GATEHOUSE_TEST_POSTGRES_URL` is unset. Under `CI=true` an unset URL fails the test:
+    /// CI must cover both stores.
+    pub async fn postgres() -> Option<Self> {
+        let Ok(admin) = std::env::var(POSTGRES_ENV) else {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("CI=true but {POSTGRES_ENV} is not set: the PostgreSQL tests must run in CI");
+            }
+            PG_NOTICE.call_once(|| {
+                // Written past the test harness's capture so it shows on every run.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\nNOTICE: {POSTGRES_ENV} is not set; PostgreSQL store tests are SKIPPED (SQLite only).\n"
+                );
+            });
+            return None;
+        };
+        let name = format!("gatehouse_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = admin_connection(&admin).await;
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+        let mut url = url::Url::parse(&admin).unwrap_or_else(|e| panic!("{POSTGRES_ENV}: {e}"));
+        url.set_path(&name);
+        Some(Self { url: url.to_string(), label: "postgres", _dir: None, pg_cleanup: Some((admin, name)) })
+    }
+
+    /// SQLite, plus PostgreSQL when configured: run a test body once per store.
+    pub async fn each() -> Vec<TestDb> {
+        let mut v = vec![Self::sqlite()];
+        v.extend(Self::postgres().await);
+        v
+    }
+}
+
+async fn admin_connection(admin: &str) -> sqlx::AnyConnection {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    sqlx::AnyConnection::connect(admin).await.unwrap_or_else(|e| panic!("connect {POSTGRES_ENV}: {e}"))
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.pg_cleanup.take() else { return };
+        // Drop runs outside any runtime guarantee: use a private one on its own thread.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async {
+                let mut conn = admin_connection(&admin).await;
+                if let Err(e) =
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut conn).await
+                {
+                    let _ = writeln!(std::io::stderr(), "warning: could not drop test database {name}: {e}");
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A running Gatehouse on an ephemeral port.
+pub struct TestServer {
+    /// Base URL and issuer, e.g. `http://127.0.0.1:41234`.
+    pub url: String,
+    /// A client that does not follow redirects and keeps cookies.
+    pub http: reqwest::Client,
+    pub db: TestDb,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServer {
+    /// Starts Gatehouse with the given TOML config on `db`. The issuer is the server's own URL.
+    pub async fn start(toml: &str, db: TestDb) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let overrides = Overrides { issuer: Some(url.clone()), database: Some(db.url.clone()), listen: None };
+        let cfg = Config::from_toml_str(toml, &overrides)?.validate()?;
+        let state = gatehouse_server::build(&cfg).await?;
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(gatehouse_server::serve(listener, gatehouse_server::app(state), async {
+            let _ = rx.await;
+        }));
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build()?;
+        Ok(Self { url, http, db, shutdown: Some(tx), task: Some(task) })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    pub async fn get_json(&self, path: &str) -> anyhow::Result<(reqwest::StatusCode, serde_json::Value)> {
+        let r = self.http.get(self.url(path)).send().await?;
+        let status = r.status();
+        Ok((status, r.json().await?))
+    }
+
+    /// Shuts down gracefully and hands back the database (for restart tests).
+    pub async fn stop(mut self) -> TestDb {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        std::mem::replace(&mut self.db, TestDb { url: String::new(), label: "gone", _dir: None, pg_cleanup: None })
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}

@@ -85,3 +85,12 @@ fn loopback_detection() {
     assert!(!is_loopback_issuer("https://127.0.0.1"));
     assert!(!is_loopback_issuer("http://id.example.com"));
 }
+
+#[test]
+fn non_config_environment_keys_are_ignored() {
+    for k in ["CONFIG", "config", "LOG_FORMAT", "TEST_POSTGRES_URL", "test_anything"] {
+        assert!(!is_config_env_key(k), "{k}");
+    }
+    assert!(is_config_env_key("ISSUER"));
+    assert!(is_config_env_key("ISUER"), "typos are reported, not ignored");
+}

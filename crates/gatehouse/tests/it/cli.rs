@@ -1,0 +1,230 @@
+//! The `gatehouse` binary: check-config messages, starting with nothing, env overrides,
+//! graceful shutdown on SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
+
+fn write(dir: &Path, name: &str, body: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap();
+    p
+}
+
+fn check_config(path: &Path) -> (i32, String, String) {
+    let out = Command::new(BIN).arg("check-config").arg(path).env("RUST_LOG", "warn").output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn quickstart_example_is_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart.toml");
+    let (code, out, err) = check_config(&root);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("ok (4 clients, 1 users, 1 custom scopes)"), "{out}");
+}
+
+/// Each bad config names the file, the entry, the key, and what is allowed.
+#[test]
+fn bad_configs_are_refused_with_precise_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "unknown grant",
+            "[[clients]]\nclient_id = \"web\"\nclient_secret = \"s\"\ngrants = [\"implict\"]\nredirect_uris = [\"https://a.example/cb\"]\n",
+            &[
+                "clients[0] (client_id \"web\"): grants: unknown grant \"implict\"",
+                "authorization_code, implicit, hybrid, client_credentials, refresh_token, password, urn:ietf:params:oauth:grant-type:device_code",
+            ],
+        ),
+        (
+            "duplicate client_id",
+            "[[clients]]\nclient_id = \"web\"\n[[clients]]\nclient_id = \"web\"\n",
+            &["clients[1] (client_id \"web\"): client_id: duplicate; clients[0] has the same client_id"],
+        ),
+        (
+            "relative redirect uri",
+            "[[clients]]\nclient_id = \"web\"\nredirect_uris = [\"/callback\"]\n",
+            &["clients[0] (client_id \"web\"): redirect_uris: \"/callback\" is not an absolute URI"],
+        ),
+        (
+            "redirect uri with fragment",
+            "[[clients]]\nclient_id = \"web\"\nredirect_uris = [\"https://a.example/cb#x\"]\n",
+            &["clients[0] (client_id \"web\"): redirect_uris: \"https://a.example/cb#x\" has a fragment"],
+        ),
+        (
+            "public client_credentials",
+            "[[clients]]\nclient_id = \"svc\"\ngrants = [\"client_credentials\"]\n",
+            &["clients[0] (client_id \"svc\"): grants: client_credentials needs a confidential client"],
+        ),
+        (
+            "public password",
+            "[[clients]]\nclient_id = \"app\"\ngrants = [\"password\"]\n",
+            &["clients[0] (client_id \"app\"): grants: password needs a confidential client"],
+        ),
+        (
+            "undefined scope",
+            "[[clients]]\nclient_id = \"web\"\nscope = \"openid billing\"\n",
+            &["clients[0] (client_id \"web\"): scope: scope \"billing\" is not defined", "[[scopes]]"],
+        ),
+        (
+            "user without password",
+            "[[users]]\nusername = \"bob\"\n",
+            &["users[0] (username \"bob\"): password: a user needs a password or a password_hash"],
+        ),
+        (
+            "misspelt key",
+            "[[clients]]\nclient_id = \"web\"\nredirect_uri = [\"https://a.example/cb\"]\n",
+            &["clients[0].redirect_uri", "unknown field", "redirect_uris"],
+        ),
+        (
+            "wrong type",
+            "[[clients]]\nclient_id = \"web\"\ngrants = \"authorization_code\"\n",
+            &["clients[0].grants", "invalid type"],
+        ),
+    ];
+    for (name, body, expected) in cases {
+        let file = write(dir.path(), &format!("{}.toml", name.replace(' ', "_")), body);
+        let (code, _, err) = check_config(&file);
+        assert_eq!(code, 1, "{name}: {err}");
+        assert!(err.contains(&file.display().to_string()), "{name}: names the file: {err}");
+        for e in *expected {
+            assert!(err.contains(e), "{name}: expected {e:?} in:\n{err}");
+        }
+    }
+}
+
+#[test]
+fn json_config_is_read_by_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write(
+        dir.path(),
+        "g.json",
+        r#"{"clients": [{"client_id": "svc", "client_secret": "s", "grants": ["implicit client_credentials"],
+            "redirect_uris": ["https://a.example/cb"]}]}"#,
+    );
+    let (code, out, err) = check_config(&f);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 clients"));
+    let bad = write(dir.path(), "bad.json", r#"{"clients": [{"client_id": "svc", "grants": ["implict"]}]}"#);
+    let (code, _, err) = check_config(&bad);
+    assert_eq!(code, 1);
+    assert!(err.contains("bad.json: clients[0] (client_id \"svc\"): grants"), "{err}");
+}
+
+#[test]
+fn missing_config_file_is_an_error() {
+    let (code, _, err) = check_config(Path::new("/nonexistent/gatehouse.toml"));
+    assert_eq!(code, 1);
+    assert!(err.contains("/nonexistent/gatehouse.toml: no such file"), "{err}");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Starts `gatehouse serve` and waits until it logs that it is ready.
+fn spawn_serve(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(cwd).arg("serve").args(args).env("RUST_LOG", "info").env_remove("GATEHOUSE_CONFIG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let line = lines.next().unwrap_or_else(|| panic!("gatehouse exited before it was ready")).unwrap();
+        if line.contains("Gatehouse is ready") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "not ready in time");
+    }
+    // Keep draining stderr so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    child
+}
+
+fn sigterm_and_wait(mut child: Child) -> i32 {
+    let ok = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap().success();
+    assert!(ok);
+    child.wait().unwrap().code().unwrap_or(-1)
+}
+
+async fn get_json(url: &str) -> serde_json::Value {
+    reqwest::get(url).await.unwrap().json().await.unwrap()
+}
+
+/// With no config at all: SQLite under ./gatehouse-data/, keys generated once and kept.
+#[tokio::test]
+async fn serve_with_nothing_creates_its_data_and_keeps_keys_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let child = spawn_serve(dir.path(), &["--listen", &listen], &[]);
+    let base = format!("http://{listen}");
+    let disco = get_json(&format!("{base}/.well-known/openid-configuration")).await;
+    assert_eq!(disco["issuer"], base.as_str());
+    let jwks = get_json(&format!("{base}/jwks")).await;
+    assert!(dir.path().join("gatehouse-data/gatehouse.db").is_file());
+    assert_eq!(sigterm_and_wait(child), 0, "SIGTERM is a clean shutdown");
+
+    let child = spawn_serve(dir.path(), &["--listen", &listen], &[]);
+    assert_eq!(get_json(&format!("{base}/jwks")).await, jwks);
+    assert_eq!(sigterm_and_wait(child), 0);
+}
+
+/// Flags beat the environment, which beats the file.
+#[tokio::test]
+async fn environment_and_flags_override_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let db = format!("sqlite://{}", dir.path().join("x/g.db").display());
+    let cfg = write(dir.path(), "g.toml", "issuer = \"https://from-file.example.com\"\nlisten = \"127.0.0.1:1\"\n");
+    let listen = format!("127.0.0.1:{port}");
+    let child = spawn_serve(
+        dir.path(),
+        &["--config", cfg.to_str().unwrap(), "--listen", &listen],
+        &[("GATEHOUSE_ISSUER", "https://from-env.example.com"), ("GATEHOUSE_DATABASE", &db)],
+    );
+    let disco = get_json(&format!("http://{listen}/.well-known/openid-configuration")).await;
+    assert_eq!(disco["issuer"], "https://from-env.example.com");
+    assert!(dir.path().join("x/g.db").is_file(), "GATEHOUSE_DATABASE used");
+    assert_eq!(sigterm_and_wait(child), 0);
+}
+
+#[test]
+fn serve_refuses_to_start_on_a_bad_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "g.toml", "[[clients]]\nclient_id = \"a\"\ngrants = [\"nope\"]\n");
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port()), "--config", cfg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown grant \"nope\""));
+    assert!(!dir.path().join("gatehouse-data").exists(), "nothing was started or created");
+}
+
+#[test]
+fn unknown_environment_keys_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["serve"])
+        .env("GATEHOUSE_ISUER", "https://typo.example.com")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("environment (GATEHOUSE_*)") && err.contains("isuer"), "{err}");
+}
