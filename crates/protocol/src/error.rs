@@ -3,7 +3,7 @@
 //! user-safe strings. Internal detail travels in [`InternalError`] and is only ever logged.
 
 /// An internal failure (storage, crypto). Its text is for logs, never for the client.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
 pub struct InternalError(pub String);
 
@@ -13,7 +13,7 @@ impl InternalError {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum OAuthError {
     #[error("invalid_request: {0}")]
     InvalidRequest(&'static str),
@@ -47,6 +47,10 @@ pub enum OAuthError {
     InvalidToken(&'static str),
     #[error("insufficient_scope")]
     InsufficientScope,
+    #[error("request_not_supported")]
+    RequestNotSupported,
+    #[error("request_uri_not_supported")]
+    RequestUriNotSupported,
     #[error("server_error")]
     Server(#[source] InternalError),
 }
@@ -70,6 +74,8 @@ impl OAuthError {
             Self::ExpiredToken => "expired_token",
             Self::InvalidToken(_) => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::Server(_) => "server_error",
         }
     }
@@ -100,6 +106,8 @@ impl OAuthError {
             Self::ConsentRequired => Some("the user must consent"),
             Self::ExpiredToken => Some("the device code has expired"),
             Self::InsufficientScope => Some("the token lacks the required scope"),
+            Self::RequestNotSupported => Some("request objects are not supported"),
+            Self::RequestUriNotSupported => Some("request_uri is not supported"),
             Self::AuthorizationPending | Self::SlowDown | Self::Server(_) => None,
         }
     }

@@ -33,13 +33,18 @@ macro_rules! string_serde {
 }
 pub(crate) use string_serde;
 
+pub mod authorize;
 pub mod claims;
 pub mod client;
+pub mod client_auth;
 pub mod clock;
 pub mod discovery;
 pub mod error;
 pub mod grant;
 pub mod jose;
+pub mod params;
+pub mod pkce;
+pub mod rand;
 pub mod redirect_uri;
 pub mod scope;
 pub mod secret;

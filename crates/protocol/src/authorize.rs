@@ -1,0 +1,294 @@
+//! The authorization endpoint's rules (RFC 6749 §4.1.1, §4.1.2.1; OIDC Core §3.1.2.1–§3.1.2.6;
+//! RFC 7636 §4.3–§4.4; OAuth 2.0 Form Post Response Mode; RFC 9207).
+//!
+//! Validation happens in two stages, as the specs require:
+//! 1. [`resolve_target`]: the client and the redirect URI. A failure here must never redirect
+//!    (RFC 6749 §4.1.2.1): the user gets an error page.
+//! 2. [`validate`]: everything else. A failure here goes back to the client's redirect URI.
+//!
+//! Then [`decide`] says, from the session and the stored consent, whether to sign the user in,
+//! ask consent, issue, or answer `login_required`/`consent_required` for `prompt=none`.
+
+use crate::client::Client;
+use crate::clock::UnixTime;
+use crate::error::OAuthError;
+use crate::grant::{GrantType, ResponseType};
+use crate::params::Params;
+use crate::pkce;
+use crate::redirect_uri::RedirectUri;
+use crate::scope::ScopeSet;
+use serde::{Deserialize, Serialize};
+
+/// Where and how the response goes (OAuth 2.0 Multiple Response Types §2.1, Form Post §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    Query,
+    Fragment,
+    FormPost,
+}
+
+impl ResponseMode {
+    pub const SUPPORTED: [&'static str; 3] = ["query", "fragment", "form_post"];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "query" => Some(Self::Query),
+            "fragment" => Some(Self::Fragment),
+            "form_post" => Some(Self::FormPost),
+            _ => None,
+        }
+    }
+}
+
+/// Why the request cannot even be answered at the redirect URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetError {
+    MissingClientId,
+    UnknownClient,
+    MissingRedirectUri,
+    UnregisteredRedirectUri,
+}
+
+impl TargetError {
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::MissingClientId => "The request has no client_id.",
+            Self::UnknownClient => "The application asking you to sign in is not known here.",
+            Self::MissingRedirectUri => "The request has no redirect_uri and the application has several registered.",
+            Self::UnregisteredRedirectUri => {
+                "The address the application asked to return to is not one it registered, so you were not sent there."
+            }
+        }
+    }
+}
+
+/// Stage 1: the redirect URI must be given and registered (exact match, RFC 9700 §4.1.3). An
+/// omitted one is accepted only for a client with exactly one registered and no `openid`
+/// scope (OIDC Core §3.1.2.1 makes it REQUIRED for OpenID requests).
+pub fn resolve_target(client: &Client, params: &Params) -> Result<RedirectUri, TargetError> {
+    match params.get("redirect_uri") {
+        Some(given) => {
+            client.redirect_uris.iter().find(|r| r.matches(given)).cloned().ok_or(TargetError::UnregisteredRedirectUri)
+        }
+        None => {
+            let is_oidc = params.get("scope").is_some_and(|s| s.split(' ').any(|x| x == "openid"));
+            match client.redirect_uris.as_slice() {
+                [only] if !is_oidc => Ok(only.clone()),
+                _ => Err(TargetError::MissingRedirectUri),
+            }
+        }
+    }
+}
+
+/// `prompt` values (OIDC Core §3.1.2.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+    pub select_account: bool,
+}
+
+impl Prompt {
+    fn parse(s: &str) -> Result<Self, OAuthError> {
+        let mut p = Self::default();
+        for v in s.split(' ').filter(|v| !v.is_empty()) {
+            match v {
+                "none" => p.none = true,
+                "login" => p.login = true,
+                "consent" => p.consent = true,
+                "select_account" => p.select_account = true,
+                _ => return Err(OAuthError::InvalidRequest("unsupported prompt value")),
+            }
+        }
+        // OIDC Core §3.1.2.1: "none" with any other value is an error.
+        if p.none && (p.login || p.consent || p.select_account) {
+            return Err(OAuthError::InvalidRequest("prompt=none cannot be combined with other values"));
+        }
+        Ok(p)
+    }
+}
+
+/// A validated authorization request, kept server-side while the user signs in and consents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizeRequest {
+    pub client_id: crate::ClientId,
+    pub redirect_uri: RedirectUri,
+    pub response_type: ResponseType,
+    pub response_mode: ResponseMode,
+    pub scope: ScopeSet,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub prompt: Prompt,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    pub id_token_hint: Option<String>,
+    pub acr_values: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<pkce::Method>,
+    pub ui_locales: Option<String>,
+}
+
+impl AuthorizeRequest {
+    pub fn is_openid(&self) -> bool {
+        self.scope.contains("openid")
+    }
+}
+
+/// The response types this build answers.
+pub const SUPPORTED_RESPONSE_TYPES: [ResponseType; 1] = [ResponseType::CODE];
+
+/// Longest value accepted for free-text parameters (state, nonce, hints).
+const MAX_PARAM: usize = 2048;
+
+/// Stage 2: every other rule. Errors from here are redirected to `redirect_uri` with `state`.
+pub fn validate(client: &Client, redirect_uri: RedirectUri, params: &Params) -> Result<AuthorizeRequest, OAuthError> {
+    // OIDC Core §6: request objects are not supported; say so with the registered codes.
+    if params.contains("request") {
+        return Err(OAuthError::RequestNotSupported);
+    }
+    if params.contains("request_uri") {
+        return Err(OAuthError::RequestUriNotSupported);
+    }
+    let rt_raw = params.require("response_type", "response_type is required")?;
+    let response_type = ResponseType::parse(rt_raw).ok_or(OAuthError::UnsupportedResponseType)?;
+    if !SUPPORTED_RESPONSE_TYPES.contains(&response_type) {
+        return Err(OAuthError::UnsupportedResponseType);
+    }
+    if !client.grants.allows_response_type(response_type) {
+        return Err(OAuthError::UnauthorizedClient("the client may not use this response_type"));
+    }
+    let response_mode = match params.get("response_mode") {
+        None => ResponseMode::Query,
+        Some(m) => ResponseMode::parse(m).ok_or(OAuthError::InvalidRequest("unsupported response_mode"))?,
+    };
+
+    let scope = ScopeSet::parse(params.get("scope").unwrap_or(""))
+        .map_err(|_| OAuthError::InvalidScope("the scope is malformed"))?;
+    if scope.is_empty() {
+        return Err(OAuthError::InvalidScope("scope is required"));
+    }
+    if !scope.is_subset(&client.scopes) {
+        return Err(OAuthError::InvalidScope("the client may not ask for a requested scope"));
+    }
+
+    for (k, v) in ["state", "nonce", "login_hint", "id_token_hint", "acr_values", "ui_locales"]
+        .iter()
+        .filter_map(|k| params.get(k).map(|v| (k, v)))
+    {
+        if v.len() > MAX_PARAM || (*k == "id_token_hint" && v.len() > 8 * 1024) {
+            return Err(OAuthError::InvalidRequest("a parameter is too long"));
+        }
+    }
+
+    let prompt = Prompt::parse(params.get("prompt").unwrap_or(""))?;
+    let max_age = params
+        .get("max_age")
+        .map(|v| {
+            v.parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or(OAuthError::InvalidRequest("max_age must be a non-negative integer"))
+        })
+        .transpose()?;
+
+    // RFC 7636 §4.3-4.4.
+    let code_challenge = params.get("code_challenge").map(str::to_owned);
+    let code_challenge_method = match (&code_challenge, params.get("code_challenge_method")) {
+        (None, Some(_)) => return Err(OAuthError::InvalidRequest("code_challenge_method without code_challenge")),
+        (None, None) => None,
+        // RFC 7636 §4.3: an absent method means "plain".
+        (Some(c), m) => {
+            let method = pkce::Method::parse(m.unwrap_or("plain"))
+                .ok_or(OAuthError::InvalidRequest("code_challenge_method must be S256"))?;
+            if method == pkce::Method::Plain && !client.allow_plain_pkce {
+                return Err(OAuthError::InvalidRequest("code_challenge_method must be S256"));
+            }
+            if !pkce::is_valid_challenge(c, method) {
+                return Err(OAuthError::InvalidRequest("code_challenge is malformed"));
+            }
+            Some(method)
+        }
+    };
+    if response_type.code && client.pkce_required() && code_challenge.is_none() {
+        return Err(OAuthError::InvalidRequest(
+            "PKCE is required: send code_challenge with code_challenge_method=S256",
+        ));
+    }
+    if scope.contains("offline_access") && !client.grants.contains(GrantType::RefreshToken) {
+        // Asking for offline_access without the refresh_token grant cannot be honoured.
+        return Err(OAuthError::InvalidScope("the client may not use refresh tokens"));
+    }
+
+    let owned = |k: &str| params.get(k).map(str::to_owned);
+    Ok(AuthorizeRequest {
+        client_id: client.id.clone(),
+        redirect_uri,
+        response_type,
+        response_mode,
+        scope,
+        state: owned("state"),
+        nonce: owned("nonce"),
+        prompt,
+        max_age,
+        login_hint: owned("login_hint"),
+        id_token_hint: owned("id_token_hint"),
+        acr_values: owned("acr_values"),
+        code_challenge,
+        code_challenge_method,
+        ui_locales: owned("ui_locales"),
+    })
+}
+
+/// The signed-in user as the decision needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionView {
+    pub sub: String,
+    pub auth_time: UnixTime,
+}
+
+/// What to do next with a validated request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Login,
+    Consent,
+    Issue,
+}
+
+/// What is known about the user agent when deciding.
+#[derive(Debug, Clone, Default)]
+pub struct DecideContext<'a> {
+    pub session: Option<&'a SessionView>,
+    /// `sub` of a valid `id_token_hint`, if one was sent.
+    pub hint_sub: Option<&'a str>,
+    /// The user signed in during this very request, which satisfies `prompt=login`.
+    pub fresh_login: bool,
+    /// Scopes the user already consented to for this client.
+    pub consented: Option<&'a ScopeSet>,
+    /// The user approved the consent page for this very request.
+    pub consent_given_now: bool,
+    pub now: UnixTime,
+}
+
+/// OIDC Core §3.1.2.3: authenticate unless a session satisfies `prompt`, `max_age` and
+/// `id_token_hint`; ask consent unless it was given for every requested scope (or the client is
+/// first-party). With `prompt=none` the answer is `login_required` / `consent_required`.
+pub fn decide(req: &AuthorizeRequest, client: &Client, ctx: &DecideContext<'_>) -> Result<Decision, OAuthError> {
+    let session_ok = ctx.session.is_some_and(|s| {
+        let within_max_age = req.max_age.is_none_or(|m| ctx.now.saturating_sub(s.auth_time) <= m);
+        let hint_matches = ctx.hint_sub.is_none_or(|h| h == s.sub);
+        within_max_age && hint_matches && (ctx.fresh_login || !(req.prompt.login || req.prompt.select_account))
+    });
+    if !session_ok {
+        return if req.prompt.none { Err(OAuthError::LoginRequired) } else { Ok(Decision::Login) };
+    }
+    let has_consent = client.first_party || ctx.consented.is_some_and(|c| req.scope.is_subset(c));
+    if ctx.consent_given_now || (has_consent && !req.prompt.consent) {
+        return Ok(Decision::Issue);
+    }
+    if req.prompt.none { Err(OAuthError::ConsentRequired) } else { Ok(Decision::Consent) }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,165 @@
+use super::*;
+use crate::client::ClientSpec;
+use crate::secret::Secret;
+
+fn client(public: bool) -> Client {
+    let mut c = ClientSpec {
+        client_id: "app".into(),
+        client_secret: (!public).then(|| Secret::new("s")),
+        scope: Some("openid profile email offline_access".into()),
+        grants: Some(vec!["authorization_code".into(), "refresh_token".into()]),
+        redirect_uris: vec!["https://app.example.com/cb".into(), "https://app.example.com/cb2".into()],
+        ..Default::default()
+    }
+    .validate(&|_| true)
+    .unwrap()
+    .client;
+    // The server sets the hash after validation; a confidential client has one.
+    c.secret = (!public).then(|| crate::secret::SecretHash::sha256(&Secret::new("s")));
+    c
+}
+
+fn params(s: &str) -> Params {
+    Params::parse(s.as_bytes()).unwrap()
+}
+
+fn run(c: &Client, q: &str) -> Result<AuthorizeRequest, OAuthError> {
+    let target = resolve_target(c, &params(q)).unwrap();
+    validate(c, target, &params(q))
+}
+
+#[test]
+fn redirect_uri_rules_never_redirect() {
+    let c = client(false);
+    assert_eq!(
+        resolve_target(&c, &params("redirect_uri=https://evil.example/cb")),
+        Err(TargetError::UnregisteredRedirectUri)
+    );
+    assert_eq!(
+        resolve_target(&c, &params("redirect_uri=https://app.example.com/cb/")),
+        Err(TargetError::UnregisteredRedirectUri)
+    );
+    assert_eq!(resolve_target(&c, &params("scope=openid")), Err(TargetError::MissingRedirectUri));
+    assert!(resolve_target(&c, &params("redirect_uri=https://app.example.com/cb2")).is_ok());
+}
+
+struct Case {
+    name: &'static str,
+    public: bool,
+    query: &'static str,
+    expect: Result<(), &'static str>,
+}
+
+#[test]
+fn authorize_requests_table() {
+    let base = "redirect_uri=https://app.example.com/cb&response_type=code&scope=openid";
+    let s256 = "code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+    let cases = [
+        Case { name: "minimal confidential", public: false, query: "", expect: Ok(()) },
+        Case { name: "public without pkce", public: true, query: "", expect: Err("invalid_request") },
+        Case { name: "public with s256", public: true, query: "&S256", expect: Ok(()) },
+        Case {
+            name: "plain pkce refused by default",
+            public: true,
+            query: "&code_challenge=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa&code_challenge_method=plain",
+            expect: Err("invalid_request"),
+        },
+        Case {
+            name: "method defaults to plain",
+            public: true,
+            query: "&code_challenge=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            expect: Err("invalid_request"),
+        },
+        Case { name: "scope not allowed", public: false, query: "&scope=openid%20roles", expect: Err("invalid_scope") },
+        Case {
+            name: "unknown response type",
+            public: false,
+            query: "&response_type=banana",
+            expect: Err("unsupported_response_type"),
+        },
+        Case { name: "bad prompt", public: false, query: "&prompt=none%20login", expect: Err("invalid_request") },
+        Case { name: "unknown prompt", public: false, query: "&prompt=maybe", expect: Err("invalid_request") },
+        Case { name: "negative max_age", public: false, query: "&max_age=-1", expect: Err("invalid_request") },
+        Case { name: "request object", public: false, query: "&request=eyJ", expect: Err("request_not_supported") },
+        Case {
+            name: "request uri",
+            public: false,
+            query: "&request_uri=https://x",
+            expect: Err("request_uri_not_supported"),
+        },
+        Case {
+            name: "bad response mode",
+            public: false,
+            query: "&response_mode=web_message",
+            expect: Err("invalid_request"),
+        },
+        Case { name: "form_post", public: false, query: "&response_mode=form_post", expect: Ok(()) },
+        Case {
+            name: "method without challenge",
+            public: false,
+            query: "&code_challenge_method=S256",
+            expect: Err("invalid_request"),
+        },
+        Case {
+            name: "malformed challenge",
+            public: false,
+            query: "&code_challenge=abc&code_challenge_method=S256",
+            expect: Err("invalid_request"),
+        },
+    ];
+    for c in cases {
+        // Later keys override earlier ones, so the case's query is merged by hand.
+        let mut q: Vec<(String, String)> = url::form_urlencoded::parse(base.as_bytes()).into_owned().collect();
+        let extra = c.query.replace("&S256", &format!("&{s256}"));
+        for (k, v) in url::form_urlencoded::parse(extra.as_bytes()).into_owned() {
+            q.retain(|(kk, _)| *kk != k);
+            q.push((k, v));
+        }
+        let qs = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(q).finish();
+        let got = run(&client(c.public), &qs).map(|_| ()).map_err(|e| e.code());
+        assert_eq!(got, c.expect, "{}", c.name);
+    }
+}
+
+#[test]
+fn unauthorized_client_for_a_grant_it_lacks() {
+    let mut c = client(false);
+    c.grants = [GrantType::ClientCredentials].into_iter().collect();
+    let e = run(&c, "redirect_uri=https://app.example.com/cb&response_type=code&scope=openid").unwrap_err();
+    assert_eq!(e.code(), "unauthorized_client");
+}
+
+fn req(q: &str) -> AuthorizeRequest {
+    run(
+        &client(false),
+        &format!("redirect_uri=https://app.example.com/cb&response_type=code&scope=openid%20profile{q}"),
+    )
+    .unwrap()
+}
+
+#[test]
+fn decisions() {
+    let c = client(false);
+    let s = SessionView { sub: "alice".into(), auth_time: 1000 };
+    let all = ScopeSet::parse("openid profile").unwrap();
+    let some = ScopeSet::parse("openid").unwrap();
+    let ctx = |session, consented| DecideContext { session, consented, now: 1100, ..Default::default() };
+
+    assert_eq!(decide(&req(""), &c, &ctx(None, None)).ok(), Some(Decision::Login));
+    assert_eq!(decide(&req("&prompt=none"), &c, &ctx(None, None)).unwrap_err().code(), "login_required");
+    assert_eq!(decide(&req(""), &c, &ctx(Some(&s), None)).ok(), Some(Decision::Consent));
+    assert_eq!(decide(&req(""), &c, &ctx(Some(&s), Some(&some))).ok(), Some(Decision::Consent), "partial consent");
+    assert_eq!(decide(&req(""), &c, &ctx(Some(&s), Some(&all))).ok(), Some(Decision::Issue));
+    assert_eq!(decide(&req("&prompt=none"), &c, &ctx(Some(&s), None)).unwrap_err().code(), "consent_required");
+    assert_eq!(decide(&req("&prompt=consent"), &c, &ctx(Some(&s), Some(&all))).ok(), Some(Decision::Consent));
+    assert_eq!(decide(&req("&prompt=login"), &c, &ctx(Some(&s), Some(&all))).ok(), Some(Decision::Login));
+    let fresh = DecideContext { fresh_login: true, ..ctx(Some(&s), Some(&all)) };
+    assert_eq!(decide(&req("&prompt=login"), &c, &fresh).ok(), Some(Decision::Issue));
+    assert_eq!(decide(&req("&max_age=50"), &c, &ctx(Some(&s), Some(&all))).ok(), Some(Decision::Login), "too old");
+    assert_eq!(decide(&req("&max_age=200"), &c, &ctx(Some(&s), Some(&all))).ok(), Some(Decision::Issue));
+    let other = DecideContext { hint_sub: Some("bob"), ..ctx(Some(&s), Some(&all)) };
+    assert_eq!(decide(&req("&prompt=none"), &c, &other).unwrap_err().code(), "login_required");
+    let mut first_party = c.clone();
+    first_party.first_party = true;
+    assert_eq!(decide(&req(""), &first_party, &ctx(Some(&s), None)).ok(), Some(Decision::Issue));
+}

@@ -1,0 +1,65 @@
+//! Request parameters (RFC 6749 §3.1, §3.2): parsed once, duplicates refused, empty values
+//! treated as absent.
+
+use crate::error::OAuthError;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Default)]
+pub struct Params(HashMap<String, String>);
+
+impl Params {
+    /// From `application/x-www-form-urlencoded` bytes (a query string or a form body).
+    pub fn parse(encoded: &[u8]) -> Result<Self, OAuthError> {
+        let mut map = HashMap::new();
+        for (k, v) in url::form_urlencoded::parse(encoded) {
+            // RFC 6749 §3.1: "Parameters sent without a value MUST be treated as if they were
+            // omitted from the request."
+            if v.is_empty() {
+                continue;
+            }
+            // RFC 6749 §3.1/§3.2: "Request and response parameters MUST NOT be included more than once."
+            if map.insert(k.into_owned(), v.into_owned()).is_some() {
+                return Err(OAuthError::InvalidRequest("a parameter is repeated"));
+            }
+        }
+        Ok(Self(map))
+    }
+
+    pub fn get(&self, k: &str) -> Option<&str> {
+        self.0.get(k).map(String::as_str)
+    }
+
+    pub fn require(&self, k: &str, missing: &'static str) -> Result<&str, OAuthError> {
+        self.get(k).ok_or(OAuthError::InvalidRequest(missing))
+    }
+
+    pub fn contains(&self, k: &str) -> bool {
+        self.0.contains_key(k)
+    }
+
+    /// Merges another parameter set (e.g. a POSTed form over an empty query); a key present in
+    /// both is a repeated parameter.
+    pub fn merge(mut self, other: Params) -> Result<Self, OAuthError> {
+        for (k, v) in other.0 {
+            if self.0.insert(k, v).is_some() {
+                return Err(OAuthError::InvalidRequest("a parameter is repeated"));
+            }
+        }
+        Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_refused_empty_ignored() {
+        assert!(Params::parse(b"a=1&a=2").is_err());
+        let p = Params::parse(b"a=1&b=&c=x%20y").unwrap();
+        assert_eq!(p.get("a"), Some("1"));
+        assert_eq!(p.get("b"), None);
+        assert_eq!(p.get("c"), Some("x y"));
+        assert!(Params::parse(b"a=1").unwrap().merge(Params::parse(b"a=1").unwrap()).is_err());
+    }
+}
