@@ -48,6 +48,8 @@ pub mod rand;
 pub mod redirect_uri;
 pub mod scope;
 pub mod secret;
+pub mod token;
+pub mod tokens;
 pub mod user;
 
 pub use client::{Client, ClientId, ClientSpec, TokenEndpointAuthMethod};

@@ -1,0 +1,131 @@
+//! What goes into tokens and userinfo: RFC 9068 JWT access tokens, OIDC Core §2 ID tokens, and
+//! which user claims each scope releases where (OIDC Core §5.4, DESIGN.md §3).
+
+use crate::claims::ScopeDefinition;
+use crate::clock::UnixTime;
+use crate::scope::ScopeSet;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Where claims are being released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClaimTarget {
+    /// `access_token_issued`: OIDC Core §5.4 puts the standard scopes' claims in the ID token
+    /// only when no access token is issued; otherwise they come from userinfo.
+    IdToken {
+        access_token_issued: bool,
+    },
+    AccessToken,
+    Userinfo,
+}
+
+/// The user's claims that `scope` releases at `target`.
+pub fn released_claims(
+    user_claims: &Map<String, Value>,
+    scope: &ScopeSet,
+    defs: &[ScopeDefinition],
+    target: ClaimTarget,
+) -> Map<String, Value> {
+    let mut out = Map::new();
+    for def in defs.iter().filter(|d| scope.contains(d.name.as_str())) {
+        let released = if def.builtin {
+            match target {
+                ClaimTarget::Userinfo => true,
+                ClaimTarget::IdToken { access_token_issued } => !access_token_issued,
+                ClaimTarget::AccessToken => false,
+            }
+        } else {
+            match target {
+                ClaimTarget::Userinfo => def.targets.userinfo,
+                ClaimTarget::IdToken { .. } => def.targets.id_token,
+                ClaimTarget::AccessToken => def.targets.access_token,
+            }
+        };
+        if !released {
+            continue;
+        }
+        for c in &def.claims {
+            if let Some(v) = user_claims.get(c) {
+                out.insert(c.clone(), v.clone());
+            }
+        }
+    }
+    out
+}
+
+/// RFC 9068 §2.2 JWT access token claims.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccessTokenClaims<'a> {
+    pub iss: &'a str,
+    pub sub: &'a str,
+    pub aud: &'a str,
+    pub exp: UnixTime,
+    pub iat: UnixTime,
+    pub jti: &'a str,
+    pub client_id: &'a str,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<UnixTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<&'a str>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// The `typ` header of JWT access tokens (RFC 9068 §2.1).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// OIDC Core §2 ID token claims.
+#[derive(Debug, Clone, Serialize)]
+pub struct IdTokenClaims<'a> {
+    pub iss: &'a str,
+    pub sub: &'a str,
+    pub aud: &'a str,
+    pub exp: UnixTime,
+    pub iat: UnixTime,
+    pub auth_time: UnixTime,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<&'a str>,
+    pub amr: &'a [String],
+    pub azp: &'a str,
+    pub sid: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_hash: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::{ClaimTargets, standard_scopes};
+    use crate::scope::Scope;
+    use serde_json::json;
+
+    fn defs() -> Vec<ScopeDefinition> {
+        let mut d = standard_scopes();
+        d.push(ScopeDefinition {
+            name: Scope::parse("roles").unwrap(),
+            claims: vec!["roles".into()],
+            description: String::new(),
+            targets: ClaimTargets { id_token: true, access_token: true, userinfo: false },
+            builtin: false,
+        });
+        d
+    }
+
+    #[test]
+    fn claims_follow_scope_and_target() {
+        let user = json!({"email": "a@example.com", "name": "A", "roles": ["admin"]}).as_object().cloned().unwrap();
+        let scope = ScopeSet::parse("openid email roles").unwrap();
+        let d = defs();
+        let ui = released_claims(&user, &scope, &d, ClaimTarget::Userinfo);
+        assert_eq!(Value::Object(ui), json!({"email": "a@example.com"}), "no profile scope, roles not for userinfo");
+        let at = released_claims(&user, &scope, &d, ClaimTarget::AccessToken);
+        assert_eq!(Value::Object(at), json!({"roles": ["admin"]}));
+        let idt = released_claims(&user, &scope, &d, ClaimTarget::IdToken { access_token_issued: true });
+        assert_eq!(Value::Object(idt), json!({"roles": ["admin"]}));
+        let idt = released_claims(&user, &scope, &d, ClaimTarget::IdToken { access_token_issued: false });
+        assert_eq!(Value::Object(idt), json!({"email": "a@example.com", "roles": ["admin"]}));
+    }
+}
