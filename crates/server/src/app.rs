@@ -1,15 +1,18 @@
 //! The axum application: [`app`] builds the router shared by `gatehouse serve` and the tests.
 
+use crate::core::Core;
 use crate::keys::KeyRing;
 use axum::Router;
 use axum::extract::{FromRef, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use bytes::Bytes;
+use gatehouse_protocol::authorize::{ResponseMode, SUPPORTED_RESPONSE_TYPES};
 use gatehouse_protocol::claims::ScopeDefinition;
 use gatehouse_protocol::client::TokenEndpointAuthMethod;
 use gatehouse_protocol::discovery::{Capabilities, Endpoints, ProviderMetadata};
+use gatehouse_protocol::grant::GrantType;
 use gatehouse_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +34,13 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     pub discovery: Discovery,
     pub issuer: Arc<str>,
+    pub core: Arc<Core>,
+}
+
+impl FromRef<AppState> for Arc<Core> {
+    fn from_ref(s: &AppState) -> Self {
+        s.core.clone()
+    }
 }
 
 /// The discovery document, rendered once at start.
@@ -66,15 +76,27 @@ pub fn capabilities(keys: &KeyRing, scopes: &[ScopeDefinition]) -> Capabilities 
         }
     }
     Capabilities {
-        response_types: Vec::new(),
-        response_modes: Vec::new(),
-        grant_types: Vec::new(),
+        response_types: SUPPORTED_RESPONSE_TYPES.to_vec(),
+        response_modes: ResponseMode::SUPPORTED.to_vec(),
+        grant_types: vec![
+            GrantType::AuthorizationCode,
+            GrantType::RefreshToken,
+            GrantType::ClientCredentials,
+            GrantType::Password,
+        ],
         token_endpoint_auth_methods: TokenEndpointAuthMethod::ALL.to_vec(),
         signing_algs: keys.algs(),
         scopes: scopes.iter().map(|s| s.name.as_str().to_owned()).collect(),
         claims,
-        code_challenge_methods: Vec::new(),
-        endpoints: Endpoints { jwks: "/jwks", ..Default::default() },
+        // plain is accepted only from clients an operator opted in; S256 is what to use.
+        code_challenge_methods: vec!["S256"],
+        endpoints: Endpoints {
+            authorization: Some("/authorize"),
+            token: Some("/token"),
+            userinfo: Some("/userinfo"),
+            jwks: "/jwks",
+            ..Default::default()
+        },
     }
 }
 
@@ -93,8 +115,23 @@ pub fn app(state: AppState) -> Router {
         .route("/jwks", get(jwks))
         .layer(public_cors);
 
+    // Token and userinfo are called from browser apps too; they use no cookies.
+    let api_cors = CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
+    let api = Router::new()
+        .route("/token", post(crate::token::token))
+        .route("/userinfo", get(crate::userinfo::userinfo).post(crate::userinfo::userinfo))
+        .layer(api_cors);
+
     Router::new()
         .merge(metadata)
+        .merge(api)
+        .route("/authorize", get(crate::authorize::authorize).post(crate::authorize::authorize))
+        .route("/login", post(crate::authorize::login))
+        .route("/consent", post(crate::authorize::consent))
+        .route("/assets/gatehouse.css", get(css))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)
@@ -132,6 +169,10 @@ async fn discovery(State(Discovery(doc)): State<Discovery>) -> Response {
 /// RFC 7517 §5: the JWK Set. Short caching: a key is published before it signs (DESIGN.md §4).
 async fn jwks(State(keys): State<Arc<KeyRing>>) -> Response {
     json_bytes(keys.jwks_json(), "application/jwk-set+json", "public, max-age=300")
+}
+
+async fn css(State(core): State<Arc<Core>>) -> Response {
+    core.pages.css()
 }
 
 /// Liveness: the process answers.

@@ -34,6 +34,10 @@ pub struct Config {
     pub database: Option<String>,
     #[serde(default)]
     pub tokens: TokensConfig,
+    /// A folder of templates (login.html, consent.html, error.html, form_post.html, base.html,
+    /// gatehouse.css) replacing the built-in ones of the same name.
+    #[serde(default)]
+    pub templates: Option<PathBuf>,
     #[serde(default)]
     pub clients: Vec<ClientSpec>,
     #[serde(default)]
@@ -51,6 +55,19 @@ pub struct TokensConfig {
     /// Default algorithm for JWT access tokens; RS256 has the widest resource-server support.
     #[serde(default)]
     pub access_token_signed_response_alg: Option<String>,
+    /// Lifetimes in seconds.
+    #[serde(default)]
+    pub authorization_code_ttl: Option<i64>,
+    #[serde(default)]
+    pub access_token_ttl: Option<i64>,
+    #[serde(default)]
+    pub id_token_ttl: Option<i64>,
+    #[serde(default)]
+    pub refresh_token_idle_ttl: Option<i64>,
+    #[serde(default)]
+    pub refresh_token_absolute_ttl: Option<i64>,
+    #[serde(default)]
+    pub session_ttl: Option<i64>,
 }
 
 /// An operator-defined scope: `[[scopes]]`.
@@ -85,6 +102,8 @@ pub struct ValidConfig {
     pub listen: SocketAddr,
     pub database: String,
     pub access_token_alg: SigningAlg,
+    pub lifetimes: crate::issuer::Lifetimes,
+    pub templates: Option<PathBuf>,
     pub clients: Vec<ValidClient>,
     pub users: Vec<ValidUser>,
     pub scopes: Vec<ScopeDefinition>,
@@ -187,6 +206,30 @@ impl Config {
             }),
         };
 
+        let mut lifetimes = crate::issuer::Lifetimes::default();
+        let t = &self.tokens;
+        for (key, value, slot) in [
+            ("authorization_code_ttl", t.authorization_code_ttl, &mut lifetimes.code),
+            ("access_token_ttl", t.access_token_ttl, &mut lifetimes.access_token),
+            ("id_token_ttl", t.id_token_ttl, &mut lifetimes.id_token),
+            ("refresh_token_idle_ttl", t.refresh_token_idle_ttl, &mut lifetimes.refresh_idle),
+            ("refresh_token_absolute_ttl", t.refresh_token_absolute_ttl, &mut lifetimes.refresh_absolute),
+            ("session_ttl", t.session_ttl, &mut lifetimes.session),
+        ] {
+            match value {
+                None => {}
+                Some(v) if (1..=366 * 86400).contains(&v) => *slot = v,
+                Some(v) => {
+                    errs.push(format!("{file}: tokens.{key}: {v} is not a number of seconds from 1 to 31622400"))
+                }
+            }
+        }
+        if let Some(dir) = &self.templates
+            && !dir.is_dir()
+        {
+            errs.push(format!("{file}: templates: {} is not a folder", dir.display()));
+        }
+
         let scopes = self.validate_scopes(&file, &mut errs);
         let defined: HashSet<String> = scopes.iter().map(|s| s.name.as_str().to_owned()).collect();
         let scope_defined = |s: &str| defined.contains(s);
@@ -229,6 +272,8 @@ impl Config {
                 listen,
                 database,
                 access_token_alg,
+                lifetimes,
+                templates: self.templates.clone(),
                 clients,
                 users,
                 scopes,

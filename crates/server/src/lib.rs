@@ -6,12 +6,20 @@
 //!   requests finish. `gatehouse serve` and the integration tests both use it.
 
 pub mod config;
+pub mod issuer;
 pub mod keys;
 pub mod secrets;
 pub mod seed;
 
 mod app;
+mod authorize;
+mod client_auth;
+mod core;
 mod error;
+mod throttle;
+mod token;
+mod userinfo;
+mod web;
 
 pub use app::{AppState, Discovery, app};
 pub use error::ApiError;
@@ -37,12 +45,24 @@ pub async fn build(cfg: &ValidConfig) -> anyhow::Result<AppState> {
     let mut scopes = standard_scopes();
     scopes.extend(store.list_scopes().await?.into_iter().filter(|s| !s.builtin));
     let caps = app::capabilities(&keys, &scopes);
-    Ok(AppState {
-        discovery: app::render_discovery(&cfg.issuer, &caps),
-        store,
-        keys,
-        issuer: cfg.issuer.as_str().into(),
-    })
+    let issuer: Arc<str> = cfg.issuer.as_str().into();
+    let core = Arc::new(core::Core {
+        store: store.clone(),
+        tokens: issuer::TokenIssuer {
+            issuer: issuer.clone(),
+            keys: keys.clone(),
+            scopes: Arc::new(scopes),
+            lifetimes: cfg.lifetimes,
+            default_access_token_alg: cfg.access_token_alg,
+            rng: Arc::new(issuer::SystemRng),
+        },
+        pages: web::Pages::new(cfg.templates.clone(), &cfg.issuer),
+        secrets: client_auth::SecretCache::default(),
+        throttle: throttle::Throttle::default(),
+        clock: Arc::new(SystemClock),
+        secure_cookies: !config::is_loopback_issuer(&cfg.issuer),
+    });
+    Ok(AppState { discovery: app::render_discovery(&cfg.issuer, &caps), store, keys, issuer, core })
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves; in-flight requests complete.

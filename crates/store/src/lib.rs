@@ -7,6 +7,7 @@
 //! callers see protocol types and [`StoreError`].
 
 mod error;
+mod sign_in;
 pub mod sql;
 
 pub use error::StoreError;
@@ -103,9 +104,115 @@ pub trait KeyStore: Send + Sync {
     async fn insert_key(&self, key: &StoredKey) -> Result<bool>;
 }
 
+/// A pending authorization request (the protocol's `AuthorizeRequest`, as JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interaction {
+    pub request: String,
+    pub csrf: String,
+    pub expires_at: UnixTime,
+}
+
+#[async_trait]
+pub trait InteractionStore: Send + Sync {
+    async fn insert_interaction(&self, id_hash: &str, i: &Interaction, now: UnixTime) -> Result<()>;
+    /// Only an unexpired interaction is returned.
+    async fn get_interaction(&self, id_hash: &str, now: UnixTime) -> Result<Option<Interaction>>;
+    async fn delete_interaction(&self, id_hash: &str) -> Result<()>;
+}
+
+/// An SSO session, found by the hash of its cookie value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub sid: String,
+    pub sub: String,
+    pub auth_time: UnixTime,
+    pub amr: Vec<String>,
+    pub expires_at: UnixTime,
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn insert_session(&self, id_hash: &str, s: &Session, now: UnixTime) -> Result<()>;
+    /// Only an unexpired session is returned.
+    async fn get_session(&self, id_hash: &str, now: UnixTime) -> Result<Option<Session>>;
+    async fn delete_session(&self, id_hash: &str) -> Result<()>;
+}
+
+#[async_trait]
+pub trait ConsentStore: Send + Sync {
+    /// The scopes (space separated) the user consented to for the client.
+    async fn get_consent(&self, sub: &str, client_id: &str) -> Result<Option<String>>;
+    async fn put_consent(&self, sub: &str, client_id: &str, scope: &str, now: UnixTime) -> Result<()>;
+}
+
+/// An access token issued from a code or refresh token, remembered so it can be revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedAccessToken {
+    pub jti: String,
+    pub expires_at: UnixTime,
+}
+
+/// The outcome of an atomic single-use redemption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeemed<T> {
+    /// First use: the record, now marked used.
+    Fresh(T),
+    /// Already used (or revoked): a replay. Carries the family/grant id for revocation.
+    Replayed {
+        family_id: String,
+    },
+    Unknown,
+}
+
+#[async_trait]
+pub trait CodeStore: Send + Sync {
+    async fn insert_code(&self, code_hash: &str, grant_id: &str, document: &str, expires_at: UnixTime) -> Result<()>;
+    /// Marks the code used and returns its document, atomically: of two concurrent calls
+    /// exactly one gets `Fresh`.
+    async fn consume_code(&self, code_hash: &str, now: UnixTime) -> Result<Redeemed<String>>;
+    /// Records the access token a redemption issued.
+    async fn set_code_access_token(&self, code_hash: &str, at: &IssuedAccessToken) -> Result<()>;
+}
+
+#[async_trait]
+pub trait RefreshTokenStore: Send + Sync {
+    async fn insert_refresh(
+        &self,
+        token_hash: &str,
+        family_id: &str,
+        document: &str,
+        expires_at: UnixTime,
+        at: Option<&IssuedAccessToken>,
+        now: UnixTime,
+    ) -> Result<()>;
+    /// Marks the token rotated and returns its document, atomically. A rotated or revoked
+    /// token gives `Replayed`.
+    async fn rotate_refresh(&self, token_hash: &str, now: UnixTime) -> Result<Redeemed<String>>;
+    /// Revokes every refresh token of the family (and of the code grant with that id), and
+    /// puts every access token they issued on the revocation list. Returns how many refresh
+    /// tokens were revoked.
+    async fn revoke_family(&self, family_id: &str, now: UnixTime) -> Result<u64>;
+}
+
+#[async_trait]
+pub trait RevocationStore: Send + Sync {
+    async fn is_access_token_revoked(&self, jti: &str) -> Result<bool>;
+}
+
 /// Everything the server needs from storage.
 #[async_trait]
-pub trait Store: ClientStore + UserStore + ScopeStore + KeyStore {
+pub trait Store:
+    ClientStore
+    + UserStore
+    + ScopeStore
+    + KeyStore
+    + InteractionStore
+    + SessionStore
+    + ConsentStore
+    + CodeStore
+    + RefreshTokenStore
+    + RevocationStore
+{
     /// Round-trips the database (for `/readyz`).
     async fn ping(&self) -> Result<()>;
     fn backend(&self) -> Backend;

@@ -58,7 +58,7 @@ pub fn redact_url(url: &str) -> String {
 
 #[derive(Clone)]
 pub struct SqlStore {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
     backend: Backend,
 }
 

@@ -1,0 +1,47 @@
+//! RFC 6749 §4.3: the resource owner password grant. Failures are throttled per account (in
+//! the shared password check) and per client.
+
+use super::{UserGrant, issue_for_user};
+use crate::authorize::check_password;
+use crate::core::Core;
+use gatehouse_protocol::client::Client;
+use gatehouse_protocol::error::OAuthError;
+use gatehouse_protocol::scope::ScopeSet;
+use gatehouse_protocol::secret::Secret;
+use gatehouse_protocol::token::{TokenResponse, password};
+
+pub async fn handle(
+    core: &Core,
+    client: &Client,
+    username: &str,
+    pw: &Secret,
+    requested: Option<&ScopeSet>,
+) -> Result<TokenResponse, OAuthError> {
+    let scope = password::validate(client, requested)?;
+    let client_key = format!("client:{}", client.id);
+    if core.throttle.blocked(&client_key).is_some() {
+        return Err(OAuthError::InvalidGrant("too many failed attempts; try again later"));
+    }
+    let user = match check_password(core, username, pw).await {
+        Err(_) => return Err(OAuthError::InvalidGrant("too many failed attempts; try again later")),
+        Ok(Err(e)) => return Err(e.into()),
+        Ok(Ok(None)) => {
+            core.throttle.failure(&client_key);
+            return Err(OAuthError::InvalidGrant("the username or password is incorrect"));
+        }
+        Ok(Ok(Some(u))) => u,
+    };
+    core.throttle.success(&client_key);
+    let grant = UserGrant {
+        user: &user,
+        grant_scope: scope.clone(),
+        scope,
+        auth_time: core.now(),
+        sid: core.tokens.random(16),
+        amr: vec!["pwd".into()],
+        nonce: None,
+        family_id: core.tokens.random(16),
+        family_expires_at: None,
+    };
+    Ok(issue_for_user(core, client, grant).await?.0)
+}

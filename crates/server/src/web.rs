@@ -1,0 +1,186 @@
+//! What browser-facing endpoints share: HTML pages (minijinja templates, embedded defaults that
+//! an operator's template folder overrides file by file), security headers, cookies, and the
+//! authorization response in its three modes.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use gatehouse_protocol::authorize::ResponseMode;
+use minijinja::{Environment, Value, context};
+use std::path::PathBuf;
+
+const DEFAULTS: [(&str, &str); 6] = [
+    ("base.html", include_str!("../templates/base.html")),
+    ("login.html", include_str!("../templates/login.html")),
+    ("consent.html", include_str!("../templates/consent.html")),
+    ("error.html", include_str!("../templates/error.html")),
+    ("form_post.html", include_str!("../templates/form_post.html")),
+    ("gatehouse.css", include_str!("../templates/gatehouse.css")),
+];
+
+pub struct Pages {
+    env: Environment<'static>,
+    base: String,
+    css: String,
+}
+
+impl Pages {
+    /// `dir`: an operator's template folder; a file there replaces the default of that name.
+    pub fn new(dir: Option<PathBuf>, issuer: &str) -> Self {
+        let mut env = Environment::new();
+        let folder = dir.clone();
+        env.set_loader(move |name| {
+            if let Some(d) = &folder {
+                let p = d.join(name);
+                if p.is_file() {
+                    return std::fs::read_to_string(&p).map(Some).map_err(|e| {
+                        minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("{}: {e}", p.display()))
+                    });
+                }
+            }
+            Ok(DEFAULTS.iter().find(|(n, _)| *n == name).map(|(_, s)| (*s).to_owned()))
+        });
+        let css = dir
+            .map(|d| d.join("gatehouse.css"))
+            .filter(|p| p.is_file())
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .unwrap_or_else(|| {
+                DEFAULTS.iter().find(|(n, _)| *n == "gatehouse.css").map(|(_, s)| (*s).to_owned()).unwrap_or_default()
+            });
+        Self { env, base: issuer.trim_end_matches('/').to_owned(), css }
+    }
+
+    pub fn css(&self) -> Response {
+        (
+            [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
+            self.css.clone(),
+        )
+            .into_response()
+    }
+
+    /// Renders a page with the security headers pages carry (DESIGN.md §7).
+    pub fn render(&self, status: StatusCode, name: &str, ctx: Value) -> Response {
+        let ctx = context! { base => self.base, ..ctx };
+        match self.env.get_template(name).and_then(|t| t.render(ctx)) {
+            Ok(html) => with_page_headers((status, Html(html)).into_response(), None),
+            Err(e) => {
+                tracing::error!(template = name, error = %e, "template failed");
+                with_page_headers(
+                    (StatusCode::INTERNAL_SERVER_ERROR, "Gatehouse could not render this page.").into_response(),
+                    None,
+                )
+            }
+        }
+    }
+
+    pub fn error(&self, status: StatusCode, message: &str, code: Option<&str>) -> Response {
+        self.render(status, "error.html", context! { message, code })
+    }
+}
+
+/// `X-Frame-Options: DENY`, a strict CSP, no referrer, no caching. `script_nonce` allows the one
+/// inline script of the form_post page.
+pub fn with_page_headers(mut r: Response, script_nonce: Option<&str>) -> Response {
+    let csp = match script_nonce {
+        Some(n) => format!(
+            "default-src 'none'; script-src 'nonce-{n}'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
+        ),
+        None => "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
+            .to_owned(),
+    };
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// A cookie's value from the request headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// A `Set-Cookie` value: `HttpOnly; SameSite=Lax; Path=/`, `Secure` unless the issuer is plain
+/// http on loopback (DESIGN.md §7). `max_age` 0 deletes the cookie.
+pub fn set_cookie(name: &str, value: &str, max_age: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+}
+
+/// Sends the authorization response (RFC 6749 §4.1.2; OAuth 2.0 Multiple Response Types §2;
+/// Form Post Response Mode) to an already validated redirect URI.
+pub fn authorization_response(
+    pages: &Pages,
+    redirect_uri: &str,
+    mode: ResponseMode,
+    params: &[(&str, &str)],
+    nonce: &str,
+) -> Response {
+    match mode {
+        ResponseMode::FormPost => {
+            let list: Vec<(String, String)> = params.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+            let mut r = pages.render(
+                StatusCode::OK,
+                "form_post.html",
+                context! { action => redirect_uri, params => list, nonce },
+            );
+            r = with_page_headers(r, Some(nonce));
+            r
+        }
+        ResponseMode::Query | ResponseMode::Fragment => {
+            let encoded = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+            let sep = match mode {
+                ResponseMode::Fragment => "#",
+                _ if redirect_uri.contains('?') => "&",
+                _ => "?",
+            };
+            let location = format!("{redirect_uri}{sep}{encoded}");
+            let mut r = StatusCode::SEE_OTHER.into_response();
+            if let Ok(v) = HeaderValue::from_str(&location) {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+            r
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_are_found_among_many() {
+        let mut h = HeaderMap::new();
+        h.insert(header::COOKIE, HeaderValue::from_static("a=1; gh_session=abc; b=2"));
+        assert_eq!(cookie(&h, "gh_session"), Some("abc"));
+        assert_eq!(cookie(&h, "nope"), None);
+    }
+
+    #[test]
+    fn set_cookie_flags() {
+        let v = set_cookie("s", "v", 60, true);
+        let s = v.to_str().unwrap();
+        assert!(s.contains("HttpOnly") && s.contains("SameSite=Lax") && s.contains("Secure"));
+        assert!(!set_cookie("s", "v", 60, false).to_str().unwrap().contains("Secure"));
+    }
+
+    #[test]
+    fn templates_escape_html() {
+        let p = Pages::new(None, "http://x");
+        let r = p.error(StatusCode::BAD_REQUEST, "<script>alert(1)</script>", None);
+        assert_eq!(r.status(), 400);
+        assert_eq!(r.headers()[header::X_FRAME_OPTIONS], "DENY");
+    }
+}

@@ -1,0 +1,262 @@
+//! [`SqlStore`] for sign-in state: interactions, sessions, consent, codes, refresh tokens and
+//! the access-token revocation list. Single-use redemption is one conditional `UPDATE ...
+//! RETURNING`, so the database, not luck, settles concurrent redemptions.
+
+use crate::{
+    CodeStore, ConsentStore, Interaction, InteractionStore, IssuedAccessToken, Redeemed, RefreshTokenStore, Result,
+    RevocationStore, Session, SessionStore, SqlStore, StoreError,
+};
+use async_trait::async_trait;
+use gatehouse_protocol::clock::UnixTime;
+use sqlx::Row;
+
+#[async_trait]
+impl InteractionStore for SqlStore {
+    async fn insert_interaction(&self, id_hash: &str, i: &Interaction, now: UnixTime) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO interactions (id_hash, request, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id_hash)
+        .bind(&i.request)
+        .bind(&i.csrf)
+        .bind(now)
+        .bind(i.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_interaction(&self, id_hash: &str, now: UnixTime) -> Result<Option<Interaction>> {
+        let row =
+            sqlx::query("SELECT request, csrf, expires_at FROM interactions WHERE id_hash = $1 AND expires_at > $2")
+                .bind(id_hash)
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| {
+            Ok(Interaction {
+                request: r.try_get("request")?,
+                csrf: r.try_get("csrf")?,
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_interaction(&self, id_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM interactions WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SessionStore for SqlStore {
+    async fn insert_session(&self, id_hash: &str, s: &Session, now: UnixTime) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, sid, sub, auth_time, amr, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(id_hash)
+        .bind(&s.sid)
+        .bind(&s.sub)
+        .bind(s.auth_time)
+        .bind(s.amr.join(" "))
+        .bind(now)
+        .bind(s.expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_session(&self, id_hash: &str, now: UnixTime) -> Result<Option<Session>> {
+        let row = sqlx::query(
+            "SELECT sid, sub, auth_time, amr, expires_at FROM sessions WHERE id_hash = $1 AND expires_at > $2",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let amr: String = r.try_get("amr")?;
+            Ok(Session {
+                sid: r.try_get("sid")?,
+                sub: r.try_get("sub")?,
+                auth_time: r.try_get("auth_time")?,
+                amr: amr.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+                expires_at: r.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ConsentStore for SqlStore {
+    async fn get_consent(&self, sub: &str, client_id: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT scope FROM consents WHERE sub = $1 AND client_id = $2")
+            .bind(sub)
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("scope")).transpose()?)
+    }
+
+    async fn put_consent(&self, sub: &str, client_id: &str, scope: &str, now: UnixTime) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO consents (sub, client_id, scope, granted_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (sub, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
+        )
+        .bind(sub)
+        .bind(client_id)
+        .bind(scope)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CodeStore for SqlStore {
+    async fn insert_code(&self, code_hash: &str, grant_id: &str, document: &str, expires_at: UnixTime) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, grant_id, document, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(code_hash)
+        .bind(grant_id)
+        .bind(document)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn consume_code(&self, code_hash: &str, now: UnixTime) -> Result<Redeemed<String>> {
+        let row = sqlx::query(
+            "UPDATE authorization_codes SET consumed_at = $1
+             WHERE code_hash = $2 AND consumed_at IS NULL RETURNING document",
+        )
+        .bind(now)
+        .bind(code_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(r) = row {
+            return Ok(Redeemed::Fresh(r.try_get("document")?));
+        }
+        let row = sqlx::query("SELECT grant_id FROM authorization_codes WHERE code_hash = $1")
+            .bind(code_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => Redeemed::Replayed { family_id: r.try_get("grant_id")? },
+            None => Redeemed::Unknown,
+        })
+    }
+
+    async fn set_code_access_token(&self, code_hash: &str, at: &IssuedAccessToken) -> Result<()> {
+        sqlx::query("UPDATE authorization_codes SET access_token_jti = $1, access_token_exp = $2 WHERE code_hash = $3")
+            .bind(&at.jti)
+            .bind(at.expires_at)
+            .bind(code_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RefreshTokenStore for SqlStore {
+    async fn insert_refresh(
+        &self,
+        token_hash: &str,
+        family_id: &str,
+        document: &str,
+        expires_at: UnixTime,
+        at: Option<&IssuedAccessToken>,
+        now: UnixTime,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, family_id, document, expires_at, created_at, access_token_jti, access_token_exp)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(token_hash)
+        .bind(family_id)
+        .bind(document)
+        .bind(expires_at)
+        .bind(now)
+        .bind(at.map(|a| a.jti.clone()))
+        .bind(at.map(|a| a.expires_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn rotate_refresh(&self, token_hash: &str, now: UnixTime) -> Result<Redeemed<String>> {
+        let row = sqlx::query(
+            "UPDATE refresh_tokens SET rotated_at = $1
+             WHERE token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL RETURNING document",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(r) = row {
+            return Ok(Redeemed::Fresh(r.try_get("document")?));
+        }
+        let row = sqlx::query("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => Redeemed::Replayed { family_id: r.try_get("family_id")? },
+            None => Redeemed::Unknown,
+        })
+    }
+
+    async fn revoke_family(&self, family_id: &str, now: UnixTime) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let revoked =
+            sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(family_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        for table in ["refresh_tokens WHERE family_id", "authorization_codes WHERE grant_id"] {
+            sqlx::query(&format!(
+                "INSERT INTO revoked_access_tokens (jti, expires_at)
+                 SELECT access_token_jti, access_token_exp FROM {table} = $1
+                 AND access_token_jti IS NOT NULL AND access_token_exp > $2
+                 ON CONFLICT DO NOTHING"
+            ))
+            .bind(family_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        // A code of this grant not yet redeemed can no longer be.
+        sqlx::query("UPDATE authorization_codes SET consumed_at = $1 WHERE grant_id = $2 AND consumed_at IS NULL")
+            .bind(now)
+            .bind(family_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(revoked)
+    }
+}
+
+#[async_trait]
+impl RevocationStore for SqlStore {
+    async fn is_access_token_revoked(&self, jti: &str) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 AS x FROM revoked_access_tokens WHERE jti = $1")
+            .bind(jti)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+}
