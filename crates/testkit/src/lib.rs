@@ -2,6 +2,8 @@
 //! fresh PostgreSQL database at `GATEHOUSE_TEST_POSTGRES_URL`, dropped afterwards), and
 //! [`TestServer`] runs the real Gatehouse router on `127.0.0.1:0` against it.
 
+pub mod browser;
+
 use gatehouse_server::config::{Config, Overrides};
 use std::io::Write;
 use std::sync::Once;

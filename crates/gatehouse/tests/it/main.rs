@@ -4,25 +4,48 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod authorize;
 mod cli;
 mod discovery;
 mod health;
 mod jwks;
 mod restart;
 mod store;
+mod token;
+mod userinfo;
 
-/// A config with one of each kind of client, a user and a custom scope.
+/// A config with one of each kind of client, users and a custom scope.
 pub const CONFIG: &str = r#"
 [[scopes]]
 name = "roles"
 claims = ["roles"]
+description = "See which roles you have"
 
 [[clients]]
 client_id = "webapp"
+client_name = "Web App"
 client_secret = "webapp-secret"
 scope = "openid profile email roles offline_access"
 grants = ["authorization_code", "refresh_token"]
 redirect_uris = ["http://127.0.0.1:3000/callback"]
+
+[[clients]]
+client_id = "postapp"
+client_name = "Post App"
+client_secret = "postapp-secret"
+token_endpoint_auth_method = "client_secret_post"
+id_token_signed_response_alg = "ES256"
+access_token_signed_response_alg = "EdDSA"
+scope = "openid profile"
+grants = ["authorization_code"]
+redirect_uris = ["http://127.0.0.1:4000/cb"]
+first_party = true
+
+[[clients]]
+client_id = "spa"
+scope = "openid profile offline_access"
+grants = ["authorization_code", "refresh_token"]
+redirect_uris = ["http://127.0.0.1:5173/callback"]
 
 [[clients]]
 client_id = "service"
@@ -30,10 +53,59 @@ client_secret = "service-secret"
 scope = "roles"
 grants = ["client_credentials"]
 
+[[clients]]
+client_id = "pwapp"
+client_secret = "pwapp-secret"
+scope = "openid profile roles offline_access"
+grants = ["password", "refresh_token"]
+
 [[users]]
 username = "alice"
 password = "alice-password"
 [users.claims]
+name = "Alice Example"
 email = "alice@example.com"
+email_verified = true
 roles = ["admin"]
+
+[[users]]
+username = "bob"
+password = "bob-password"
+disabled = true
 "#;
+
+pub const WEBAPP_CB: &str = "http://127.0.0.1:3000/callback";
+
+/// Standard parameters for the webapp's code flow with PKCE.
+pub fn webapp_auth<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut p = vec![
+        ("client_id", "webapp"),
+        ("redirect_uri", WEBAPP_CB),
+        ("response_type", "code"),
+        ("scope", "openid profile email roles offline_access"),
+        ("state", "st-123"),
+        ("nonce", "n-456"),
+        ("code_challenge", gatehouse_testkit::browser::CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    for (k, v) in extra {
+        p.retain(|(kk, _)| kk != k);
+        p.push((k, v));
+    }
+    p
+}
+
+/// Verifies a JWT against the server's JWKS with an independent library; returns the claims.
+pub async fn verify_jwt(s: &gatehouse_testkit::TestServer, token: &str, aud: Option<&str>) -> serde_json::Value {
+    let set: jsonwebtoken::jwk::JwkSet = s.http.get(s.url("/jwks")).send().await.unwrap().json().await.unwrap();
+    let header = jsonwebtoken::decode_header(token).unwrap();
+    let jwk = set.find(header.kid.as_deref().unwrap()).expect("kid published");
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+    let mut v = jsonwebtoken::Validation::new(header.alg);
+    v.set_issuer(&[s.url.as_str()]);
+    match aud {
+        Some(a) => v.set_audience(&[a]),
+        None => v.validate_aud = false,
+    }
+    jsonwebtoken::decode::<serde_json::Value>(token, &key, &v).unwrap().claims
+}

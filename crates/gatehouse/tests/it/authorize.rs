@@ -1,0 +1,265 @@
+//! `/authorize`, `/login`, `/consent` over real HTTP.
+
+use crate::{CONFIG, WEBAPP_CB, webapp_auth};
+use gatehouse_testkit::browser::Browser;
+use gatehouse_testkit::{TestDb, TestServer};
+
+#[tokio::test]
+async fn code_flow_with_login_consent_and_sso() {
+    for db in TestDb::each().await {
+        let label = db.label;
+        let s = TestServer::start(CONFIG, db).await.unwrap();
+        let b = Browser::new(&s.url);
+
+        let page = b.authorize(&webapp_auth(&[])).await;
+        assert_eq!(page.status, 200, "{label}");
+        assert!(page.is_login_page());
+        assert!(page.body.contains("Web App"), "the login page names the client");
+        assert_eq!(page.header("x-frame-options"), Some("DENY"));
+        assert!(page.header("content-security-policy").unwrap().contains("frame-ancestors 'none'"));
+        let csrf_cookie = page.header("set-cookie").unwrap();
+        assert!(csrf_cookie.contains("HttpOnly") && csrf_cookie.contains("SameSite=Lax"), "{csrf_cookie}");
+
+        let consent = b.login(&page, "alice", "alice-password").await;
+        assert_eq!(consent.status, 200, "{label}: {}", consent.body);
+        assert!(consent.is_consent_page());
+        let session_cookie = consent
+            .headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("gh_session="))
+            .unwrap()
+            .to_owned();
+        assert!(session_cookie.contains("HttpOnly") && session_cookie.contains("SameSite=Lax"));
+        assert!(!session_cookie.contains("Secure"), "loopback http issuer: no Secure flag");
+        for words in ["See your email address", "See which roles you have", "Stay signed in"] {
+            assert!(consent.body.contains(words), "consent page explains {words}");
+        }
+
+        let done = b.consent(&consent, "approve").await;
+        assert_eq!(done.status, 303);
+        assert!(done.header("location").unwrap().starts_with(WEBAPP_CB));
+        let p = done.redirect_params();
+        assert_eq!(p["state"], "st-123");
+        assert_eq!(p["iss"], s.url, "RFC 9207");
+        assert!(p["code"].len() >= 43, "≥ 256-bit code");
+
+        // SSO and remembered consent: straight back with a code, no pages.
+        let again = b.authorize(&webapp_auth(&[("state", "second")])).await;
+        assert_eq!(again.status, 303, "{label}");
+        assert_eq!(again.redirect_params()["state"], "second");
+
+        // A first-party client: signed in already, no consent page either.
+        let post = b
+            .authorize(&[
+                ("client_id", "postapp"),
+                ("redirect_uri", "http://127.0.0.1:4000/cb"),
+                ("response_type", "code"),
+                ("scope", "openid"),
+            ])
+            .await;
+        assert_eq!(post.status, 303, "{label}: {}", post.body);
+        assert!(post.redirect_params().contains_key("code"));
+
+        // prompt=login asks for the password again even with a session.
+        let relogin = b.authorize(&webapp_auth(&[("prompt", "login")])).await;
+        assert!(relogin.is_login_page(), "{label}");
+        let back = b.login(&relogin, "alice", "alice-password").await;
+        assert_eq!(back.status, 303, "consent remembered: {}", back.body);
+
+        // prompt=consent asks again.
+        let ask = b.authorize(&webapp_auth(&[("prompt", "consent")])).await;
+        assert!(ask.is_consent_page(), "{label}");
+    }
+}
+
+#[tokio::test]
+async fn unknown_client_and_unregistered_redirect_get_a_page_not_a_redirect() {
+    let s = TestServer::start(CONFIG, TestDb::sqlite()).await.unwrap();
+    let b = Browser::new(&s.url);
+    let cases: Vec<Vec<(&str, &str)>> = vec![
+        webapp_auth(&[("client_id", "nobody")]),
+        webapp_auth(&[("redirect_uri", "https://evil.example/callback")]),
+        webapp_auth(&[("redirect_uri", "http://127.0.0.1:3000/callback/extra")]),
+        webapp_auth(&[("redirect_uri", "http://127.0.0.1:3000/CALLBACK")]),
+        webapp_auth(&[]).into_iter().filter(|(k, _)| *k != "client_id").collect(),
+        webapp_auth(&[]).into_iter().filter(|(k, _)| *k != "redirect_uri").collect(),
+    ];
+    for q in cases {
+        let page = b.authorize(&q).await;
+        assert_eq!(page.status, 400, "{q:?}");
+        assert!(page.header("location").is_none(), "never redirect: {q:?}");
+        assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    }
+    // A repeated parameter cannot be trusted either.
+    let page = b.get("/authorize?client_id=webapp&client_id=evil").await;
+    assert_eq!(page.status, 400);
+    assert!(page.header("location").is_none());
+}
+
+#[tokio::test]
+async fn request_errors_go_back_to_the_client_with_state_and_iss() {
+    let s = TestServer::start(CONFIG, TestDb::sqlite()).await.unwrap();
+    let b = Browser::new(&s.url);
+    let spa = |extra: &[(&'static str, &'static str)]| {
+        let mut p = vec![
+            ("client_id", "spa"),
+            ("redirect_uri", "http://127.0.0.1:5173/callback"),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("state", "xyz"),
+        ];
+        p.extend_from_slice(extra);
+        p
+    };
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (spa(&[]), "invalid_request"), // public client without PKCE
+        (spa(&[("code_challenge", "a".repeat(43).leak()), ("code_challenge_method", "plain")]), "invalid_request"),
+        (webapp_auth(&[("scope", "openid admin")]), "invalid_scope"),
+        (webapp_auth(&[("response_type", "token")]), "unsupported_response_type"),
+        (webapp_auth(&[("prompt", "none login")]), "invalid_request"),
+        (webapp_auth(&[("request", "eyJhbGciOiJub25lIn0.e30.")]), "request_not_supported"),
+        (webapp_auth(&[("prompt", "none")]), "login_required"),
+        (webapp_auth(&[("id_token_hint", "not-a-jwt")]), "invalid_request"),
+    ];
+    for (q, code) in cases {
+        let page = b.authorize(&q).await;
+        assert_eq!(page.status, 303, "{q:?}: {}", page.body);
+        let p = page.redirect_params();
+        assert_eq!(p.get("error").map(String::as_str), Some(code), "{q:?}");
+        assert_eq!(p.get("iss"), Some(&s.url), "{q:?}");
+        let want_state = q.iter().find(|(k, _)| *k == "state").map(|(_, v)| (*v).to_owned());
+        assert_eq!(p.get("state").cloned(), want_state, "{q:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_client_without_the_grant_is_unauthorized() {
+    let cfg = format!(
+        "{CONFIG}\n[[clients]]\nclient_id = \"ccweb\"\nclient_secret = \"x\"\ngrants = [\"client_credentials\"]\nredirect_uris = [\"http://127.0.0.1:9/cb\"]\nscope = \"openid\"\n"
+    );
+    let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
+    let b = Browser::new(&s.url);
+    let page = b
+        .authorize(&[
+            ("client_id", "ccweb"),
+            ("redirect_uri", "http://127.0.0.1:9/cb"),
+            ("response_type", "code"),
+            ("scope", "openid"),
+        ])
+        .await;
+    assert_eq!(page.redirect_params().get("error").map(String::as_str), Some("unauthorized_client"));
+}
+
+#[tokio::test]
+async fn prompt_none_with_a_session_but_no_consent_is_consent_required() {
+    let s = TestServer::start(CONFIG, TestDb::sqlite()).await.unwrap();
+    let b = Browser::new(&s.url);
+    // Sign in through the first-party client (no consent), then ask webapp silently.
+    let p = b
+        .sign_in(
+            &[
+                ("client_id", "postapp"),
+                ("redirect_uri", "http://127.0.0.1:4000/cb"),
+                ("response_type", "code"),
+                ("scope", "openid"),
+            ],
+            "alice",
+            "alice-password",
+        )
+        .await;
+    assert!(p.contains_key("code"));
+    let page = b.authorize(&webapp_auth(&[("prompt", "none")])).await;
+    assert_eq!(page.redirect_params().get("error").map(String::as_str), Some("consent_required"));
+}
+
+#[tokio::test]
+async fn deny_is_access_denied() {
+    let s = TestServer::start(CONFIG, TestDb::sqlite()).await.unwrap();
+    let b = Browser::new(&s.url);
+    let login = b.authorize(&webapp_auth(&[])).await;
+    let consent = b.login(&login, "alice", "alice-password").await;
+    let denied = b.consent(&consent, "deny").await;
+    let p = denied.redirect_params();
+    assert_eq!(p.get("error").map(String::as_str), Some("access_denied"));
+    assert_eq!(p.get("state").map(String::as_str), Some("st-123"));
+    // The interaction is finished: its form cannot be replayed.
+    let replay = b.consent(&consent, "approve").await;
+    assert_eq!(replay.status, 400);
+}
+
+#[tokio::test]
+async fn wrong_credentials_reshow_the_form_without_saying_which() {
+    let s = TestServer::start(CONFIG, TestDb::sqlite()).await.unwrap();
+    let b = Browser::new(&s.url);
+    let login = b.authorize(&webapp_auth(&[])).await;
+    let wrong_pw = b.login(&login, "alice", "nope").await;
+    let no_user = b.login(&login, "mallory", "nope").await;
+    let disabled = b.login(&login, "bob", "bob-password").await;
+    for page in [&wrong_pw, &no_user, &disabled] {
+        assert_eq!(page.status, 401);
+        assert!(page.is_login_page());
+        assert!(page.body.contains("The username or password is incorrect."));
+    }
+    // The form still works afterwards.
+    let ok = b.login(&wrong_pw, "alice", "alice-password").await;
+    assert!(ok.is_consent_page());
+}
+
+#[tokio::test]
+async fn forms_need_the_csrf_cookie() {
+    let s = TestServer::start(CONFIG, TestDb::sqlite()).await.unwrap();
+    let victim = Browser::new(&s.url);
+    let login = victim.authorize(&webapp_auth(&[])).await;
+    // Another browser (no cookie) replaying the form fields is refused.
+    let attacker = Browser::new(&s.url);
+    let page = attacker.login(&login, "alice", "alice-password").await;
+    assert_eq!(page.status, 403);
+    // A wrong csrf value with the right cookie too.
+    let i = login.field("interaction").unwrap();
+    let page = victim
+        .post(
+            "/login",
+            &[
+                ("interaction", &i),
+                ("csrf", "x".repeat(43).as_str()),
+                ("username", "alice"),
+                ("password", "alice-password"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 403);
+    // Not a form post at all.
+    let r =
+        victim.http.post(s.url("/login")).header("content-type", "application/json").body("{}").send().await.unwrap();
+    assert_eq!(r.status(), 415);
+}
+
+#[tokio::test]
+async fn form_post_response_mode_renders_an_auto_submitting_form() {
+    let s = TestServer::start(CONFIG, TestDb::sqlite()).await.unwrap();
+    let b = Browser::new(&s.url);
+    let login = b.authorize(&webapp_auth(&[("response_mode", "form_post")])).await;
+    let consent = b.login(&login, "alice", "alice-password").await;
+    let page = b.consent(&consent, "approve").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains(&format!("action=\"{}\"", WEBAPP_CB.replace('/', "&#x2f;")))
+            || page.body.contains(&format!("action=\"{WEBAPP_CB}\"")),
+        "{}",
+        page.body
+    );
+    assert!(page.field("code").is_some());
+    assert_eq!(page.field("state").as_deref(), Some("st-123"));
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("script-src 'nonce-"), "{csp}");
+}
+
+#[tokio::test]
+async fn post_to_authorize_works_like_get() {
+    let s = TestServer::start(CONFIG, TestDb::sqlite()).await.unwrap();
+    let b = Browser::new(&s.url);
+    let page = b.post("/authorize", &webapp_auth(&[])).await;
+    assert!(page.is_login_page(), "{}", page.body);
+}
