@@ -8,6 +8,7 @@ mod authorize;
 mod cli;
 mod discovery;
 mod health;
+mod interop;
 mod jwks;
 mod restart;
 mod store;

@@ -1,0 +1,107 @@
+// panva's openid-client (certified OpenID Connect Relying Party) against Gatehouse.
+// GATEHOUSE_URL is the issuer of a running Gatehouse with the integration-test config.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as oidc from 'openid-client';
+import { Browser } from './browser.mjs';
+
+const issuer = new URL(process.env.GATEHOUSE_URL ?? 'http://127.0.0.1:8080');
+// Plain http is only used on loopback in tests; the library requires saying so.
+const options = { execute: [oidc.allowInsecureRequests] };
+
+async function configure(clientId, auth) {
+  const config = await oidc.discovery(issuer, clientId, undefined, auth, options);
+  // Verify ID token signatures against the JWKS, not just trust TLS.
+  oidc.enableNonRepudiationChecks(config);
+  return config;
+}
+
+async function codeFlow(config, { redirect_uri, scope }) {
+  const verifier = oidc.randomPKCECodeVerifier();
+  const state = oidc.randomState();
+  const nonce = oidc.randomNonce();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri, scope, state, nonce,
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+  });
+  const callback = await new Browser().signIn(url.href, 'alice', 'alice-password');
+  return oidc.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
+  });
+}
+
+test('discovery document is accepted', async () => {
+  const config = await oidc.discovery(issuer, 'webapp', 'webapp-secret', undefined, options);
+  const md = config.serverMetadata();
+  assert.equal(md.issuer, issuer.href.replace(/\/$/, ''));
+  assert.ok(md.code_challenge_methods_supported.includes('S256'));
+});
+
+test('public SPA: authorization code + PKCE, refresh with rotation', async () => {
+  const config = await configure('spa', oidc.None());
+  const tokens = await codeFlow(config, { redirect_uri: 'http://127.0.0.1:5173/callback', scope: 'openid profile offline_access' });
+  const claims = tokens.claims();
+  assert.ok(claims.sub);
+  assert.equal(claims.aud, 'spa');
+  assert.ok(tokens.refresh_token);
+  const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token);
+  assert.notEqual(refreshed.refresh_token, tokens.refresh_token, 'rotated');
+  assert.equal(refreshed.claims().sub, claims.sub);
+  // The rotated token is spent.
+  await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token), (e) => e.error === 'invalid_grant');
+});
+
+test('confidential client, client_secret_basic: code flow, userinfo', async () => {
+  const config = await configure('webapp', oidc.ClientSecretBasic('webapp-secret'));
+  const tokens = await codeFlow(config, { redirect_uri: 'http://127.0.0.1:3000/callback', scope: 'openid email roles offline_access' });
+  const claims = tokens.claims();
+  assert.deepEqual(claims.roles, ['admin']);
+  const info = await oidc.fetchUserInfo(config, tokens.access_token, claims.sub);
+  assert.equal(info.email, 'alice@example.com');
+  const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token);
+  assert.ok(refreshed.access_token);
+});
+
+test('confidential client, client_secret_post, ES256 ID token', async () => {
+  const config = await configure('postapp', oidc.ClientSecretPost('postapp-secret'));
+  const tokens = await codeFlow(config, { redirect_uri: 'http://127.0.0.1:4000/cb', scope: 'openid profile' });
+  assert.equal(tokens.claims().aud, 'postapp');
+  const info = await oidc.fetchUserInfo(config, tokens.access_token, tokens.claims().sub);
+  assert.equal(info.name, 'Alice Example');
+});
+
+test('client_credentials', async () => {
+  const config = await configure('service', oidc.ClientSecretBasic('service-secret'));
+  const tokens = await oidc.clientCredentialsGrant(config, { scope: 'roles' });
+  assert.equal(tokens.token_type, 'bearer');
+  assert.equal(tokens.scope, 'roles');
+  assert.equal(tokens.id_token, undefined);
+});
+
+test('password grant', async () => {
+  const config = await configure('pwapp', oidc.ClientSecretBasic('pwapp-secret'));
+  const tokens = await oidc.genericGrantRequest(config, 'password', {
+    username: 'alice', password: 'alice-password', scope: 'openid roles offline_access',
+  });
+  assert.deepEqual(tokens.claims().roles, ['admin']);
+  assert.ok(tokens.refresh_token);
+  await assert.rejects(
+    oidc.genericGrantRequest(config, 'password', { username: 'alice', password: 'wrong' }),
+    (e) => e.error === 'invalid_grant',
+  );
+});
+
+test('wrong client secret: 401 with the Basic challenge (RFC 6749 §5.2)', async () => {
+  const config = await configure('service', oidc.ClientSecretBasic('not-the-secret'));
+  let caught;
+  try {
+    await oidc.clientCredentialsGrant(config);
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught, 'the grant must fail');
+  assert.equal(caught.status, 401);
+  assert.equal(caught.cause[0].scheme, 'basic');
+  assert.equal((await caught.response.json()).error, 'invalid_client');
+});

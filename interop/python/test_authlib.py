@@ -1,0 +1,116 @@
+"""authlib (PyPI) against Gatehouse: real flows, ID tokens verified against /jwks.
+
+GATEHOUSE_URL is the issuer of a running Gatehouse with the integration-test config.
+"""
+
+import os
+import re
+import secrets
+import unittest
+from urllib.parse import urljoin
+
+# authlib refuses plain http unless told; the tests run on loopback only.
+os.environ.setdefault("AUTHLIB_INSECURE_TRANSPORT", "1")
+
+import requests  # noqa: E402
+from authlib.integrations.requests_client import OAuth2Session  # noqa: E402
+from authlib.jose import JsonWebKey, jwt  # noqa: E402
+from authlib.oidc.core import CodeIDToken, IDToken  # noqa: E402
+
+BASE = os.environ.get("GATEHOUSE_URL", "http://127.0.0.1:8080")
+META = requests.get(BASE + "/.well-known/openid-configuration", timeout=10).json()
+
+
+def field(html, name):
+    m = re.search(r'name="%s" value="([^"]*)"' % name, html)
+    return m and m.group(1)
+
+
+def browser_sign_in(url, username="alice", password="alice-password"):
+    """Follows a person's path through the login and consent forms; returns the callback URL."""
+    b = requests.Session()
+    page = b.get(url, allow_redirects=False, timeout=10)
+    if page.status_code == 200 and 'name="password"' in page.text:
+        page = b.post(urljoin(BASE, "/login"), data={
+            "interaction": field(page.text, "interaction"), "csrf": field(page.text, "csrf"),
+            "username": username, "password": password,
+        }, allow_redirects=False, timeout=10)
+    if page.status_code == 200 and 'name="decision"' in page.text:
+        page = b.post(urljoin(BASE, "/consent"), data={
+            "interaction": field(page.text, "interaction"), "csrf": field(page.text, "csrf"),
+            "decision": "approve",
+        }, allow_redirects=False, timeout=10)
+    assert page.status_code == 303, (page.status_code, page.text[:300])
+    return page.headers["location"]
+
+
+def verify_id_token(token, client_id, nonce=None, cls=IDToken):
+    jwks = JsonWebKey.import_key_set(requests.get(META["jwks_uri"], timeout=10).json())
+    claims = jwt.decode(
+        token["id_token"], jwks, claims_cls=cls,
+        claims_options={"iss": {"essential": True, "value": META["issuer"]}},
+        claims_params={"nonce": nonce, "client_id": client_id, "access_token": token.get("access_token")},
+    )
+    claims.validate()
+    return claims
+
+
+class CodeFlow(unittest.TestCase):
+    def flow(self, client_id, secret, method, redirect_uri, scope):
+        s = OAuth2Session(client_id, secret, scope=scope, redirect_uri=redirect_uri,
+                          code_challenge_method="S256", token_endpoint_auth_method=method)
+        verifier = secrets.token_urlsafe(48)
+        nonce = secrets.token_urlsafe(16)
+        url, state = s.create_authorization_url(META["authorization_endpoint"], code_verifier=verifier, nonce=nonce)
+        callback = browser_sign_in(url)
+        token = s.fetch_token(META["token_endpoint"], authorization_response=callback, code_verifier=verifier)
+        claims = verify_id_token(token, client_id, nonce, CodeIDToken)
+        return s, token, claims
+
+    def test_confidential_client_secret_basic_with_refresh_and_userinfo(self):
+        s, token, claims = self.flow("webapp", "webapp-secret", "client_secret_basic",
+                                     "http://127.0.0.1:3000/callback", "openid email roles offline_access")
+        self.assertEqual(claims["roles"], ["admin"])
+        self.assertEqual(s.get(META["userinfo_endpoint"], timeout=10).json()["email"], "alice@example.com")
+        new = s.refresh_token(META["token_endpoint"], refresh_token=token["refresh_token"])
+        self.assertNotEqual(new["refresh_token"], token["refresh_token"])
+        verify_id_token(new, "webapp")
+        # Presenting the rotated token again is refused.
+        with self.assertRaises(Exception) as ctx:
+            s.refresh_token(META["token_endpoint"], refresh_token=token["refresh_token"])
+        self.assertIn("invalid_grant", str(ctx.exception))
+
+    def test_confidential_client_secret_post(self):
+        _, _, claims = self.flow("postapp", "postapp-secret", "client_secret_post",
+                                 "http://127.0.0.1:4000/cb", "openid profile")
+        self.assertEqual(claims["aud"], "postapp")
+
+    def test_public_spa_with_pkce(self):
+        _, token, claims = self.flow("spa", None, "none", "http://127.0.0.1:5173/callback", "openid offline_access")
+        self.assertTrue(token["refresh_token"])
+        self.assertTrue(claims["sub"])
+
+
+class DirectGrants(unittest.TestCase):
+    def test_client_credentials(self):
+        s = OAuth2Session("service", "service-secret", scope="roles")
+        token = s.fetch_token(META["token_endpoint"], grant_type="client_credentials")
+        self.assertEqual(token["scope"], "roles")
+        self.assertNotIn("id_token", token)
+
+    def test_password(self):
+        s = OAuth2Session("pwapp", "pwapp-secret", scope="openid roles offline_access")
+        token = s.fetch_token(META["token_endpoint"], username="alice", password="alice-password")
+        self.assertEqual(verify_id_token(token, "pwapp")["roles"], ["admin"])
+        new = s.refresh_token(META["token_endpoint"], refresh_token=token["refresh_token"])
+        self.assertTrue(new["access_token"])
+
+    def test_wrong_secret(self):
+        s = OAuth2Session("service", "nope")
+        with self.assertRaises(Exception) as ctx:
+            s.fetch_token(META["token_endpoint"], grant_type="client_credentials")
+        self.assertIn("invalid_client", str(ctx.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()
