@@ -370,13 +370,18 @@ impl Flow<'_> {
     }
 }
 
-/// Loads the interaction a login or consent form refers to, checking the CSRF token against
-/// both the cookie and the stored value.
-async fn resume(
-    core: &Core,
-    headers: &HeaderMap,
-    params: &Params,
-) -> Result<(AuthorizeRequest, Client, String, String), Response> {
+/// A login or consent form, resumed: its parameters and the interaction it belongs to.
+struct Resumed {
+    params: Params,
+    req: AuthorizeRequest,
+    client: Client,
+    interaction: (String, String),
+}
+
+/// Parses a login or consent form and loads the interaction it refers to, checking the CSRF
+/// token against both the cookie and the stored value.
+async fn resume(core: &Core, headers: &HeaderMap, body: &Bytes) -> Result<Resumed, Response> {
+    let params = form_params(core, headers, body)?;
     let expired = || {
         core.pages.error(
             StatusCode::BAD_REQUEST,
@@ -384,14 +389,17 @@ async fn resume(
             Some("invalid_request"),
         )
     };
-    let (Some(id), Some(csrf)) = (params.get("interaction"), params.get("csrf")) else { return Err(expired()) };
-    let cookie_ok = cookie(headers, CSRF_COOKIE).is_some_and(|c| bool::from(subtle_eq(c, csrf)));
-    let stored = match core.store.get_interaction(&hash_token(id), core.now()).await {
+    let (Some(id), Some(csrf)) = (params.get("interaction").map(str::to_owned), params.get("csrf").map(str::to_owned))
+    else {
+        return Err(expired());
+    };
+    let cookie_ok = cookie(headers, CSRF_COOKIE).is_some_and(|c| bool::from(subtle_eq(c, &csrf)));
+    let stored = match core.store.get_interaction(&hash_token(&id), core.now()).await {
         Ok(Some(i)) => i,
         Ok(None) => return Err(expired()),
         Err(e) => return Err(server_error_page(core, e)),
     };
-    if !cookie_ok || !bool::from(subtle_eq(&stored.csrf, csrf)) {
+    if !cookie_ok || !bool::from(subtle_eq(&stored.csrf, &csrf)) {
         return Err(core.pages.error(
             StatusCode::FORBIDDEN,
             "The form could not be verified. Go back to the application and start again.",
@@ -404,7 +412,7 @@ async fn resume(
         Ok(None) => return Err(target_error(core, TargetError::UnknownClient)),
         Err(e) => return Err(server_error_page(core, e)),
     };
-    Ok((req, client, id.to_owned(), csrf.to_owned()))
+    Ok(Resumed { params, req, client, interaction: (id, csrf) })
 }
 
 fn subtle_eq(a: &str, b: &str) -> subtle::Choice {
@@ -460,15 +468,11 @@ pub async fn check_password(
 
 /// POST `/login`: username and password for a pending interaction.
 pub async fn login(State(core): State<Arc<Core>>, headers: HeaderMap, body: Bytes) -> Response {
-    let params = match form_params(&core, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let (req, client, id, csrf) = match resume(&core, &headers, &params).await {
+    let Resumed { params, req, client, interaction } = match resume(&core, &headers, &body).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let flow = Flow { core: &core, client: &client, req: &req, interaction: Some((id, csrf)), headers: &headers };
+    let flow = Flow { core: &core, client: &client, req: &req, interaction: Some(interaction), headers: &headers };
     let username = params.get("username").unwrap_or("").to_owned();
     let password = Secret::new(params.get("password").unwrap_or(""));
     let user = match check_password(&core, &username, &password).await {
@@ -507,15 +511,11 @@ pub async fn login(State(core): State<Arc<Core>>, headers: HeaderMap, body: Byte
 
 /// POST `/consent`: approve or deny a pending interaction.
 pub async fn consent(State(core): State<Arc<Core>>, headers: HeaderMap, body: Bytes) -> Response {
-    let params = match form_params(&core, &headers, &body) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let (req, client, id, csrf) = match resume(&core, &headers, &params).await {
+    let Resumed { params, req, client, interaction } = match resume(&core, &headers, &body).await {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let flow = Flow { core: &core, client: &client, req: &req, interaction: Some((id, csrf)), headers: &headers };
+    let flow = Flow { core: &core, client: &client, req: &req, interaction: Some(interaction), headers: &headers };
     let session = match current_session(&core, &headers).await {
         Ok(Some(s)) => s,
         Ok(None) => return flow.login_page(None, StatusCode::OK).await.into_response(),

@@ -263,3 +263,25 @@ async fn post_to_authorize_works_like_get() {
     let page = b.post("/authorize", &webapp_auth(&[])).await;
     assert!(page.is_login_page(), "{}", page.body);
 }
+
+#[tokio::test]
+async fn operators_can_replace_templates_from_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("login.html"),
+        "{% extends \"base.html\" %}{% block content %}<h1>ACME sign-in</h1>\
+         <form method=\"post\" action=\"{{ base }}/login\"><input type=\"hidden\" name=\"interaction\" value=\"{{ interaction }}\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{{ csrf }}\"><input name=\"username\"><input name=\"password\" type=\"password\"></form>{% endblock %}",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("gatehouse.css"), "body { background: #c0ffee; }").unwrap();
+    let cfg = format!("templates = {:?}\n{CONFIG}", dir.path().display().to_string());
+    let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
+    let b = Browser::new(&s.url);
+    let login = b.authorize(&webapp_auth(&[])).await;
+    assert!(login.body.contains("ACME sign-in"), "{}", login.body);
+    // The replaced page still works, and untouched templates (consent) are the built-in ones.
+    let consent = b.login(&login, "alice", "alice-password").await;
+    assert!(consent.is_consent_page());
+    assert!(b.get("/assets/gatehouse.css").await.body.contains("#c0ffee"));
+}
