@@ -136,8 +136,26 @@ impl AuthorizeRequest {
     }
 }
 
-/// The response types this build answers.
-pub const SUPPORTED_RESPONSE_TYPES: [ResponseType; 1] = [ResponseType::CODE];
+/// The response types this build answers: code, implicit and hybrid.
+pub const SUPPORTED_RESPONSE_TYPES: [ResponseType; 7] = ResponseType::ALL;
+
+/// OAuth 2.0 Multiple Response Types §2.1 / §5: `code` defaults to the query; anything that
+/// returns a token defaults to the fragment.
+pub fn default_response_mode(rt: ResponseType) -> ResponseMode {
+    if rt.id_token || rt.token { ResponseMode::Fragment } else { ResponseMode::Query }
+}
+
+/// The response mode an error should use: the requested one when it is valid and allowed,
+/// else the default for the (parsable) response type.
+pub fn error_response_mode(params: &Params) -> ResponseMode {
+    let rt = params.get("response_type").and_then(ResponseType::parse);
+    let default = rt.map_or(ResponseMode::Query, default_response_mode);
+    match params.get("response_mode").and_then(ResponseMode::parse) {
+        Some(ResponseMode::Query) if default == ResponseMode::Fragment => default,
+        Some(m) => m,
+        None => default,
+    }
+}
 
 /// Longest value accepted for free-text parameters (state, nonce, hints).
 const MAX_PARAM: usize = 2048;
@@ -160,11 +178,15 @@ pub fn validate(client: &Client, redirect_uri: RedirectUri, params: &Params) -> 
         return Err(OAuthError::UnauthorizedClient("the client may not use this response_type"));
     }
     let response_mode = match params.get("response_mode") {
-        None => ResponseMode::Query,
+        None => default_response_mode(response_type),
         Some(m) => ResponseMode::parse(m).ok_or(OAuthError::InvalidRequest("unsupported response_mode"))?,
     };
+    // Multiple Response Types §2.1: tokens MUST NOT travel in the query string.
+    if response_mode == ResponseMode::Query && (response_type.id_token || response_type.token) {
+        return Err(OAuthError::InvalidRequest("response_mode=query cannot carry tokens"));
+    }
 
-    let scope = ScopeSet::parse(params.get("scope").unwrap_or(""))
+    let mut scope = ScopeSet::parse(params.get("scope").unwrap_or(""))
         .map_err(|_| OAuthError::InvalidScope("the scope is malformed"))?;
     if scope.is_empty() {
         return Err(OAuthError::InvalidScope("scope is required"));
@@ -219,6 +241,23 @@ pub fn validate(client: &Client, redirect_uri: RedirectUri, params: &Params) -> 
     if scope.contains("offline_access") && !client.grants.contains(GrantType::RefreshToken) {
         // Asking for offline_access without the refresh_token grant cannot be honoured.
         return Err(OAuthError::InvalidScope("the client may not use refresh tokens"));
+    }
+    if !response_type.code {
+        // OIDC Core §11: offline_access MUST be ignored unless a code is returned; refresh
+        // tokens never come from the authorization endpoint.
+        scope = scope.iter().filter(|s| s.as_str() != "offline_access").cloned().collect();
+    }
+    if response_type.id_token {
+        // OIDC Core §3.2.2.1 / §3.3.2.11: an ID token from the authorization endpoint needs
+        // an OpenID request and a nonce.
+        if !scope.contains("openid") {
+            return Err(OAuthError::InvalidScope("response_type id_token needs the openid scope"));
+        }
+        if params.get("nonce").is_none() {
+            return Err(OAuthError::InvalidRequest(
+                "nonce is required when an ID token is returned from the authorization endpoint",
+            ));
+        }
     }
 
     let owned = |k: &str| params.get(k).map(str::to_owned);

@@ -91,6 +91,9 @@ pub struct IdTokenClaims<'a> {
     pub sid: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at_hash: Option<String>,
+    /// OIDC Core §3.3.2.11: the hash of the code returned with the ID token (hybrid flow).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub c_hash: Option<String>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

@@ -80,6 +80,7 @@ pub fn capabilities(keys: &KeyRing, scopes: &[ScopeDefinition]) -> Capabilities 
         response_modes: ResponseMode::SUPPORTED.to_vec(),
         grant_types: vec![
             GrantType::AuthorizationCode,
+            GrantType::Implicit,
             GrantType::RefreshToken,
             GrantType::ClientCredentials,
             GrantType::Password,

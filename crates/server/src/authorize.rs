@@ -10,7 +10,7 @@
 #![allow(clippy::result_large_err)]
 
 use crate::core::Core;
-use crate::issuer::hash_token;
+use crate::issuer::{IdTokenInput, Subject, hash_token};
 use crate::web::{authorization_response, cookie, set_cookie};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -20,7 +20,7 @@ use gatehouse_protocol::authorize::{
     self, AuthorizeRequest, DecideContext, Decision, ResponseMode, SessionView, TargetError,
 };
 use gatehouse_protocol::client::{Client, ClientId};
-use gatehouse_protocol::error::OAuthError;
+use gatehouse_protocol::error::{InternalError, OAuthError};
 use gatehouse_protocol::jose;
 use gatehouse_protocol::params::Params;
 use gatehouse_protocol::scope::ScopeSet;
@@ -95,7 +95,7 @@ pub async fn authorize(
         Err(e) => return target_error(&core, e),
     };
     // From here on, errors go back to the client.
-    let mode = params.get("response_mode").and_then(ResponseMode::parse).unwrap_or(ResponseMode::Query);
+    let mode = authorize::error_response_mode(&params);
     let state = params.get("state").map(str::to_owned);
     let back = |e: OAuthError| error_redirect(&core, redirect_uri.as_str(), mode, state.as_deref(), &e);
     let req = match authorize::validate(&client, redirect_uri.clone(), &params) {
@@ -230,7 +230,7 @@ impl Flow<'_> {
             },
             Ok(Decision::Issue) => match session {
                 Some(s) => {
-                    let r = self.issue_code(s).await;
+                    let r = self.issue(s).await;
                     self.finish(r).await
                 }
                 None => self.login_page(None, StatusCode::OK).await,
@@ -329,44 +329,93 @@ impl Flow<'_> {
         Reply { response, cookies }
     }
 
-    async fn issue_code(&self, session: &Session) -> Response {
+    /// Answers the request: a code, tokens, or both (OIDC Core §3.1.2.5, §3.2.2.5, §3.3.2.5).
+    async fn issue(&self, session: &Session) -> Response {
+        match self.issue_params(session).await {
+            Ok(params) => {
+                let borrowed: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let nonce = self.core.tokens.random(16);
+                authorization_response(
+                    &self.core.pages,
+                    self.req.redirect_uri.as_str(),
+                    self.req.response_mode,
+                    &borrowed,
+                    &nonce,
+                )
+            }
+            Err(e) => self.back(&e),
+        }
+    }
+
+    async fn issue_params(&self, session: &Session) -> Result<Vec<(&'static str, String)>, OAuthError> {
         let core = self.core;
         let now = core.now();
-        let code = core.tokens.random(32);
-        let grant = CodeGrant {
-            grant_id: core.tokens.random(16),
-            client_id: self.client.id.to_string(),
-            sub: session.sub.clone(),
-            redirect_uri: self.req.redirect_uri.to_string(),
-            scope: self.req.scope.clone(),
-            nonce: self.req.nonce.clone(),
-            code_challenge: self.req.code_challenge.clone(),
-            code_challenge_method: self.req.code_challenge_method,
-            auth_time: session.auth_time,
-            sid: session.sid.clone(),
-            amr: session.amr.clone(),
-            expires_at: now + core.tokens.lifetimes.code,
+        let rt = self.req.response_type;
+        let mut params: Vec<(&'static str, String)> = Vec::new();
+        let code = if rt.code {
+            let code = core.tokens.random(32);
+            let grant = CodeGrant {
+                grant_id: core.tokens.random(16),
+                client_id: self.client.id.to_string(),
+                sub: session.sub.clone(),
+                redirect_uri: self.req.redirect_uri.to_string(),
+                scope: self.req.scope.clone(),
+                nonce: self.req.nonce.clone(),
+                code_challenge: self.req.code_challenge.clone(),
+                code_challenge_method: self.req.code_challenge_method,
+                auth_time: session.auth_time,
+                sid: session.sid.clone(),
+                amr: session.amr.clone(),
+                expires_at: now + core.tokens.lifetimes.code,
+            };
+            let doc =
+                serde_json::to_string(&grant).map_err(|e| OAuthError::Server(InternalError::new(e.to_string())))?;
+            core.store.insert_code(&hash_token(&code), &grant.grant_id, &doc, grant.expires_at).await?;
+            params.push(("code", code.clone()));
+            Some(code)
+        } else {
+            None
         };
-        let stored = serde_json::to_string(&grant)
-            .map_err(|e| OAuthError::Server(gatehouse_protocol::error::InternalError::new(e.to_string())));
-        let inserted = match stored {
-            Ok(doc) => core
-                .store
-                .insert_code(&hash_token(&code), &grant.grant_id, &doc, grant.expires_at)
-                .await
-                .map_err(OAuthError::from),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = inserted {
-            return self.back(&e);
+        if rt.token || rt.id_token {
+            let user = match core.store.get_user_by_sub(&session.sub).await? {
+                Some(u) if !u.disabled => u,
+                _ => return Err(OAuthError::LoginRequired),
+            };
+            let access_token = if rt.token {
+                let subject = Subject {
+                    sub: &user.sub,
+                    user: Some(&user),
+                    auth_time: Some(session.auth_time),
+                    sid: Some(&session.sid),
+                };
+                let (at, _) = core.tokens.access_token(self.client, &subject, &self.req.scope, now)?;
+                params.push(("access_token", at.clone()));
+                params.push(("token_type", "Bearer".to_owned()));
+                params.push(("expires_in", core.tokens.lifetimes.access_token.to_string()));
+                params.push(("scope", self.req.scope.to_string()));
+                Some(at)
+            } else {
+                None
+            };
+            if rt.id_token {
+                let input = IdTokenInput {
+                    user: &user,
+                    scope: &self.req.scope,
+                    auth_time: session.auth_time,
+                    sid: &session.sid,
+                    amr: &session.amr,
+                    nonce: self.req.nonce.as_deref(),
+                    access_token: access_token.as_deref(),
+                    code: code.as_deref(),
+                };
+                params.push(("id_token", core.tokens.id_token(self.client, &input, now)?));
+            }
         }
-        let mut params: Vec<(&str, &str)> = vec![("code", &code)];
         if let Some(s) = &self.req.state {
-            params.push(("state", s));
+            params.push(("state", s.clone()));
         }
-        params.push(("iss", &core.tokens.issuer));
-        let nonce = core.tokens.random(16);
-        authorization_response(&core.pages, self.req.redirect_uri.as_str(), self.req.response_mode, &params, &nonce)
+        params.push(("iss", core.tokens.issuer.to_string()));
+        Ok(params)
     }
 }
 

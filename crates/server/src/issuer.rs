@@ -71,6 +71,20 @@ pub struct TokenIssuer {
     pub rng: Arc<dyn Rng>,
 }
 
+/// What an ID token says, and what is returned beside it.
+pub struct IdTokenInput<'a> {
+    pub user: &'a User,
+    pub scope: &'a ScopeSet,
+    pub auth_time: UnixTime,
+    pub sid: &'a str,
+    pub amr: &'a [String],
+    pub nonce: Option<&'a str>,
+    /// The access token returned with it, for `at_hash`.
+    pub access_token: Option<&'a str>,
+    /// The code returned with it, for `c_hash`.
+    pub code: Option<&'a str>,
+}
+
 /// Who an access token is about.
 pub struct Subject<'a> {
     pub sub: &'a str,
@@ -122,40 +136,29 @@ impl TokenIssuer {
         Ok((jwt, IssuedAccessToken { jti, expires_at: exp }))
     }
 
-    /// An ID token for `user`. `access_token`: the one issued alongside, for `at_hash`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn id_token(
-        &self,
-        client: &Client,
-        user: &User,
-        scope: &ScopeSet,
-        auth_time: UnixTime,
-        sid: &str,
-        amr: &[String],
-        nonce: Option<&str>,
-        access_token: Option<&str>,
-        now: UnixTime,
-    ) -> Result<String, OAuthError> {
+    /// An ID token (OIDC Core §2) with `at_hash`/`c_hash` for what is returned beside it.
+    pub fn id_token(&self, client: &Client, t: &IdTokenInput<'_>, now: UnixTime) -> Result<String, OAuthError> {
         let alg = client.id_token_signed_response_alg;
         let key = self.keys.signer(alg).ok_or_else(|| internal(format!("no current {alg} key")))?;
         let extra = released_claims(
-            &user.claims,
-            scope,
+            &t.user.claims,
+            t.scope,
             &self.scopes,
-            ClaimTarget::IdToken { access_token_issued: access_token.is_some() },
+            ClaimTarget::IdToken { access_token_issued: t.access_token.is_some() },
         );
         let claims = IdTokenClaims {
             iss: &self.issuer,
-            sub: &user.sub,
+            sub: &t.user.sub,
             aud: client.id.as_str(),
             exp: now + self.lifetimes.id_token,
             iat: now,
-            auth_time,
-            nonce,
-            amr,
+            auth_time: t.auth_time,
+            nonce: t.nonce,
+            amr: t.amr,
             azp: client.id.as_str(),
-            sid,
-            at_hash: access_token.map(|at| alg.half_hash(at)),
+            sid: t.sid,
+            at_hash: t.access_token.map(|at| alg.half_hash(at)),
+            c_hash: t.code.map(|c| alg.half_hash(c)),
             extra,
         };
         key.sign("JWT", &claims).map_err(internal)

@@ -8,6 +8,7 @@ mod authorize;
 mod cli;
 mod discovery;
 mod health;
+mod implicit_hybrid;
 mod interop;
 mod jwks;
 mod restart;
@@ -59,6 +60,22 @@ client_id = "pwapp"
 client_secret = "pwapp-secret"
 scope = "openid profile roles offline_access"
 grants = ["password", "refresh_token"]
+
+[[clients]]
+client_id = "implicit-app"
+scope = "openid profile email"
+grants = ["implicit"]
+redirect_uris = ["http://127.0.0.1:6000/cb"]
+first_party = true
+
+[[clients]]
+client_id = "hybrid-app"
+client_secret = "hybrid-secret"
+scope = "openid profile email roles offline_access"
+grants = ["hybrid client_credentials", "refresh_token"]
+redirect_uris = ["http://127.0.0.1:7000/cb"]
+id_token_signed_response_alg = "ES256"
+first_party = true
 
 [[users]]
 username = "alice"

@@ -163,3 +163,49 @@ fn decisions() {
     first_party.first_party = true;
     assert_eq!(decide(&req(""), &first_party, &ctx(Some(&s), None)).ok(), Some(Decision::Issue));
 }
+
+fn implicit_client() -> Client {
+    let mut c = ClientSpec {
+        client_id: "imp".into(),
+        scope: Some("openid profile offline_access".into()),
+        grants: Some(vec!["implicit".into(), "hybrid".into(), "refresh_token".into()]),
+        redirect_uris: vec!["https://app.example.com/cb".into()],
+        ..Default::default()
+    }
+    .validate(&|_| true)
+    .unwrap()
+    .client;
+    c.secret = Some(crate::secret::SecretHash::sha256(&Secret::new("s")));
+    c
+}
+
+#[test]
+fn implicit_and_hybrid_rules() {
+    let c = implicit_client();
+    let run = |q: &str| run(&c, &format!("redirect_uri=https://app.example.com/cb&scope=openid%20offline_access{q}"));
+    let ok = run("&response_type=id_token%20token&nonce=n").unwrap();
+    assert_eq!(ok.response_mode, ResponseMode::Fragment, "tokens default to the fragment");
+    assert!(!ok.scope.contains("offline_access"), "no refresh tokens from the authorization endpoint");
+    assert_eq!(run("&response_type=id_token").unwrap_err().code(), "invalid_request", "nonce required");
+    assert_eq!(
+        run("&response_type=code%20id_token&nonce=n&response_mode=query").unwrap_err().code(),
+        "invalid_request"
+    );
+    assert!(run("&response_type=code%20id_token&nonce=n&response_mode=form_post").is_ok());
+    assert!(run("&response_type=code%20token").is_ok(), "no ID token from the endpoint: nonce optional");
+    let hybrid = run("&response_type=code%20id_token&nonce=n").unwrap();
+    assert!(hybrid.scope.contains("offline_access"), "a code is returned: offline_access stands");
+    assert_eq!(run("&response_type=code").unwrap_err().code(), "unauthorized_client", "no authorization_code grant");
+    let c2 = client(false);
+    let e =
+        validate(&c2, c2.redirect_uris[0].clone(), &params("response_type=id_token&scope=openid&nonce=n")).unwrap_err();
+    assert_eq!(e.code(), "unauthorized_client", "implicit for a client without it");
+}
+
+#[test]
+fn error_response_mode_follows_the_response_type() {
+    assert_eq!(error_response_mode(&params("response_type=code")), ResponseMode::Query);
+    assert_eq!(error_response_mode(&params("response_type=id_token")), ResponseMode::Fragment);
+    assert_eq!(error_response_mode(&params("response_type=id_token&response_mode=query")), ResponseMode::Fragment);
+    assert_eq!(error_response_mode(&params("response_type=code&response_mode=form_post")), ResponseMode::FormPost);
+}

@@ -70,13 +70,12 @@ impl TokenRequest {
     }
 }
 
-/// The grant must be one the client was given (RFC 6749 §5.2 `unauthorized_client`).
+/// The grant must be one the client was given (RFC 6749 §5.2 `unauthorized_client`). A
+/// `hybrid` client redeems its codes like an `authorization_code` one (OIDC Core §3.3.3).
 pub fn check_grant_allowed(client: &Client, grant: GrantType) -> Result<(), OAuthError> {
-    if client.grants.contains(grant) {
-        Ok(())
-    } else {
-        Err(OAuthError::UnauthorizedClient("the client may not use this grant type"))
-    }
+    let allowed = client.grants.contains(grant)
+        || (grant == GrantType::AuthorizationCode && client.grants.contains(GrantType::Hybrid));
+    if allowed { Ok(()) } else { Err(OAuthError::UnauthorizedClient("the client may not use this grant type")) }
 }
 
 /// RFC 6749 §5.1 successful response.

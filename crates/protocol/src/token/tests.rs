@@ -98,6 +98,8 @@ fn authorization_code_rules() {
     let wrong = "eBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     assert_eq!(validate(&c, &code(Some(challenge)), cb, Some(wrong), 50).unwrap_err().code(), "invalid_grant");
     assert_eq!(validate(&c, &code(None), cb, Some(verifier), 50).unwrap_err().code(), "invalid_grant", "downgrade");
+    let hybrid = client(&["hybrid"], false);
+    assert!(validate(&hybrid, &code(None), cb, None, 50).is_ok(), "hybrid clients redeem their codes");
     let mut other = code(None);
     other.client_id = "other".into();
     assert_eq!(validate(&c, &other, cb, None, 50).unwrap_err().code(), "invalid_grant");

@@ -10,7 +10,7 @@ mod refresh_token;
 use crate::client_auth::authenticate;
 use crate::core::Core;
 use crate::error::ApiError;
-use crate::issuer::{Subject, hash_token};
+use crate::issuer::{IdTokenInput, Subject, hash_token};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -106,17 +106,17 @@ async fn issue_for_user(
     let subject = Subject { sub: &g.user.sub, user: Some(g.user), auth_time: Some(g.auth_time), sid: Some(&g.sid) };
     let (access_token, issued) = core.tokens.access_token(client, &subject, &g.scope, now)?;
     let id_token = if g.scope.contains("openid") {
-        Some(core.tokens.id_token(
-            client,
-            g.user,
-            &g.scope,
-            g.auth_time,
-            &g.sid,
-            &g.amr,
-            g.nonce.as_deref(),
-            Some(&access_token),
-            now,
-        )?)
+        let input = IdTokenInput {
+            user: g.user,
+            scope: &g.scope,
+            auth_time: g.auth_time,
+            sid: &g.sid,
+            amr: &g.amr,
+            nonce: g.nonce.as_deref(),
+            access_token: Some(&access_token),
+            code: None,
+        };
+        Some(core.tokens.id_token(client, &input, now)?)
     } else {
         None
     };
