@@ -30,3 +30,23 @@ impl Clock for FixedClock {
         self.0
     }
 }
+
+/// A clock tests move by hand, shared with a running server.
+#[derive(Debug, Default)]
+pub struct ManualClock(std::sync::atomic::AtomicI64);
+
+impl ManualClock {
+    pub fn new(start: UnixTime) -> Self {
+        Self(std::sync::atomic::AtomicI64::new(start))
+    }
+
+    pub fn advance(&self, secs: i64) {
+        self.0.fetch_add(secs, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> UnixTime {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

@@ -38,6 +38,7 @@ pub mod claims;
 pub mod client;
 pub mod client_auth;
 pub mod clock;
+pub mod device;
 pub mod discovery;
 pub mod error;
 pub mod grant;

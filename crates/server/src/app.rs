@@ -84,6 +84,7 @@ pub fn capabilities(keys: &KeyRing, scopes: &[ScopeDefinition]) -> Capabilities 
             GrantType::RefreshToken,
             GrantType::ClientCredentials,
             GrantType::Password,
+            GrantType::DeviceCode,
         ],
         token_endpoint_auth_methods: TokenEndpointAuthMethod::ALL.to_vec(),
         signing_algs: keys.algs(),
@@ -95,6 +96,7 @@ pub fn capabilities(keys: &KeyRing, scopes: &[ScopeDefinition]) -> Capabilities 
             authorization: Some("/authorize"),
             token: Some("/token"),
             userinfo: Some("/userinfo"),
+            device_authorization: Some("/device_authorization"),
             jwks: "/jwks",
             ..Default::default()
         },
@@ -123,6 +125,7 @@ pub fn app(state: AppState) -> Router {
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
     let api = Router::new()
         .route("/token", post(crate::token::token))
+        .route("/device_authorization", post(crate::device::device_authorization))
         .route("/userinfo", get(crate::userinfo::userinfo).post(crate::userinfo::userinfo))
         .layer(api_cors);
 
@@ -132,6 +135,9 @@ pub fn app(state: AppState) -> Router {
         .route("/authorize", get(crate::authorize::authorize).post(crate::authorize::authorize))
         .route("/login", post(crate::authorize::login))
         .route("/consent", post(crate::authorize::consent))
+        .route("/device", get(crate::device::device_page).post(crate::device::device_submit))
+        .route("/device/login", post(crate::device::device_login))
+        .route("/device/consent", post(crate::device::device_consent))
         .route("/assets/gatehouse.css", get(css))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

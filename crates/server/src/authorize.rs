@@ -121,7 +121,7 @@ fn target_error(core: &Core, e: TargetError) -> Response {
     core.pages.error(StatusCode::BAD_REQUEST, e.message(), Some("invalid_request"))
 }
 
-fn server_error_page(core: &Core, e: impl std::fmt::Display) -> Response {
+pub(crate) fn server_error_page(core: &Core, e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "server error on a page");
     core.pages.error(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -166,7 +166,7 @@ fn verify_id_token_hint(core: &Core, hint: &str, client: &Client) -> Option<Stri
     (iss_ok && aud_ok).then(|| claims.get("sub").and_then(|v| v.as_str()).map(str::to_owned)).flatten()
 }
 
-async fn current_session(core: &Core, headers: &HeaderMap) -> Result<Option<Session>, OAuthError> {
+pub(crate) async fn current_session(core: &Core, headers: &HeaderMap) -> Result<Option<Session>, OAuthError> {
     let Some(id) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
     let Some(s) = core.store.get_session(&hash_token(id), core.now()).await? else { return Ok(None) };
     // A disabled or deleted user has no session.
@@ -464,12 +464,12 @@ async fn resume(core: &Core, headers: &HeaderMap, body: &Bytes) -> Result<Resume
     Ok(Resumed { params, req, client, interaction: (id, csrf) })
 }
 
-fn subtle_eq(a: &str, b: &str) -> subtle::Choice {
+pub(crate) fn subtle_eq(a: &str, b: &str) -> subtle::Choice {
     use subtle::ConstantTimeEq;
     a.as_bytes().ct_eq(b.as_bytes())
 }
 
-fn form_params(core: &Core, headers: &HeaderMap, body: &Bytes) -> Result<Params, Response> {
+pub(crate) fn form_params(core: &Core, headers: &HeaderMap, body: &Bytes) -> Result<Params, Response> {
     if !is_form(headers) {
         return Err(core.pages.error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -515,6 +515,29 @@ pub async fn check_password(
     }
 }
 
+/// Starts an SSO session for `user`: always a new id, so a planted cookie is never promoted
+/// (session fixation); the old session, if any, ends. Returns the session and its cookie.
+pub(crate) async fn start_session(
+    core: &Core,
+    headers: &HeaderMap,
+    user: &gatehouse_protocol::user::User,
+) -> gatehouse_store::Result<(Session, axum::http::HeaderValue)> {
+    if let Some(old) = cookie(headers, SESSION_COOKIE) {
+        core.store.delete_session(&hash_token(old)).await?;
+    }
+    let now = core.now();
+    let cookie_value = core.tokens.random(32);
+    let session = Session {
+        sid: core.tokens.random(16),
+        sub: user.sub.clone(),
+        auth_time: now,
+        amr: vec!["pwd".into()],
+        expires_at: now + core.tokens.lifetimes.session,
+    };
+    core.store.insert_session(&hash_token(&cookie_value), &session, now).await?;
+    Ok((session, set_cookie(SESSION_COOKIE, &cookie_value, core.tokens.lifetimes.session, core.secure_cookies)))
+}
+
 /// POST `/login`: username and password for a pending interaction.
 pub async fn login(State(core): State<Arc<Core>>, headers: HeaderMap, body: Bytes) -> Response {
     let Resumed { params, req, client, interaction } = match resume(&core, &headers, &body).await {
@@ -536,25 +559,13 @@ pub async fn login(State(core): State<Arc<Core>>, headers: HeaderMap, body: Byte
         }
         Ok(Ok(Some(u))) => u,
     };
-    // A new session id at every sign-in: a planted cookie is never promoted (session fixation).
-    if let Some(old) = cookie(&headers, SESSION_COOKIE) {
-        let _ = core.store.delete_session(&hash_token(old)).await;
-    }
-    let now = core.now();
-    let cookie_value = core.tokens.random(32);
-    let session = Session {
-        sid: core.tokens.random(16),
-        sub: user.sub.clone(),
-        auth_time: now,
-        amr: vec!["pwd".into()],
-        expires_at: now + core.tokens.lifetimes.session,
+    let (session, session_cookie) = match start_session(&core, &headers, &user).await {
+        Ok(x) => x,
+        Err(e) => return server_error_page(&core, e),
     };
-    if let Err(e) = core.store.insert_session(&hash_token(&cookie_value), &session, now).await {
-        return server_error_page(&core, e);
-    }
     tracing::info!(sub = %user.sub, client_id = %client.id, "user signed in");
     let mut reply = flow.proceed(Some(&session), None, true, false).await;
-    reply.cookies.push(set_cookie(SESSION_COOKIE, &cookie_value, core.tokens.lifetimes.session, core.secure_cookies));
+    reply.cookies.push(session_cookie);
     reply.into_response()
 }
 

@@ -68,6 +68,10 @@ pub struct TokensConfig {
     pub refresh_token_absolute_ttl: Option<i64>,
     #[serde(default)]
     pub session_ttl: Option<i64>,
+    #[serde(default)]
+    pub device_code_ttl: Option<i64>,
+    #[serde(default)]
+    pub device_poll_interval: Option<i64>,
 }
 
 /// An operator-defined scope: `[[scopes]]`.
@@ -215,6 +219,8 @@ impl Config {
             ("refresh_token_idle_ttl", t.refresh_token_idle_ttl, &mut lifetimes.refresh_idle),
             ("refresh_token_absolute_ttl", t.refresh_token_absolute_ttl, &mut lifetimes.refresh_absolute),
             ("session_ttl", t.session_ttl, &mut lifetimes.session),
+            ("device_code_ttl", t.device_code_ttl, &mut lifetimes.device_code),
+            ("device_poll_interval", t.device_poll_interval, &mut lifetimes.device_poll_interval),
         ] {
             match value {
                 None => {}

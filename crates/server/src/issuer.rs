@@ -25,6 +25,9 @@ pub struct Lifetimes {
     pub refresh_absolute: i64,
     pub session: i64,
     pub interaction: i64,
+    /// RFC 8628: how long a device code lives, and the minimum polling interval.
+    pub device_code: i64,
+    pub device_poll_interval: i64,
 }
 
 impl Default for Lifetimes {
@@ -37,6 +40,8 @@ impl Default for Lifetimes {
             refresh_absolute: 30 * 86400,
             session: 14 * 86400,
             interaction: 3600,
+            device_code: 600,
+            device_poll_interval: 5,
         }
     }
 }

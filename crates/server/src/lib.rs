@@ -15,6 +15,7 @@ mod app;
 mod authorize;
 mod client_auth;
 mod core;
+mod device;
 mod error;
 mod throttle;
 mod token;
@@ -36,9 +37,14 @@ use std::sync::Arc;
 /// Opens the store (running migrations), applies the config's clients, users and scopes, loads
 /// or creates the signing keys, and returns the application state.
 pub async fn build(cfg: &ValidConfig) -> anyhow::Result<AppState> {
+    build_with_clock(cfg, Arc::new(SystemClock)).await
+}
+
+/// [`build`] with a given clock, so tests can move time instead of sleeping.
+pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
     let store = SqlStore::connect(&cfg.database).await?;
     let store: Arc<dyn Store> = Arc::new(store);
-    let now = SystemClock.now();
+    let now = clock.now();
     let report = seed::apply(store.as_ref(), cfg, now).await?;
     tracing::debug!(?report, "applied configuration to the store");
     let keys = Arc::new(KeyRing::load_or_init(store.as_ref(), now).await?);
@@ -59,7 +65,7 @@ pub async fn build(cfg: &ValidConfig) -> anyhow::Result<AppState> {
         pages: web::Pages::new(cfg.templates.clone(), &cfg.issuer),
         secrets: client_auth::SecretCache::default(),
         throttle: throttle::Throttle::default(),
-        clock: Arc::new(SystemClock),
+        clock,
         secure_cookies: !config::is_loopback_issuer(&cfg.issuer),
     });
     Ok(AppState { discovery: app::render_discovery(&cfg.issuer, &caps), store, keys, issuer, core })

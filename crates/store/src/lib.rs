@@ -6,6 +6,7 @@
 //! portable SQL and embedded migrations run at start. No sqlx type appears in a signature here:
 //! callers see protocol types and [`StoreError`].
 
+mod device;
 mod error;
 mod sign_in;
 pub mod sql;
@@ -199,6 +200,46 @@ pub trait RevocationStore: Send + Sync {
     async fn is_access_token_revoked(&self, jti: &str) -> Result<bool>;
 }
 
+/// A device authorization (RFC 8628) as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRecord {
+    pub user_code: String,
+    pub client_id: String,
+    pub scope: String,
+    pub status: gatehouse_protocol::device::DeviceStatus,
+    /// Who approved it (set with the approval).
+    pub approval: Option<Session>,
+    pub interval: i64,
+    pub expires_at: UnixTime,
+    /// Set by [`DeviceStore::poll_device`]: this poll came sooner than the interval allows.
+    pub polled_too_fast: bool,
+}
+
+#[async_trait]
+pub trait DeviceStore: Send + Sync {
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_device(
+        &self,
+        device_code_hash: &str,
+        user_code: &str,
+        client_id: &str,
+        scope: &str,
+        interval: i64,
+        expires_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<()>;
+    /// A pending, unexpired device authorization by its (normalised) user code.
+    async fn find_pending_device(&self, user_code: &str, now: UnixTime) -> Result<Option<DeviceRecord>>;
+    /// Approves (with the approving session) or denies a pending authorization. Returns
+    /// whether it was still pending.
+    async fn decide_device(&self, user_code: &str, approval: Option<&Session>, now: UnixTime) -> Result<bool>;
+    /// Records a poll and returns the record; slowing down is decided and the interval grown
+    /// in the same statement, so concurrent polls cannot both slip through.
+    async fn poll_device(&self, device_code_hash: &str, now: UnixTime) -> Result<Option<DeviceRecord>>;
+    /// Marks an approved authorization redeemed. Exactly one caller gets `true`.
+    async fn redeem_device(&self, device_code_hash: &str, now: UnixTime) -> Result<bool>;
+}
+
 /// Everything the server needs from storage.
 #[async_trait]
 pub trait Store:
@@ -212,6 +253,7 @@ pub trait Store:
     + CodeStore
     + RefreshTokenStore
     + RevocationStore
+    + DeviceStore
 {
     /// Round-trips the database (for `/readyz`).
     async fn ping(&self) -> Result<()>;

@@ -4,8 +4,10 @@
 
 pub mod browser;
 
+use gatehouse_protocol::clock::{Clock, SystemClock};
 use gatehouse_server::config::{Config, Overrides};
 use std::io::Write;
+use std::sync::Arc;
 use std::sync::Once;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -104,11 +106,16 @@ pub struct TestServer {
 impl TestServer {
     /// Starts Gatehouse with the given TOML config on `db`. The issuer is the server's own URL.
     pub async fn start(toml: &str, db: TestDb) -> anyhow::Result<Self> {
+        Self::start_with_clock(toml, db, Arc::new(SystemClock)).await
+    }
+
+    /// Starts with a clock the test controls (e.g. a `ManualClock` to expire things).
+    pub async fn start_with_clock(toml: &str, db: TestDb, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         let overrides = Overrides { issuer: Some(url.clone()), database: Some(db.url.clone()), listen: None };
         let cfg = Config::from_toml_str(toml, &overrides)?.validate()?;
-        let state = gatehouse_server::build(&cfg).await?;
+        let state = gatehouse_server::build_with_clock(&cfg, clock).await?;
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(gatehouse_server::serve(listener, gatehouse_server::app(state), async {
             let _ = rx.await;

@@ -6,6 +6,7 @@
 
 mod authorize;
 mod cli;
+mod device;
 mod discovery;
 mod health;
 mod implicit_hybrid;
@@ -76,6 +77,12 @@ grants = ["hybrid client_credentials", "refresh_token"]
 redirect_uris = ["http://127.0.0.1:7000/cb"]
 id_token_signed_response_alg = "ES256"
 first_party = true
+
+[[clients]]
+client_id = "tv"
+client_name = "Living Room TV"
+scope = "openid profile offline_access"
+grants = ["device_code", "refresh_token"]
 
 [[users]]
 username = "alice"

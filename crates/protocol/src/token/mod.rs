@@ -20,10 +20,27 @@ use serde::Serialize;
 /// A parsed token request, one variant per grant.
 #[derive(Debug, Clone)]
 pub enum TokenRequest {
-    AuthorizationCode { code: String, redirect_uri: Option<String>, code_verifier: Option<String> },
-    RefreshToken { refresh_token: String, scope: Option<ScopeSet> },
-    ClientCredentials { scope: Option<ScopeSet> },
-    Password { username: String, password: Secret, scope: Option<ScopeSet> },
+    AuthorizationCode {
+        code: String,
+        redirect_uri: Option<String>,
+        code_verifier: Option<String>,
+    },
+    RefreshToken {
+        refresh_token: String,
+        scope: Option<ScopeSet>,
+    },
+    ClientCredentials {
+        scope: Option<ScopeSet>,
+    },
+    Password {
+        username: String,
+        password: Secret,
+        scope: Option<ScopeSet>,
+    },
+    /// RFC 8628 §3.4.
+    DeviceCode {
+        device_code: String,
+    },
 }
 
 fn scope_param(params: &Params) -> Result<Option<ScopeSet>, OAuthError> {
@@ -53,8 +70,11 @@ impl TokenRequest {
                 password: Secret::new(params.require("password", "password is required")?),
                 scope: scope_param(params)?,
             },
-            // `implicit`/`hybrid` are not token-endpoint grants; the device grant is not served yet.
-            Some(GrantType::Implicit | GrantType::Hybrid | GrantType::DeviceCode) | None => {
+            Some(GrantType::DeviceCode) => {
+                Self::DeviceCode { device_code: params.require("device_code", "device_code is required")?.to_owned() }
+            }
+            // `implicit`/`hybrid` are authorization-endpoint interactions, not token grants.
+            Some(GrantType::Implicit | GrantType::Hybrid) | None => {
                 return Err(OAuthError::UnsupportedGrantType);
             }
         })
@@ -66,6 +86,7 @@ impl TokenRequest {
             Self::RefreshToken { .. } => GrantType::RefreshToken,
             Self::ClientCredentials { .. } => GrantType::ClientCredentials,
             Self::Password { .. } => GrantType::Password,
+            Self::DeviceCode { .. } => GrantType::DeviceCode,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod authorization_code;
 mod client_credentials;
+mod device_code;
 mod password;
 mod refresh_token;
 
@@ -58,6 +59,7 @@ pub async fn token(State(core): State<Arc<Core>>, headers: HeaderMap, body: Byte
         TokenRequest::RefreshToken { refresh_token, scope } => {
             refresh_token::handle(&core, &client, &refresh_token, scope.as_ref()).await?
         }
+        TokenRequest::DeviceCode { device_code } => device_code::handle(&core, &client, &device_code).await?,
     };
     let mut r = Json(response).into_response();
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
