@@ -37,6 +37,19 @@ export class Browser {
     return m && m[1];
   }
 
+  // verification_uri_complete -> code page -> login -> consent (approve).
+  async approveDevice(uriComplete, userCode, username, password) {
+    const base = new URL(uriComplete).origin;
+    let page = await this.get(uriComplete);
+    if (!page.body.includes(userCode)) throw new Error('the code is not prefilled');
+    const form = (extra) => ({ csrf: Browser.field(page.body, 'csrf'), user_code: userCode, ...extra });
+    page = await this.post(`${base}/device`, form({}));
+    if (page.body.includes('name="password"')) page = await this.post(`${base}/device/login`, form({ username, password }));
+    if (!page.body.includes('name="decision"')) throw new Error(`expected the consent step: ${page.body.slice(0, 300)}`);
+    page = await this.post(`${base}/device/consent`, form({ decision: 'approve' }));
+    if (!page.body.includes('Device connected')) throw new Error(`device not approved: ${page.body.slice(0, 300)}`);
+  }
+
   // Authorization URL -> login (if asked) -> consent (if asked) -> the callback URL.
   async signIn(authorizationUrl, username, password) {
     const base = new URL(authorizationUrl).origin;

@@ -105,3 +105,21 @@ test('wrong client secret: 401 with the Basic challenge (RFC 6749 §5.2)', async
   assert.equal(caught.cause[0].scheme, 'basic');
   assert.equal((await caught.response.json()).error, 'invalid_client');
 });
+
+test('device authorization grant (RFC 8628)', async () => {
+  const config = await configure('tv', oidc.None());
+  const da = await oidc.initiateDeviceAuthorization(config, { scope: 'openid profile offline_access' });
+  assert.match(da.user_code, /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
+  // A person approves on another screen while the device polls.
+  const stop = new AbortController();
+  const approval = new Browser()
+    .approveDevice(da.verification_uri_complete, da.user_code, 'alice', 'alice-password')
+    .catch((e) => { stop.abort(); throw e; });
+  const [tokens] = await Promise.all([
+    oidc.pollDeviceAuthorizationGrant(config, da, undefined, { signal: stop.signal }),
+    approval,
+  ]);
+  assert.ok(tokens.claims().sub);
+  assert.equal(tokens.claims().aud, 'tv');
+  assert.ok(tokens.refresh_token);
+});

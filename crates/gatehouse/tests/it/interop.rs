@@ -52,10 +52,12 @@ async fn openid_client_node() {
     ) {
         return;
     }
-    let s = TestServer::start(CONFIG, TestDb::sqlite()).await.unwrap();
+    // A 1 s device polling interval keeps the library's own polling quick.
+    let cfg = format!("[tokens]\ndevice_poll_interval = 1\n{CONFIG}");
+    let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
     let mut cmd = Command::new("node");
     cmd.current_dir(&dir)
-        .args(["--test", "--test-reporter=tap", "openid-client.test.mjs"])
+        .args(["--test", "--test-reporter=tap", "--test-timeout=60000", "openid-client.test.mjs"])
         .env("GATEHOUSE_URL", &s.url);
     run(cmd, "openid-client").await;
 }
