@@ -1,7 +1,21 @@
 //! Randomness and hashing for secrets, on the server side of the protocol crate's rules:
 //! salts and generated values come from aws-lc's system random source.
+//!
+//! argon2id costs ~19 MiB and tens of milliseconds per call, so at most one call per CPU runs
+//! at a time ([`argon2_permit`]): a burst of logins or of clients missing the secret cache
+//! queues instead of allocating hundreds of megabytes.
 
 use gatehouse_protocol::secret::{Secret, SecretHash};
+use std::sync::LazyLock;
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+static ARGON2: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get)));
+
+/// Waits for a turn to run argon2.
+pub async fn argon2_permit() -> Option<SemaphorePermit<'static>> {
+    ARGON2.acquire().await.ok()
+}
 
 /// argon2id with a fresh 16-byte salt. Blocking: call from a blocking thread.
 pub fn hash_argon2(secret: &Secret) -> Result<SecretHash, String> {
@@ -10,11 +24,12 @@ pub fn hash_argon2(secret: &Secret) -> Result<SecretHash, String> {
     SecretHash::argon2(secret, &salt).map_err(|e| e.to_string())
 }
 
-/// Verifies a presented secret against a stored hash off the async runtime when it is slow.
+/// Verifies a presented secret against a stored hash; a slow (argon2) hash waits for a permit
+/// and runs on a blocking thread.
 pub async fn verify(hash: SecretHash, presented: Secret) -> bool {
-    if hash.is_slow() {
-        tokio::task::spawn_blocking(move || hash.verify(&presented)).await.unwrap_or(false)
-    } else {
-        hash.verify(&presented)
+    if !hash.is_slow() {
+        return hash.verify(&presented);
     }
+    let _permit = argon2_permit().await;
+    tokio::task::spawn_blocking(move || hash.verify(&presented)).await.unwrap_or(false)
 }

@@ -45,12 +45,12 @@ pub async fn apply(store: &dyn Store, cfg: &ValidConfig, now: UnixTime) -> Resul
         store.upsert_scope(scope, now).await?;
     }
 
-    // Argon2 runs on blocking threads, all entries at once.
+    // Argon2 runs on blocking threads, as many at once as there are permits.
     let mut jobs: JoinSet<Result<(usize, Option<SecretHash>), SeedError>> = JoinSet::new();
     for (i, v) in cfg.clients.iter().enumerate() {
         let existing = store.get_client(&v.client.id).await?.and_then(|c| c.secret);
         let input = v.secret_input.clone();
-        jobs.spawn_blocking(move || {
+        spawn_argon2(&mut jobs, move || {
             Ok((
                 i,
                 match input {
@@ -90,7 +90,14 @@ pub async fn apply(store: &dyn Store, cfg: &ValidConfig, now: UnixTime) -> Resul
             (None, None) => uuid::Uuid::new_v4().to_string(),
         };
         let u = u.clone();
-        jobs_push_user(&mut user_jobs, u, sub, existing.map(|e| e.password_hash));
+        let existing = existing.map(|e| e.password_hash);
+        spawn_argon2(&mut user_jobs, move || {
+            let password_hash = match u.password {
+                PasswordInput::Hashed(h) => h,
+                PasswordInput::Plain(p) => hash_or_reuse(existing, &p)?,
+            };
+            Ok(User { sub, username: u.username, password_hash, claims: u.claims, disabled: u.disabled })
+        });
     }
     let mut users = Vec::with_capacity(cfg.users.len());
     while let Some(r) = user_jobs.join_next().await {
@@ -106,17 +113,13 @@ pub async fn apply(store: &dyn Store, cfg: &ValidConfig, now: UnixTime) -> Resul
     })
 }
 
-fn jobs_push_user(
-    jobs: &mut JoinSet<Result<User, SeedError>>,
-    u: gatehouse_protocol::user::ValidUser,
-    sub: String,
-    existing: Option<SecretHash>,
+/// Runs blocking argon2 work in `jobs`, waiting for a permit first (see `secrets`).
+fn spawn_argon2<T: Send + 'static>(
+    jobs: &mut JoinSet<Result<T, SeedError>>,
+    work: impl FnOnce() -> Result<T, SeedError> + Send + 'static,
 ) {
-    jobs.spawn_blocking(move || {
-        let password_hash = match u.password {
-            PasswordInput::Hashed(h) => h,
-            PasswordInput::Plain(p) => hash_or_reuse(existing, &p)?,
-        };
-        Ok(User { sub, username: u.username, password_hash, claims: u.claims, disabled: u.disabled })
+    jobs.spawn(async move {
+        let _permit = secrets::argon2_permit().await;
+        tokio::task::spawn_blocking(work).await.map_err(|e| SeedError::Hash(e.to_string()))?
     });
 }
