@@ -46,15 +46,24 @@ async fn every_response_type_with_hashes_verified() {
             ("hybrid-app", "http://127.0.0.1:7000/cb", "code token"),
             ("hybrid-app", "http://127.0.0.1:7000/cb", "code id_token token"),
         ];
-        for (client, redirect, rt) in cases {
-            let page = b.authorize(&params(client, redirect, rt, &[])).await;
+        for ((client, redirect, rt), mode) in cases.iter().flat_map(|c| [(*c, "fragment"), (*c, "form_post")]) {
+            let extra: &[(&str, &str)] = if mode == "form_post" { &[("response_mode", "form_post")] } else { &[] };
+            let page = b.authorize(&params(client, redirect, rt, extra)).await;
             let page = if page.is_login_page() { b.login(&page, "alice", "alice-password").await } else { page };
-            assert_eq!(page.status, 303, "{label} {rt}: {}", page.body);
-            let loc = page.header("location").unwrap();
-            assert!(loc.starts_with(&format!("{redirect}#")), "{label} {rt}: fragment by default: {loc}");
-            let p = page.redirect_params();
+            let p: std::collections::HashMap<String, String> = if mode == "form_post" {
+                assert_eq!(page.status, 200, "{label} {rt} form_post: {}", page.body);
+                ["code", "access_token", "token_type", "id_token", "state", "iss"]
+                    .into_iter()
+                    .filter_map(|k| page.field(k).map(|v| (k.to_owned(), v)))
+                    .collect()
+            } else {
+                assert_eq!(page.status, 303, "{label} {rt}: {}", page.body);
+                let loc = page.header("location").unwrap();
+                assert!(loc.starts_with(&format!("{redirect}#")), "{label} {rt}: fragment by default: {loc}");
+                page.redirect_params()
+            };
             assert_eq!(p["state"], "st");
-            assert_eq!(p["iss"], s.url);
+            assert_eq!(p["iss"], s.url, "{label} {rt} {mode}");
             assert!(!p.contains_key("refresh_token"), "never from the authorization endpoint");
             let has = |w: &str| rt.split(' ').any(|x| x == w);
             assert_eq!(p.contains_key("code"), has("code"), "{rt}");
