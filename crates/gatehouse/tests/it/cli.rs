@@ -132,6 +132,11 @@ fn free_port() -> u16 {
 
 /// Starts `gatehouse serve` and waits until it logs that it is ready.
 fn spawn_serve(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
+    spawn_serve_logged(cwd, args, env).0
+}
+
+/// [`spawn_serve`], also handing back the server's later log lines.
+fn spawn_serve_logged(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (Child, std::sync::mpsc::Receiver<String>) {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(cwd).arg("serve").args(args).env("RUST_LOG", "info").env_remove("GATEHOUSE_CONFIG");
     for (k, v) in env {
@@ -149,8 +154,13 @@ fn spawn_serve(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
         assert!(Instant::now() < deadline, "not ready in time");
     }
     // Keep draining stderr so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    child
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx)
 }
 
 fn sigterm_and_wait(mut child: Child) -> i32 {
@@ -227,4 +237,51 @@ fn unknown_environment_keys_are_errors() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("environment (GATEHOUSE_*)") && err.contains("isuer"), "{err}");
+}
+
+/// SIGTERM while a request is inside its handler: the request completes, then the process
+/// exits cleanly.
+#[test]
+fn sigterm_lets_in_flight_requests_finish() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        dir.path(),
+        "g.toml",
+        "[[clients]]\nclient_id = \"svc\"\nclient_secret = \"s\"\ngrants = [\"client_credentials\"]\n",
+    );
+    let listen = format!("127.0.0.1:{}", free_port());
+    let (child, log) = spawn_serve_logged(dir.path(), &["--config", cfg.to_str().unwrap(), "--listen", &listen], &[]);
+
+    let body = "grant_type=client_credentials";
+    let mut conn = std::net::TcpStream::connect(&listen).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        conn,
+        "POST /token HTTP/1.1\r\nHost: {listen}\r\nAuthorization: Basic c3ZjOnM=\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nExpect: 100-continue\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    // "100 Continue" means the handler is reading the body: the request is in flight.
+    let mut buf = [0u8; 64];
+    let n = conn.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("100 Continue"));
+
+    assert!(Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let line = log.recv_timeout(Duration::from_secs(30)).expect("the server logs the shutdown");
+        if line.contains("SIGTERM received") {
+            break;
+        }
+        assert!(Instant::now() < deadline);
+    }
+    conn.write_all(body.as_bytes()).unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("access_token"));
+    let mut child = child;
+    assert_eq!(child.wait().unwrap().code(), Some(0));
 }
