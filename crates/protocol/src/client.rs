@@ -100,6 +100,9 @@ pub struct Client {
     /// Accept `code_challenge_method=plain` (RFC 7636 §4.2); off unless an operator opts in.
     #[serde(default)]
     pub allow_plain_pkce: bool,
+    /// As a resource server, the token audiences this client may introspect (RFC 7662 §4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub introspection_audiences: Vec<String>,
 }
 
 impl Client {
@@ -149,6 +152,9 @@ pub struct ClientSpec {
     pub require_pkce: bool,
     #[serde(default)]
     pub allow_plain_pkce: bool,
+    /// Audiences whose tokens this client may introspect as a resource server.
+    #[serde(default)]
+    pub introspection_audiences: Vec<String>,
 }
 
 /// One problem with one key of an entry.
@@ -293,6 +299,12 @@ impl ClientSpec {
         let access_token_signed_response_alg =
             parse_alg("access_token_signed_response_alg", self.access_token_signed_response_alg.as_deref(), &mut errs);
 
+        if !public && self.introspection_audiences.iter().any(|a| a.is_empty()) {
+            errs.push(FieldError::new("introspection_audiences", "an audience is empty"));
+        }
+        if public && !self.introspection_audiences.is_empty() {
+            errs.push(FieldError::new("introspection_audiences", "a resource server must be a confidential client"));
+        }
         if self.client_name.as_deref().is_some_and(|n| n.chars().any(char::is_control)) {
             errs.push(FieldError::new("client_name", "has control characters"));
         }
@@ -313,6 +325,7 @@ impl ClientSpec {
                     first_party: self.first_party,
                     require_pkce: self.require_pkce,
                     allow_plain_pkce: self.allow_plain_pkce,
+                    introspection_audiences: self.introspection_audiences.clone(),
                 },
                 secret_input,
             }),

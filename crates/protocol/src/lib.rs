@@ -42,6 +42,7 @@ pub mod device;
 pub mod discovery;
 pub mod error;
 pub mod grant;
+pub mod introspect;
 pub mod jose;
 pub mod params;
 pub mod pkce;

@@ -97,6 +97,8 @@ pub fn capabilities(keys: &KeyRing, scopes: &[ScopeDefinition]) -> Capabilities 
             token: Some("/token"),
             userinfo: Some("/userinfo"),
             device_authorization: Some("/device_authorization"),
+            introspection: Some("/introspect"),
+            revocation: Some("/revoke"),
             jwks: "/jwks",
             ..Default::default()
         },
@@ -126,6 +128,8 @@ pub fn app(state: AppState) -> Router {
     let api = Router::new()
         .route("/token", post(crate::token::token))
         .route("/device_authorization", post(crate::device::device_authorization))
+        .route("/introspect", post(crate::lifecycle::introspect))
+        .route("/revoke", post(crate::lifecycle::revoke))
         .route("/userinfo", get(crate::userinfo::userinfo).post(crate::userinfo::userinfo))
         .layer(api_cors);
 

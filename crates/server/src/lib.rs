@@ -17,6 +17,7 @@ mod client_auth;
 mod core;
 mod device;
 mod error;
+mod lifecycle;
 mod throttle;
 mod token;
 mod userinfo;

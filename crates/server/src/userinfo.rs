@@ -11,9 +11,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_protocol::error::OAuthError;
-use gatehouse_protocol::jose;
-use gatehouse_protocol::scope::ScopeSet;
-use gatehouse_protocol::tokens::{ACCESS_TOKEN_TYP, ClaimTarget, released_claims};
+use gatehouse_protocol::tokens::{ClaimTarget, released_claims};
 use serde_json::Value;
 use std::sync::Arc;
 
@@ -46,31 +44,16 @@ pub async fn userinfo(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let token = bearer(&method, &headers, &body)?;
-    let (header, claims) = jose::verify(&token, core.tokens.keys.published()).map_err(|_| BAD)?;
-    // RFC 9068 §4: check typ, issuer and expiry.
-    if header.get("typ").and_then(Value::as_str).is_none_or(|t| !t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP)) {
-        return Err(BAD.into());
-    }
-    if claims.get("iss").and_then(Value::as_str) != Some(&core.tokens.issuer) {
-        return Err(BAD.into());
-    }
-    if claims.get("exp").and_then(Value::as_i64).is_none_or(|exp| exp <= core.now()) {
-        return Err(BAD.into());
-    }
-    let jti = claims.get("jti").and_then(Value::as_str).ok_or(BAD)?;
-    if core.store.is_access_token_revoked(jti).await? {
-        return Err(BAD.into());
-    }
-    let scope = claims.get("scope").and_then(Value::as_str).and_then(|s| ScopeSet::parse(s).ok()).unwrap_or_default();
+    let view = crate::lifecycle::live_access_token(&core, &token).await?.ok_or(BAD)?;
     // OIDC Core §5.3: userinfo is for tokens granted `openid`.
-    if !scope.contains("openid") {
+    if !view.scope.contains("openid") {
         return Err(OAuthError::InsufficientScope.into());
     }
-    let sub = claims.get("sub").and_then(Value::as_str).ok_or(BAD)?;
-    let user = match core.store.get_user_by_sub(sub).await? {
+    let user = match core.store.get_user_by_sub(&view.sub).await? {
         Some(u) if !u.disabled => u,
         _ => return Err(BAD.into()),
     };
+    let scope = view.scope;
     let mut out = released_claims(&user.claims, &scope, &core.tokens.scopes, ClaimTarget::Userinfo);
     out.insert("sub".into(), Value::String(user.sub));
     let mut r = Json(Value::Object(out)).into_response();

@@ -193,11 +193,23 @@ pub trait RefreshTokenStore: Send + Sync {
     /// puts every access token they issued on the revocation list. Returns how many refresh
     /// tokens were revoked.
     async fn revoke_family(&self, family_id: &str, now: UnixTime) -> Result<u64>;
+    /// Looks a refresh token up without using it: its family, document, and whether it can
+    /// still be used (not rotated, not revoked, not expired).
+    async fn find_refresh(&self, token_hash: &str, now: UnixTime) -> Result<Option<RefreshLookup>>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshLookup {
+    pub family_id: String,
+    pub document: String,
+    pub live: bool,
 }
 
 #[async_trait]
 pub trait RevocationStore: Send + Sync {
     async fn is_access_token_revoked(&self, jti: &str) -> Result<bool>;
+    /// Puts an access token on the revocation list until it expires (idempotent).
+    async fn revoke_access_token(&self, jti: &str, expires_at: UnixTime) -> Result<()>;
 }
 
 /// A device authorization (RFC 8628) as stored.

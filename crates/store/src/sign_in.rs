@@ -3,8 +3,8 @@
 //! RETURNING`, so the database, not luck, settles concurrent redemptions.
 
 use crate::{
-    CodeStore, ConsentStore, Interaction, InteractionStore, IssuedAccessToken, Redeemed, RefreshTokenStore, Result,
-    RevocationStore, Session, SessionStore, SqlStore, StoreError,
+    CodeStore, ConsentStore, Interaction, InteractionStore, IssuedAccessToken, Redeemed, RefreshLookup,
+    RefreshTokenStore, Result, RevocationStore, Session, SessionStore, SqlStore, StoreError,
 };
 use async_trait::async_trait;
 use gatehouse_protocol::clock::UnixTime;
@@ -248,6 +248,26 @@ impl RefreshTokenStore for SqlStore {
         tx.commit().await.map_err(StoreError::from)?;
         Ok(revoked)
     }
+
+    async fn find_refresh(&self, token_hash: &str, now: UnixTime) -> Result<Option<RefreshLookup>> {
+        let row = sqlx::query(
+            "SELECT family_id, document, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let rotated: Option<i64> = r.try_get("rotated_at")?;
+            let revoked: Option<i64> = r.try_get("revoked_at")?;
+            let expires_at: i64 = r.try_get("expires_at")?;
+            Ok(RefreshLookup {
+                family_id: r.try_get("family_id")?,
+                document: r.try_get("document")?,
+                live: rotated.is_none() && revoked.is_none() && expires_at > now,
+            })
+        })
+        .transpose()
+    }
 }
 
 #[async_trait]
@@ -258,5 +278,14 @@ impl RevocationStore for SqlStore {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.is_some())
+    }
+
+    async fn revoke_access_token(&self, jti: &str, expires_at: UnixTime) -> Result<()> {
+        sqlx::query("INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(jti)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

@@ -104,7 +104,8 @@ pub struct TestServer {
 }
 
 impl TestServer {
-    /// Starts Gatehouse with the given TOML config on `db`. The issuer is the server's own URL.
+    /// Starts Gatehouse with the given TOML config on `db`. The issuer is the server's own URL
+    /// (written `${ISSUER}` in the config where it is needed).
     pub async fn start(toml: &str, db: TestDb) -> anyhow::Result<Self> {
         Self::start_with_clock(toml, db, Arc::new(SystemClock)).await
     }
@@ -114,7 +115,9 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         let overrides = Overrides { issuer: Some(url.clone()), database: Some(db.url.clone()), listen: None };
-        let cfg = Config::from_toml_str(toml, &overrides)?.validate()?;
+        // `${ISSUER}` in the config stands for the server's own URL, known only once bound.
+        let toml = toml.replace("${ISSUER}", &url);
+        let cfg = Config::from_toml_str(&toml, &overrides)?.validate()?;
         let state = gatehouse_server::build_with_clock(&cfg, clock).await?;
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(gatehouse_server::serve(listener, gatehouse_server::app(state), async {

@@ -11,6 +11,7 @@ mod discovery;
 mod health;
 mod implicit_hybrid;
 mod interop;
+mod introspect_revoke;
 mod jwks;
 mod restart;
 mod store;
