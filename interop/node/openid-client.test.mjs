@@ -123,3 +123,16 @@ test('device authorization grant (RFC 8628)', async () => {
   assert.equal(tokens.claims().aud, 'tv');
   assert.ok(tokens.refresh_token);
 });
+
+test('introspection and revocation', async () => {
+  const config = await configure('webapp', oidc.ClientSecretBasic('webapp-secret'));
+  const tokens = await codeFlow(config, { redirect_uri: 'http://127.0.0.1:3000/callback', scope: 'openid offline_access' });
+  const live = await oidc.tokenIntrospection(config, tokens.access_token);
+  assert.equal(live.active, true);
+  assert.equal(live.client_id, 'webapp');
+  assert.equal(live.username, 'alice');
+  await oidc.tokenRevocation(config, tokens.refresh_token, { token_type_hint: 'refresh_token' });
+  assert.equal((await oidc.tokenIntrospection(config, tokens.refresh_token)).active, false);
+  // The access token issued with the revoked refresh token is revoked too.
+  assert.equal((await oidc.tokenIntrospection(config, tokens.access_token)).active, false);
+});

@@ -91,6 +91,20 @@ class CodeFlow(unittest.TestCase):
         self.assertTrue(claims["sub"])
 
 
+class Lifecycle(unittest.TestCase):
+    def test_introspection_and_revocation(self):
+        s = OAuth2Session("pwapp", "pwapp-secret", scope="openid offline_access")
+        token = s.fetch_token(META["token_endpoint"], username="alice", password="alice-password")
+        live = s.introspect_token(META["introspection_endpoint"], token=token["access_token"]).json()
+        self.assertTrue(live["active"])
+        self.assertEqual(live["username"], "alice")
+        r = s.revoke_token(META["revocation_endpoint"], token=token["access_token"], token_type_hint="access_token")
+        self.assertEqual(r.status_code, 200)
+        dead = s.introspect_token(META["introspection_endpoint"], token=token["access_token"]).json()
+        self.assertEqual(dead, {"active": False})
+        self.assertTrue(s.introspect_token(META["introspection_endpoint"], token=token["refresh_token"]).json()["active"])
+
+
 class DirectGrants(unittest.TestCase):
     def test_client_credentials(self):
         s = OAuth2Session("service", "service-secret", scope="roles")
