@@ -40,6 +40,7 @@ pub mod client_auth;
 pub mod clock;
 pub mod device;
 pub mod discovery;
+pub mod end_session;
 pub mod error;
 pub mod grant;
 pub mod introspect;

@@ -99,6 +99,7 @@ pub fn capabilities(keys: &KeyRing, scopes: &[ScopeDefinition]) -> Capabilities 
             device_authorization: Some("/device_authorization"),
             introspection: Some("/introspect"),
             revocation: Some("/revoke"),
+            end_session: Some("/end_session"),
             jwks: "/jwks",
             ..Default::default()
         },
@@ -139,6 +140,8 @@ pub fn app(state: AppState) -> Router {
         .route("/authorize", get(crate::authorize::authorize).post(crate::authorize::authorize))
         .route("/login", post(crate::authorize::login))
         .route("/consent", post(crate::authorize::consent))
+        .route("/end_session", get(crate::logout::end_session).post(crate::logout::end_session))
+        .route("/end_session/confirm", post(crate::logout::confirm))
         .route("/device", get(crate::device::device_page).post(crate::device::device_submit))
         .route("/device/login", post(crate::device::device_login))
         .route("/device/consent", post(crate::device::device_consent))

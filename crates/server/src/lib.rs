@@ -18,6 +18,7 @@ mod core;
 mod device;
 mod error;
 mod lifecycle;
+mod logout;
 mod throttle;
 mod token;
 mod userinfo;

@@ -8,7 +8,8 @@ use gatehouse_protocol::authorize::ResponseMode;
 use minijinja::{Environment, Value, context};
 use std::path::PathBuf;
 
-const DEFAULTS: [(&str, &str); 7] = [
+const DEFAULTS: [(&str, &str); 8] = [
+    ("logout.html", include_str!("../templates/logout.html")),
     ("device.html", include_str!("../templates/device.html")),
     ("base.html", include_str!("../templates/base.html")),
     ("login.html", include_str!("../templates/login.html")),

@@ -13,6 +13,7 @@ mod implicit_hybrid;
 mod interop;
 mod introspect_revoke;
 mod jwks;
+mod logout;
 mod restart;
 mod store;
 mod token;
@@ -32,6 +33,7 @@ client_secret = "webapp-secret"
 scope = "openid profile email roles offline_access"
 grants = ["authorization_code", "refresh_token"]
 redirect_uris = ["http://127.0.0.1:3000/callback"]
+post_logout_redirect_uris = ["http://127.0.0.1:3000/"]
 
 [[clients]]
 client_id = "postapp"
