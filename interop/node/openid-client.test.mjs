@@ -16,7 +16,7 @@ async function configure(clientId, auth) {
   return config;
 }
 
-async function codeFlow(config, { redirect_uri, scope }) {
+async function codeFlow(config, { redirect_uri, scope }, browser = new Browser()) {
   const verifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
@@ -25,7 +25,7 @@ async function codeFlow(config, { redirect_uri, scope }) {
     code_challenge: await oidc.calculatePKCECodeChallenge(verifier),
     code_challenge_method: 'S256',
   });
-  const callback = await new Browser().signIn(url.href, 'alice', 'alice-password');
+  const callback = await browser.signIn(url.href, 'alice', 'alice-password');
   return oidc.authorizationCodeGrant(config, callback, {
     pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
   });
@@ -135,4 +135,24 @@ test('introspection and revocation', async () => {
   assert.equal((await oidc.tokenIntrospection(config, tokens.refresh_token)).active, false);
   // The access token issued with the revoked refresh token is revoked too.
   assert.equal((await oidc.tokenIntrospection(config, tokens.access_token)).active, false);
+});
+
+test('RP-initiated logout', async () => {
+  const config = await configure('webapp', oidc.ClientSecretBasic('webapp-secret'));
+  const browser = new Browser();
+  const tokens = await codeFlow(config, { redirect_uri: 'http://127.0.0.1:3000/callback', scope: 'openid' }, browser);
+  assert.ok(config.serverMetadata().end_session_endpoint);
+  const url = oidc.buildEndSessionUrl(config, {
+    id_token_hint: tokens.id_token, post_logout_redirect_uri: 'http://127.0.0.1:3000/', state: 'bye',
+  });
+  const page = await browser.get(url.href);
+  assert.equal(page.status, 303);
+  assert.equal(page.location, 'http://127.0.0.1:3000/?state=bye');
+  // The session is gone: a silent request now needs a login.
+  const silent = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: 'http://127.0.0.1:3000/callback', scope: 'openid', prompt: 'none',
+    code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()), code_challenge_method: 'S256',
+  });
+  const again = await browser.get(silent.href);
+  assert.equal(new URL(again.location).searchParams.get('error'), 'login_required');
 });
