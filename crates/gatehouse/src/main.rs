@@ -20,6 +20,23 @@ struct Cli {
     command: Command,
 }
 
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Every stored key with its state; retired keys stay published until their tokens expire.
+    List {
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rotate the keys of the given algorithms (all by default). Running nodes pick the change
+    /// up within `key_reload_interval` seconds.
+    Rotate {
+        /// RS256, PS256, ES256 or EdDSA; repeat for several.
+        #[arg(long = "alg")]
+        algs: Vec<String>,
+    },
+}
+
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum LogFormat {
     Text,
@@ -44,6 +61,13 @@ enum Command {
     CheckConfig {
         /// The file to check (defaults to --config).
         file: Option<PathBuf>,
+    },
+    /// Signing keys: list them, or rotate (current → retired, next → current, new next).
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+        #[arg(long, global = true)]
+        database: Option<String>,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate {
@@ -121,6 +145,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Keys { action, database } => {
+            let overrides = Overrides { database, ..Default::default() };
+            let Some(cfg) = load(cli.config.as_deref(), &overrides) else { return Ok(ExitCode::FAILURE) };
+            let store = gatehouse_store::SqlStore::connect(&cfg.database).await.context("opening the database")?;
+            keys(&store, action).await
+        }
         Command::Migrate { database } => {
             let overrides = Overrides { database, ..Default::default() };
             let Some(cfg) = load(cli.config.as_deref(), &overrides) else { return Ok(ExitCode::FAILURE) };
@@ -129,6 +159,74 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn keys(store: &gatehouse_store::SqlStore, action: KeysAction) -> anyhow::Result<ExitCode> {
+    use gatehouse_protocol::clock::{Clock, SystemClock};
+    use gatehouse_protocol::jose::SigningAlg;
+    use gatehouse_store::KeyStore;
+    match action {
+        KeysAction::List { json } => {
+            let keys = store.list_keys().await?;
+            if json {
+                for k in &keys {
+                    let line = serde_json::json!({
+                        "kid": k.kid, "alg": k.alg.as_str(), "state": k.state.as_str(),
+                        "created_at": k.created_at, "activated_at": k.activated_at, "retired_at": k.retired_at,
+                    });
+                    println!("{line}");
+                }
+            } else {
+                println!(
+                    "{:<44} {:<6} {:<8} {:<20} {:<20} {:<20}",
+                    "KID", "ALG", "STATE", "CREATED", "ACTIVATED", "RETIRED"
+                );
+                for k in &keys {
+                    let t = |x: Option<i64>| x.map_or_else(|| "-".to_owned(), utc);
+                    println!(
+                        "{:<44} {:<6} {:<8} {:<20} {:<20} {:<20}",
+                        k.kid,
+                        k.alg.as_str(),
+                        k.state.as_str(),
+                        utc(k.created_at),
+                        t(k.activated_at),
+                        t(k.retired_at)
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        KeysAction::Rotate { algs } => {
+            let mut parsed = Vec::new();
+            for a in &algs {
+                match SigningAlg::parse(a) {
+                    Some(alg) => parsed.push(alg),
+                    None => anyhow::bail!("unknown algorithm {a:?}; supported: {}", SigningAlg::names()),
+                }
+            }
+            if parsed.is_empty() {
+                parsed = SigningAlg::ALL.to_vec();
+            }
+            gatehouse_server::keys::rotate(store, &parsed, SystemClock.now()).await?;
+            println!("rotated: {}", parsed.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", "));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM:SS` UTC (civil-from-days, H. Hinnant's algorithm).
+fn utc(t: i64) -> String {
+    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
 async fn serve(cfg: ValidConfig) -> anyhow::Result<()> {

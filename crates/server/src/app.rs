@@ -1,7 +1,7 @@
 //! The axum application: [`app`] builds the router shared by `gatehouse serve` and the tests.
 
 use crate::core::Core;
-use crate::keys::KeyRing;
+use crate::keys::Keys;
 use axum::Router;
 use axum::extract::{FromRef, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -31,7 +31,7 @@ pub const MAX_BODY: usize = 64 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    pub keys: Arc<KeyRing>,
+    pub keys: Arc<Keys>,
     pub discovery: Discovery,
     pub issuer: Arc<str>,
     pub core: Arc<Core>,
@@ -53,7 +53,7 @@ impl FromRef<AppState> for Arc<dyn Store> {
     }
 }
 
-impl FromRef<AppState> for Arc<KeyRing> {
+impl FromRef<AppState> for Arc<Keys> {
     fn from_ref(s: &AppState) -> Self {
         s.keys.clone()
     }
@@ -66,7 +66,7 @@ impl FromRef<AppState> for Discovery {
 }
 
 /// What this build implements; discovery advertises exactly this (grows as endpoints land).
-pub fn capabilities(keys: &KeyRing, scopes: &[ScopeDefinition]) -> Capabilities {
+pub fn capabilities(algs: &[gatehouse_protocol::jose::SigningAlg], scopes: &[ScopeDefinition]) -> Capabilities {
     let mut claims: Vec<String> = vec!["sub".into(), "iss".into(), "aud".into(), "exp".into(), "iat".into()];
     for s in scopes {
         for c in &s.claims {
@@ -87,7 +87,7 @@ pub fn capabilities(keys: &KeyRing, scopes: &[ScopeDefinition]) -> Capabilities 
             GrantType::DeviceCode,
         ],
         token_endpoint_auth_methods: TokenEndpointAuthMethod::ALL.to_vec(),
-        signing_algs: keys.algs(),
+        signing_algs: algs.to_vec(),
         scopes: scopes.iter().map(|s| s.name.as_str().to_owned()).collect(),
         claims,
         // plain is accepted only from clients an operator opted in; S256 is what to use.
@@ -181,8 +181,8 @@ async fn discovery(State(Discovery(doc)): State<Discovery>) -> Response {
 }
 
 /// RFC 7517 §5: the JWK Set. Short caching: a key is published before it signs (DESIGN.md §4).
-async fn jwks(State(keys): State<Arc<KeyRing>>) -> Response {
-    json_bytes(keys.jwks_json(), "application/jwk-set+json", "public, max-age=300")
+async fn jwks(State(keys): State<Arc<Keys>>) -> Response {
+    json_bytes(keys.get().jwks_json(), "application/jwk-set+json", "public, max-age=300")
 }
 
 async fn css(State(core): State<Arc<Core>>) -> Response {

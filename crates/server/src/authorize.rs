@@ -156,7 +156,7 @@ fn error_redirect(
 /// The `sub` of an ID token this issuer signed for this client. Expiry is not checked: OIDC
 /// Core §3.1.2.1 allows an expired token as a hint.
 fn verify_id_token_hint(core: &Core, hint: &str, client: &Client) -> Option<String> {
-    let (_, claims) = jose::verify(hint, core.tokens.keys.published()).ok()?;
+    let (_, claims) = jose::verify(hint, core.tokens.keys.get().published()).ok()?;
     let iss_ok = claims.get("iss").and_then(|v| v.as_str()) == Some(&core.tokens.issuer);
     let aud_ok = match claims.get("aud") {
         Some(serde_json::Value::String(a)) => a == client.id.as_str(),

@@ -34,6 +34,9 @@ pub struct Config {
     pub database: Option<String>,
     #[serde(default)]
     pub tokens: TokensConfig,
+    /// How often (seconds) each node re-reads the signing keys, to pick up rotations. Default 60.
+    #[serde(default)]
+    pub key_reload_interval: Option<u64>,
     /// A folder of templates (login.html, consent.html, error.html, form_post.html, base.html,
     /// gatehouse.css) replacing the built-in ones of the same name.
     #[serde(default)]
@@ -107,6 +110,7 @@ pub struct ValidConfig {
     pub database: String,
     pub access_token_alg: SigningAlg,
     pub lifetimes: crate::issuer::Lifetimes,
+    pub key_reload_interval: u64,
     pub templates: Option<PathBuf>,
     pub clients: Vec<ValidClient>,
     pub users: Vec<ValidUser>,
@@ -279,6 +283,7 @@ impl Config {
                 database,
                 access_token_alg,
                 lifetimes,
+                key_reload_interval: self.key_reload_interval.unwrap_or(60).clamp(1, 3600),
                 templates: self.templates.clone(),
                 clients,
                 users,

@@ -1,7 +1,7 @@
 //! Minting tokens: JWT access tokens (RFC 9068) and ID tokens (OIDC Core §2), signed with the
 //! in-memory keys; opaque handles (codes, refresh tokens, session ids) and their storage hashes.
 
-use crate::keys::KeyRing;
+use crate::keys::Keys;
 use gatehouse_protocol::claims::ScopeDefinition;
 use gatehouse_protocol::client::Client;
 use gatehouse_protocol::clock::UnixTime;
@@ -69,7 +69,7 @@ pub fn hash_token(t: &str) -> String {
 
 pub struct TokenIssuer {
     pub issuer: Arc<str>,
-    pub keys: Arc<KeyRing>,
+    pub keys: Arc<Keys>,
     pub scopes: Arc<Vec<ScopeDefinition>>,
     pub lifetimes: Lifetimes,
     pub default_access_token_alg: SigningAlg,
@@ -117,7 +117,8 @@ impl TokenIssuer {
         now: UnixTime,
     ) -> Result<(String, IssuedAccessToken), OAuthError> {
         let alg = client.access_token_signed_response_alg.unwrap_or(self.default_access_token_alg);
-        let key = self.keys.signer(alg).ok_or_else(|| internal(format!("no current {alg} key")))?;
+        let ring = self.keys.get();
+        let key = ring.signer(alg).ok_or_else(|| internal(format!("no current {alg} key")))?;
         let jti = self.random(16);
         let exp = now + self.lifetimes.access_token;
         let extra = subject
@@ -144,7 +145,8 @@ impl TokenIssuer {
     /// An ID token (OIDC Core §2) with `at_hash`/`c_hash` for what is returned beside it.
     pub fn id_token(&self, client: &Client, t: &IdTokenInput<'_>, now: UnixTime) -> Result<String, OAuthError> {
         let alg = client.id_token_signed_response_alg;
-        let key = self.keys.signer(alg).ok_or_else(|| internal(format!("no current {alg} key")))?;
+        let ring = self.keys.get();
+        let key = ring.signer(alg).ok_or_else(|| internal(format!("no current {alg} key")))?;
         let extra = released_claims(
             &t.user.claims,
             t.scope,

@@ -58,8 +58,9 @@ impl KeyRing {
     pub async fn load_or_init(store: &dyn Store, now: UnixTime) -> Result<Self, KeyError> {
         let mut stored = store.list_keys().await?;
         let mut generated = false;
-        for alg in ALGS {
-            if stored.iter().any(|k| k.alg == alg && k.state == KeyState::Current) {
+        // A current key to sign with and a next key already published, for every algorithm.
+        for (alg, state) in ALGS.into_iter().flat_map(|a| [(a, KeyState::Current), (a, KeyState::Next)]) {
+            if stored.iter().any(|k| k.alg == alg && k.state == state) {
                 continue;
             }
             let der = tokio::task::spawn_blocking(move || generate_pkcs8(alg))
@@ -73,14 +74,14 @@ impl KeyRing {
             let key = StoredKey {
                 kid: parsed.kid().to_owned(),
                 alg,
-                state: KeyState::Current,
+                state,
                 private_pkcs8: der,
                 created_at: now,
-                activated_at: Some(now),
+                activated_at: (state == KeyState::Current).then_some(now),
                 retired_at: None,
             };
             if store.insert_key(&key).await? {
-                tracing::info!(kid = %key.kid, %alg, "generated signing key");
+                tracing::info!(kid = %key.kid, %alg, state = state.as_str(), "generated signing key");
             }
             generated = true;
         }
@@ -134,5 +135,62 @@ impl KeyRing {
 
     pub fn algs(&self) -> Vec<SigningAlg> {
         self.current.keys().copied().collect()
+    }
+}
+
+/// A fresh key of `alg` as the store keeps it.
+async fn new_stored_key(alg: SigningAlg, state: KeyState, now: UnixTime) -> Result<StoredKey, KeyError> {
+    let der = tokio::task::spawn_blocking(move || generate_pkcs8(alg)).await.map_err(|_| KeyError::Generate(alg))??;
+    let parsed = SigningKey::from_pkcs8(alg, &der).map_err(|e| KeyError::Unparsable {
+        kid: "(new)".into(),
+        alg,
+        detail: e.to_string(),
+    })?;
+    Ok(StoredKey {
+        kid: parsed.kid().to_owned(),
+        alg,
+        state,
+        private_pkcs8: der,
+        created_at: now,
+        activated_at: None,
+        retired_at: None,
+    })
+}
+
+/// Rotates `algs`: each current key retires (still published), the published next key starts
+/// signing, and a new next key is published. Nodes pick the change up at their next reload.
+pub async fn rotate(store: &dyn Store, algs: &[SigningAlg], now: UnixTime) -> Result<(), KeyError> {
+    for &alg in algs {
+        let next = new_stored_key(alg, KeyState::Next, now).await?;
+        store.rotate_keys(alg, &next, now).await?;
+        tracing::info!(%alg, new_next = %next.kid, "rotated signing keys");
+    }
+    Ok(())
+}
+
+/// The key ring in use, replaced whole when the stored keys change.
+#[derive(Debug)]
+pub struct Keys(std::sync::RwLock<Arc<KeyRing>>);
+
+impl Keys {
+    pub fn new(ring: KeyRing) -> Self {
+        Self(std::sync::RwLock::new(Arc::new(ring)))
+    }
+
+    /// The current ring (cheap: an `Arc` clone under a read lock).
+    pub fn get(&self) -> Arc<KeyRing> {
+        match self.0.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Re-reads the stored keys (after a rotation by another node or by `gatehouse keys rotate`).
+    pub async fn reload(&self, store: &dyn Store) -> Result<(), KeyError> {
+        let ring = KeyRing::from_stored(&store.list_keys().await?)?;
+        if let Ok(mut g) = self.0.write() {
+            *g = Arc::new(ring);
+        }
+        Ok(())
     }
 }

@@ -28,7 +28,7 @@ pub use app::{AppState, Discovery, app};
 pub use error::ApiError;
 
 use crate::config::ValidConfig;
-use crate::keys::KeyRing;
+use crate::keys::{KeyRing, Keys};
 use gatehouse_protocol::claims::standard_scopes;
 use gatehouse_protocol::clock::{Clock, SystemClock};
 use gatehouse_store::{SqlStore, Store};
@@ -49,10 +49,13 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
     let now = clock.now();
     let report = seed::apply(store.as_ref(), cfg, now).await?;
     tracing::debug!(?report, "applied configuration to the store");
-    let keys = Arc::new(KeyRing::load_or_init(store.as_ref(), now).await?);
+    let ring = KeyRing::load_or_init(store.as_ref(), now).await?;
+    let algs_ring = ring.algs();
+    let keys = Arc::new(Keys::new(ring));
+    spawn_key_reloader(&keys, &store, cfg.key_reload_interval);
     let mut scopes = standard_scopes();
     scopes.extend(store.list_scopes().await?.into_iter().filter(|s| !s.builtin));
-    let caps = app::capabilities(&keys, &scopes);
+    let caps = app::capabilities(&algs_ring, &scopes);
     let issuer: Arc<str> = cfg.issuer.as_str().into();
     let core = Arc::new(core::Core {
         store: store.clone(),
@@ -71,6 +74,23 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         secure_cookies: !config::is_loopback_issuer(&cfg.issuer),
     });
     Ok(AppState { discovery: app::render_discovery(&cfg.issuer, &caps), store, keys, issuer, core })
+}
+
+/// Re-reads the signing keys every `every` seconds, so a rotation made by another node or by
+/// `gatehouse keys rotate` is picked up. Stops when the server's state is dropped.
+fn spawn_key_reloader(keys: &Arc<Keys>, store: &Arc<dyn Store>, every: u64) {
+    let (keys, store) = (Arc::downgrade(keys), Arc::downgrade(store));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(every.max(1)));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let (Some(keys), Some(store)) = (keys.upgrade(), store.upgrade()) else { return };
+            if let Err(e) = keys.reload(store.as_ref()).await {
+                tracing::warn!(error = %e, "could not reload signing keys; keeping the current ones");
+            }
+        }
+    });
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves; in-flight requests complete.

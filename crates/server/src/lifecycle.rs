@@ -23,7 +23,7 @@ use std::sync::Arc;
 
 /// A JWT access token this issuer signed, of the right type, unexpired and not revoked.
 pub(crate) async fn live_access_token(core: &Core, token: &str) -> Result<Option<AccessTokenView>, OAuthError> {
-    let Ok((header, claims)) = jose::verify(token, core.tokens.keys.published()) else { return Ok(None) };
+    let Ok((header, claims)) = jose::verify(token, core.tokens.keys.get().published()) else { return Ok(None) };
     let Some(view) = access_token_view(&header, &claims, &core.tokens.issuer, core.now()) else { return Ok(None) };
     if core.store.is_access_token_revoked(&view.jti).await? {
         return Ok(None);

@@ -26,7 +26,7 @@ fn refuse(core: &Core, e: LogoutError) -> Response {
 
 /// Verifies an `id_token_hint`: our signature and issuer; expiry does not matter (§2).
 fn hint_claims(core: &Core, hint: &str) -> Option<HintClaims> {
-    let (_, claims) = jose::verify(hint, core.tokens.keys.published()).ok()?;
+    let (_, claims) = jose::verify(hint, core.tokens.keys.get().published()).ok()?;
     if claims.get("iss").and_then(Value::as_str) != Some(&core.tokens.issuer) {
         return None;
     }

@@ -103,6 +103,9 @@ pub trait KeyStore: Send + Sync {
     /// Inserts a key. Returns `false` (and changes nothing) when it would make a second current
     /// key for its algorithm: another node got there first.
     async fn insert_key(&self, key: &StoredKey) -> Result<bool>;
+    /// Rotates one algorithm in one transaction: current → retired, next → current, and
+    /// `new_next` becomes the next key. Fails (changing nothing) when there is no next key.
+    async fn rotate_keys(&self, alg: SigningAlg, new_next: &StoredKey, now: UnixTime) -> Result<()>;
 }
 
 /// A pending authorization request (the protocol's `AuthorizeRequest`, as JSON).

@@ -313,6 +313,41 @@ impl KeyStore for SqlStore {
         .await?;
         Ok(r.rows_affected() == 1)
     }
+
+    async fn rotate_keys(&self, alg: SigningAlg, new_next: &StoredKey, now: UnixTime) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let has_next = sqlx::query("SELECT kid FROM signing_keys WHERE alg = $1 AND state = 'next'")
+            .bind(alg.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if !has_next {
+            return Err(StoreError::Conflict("no next key to promote"));
+        }
+        // Order matters: each statement keeps "one current, one next per algorithm" true.
+        sqlx::query("UPDATE signing_keys SET state = 'retired', retired_at = $1 WHERE alg = $2 AND state = 'current'")
+            .bind(now)
+            .bind(alg.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE signing_keys SET state = 'current', activated_at = $1 WHERE alg = $2 AND state = 'next'")
+            .bind(now)
+            .bind(alg.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, state, private_key, created_at, activated_at, retired_at)
+             VALUES ($1, $2, 'next', $3, $4, NULL, NULL)",
+        )
+        .bind(&new_next.kid)
+        .bind(alg.as_str())
+        .bind(B64.encode(&new_next.private_pkcs8))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }
 
 #[async_trait]

@@ -13,6 +13,7 @@ mod implicit_hybrid;
 mod interop;
 mod introspect_revoke;
 mod jwks;
+mod keys;
 mod logout;
 mod restart;
 mod store;
