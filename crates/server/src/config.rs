@@ -37,6 +37,9 @@ pub struct Config {
     /// How often (seconds) each node re-reads the signing keys, to pick up rotations. Default 60.
     #[serde(default)]
     pub key_reload_interval: Option<u64>,
+    /// How often (seconds) expired codes, tokens, sessions and retired keys are deleted. Default 300.
+    #[serde(default)]
+    pub cleanup_interval: Option<u64>,
     /// A folder of templates (login.html, consent.html, error.html, form_post.html, base.html,
     /// gatehouse.css) replacing the built-in ones of the same name.
     #[serde(default)]
@@ -111,6 +114,7 @@ pub struct ValidConfig {
     pub access_token_alg: SigningAlg,
     pub lifetimes: crate::issuer::Lifetimes,
     pub key_reload_interval: u64,
+    pub cleanup_interval: u64,
     pub templates: Option<PathBuf>,
     pub clients: Vec<ValidClient>,
     pub users: Vec<ValidUser>,
@@ -284,6 +288,7 @@ impl Config {
                 access_token_alg,
                 lifetimes,
                 key_reload_interval: self.key_reload_interval.unwrap_or(60).clamp(1, 3600),
+                cleanup_interval: self.cleanup_interval.unwrap_or(300).clamp(1, 86_400),
                 templates: self.templates.clone(),
                 clients,
                 users,

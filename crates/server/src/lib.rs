@@ -53,6 +53,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
     let algs_ring = ring.algs();
     let keys = Arc::new(Keys::new(ring));
     spawn_key_reloader(&keys, &store, cfg.key_reload_interval);
+    spawn_cleanup(&store, clock.clone(), cfg.lifetimes, cfg.cleanup_interval);
     let mut scopes = standard_scopes();
     scopes.extend(store.list_scopes().await?.into_iter().filter(|s| !s.builtin));
     let caps = app::capabilities(&algs_ring, &scopes);
@@ -88,6 +89,52 @@ fn spawn_key_reloader(keys: &Arc<Keys>, store: &Arc<dyn Store>, every: u64) {
             let (Some(keys), Some(store)) = (keys.upgrade(), store.upgrade()) else { return };
             if let Err(e) = keys.reload(store.as_ref()).await {
                 tracing::warn!(error = %e, "could not reload signing keys; keeping the current ones");
+            }
+        }
+    });
+}
+
+/// Rows deleted per statement: small enough that no request waits long behind a cleanup.
+pub const CLEANUP_BATCH: i64 = 500;
+
+/// One cleanup: passes of bounded batches until nothing expired is left. Retired keys go once
+/// every token they can have signed has expired.
+pub async fn cleanup_once(store: &dyn Store, now: i64, lifetimes: issuer::Lifetimes) -> gatehouse_store::Result<u64> {
+    let keys_retired_before = now - lifetimes.access_token.max(lifetimes.id_token);
+    let mut total = 0;
+    loop {
+        let pass = store.delete_expired(now, keys_retired_before, CLEANUP_BATCH).await?;
+        total += pass.total();
+        let full = [
+            pass.interactions,
+            pass.sessions,
+            pass.codes,
+            pass.refresh_tokens,
+            pass.revoked_access_tokens,
+            pass.device_codes,
+            pass.keys,
+        ]
+        .iter()
+        .any(|n| *n >= CLEANUP_BATCH as u64);
+        if !full {
+            return Ok(total);
+        }
+        tokio::task::yield_now().await;
+    }
+}
+
+/// Runs [`cleanup_once`] every `every` seconds until the server's state is dropped.
+fn spawn_cleanup(store: &Arc<dyn Store>, clock: Arc<dyn Clock>, lifetimes: issuer::Lifetimes, every: u64) {
+    let store = Arc::downgrade(store);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(every.max(1)));
+        loop {
+            tick.tick().await;
+            let Some(store) = store.upgrade() else { return };
+            match cleanup_once(store.as_ref(), clock.now(), lifetimes).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(deleted = n, "cleanup removed expired rows"),
+                Err(e) => tracing::warn!(error = %e, "cleanup failed; will retry"),
             }
         }
     });

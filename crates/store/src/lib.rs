@@ -6,6 +6,7 @@
 //! portable SQL and embedded migrations run at start. No sqlx type appears in a signature here:
 //! callers see protocol types and [`StoreError`].
 
+mod cleanup;
 mod device;
 mod error;
 mod sign_in;
@@ -255,6 +256,39 @@ pub trait DeviceStore: Send + Sync {
     async fn redeem_device(&self, device_code_hash: &str, now: UnixTime) -> Result<bool>;
 }
 
+/// What one cleanup pass deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CleanupReport {
+    pub interactions: u64,
+    pub sessions: u64,
+    pub codes: u64,
+    pub refresh_tokens: u64,
+    pub revoked_access_tokens: u64,
+    pub device_codes: u64,
+    pub keys: u64,
+}
+
+impl CleanupReport {
+    pub fn total(&self) -> u64 {
+        self.interactions
+            + self.sessions
+            + self.codes
+            + self.refresh_tokens
+            + self.revoked_access_tokens
+            + self.device_codes
+            + self.keys
+    }
+}
+
+#[async_trait]
+pub trait CleanupStore: Send + Sync {
+    /// Deletes at most `batch` expired rows of each kind (short statements, so requests are
+    /// never blocked for long): rows past `expires_at`; codes a day after expiry (kept that long
+    /// so a late replay can still revoke what the code issued); retired keys retired before
+    /// `keys_retired_before` (every token they signed has expired).
+    async fn delete_expired(&self, now: UnixTime, keys_retired_before: UnixTime, batch: i64) -> Result<CleanupReport>;
+}
+
 /// Everything the server needs from storage.
 #[async_trait]
 pub trait Store:
@@ -269,6 +303,7 @@ pub trait Store:
     + RefreshTokenStore
     + RevocationStore
     + DeviceStore
+    + CleanupStore
 {
     /// Round-trips the database (for `/readyz`).
     async fn ping(&self) -> Result<()>;

@@ -7,7 +7,9 @@ use gatehouse_protocol::jose::SigningAlg;
 use gatehouse_protocol::scope::Scope;
 use gatehouse_protocol::secret::{Secret, SecretHash};
 use gatehouse_protocol::user::User;
-use gatehouse_store::{ClientStore, KeyState, KeyStore, ScopeStore, SqlStore, Store, StoreError, StoredKey, UserStore};
+use gatehouse_store::{
+    CleanupStore, ClientStore, KeyState, KeyStore, ScopeStore, SqlStore, Store, StoreError, StoredKey, UserStore,
+};
 use gatehouse_testkit::TestDb;
 
 fn client(id: &str) -> gatehouse_protocol::Client {
@@ -119,4 +121,111 @@ async fn migrations_are_idempotent() {
         again.ping().await.unwrap();
         again.close().await;
     }
+}
+
+/// Cleanup deletes exactly what has expired, on every backend.
+#[tokio::test]
+async fn cleanup_removes_only_what_has_expired() {
+    use gatehouse_store::{
+        CodeStore, DeviceStore, Interaction, InteractionStore, RefreshTokenStore, RevocationStore, Session,
+        SessionStore,
+    };
+    let now = 1_800_000_000;
+    for db in TestDb::each().await {
+        let label = db.label;
+        let s = SqlStore::connect(&db.url).await.unwrap();
+        for (name, exp) in [("old", now - 1), ("live", now + 100)] {
+            let i = Interaction { request: "{}".into(), csrf: "c".into(), expires_at: exp };
+            s.insert_interaction(name, &i, now - 10).await.unwrap();
+            let sess = Session {
+                sid: format!("sid-{name}"),
+                sub: "u".into(),
+                auth_time: now - 10,
+                amr: vec![],
+                expires_at: exp,
+            };
+            s.insert_session(name, &sess, now - 10).await.unwrap();
+            s.insert_refresh(name, &format!("fam-{name}"), "{}", exp, None, now - 10).await.unwrap();
+            s.revoke_access_token(&format!("jti-{name}"), exp).await.unwrap();
+            s.insert_device(name, &format!("CODE{name}"), "tv", "openid", 5, exp, now - 10).await.unwrap();
+        }
+        // Codes are kept a day past expiry for replay detection.
+        s.insert_code("code-ancient", "g1", "{}", now - 90_000).await.unwrap();
+        s.insert_code("code-recent", "g2", "{}", now - 10).await.unwrap();
+        // Keys: one retired long ago, one retired just now; the current key stays.
+        let key = |kid: &str, state, retired_at| StoredKey {
+            kid: kid.into(),
+            alg: SigningAlg::PS256,
+            state,
+            private_pkcs8: vec![1],
+            created_at: 0,
+            activated_at: None,
+            retired_at,
+        };
+        s.insert_key(&key("k-old", KeyState::Retired, Some(now - 7200))).await.unwrap();
+        s.insert_key(&key("k-recent", KeyState::Retired, Some(now - 10))).await.unwrap();
+        s.insert_key(&key("k-current", KeyState::Current, None)).await.unwrap();
+
+        let report = s.delete_expired(now, now - 3600, 500).await.unwrap();
+        assert_eq!(
+            (
+                report.interactions,
+                report.sessions,
+                report.refresh_tokens,
+                report.revoked_access_tokens,
+                report.device_codes,
+                report.codes,
+                report.keys
+            ),
+            (1, 1, 1, 1, 1, 1, 1),
+            "{label}: {report:?}"
+        );
+        assert!(s.get_interaction("live", now).await.unwrap().is_some(), "{label}");
+        assert!(s.get_session("live", now).await.unwrap().is_some());
+        assert!(s.find_refresh("live", now).await.unwrap().is_some());
+        assert!(s.find_refresh("old", now).await.unwrap().is_none());
+        assert!(s.is_access_token_revoked("jti-live").await.unwrap());
+        assert!(!s.is_access_token_revoked("jti-old").await.unwrap());
+        assert!(matches!(s.consume_code("code-recent", now).await.unwrap(), gatehouse_store::Redeemed::Fresh(_)));
+        assert!(matches!(s.consume_code("code-ancient", now).await.unwrap(), gatehouse_store::Redeemed::Unknown));
+        let kids: std::collections::BTreeSet<String> =
+            s.list_keys().await.unwrap().into_iter().map(|k| k.kid).collect();
+        assert_eq!(kids, ["k-current".to_owned(), "k-recent".to_owned()].into(), "{label}");
+        // A second pass finds nothing.
+        assert_eq!(s.delete_expired(now, now - 3600, 500).await.unwrap().total(), 0);
+        s.close().await;
+    }
+}
+
+/// Batches are bounded: a large backlog goes in several passes.
+#[tokio::test]
+async fn cleanup_works_in_bounded_batches() {
+    use gatehouse_store::RevocationStore;
+    let db = TestDb::sqlite();
+    let s = SqlStore::connect(&db.url).await.unwrap();
+    for i in 0..25 {
+        s.revoke_access_token(&format!("j{i}"), 10).await.unwrap();
+    }
+    assert_eq!(s.delete_expired(100, 0, 10).await.unwrap().revoked_access_tokens, 10);
+    assert_eq!(s.delete_expired(100, 0, 10).await.unwrap().revoked_access_tokens, 10);
+    assert_eq!(s.delete_expired(100, 0, 10).await.unwrap().revoked_access_tokens, 5);
+    s.close().await;
+}
+
+/// The server's cleanup keeps taking batches until the backlog is gone.
+#[tokio::test]
+async fn server_cleanup_drains_a_backlog_larger_than_a_batch() {
+    use gatehouse_store::RevocationStore;
+    let db = TestDb::sqlite();
+    let s = SqlStore::connect(&db.url).await.unwrap();
+    let n = gatehouse_server::CLEANUP_BATCH * 2 + 7;
+    for i in 0..n {
+        s.revoke_access_token(&format!("j{i}"), 10).await.unwrap();
+    }
+    s.revoke_access_token("alive", 1_000).await.unwrap();
+    let deleted =
+        gatehouse_server::cleanup_once(&s, 100, gatehouse_server::issuer::Lifetimes::default()).await.unwrap();
+    assert_eq!(deleted, n as u64);
+    assert!(s.is_access_token_revoked("alive").await.unwrap());
+    s.close().await;
 }
