@@ -103,7 +103,42 @@ pub struct Client {
     /// As a resource server, the token audiences this client may introspect (RFC 7662 §4).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub introspection_audiences: Vec<String>,
+    /// Lifetimes (seconds) overriding the server's for this client.
+    #[serde(default, skip_serializing_if = "ClientLifetimes::is_empty")]
+    pub lifetimes: ClientLifetimes,
 }
+
+/// Per-client lifetime overrides, in seconds; `None` uses the server-wide value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClientLifetimes {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_code_ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_idle_ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_absolute_ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_code_ttl: Option<i64>,
+}
+
+impl ClientLifetimes {
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// The longest lifetime, in seconds, this client's tokens can be given: the key that signed
+    /// them must stay published that long.
+    pub fn longest_token(&self) -> Option<i64> {
+        self.access_token_ttl.into_iter().chain(self.id_token_ttl).max()
+    }
+}
+
+/// The range every lifetime must be in: one second to a leap year.
+pub const LIFETIME_RANGE: std::ops::RangeInclusive<i64> = 1..=366 * 86_400;
 
 impl Client {
     pub fn is_public(&self) -> bool {
@@ -155,6 +190,18 @@ pub struct ClientSpec {
     /// Audiences whose tokens this client may introspect as a resource server.
     #[serde(default)]
     pub introspection_audiences: Vec<String>,
+    #[serde(default)]
+    pub authorization_code_ttl: Option<i64>,
+    #[serde(default)]
+    pub access_token_ttl: Option<i64>,
+    #[serde(default)]
+    pub id_token_ttl: Option<i64>,
+    #[serde(default)]
+    pub refresh_token_idle_ttl: Option<i64>,
+    #[serde(default)]
+    pub refresh_token_absolute_ttl: Option<i64>,
+    #[serde(default)]
+    pub device_code_ttl: Option<i64>,
 }
 
 /// One problem with one key of an entry.
@@ -305,6 +352,26 @@ impl ClientSpec {
         if public && !self.introspection_audiences.is_empty() {
             errs.push(FieldError::new("introspection_audiences", "a resource server must be a confidential client"));
         }
+        let lifetimes = ClientLifetimes {
+            authorization_code_ttl: self.authorization_code_ttl,
+            access_token_ttl: self.access_token_ttl,
+            id_token_ttl: self.id_token_ttl,
+            refresh_token_idle_ttl: self.refresh_token_idle_ttl,
+            refresh_token_absolute_ttl: self.refresh_token_absolute_ttl,
+            device_code_ttl: self.device_code_ttl,
+        };
+        for (key, v) in [
+            ("authorization_code_ttl", self.authorization_code_ttl),
+            ("access_token_ttl", self.access_token_ttl),
+            ("id_token_ttl", self.id_token_ttl),
+            ("refresh_token_idle_ttl", self.refresh_token_idle_ttl),
+            ("refresh_token_absolute_ttl", self.refresh_token_absolute_ttl),
+            ("device_code_ttl", self.device_code_ttl),
+        ] {
+            if let Some(v) = v.filter(|v| !LIFETIME_RANGE.contains(v)) {
+                errs.push(FieldError::new(key, format!("{v} is not a number of seconds from 1 to 31622400")));
+            }
+        }
         if self.client_name.as_deref().is_some_and(|n| n.chars().any(char::is_control)) {
             errs.push(FieldError::new("client_name", "has control characters"));
         }
@@ -326,6 +393,7 @@ impl ClientSpec {
                     require_pkce: self.require_pkce,
                     allow_plain_pkce: self.allow_plain_pkce,
                     introspection_audiences: self.introspection_audiences.clone(),
+                    lifetimes,
                 },
                 secret_input,
             }),

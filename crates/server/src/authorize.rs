@@ -366,7 +366,7 @@ impl Flow<'_> {
                 auth_time: session.auth_time,
                 sid: session.sid.clone(),
                 amr: session.amr.clone(),
-                expires_at: now + core.tokens.lifetimes.code,
+                expires_at: now + core.tokens.lifetimes.for_client(self.client).code,
             };
             let doc =
                 serde_json::to_string(&grant).map_err(|e| OAuthError::Server(InternalError::new(e.to_string())))?;
@@ -391,7 +391,7 @@ impl Flow<'_> {
                 let (at, _) = core.tokens.access_token(self.client, &subject, &self.req.scope, now)?;
                 params.push(("access_token", at.clone()));
                 params.push(("token_type", "Bearer".to_owned()));
-                params.push(("expires_in", core.tokens.lifetimes.access_token.to_string()));
+                params.push(("expires_in", core.tokens.lifetimes.for_client(self.client).access_token.to_string()));
                 params.push(("scope", self.req.scope.to_string()));
                 Some(at)
             } else {

@@ -59,7 +59,7 @@ pub async fn device_authorization(
         .map_err(|_| OAuthError::InvalidScope("the scope is malformed"))?;
     let scope = resolve_scope(requested.as_ref(), &client.scopes)?;
     let now = core.now();
-    let lt = core.tokens.lifetimes;
+    let lt = core.tokens.lifetimes.for_client(&client);
     let device_code = core.tokens.random(32);
     // A user code collision (1 in 20^8 per live code) is retried with a new code.
     let mut user_code = new_user_code(core.tokens.rng.as_ref());

@@ -46,6 +46,22 @@ impl Default for Lifetimes {
     }
 }
 
+impl Lifetimes {
+    /// The server's lifetimes with the client's overrides applied.
+    pub fn for_client(&self, client: &Client) -> Self {
+        let o = &client.lifetimes;
+        Self {
+            code: o.authorization_code_ttl.unwrap_or(self.code),
+            access_token: o.access_token_ttl.unwrap_or(self.access_token),
+            id_token: o.id_token_ttl.unwrap_or(self.id_token),
+            refresh_idle: o.refresh_token_idle_ttl.unwrap_or(self.refresh_idle),
+            refresh_absolute: o.refresh_token_absolute_ttl.unwrap_or(self.refresh_absolute),
+            device_code: o.device_code_ttl.unwrap_or(self.device_code),
+            ..*self
+        }
+    }
+}
+
 /// The system random source for the protocol's [`Rng`].
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemRng;
@@ -120,7 +136,7 @@ impl TokenIssuer {
         let ring = self.keys.get();
         let key = ring.signer(alg).ok_or_else(|| internal(format!("no current {alg} key")))?;
         let jti = self.random(16);
-        let exp = now + self.lifetimes.access_token;
+        let exp = now + self.lifetimes.for_client(client).access_token;
         let extra = subject
             .user
             .map(|u| released_claims(&u.claims, scope, &self.scopes, ClaimTarget::AccessToken))
@@ -157,7 +173,7 @@ impl TokenIssuer {
             iss: &self.issuer,
             sub: &t.user.sub,
             aud: client.id.as_str(),
-            exp: now + self.lifetimes.id_token,
+            exp: now + self.lifetimes.for_client(client).id_token,
             iat: now,
             auth_time: t.auth_time,
             nonce: t.nonce,

@@ -100,7 +100,15 @@ pub const CLEANUP_BATCH: i64 = 500;
 /// One cleanup: passes of bounded batches until nothing expired is left. Retired keys go once
 /// every token they can have signed has expired.
 pub async fn cleanup_once(store: &dyn Store, now: i64, lifetimes: issuer::Lifetimes) -> gatehouse_store::Result<u64> {
-    let keys_retired_before = now - lifetimes.access_token.max(lifetimes.id_token);
+    // A retired key stays published while any token it signed can be alive, per-client
+    // lifetimes included.
+    let longest = store
+        .list_clients()
+        .await?
+        .iter()
+        .filter_map(|c| c.lifetimes.longest_token())
+        .fold(lifetimes.access_token.max(lifetimes.id_token), i64::max);
+    let keys_retired_before = now - longest;
     let mut total = 0;
     loop {
         let pass = store.delete_expired(now, keys_retired_before, CLEANUP_BATCH).await?;

@@ -453,3 +453,54 @@ async fn password_failures_are_throttled_per_account() {
     assert_eq!((st, body["error"].as_str()), (400, Some("invalid_grant")));
     assert!(body["error_description"].as_str().unwrap().contains("too many"));
 }
+
+#[tokio::test]
+async fn per_client_lifetimes_override_the_server_defaults() {
+    use gatehouse_protocol::clock::ManualClock;
+    let cfg = format!(
+        "{CONFIG}\n[[clients]]\nclient_id = \"short\"\nclient_secret = \"short-secret\"\nscope = \"openid offline_access\"\n\
+         grants = [\"password\", \"refresh_token\", \"client_credentials\"]\naccess_token_ttl = 60\nid_token_ttl = 90\nrefresh_token_idle_ttl = 120\n"
+    );
+    for db in TestDb::each().await {
+        let label = db.label;
+        let clock = std::sync::Arc::new(ManualClock::new(1_800_000_000));
+        let s = TestServer::start_with_clock(&cfg, db, clock.clone()).await.unwrap();
+        let auth = Some(("short", "short-secret"));
+        let (st, _, t) = token(
+            &s,
+            auth,
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", "alice-password"),
+                ("scope", "openid offline_access"),
+            ],
+        )
+        .await;
+        assert_eq!(st, 200, "{label}: {t}");
+        assert_eq!(t["expires_in"], 60);
+        let claims = |jwt: &str| -> Value {
+            use base64::Engine;
+            serde_json::from_slice(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(jwt.split('.').nth(1).unwrap()).unwrap(),
+            )
+            .unwrap()
+        };
+        let at = claims(t["access_token"].as_str().unwrap());
+        assert_eq!(at["exp"].as_i64().unwrap() - at["iat"].as_i64().unwrap(), 60, "{label}");
+        let idt = claims(t["id_token"].as_str().unwrap());
+        assert_eq!(idt["exp"].as_i64().unwrap() - idt["iat"].as_i64().unwrap(), 90, "{label}");
+        // Idle for longer than the client's 120 s: the refresh token has expired.
+        clock.advance(121);
+        let (st, _, body) = token(
+            &s,
+            auth,
+            &[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap())],
+        )
+        .await;
+        assert_eq!((st, body["error"].as_str()), (400, Some("invalid_grant")), "{label}");
+        // Other clients keep the server's defaults.
+        let (_, _, cc) = token(&s, Some(("service", "service-secret")), &[("grant_type", "client_credentials")]).await;
+        assert_eq!(cc["expires_in"], 3600);
+    }
+}

@@ -115,6 +115,11 @@ fn client_specs_table() {
             expect: Err("id_token_signed_response_alg"),
         },
         Case {
+            name: "zero lifetime",
+            spec: ClientSpec { access_token_ttl: Some(0), ..confidential("a") },
+            expect: Err("access_token_ttl"),
+        },
+        Case {
             name: "bad stored secret hash",
             spec: ClientSpec { client_secret_hash: Some("md5:abc".into()), ..spec("a") },
             expect: Err("client_secret_hash"),

@@ -15,7 +15,7 @@ pub fn handle(core: &Core, client: &Client, requested: Option<&ScopeSet>) -> Res
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: core.tokens.lifetimes.access_token,
+        expires_in: core.tokens.lifetimes.for_client(client).access_token,
         refresh_token: None,
         id_token: None,
         scope: scope.to_string(),

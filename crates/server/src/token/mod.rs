@@ -125,7 +125,7 @@ async fn issue_for_user(
     let wants_refresh = client.grants.contains(GrantType::RefreshToken)
         && (!g.grant_scope.contains("openid") || g.grant_scope.contains("offline_access"));
     let refresh_token = if wants_refresh {
-        let lt = core.tokens.lifetimes;
+        let lt = core.tokens.lifetimes.for_client(client);
         let family_expires_at = g.family_expires_at.unwrap_or(now + lt.refresh_absolute);
         let rt = core.tokens.random(32);
         let grant = RefreshGrant {
@@ -149,7 +149,7 @@ async fn issue_for_user(
         TokenResponse {
             access_token,
             token_type: "Bearer",
-            expires_in: core.tokens.lifetimes.access_token,
+            expires_in: core.tokens.lifetimes.for_client(client).access_token,
             refresh_token,
             id_token,
             scope: g.scope.to_string(),
