@@ -106,6 +106,12 @@ pub struct Client {
     /// Lifetimes (seconds) overriding the server's for this client.
     #[serde(default, skip_serializing_if = "ClientLifetimes::is_empty")]
     pub lifetimes: ClientLifetimes,
+    /// OIDC Back-Channel Logout 1.0 §2.2: where to POST a logout token when a session ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<RedirectUri>,
+    /// Whether the logout token must carry `sid` (it always does here).
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
 }
 
 /// Per-client lifetime overrides, in seconds; `None` uses the server-wide value.
@@ -202,6 +208,10 @@ pub struct ClientSpec {
     pub refresh_token_absolute_ttl: Option<i64>,
     #[serde(default)]
     pub device_code_ttl: Option<i64>,
+    #[serde(default)]
+    pub backchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
 }
 
 /// One problem with one key of an entry.
@@ -352,6 +362,19 @@ impl ClientSpec {
         if public && !self.introspection_audiences.is_empty() {
             errs.push(FieldError::new("introspection_audiences", "a resource server must be a confidential client"));
         }
+        // Back-Channel Logout §2.2: an absolute URI without a fragment.
+        let backchannel_logout_uri = match self.backchannel_logout_uri.as_deref().map(RedirectUri::parse) {
+            None => None,
+            Some(Ok(u)) if u.as_str().starts_with("https://") || u.as_str().starts_with("http://") => Some(u),
+            Some(Ok(_)) => {
+                errs.push(FieldError::new("backchannel_logout_uri", "must be an http(s) URL"));
+                None
+            }
+            Some(Err(e)) => {
+                errs.push(FieldError::new("backchannel_logout_uri", e.to_string()));
+                None
+            }
+        };
         let lifetimes = ClientLifetimes {
             authorization_code_ttl: self.authorization_code_ttl,
             access_token_ttl: self.access_token_ttl,
@@ -394,6 +417,8 @@ impl ClientSpec {
                     allow_plain_pkce: self.allow_plain_pkce,
                     introspection_audiences: self.introspection_audiences.clone(),
                     lifetimes,
+                    backchannel_logout_uri,
+                    backchannel_logout_session_required: self.backchannel_logout_session_required,
                 },
                 secret_input,
             }),

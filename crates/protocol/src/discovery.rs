@@ -21,6 +21,7 @@ pub struct Capabilities {
     pub code_challenge_methods: Vec<&'static str>,
     /// Paths (relative to the issuer) of the endpoints that exist.
     pub endpoints: Endpoints,
+    pub backchannel_logout: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -76,6 +77,9 @@ pub struct ProviderMetadata {
     pub request_uri_parameter_supported: bool,
     /// RFC 9207: `iss` is sent in authorization responses.
     pub authorization_response_iss_parameter_supported: bool,
+    /// OIDC Back-Channel Logout 1.0 §2.1.
+    pub backchannel_logout_supported: bool,
+    pub backchannel_logout_session_supported: bool,
 }
 
 impl ProviderMetadata {
@@ -121,6 +125,8 @@ impl ProviderMetadata {
             request_parameter_supported: false,
             request_uri_parameter_supported: false,
             authorization_response_iss_parameter_supported: caps.endpoints.authorization.is_some(),
+            backchannel_logout_supported: caps.backchannel_logout,
+            backchannel_logout_session_supported: caps.backchannel_logout,
         }
     }
 }
@@ -145,6 +151,7 @@ mod tests {
                 jwks: "/jwks",
                 ..Default::default()
             },
+            backchannel_logout: false,
         }
     }
 

@@ -98,6 +98,23 @@ pub struct IdTokenClaims<'a> {
     pub extra: Map<String, Value>,
 }
 
+/// OIDC Back-Channel Logout 1.0 §2.4 logout token claims (`typ: logout+jwt`).
+#[derive(Debug, Clone, Serialize)]
+pub struct LogoutTokenClaims<'a> {
+    pub iss: &'a str,
+    pub sub: &'a str,
+    pub aud: &'a str,
+    pub iat: UnixTime,
+    pub exp: UnixTime,
+    pub jti: &'a str,
+    pub sid: &'a str,
+    /// `{"http://schemas.openid.net/event/backchannel-logout": {}}`
+    pub events: Value,
+}
+
+pub const LOGOUT_TOKEN_TYP: &str = "logout+jwt";
+pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
 #[cfg(test)]
 mod tests {
     use super::*;

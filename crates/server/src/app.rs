@@ -103,6 +103,7 @@ pub fn capabilities(algs: &[gatehouse_protocol::jose::SigningAlg], scopes: &[Sco
             jwks: "/jwks",
             ..Default::default()
         },
+        backchannel_logout: true,
     }
 }
 

@@ -352,6 +352,8 @@ impl Flow<'_> {
         let now = core.now();
         let rt = self.req.response_type;
         let mut params: Vec<(&'static str, String)> = Vec::new();
+        // Remembered so that ending this session can notify the client (back-channel logout).
+        core.store.add_session_client(&session.sid, self.client.id.as_str(), now).await?;
         let code = if rt.code {
             let code = core.tokens.random(32);
             let grant = CodeGrant {

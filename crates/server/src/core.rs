@@ -17,6 +17,8 @@ pub struct Core {
     pub clock: Arc<dyn Clock>,
     /// `Secure` on cookies: off only for an http issuer on loopback.
     pub secure_cookies: bool,
+    /// Outbound HTTP (back-channel logout).
+    pub backchannel: reqwest::Client,
 }
 
 impl Core {

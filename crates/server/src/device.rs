@@ -322,6 +322,11 @@ pub async fn device_consent(
         _ => return core.pages.error(StatusCode::BAD_REQUEST, "Choose Allow or Deny.", Some("invalid_request")),
     };
     match core.store.decide_device(&user_code, approved.then_some(&session), core.now()).await {
+        Ok(true) if approved => {
+            if let Err(e) = core.store.add_session_client(&session.sid, &rec.client_id, core.now()).await {
+                return server_error_page(&core, e);
+            }
+        }
         Ok(true) => {}
         Ok(false) => {
             return enter(

@@ -13,6 +13,7 @@ pub mod seed;
 
 mod app;
 mod authorize;
+mod backchannel;
 mod client_auth;
 mod core;
 mod device;
@@ -73,6 +74,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         throttle: throttle::Throttle::default(),
         clock,
         secure_cookies: !config::is_loopback_issuer(&cfg.issuer),
+        backchannel: backchannel::http_client(),
     });
     Ok(AppState { discovery: app::render_discovery(&cfg.issuer, &caps), store, keys, issuer, core })
 }

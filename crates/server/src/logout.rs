@@ -57,7 +57,7 @@ async fn load_client(core: &Core, id: Option<&str>) -> Result<Option<Client>, Re
 }
 
 /// Ends the session (if any) and answers: redirect back with `state`, or the signed-out page.
-async fn finish(core: &Core, headers: &HeaderMap, req: &LogoutRequest, session: Option<&Session>) -> Response {
+async fn finish(core: &Arc<Core>, headers: &HeaderMap, req: &LogoutRequest, session: Option<&Session>) -> Response {
     if let Some(s) = session {
         if let Some(id) = cookie(headers, SESSION_COOKIE)
             && let Err(e) = core.store.delete_session(&hash_token(id)).await
@@ -65,6 +65,7 @@ async fn finish(core: &Core, headers: &HeaderMap, req: &LogoutRequest, session: 
             return server_error_page(core, e);
         }
         tracing::info!(sub = %s.sub, sid = %s.sid, "session ended by logout");
+        crate::backchannel::session_ended(core, s).await;
     }
     let mut r = match &req.post_logout_redirect_uri {
         Some(uri) => {

@@ -20,7 +20,16 @@ impl CleanupStore for SqlStore {
     async fn delete_expired(&self, now: UnixTime, keys_retired_before: UnixTime, batch: i64) -> Result<CleanupReport> {
         Ok(CleanupReport {
             interactions: self.delete_batch("interactions", "id_hash", "expires_at <= $1", now, batch).await?,
-            sessions: self.delete_batch("sessions", "id_hash", "expires_at <= $1", now, batch).await?,
+            sessions: self.delete_batch("sessions", "id_hash", "expires_at <= $1", now, batch).await?
+                + self
+                    .delete_batch(
+                        "session_clients",
+                        "sid",
+                        "created_at <= $1 AND sid NOT IN (SELECT sid FROM sessions)",
+                        now,
+                        batch,
+                    )
+                    .await?,
             codes: self
                 .delete_batch("authorization_codes", "code_hash", "expires_at <= $1", now - CODE_GRACE, batch)
                 .await?,

@@ -141,6 +141,10 @@ pub trait SessionStore: Send + Sync {
     /// Only an unexpired session is returned.
     async fn get_session(&self, id_hash: &str, now: UnixTime) -> Result<Option<Session>>;
     async fn delete_session(&self, id_hash: &str) -> Result<()>;
+    /// Records that `client_id` received tokens in session `sid` (idempotent).
+    async fn add_session_client(&self, sid: &str, client_id: &str, now: UnixTime) -> Result<()>;
+    /// The clients that received tokens in session `sid`; forgets them (the session is ending).
+    async fn take_session_clients(&self, sid: &str) -> Result<Vec<String>>;
 }
 
 #[async_trait]

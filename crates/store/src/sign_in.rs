@@ -93,6 +93,26 @@ impl SessionStore for SqlStore {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(&self.pool).await?;
         Ok(())
     }
+
+    async fn add_session_client(&self, sid: &str, client_id: &str, now: UnixTime) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO session_clients (sid, client_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(sid)
+        .bind(client_id)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn take_session_clients(&self, sid: &str) -> Result<Vec<String>> {
+        let rows = sqlx::query("DELETE FROM session_clients WHERE sid = $1 RETURNING client_id")
+            .bind(sid)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get("client_id")?)).collect()
+    }
 }
 
 #[async_trait]

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod authorize;
+mod backchannel;
 mod cli;
 mod device;
 mod discovery;

@@ -1,0 +1,107 @@
+//! OpenID Connect Back-Channel Logout 1.0: a test receiver gets a valid logout token when the
+//! session ends, after a failed first delivery is retried.
+
+use crate::{CONFIG, verify_jwt};
+use axum::extract::{Form, State};
+use axum::http::StatusCode;
+use gatehouse_testkit::browser::{Browser, CHALLENGE, VERIFIER};
+use gatehouse_testkit::{TestDb, TestServer};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Default)]
+struct Received {
+    attempts: usize,
+    tokens: Vec<String>,
+}
+
+/// A relying party's back-channel endpoint that answers 500 to the first delivery.
+async fn receiver() -> (String, Arc<Mutex<Received>>) {
+    let got = Arc::new(Mutex::new(Received::default()));
+    async fn handle(State(got): State<Arc<Mutex<Received>>>, Form(f): Form<HashMap<String, String>>) -> StatusCode {
+        let mut g = got.lock().unwrap();
+        g.attempts += 1;
+        if g.attempts == 1 {
+            return StatusCode::INTERNAL_SERVER_ERROR;
+        }
+        g.tokens.push(f.get("logout_token").cloned().unwrap_or_default());
+        StatusCode::OK
+    }
+    let app = axum::Router::new().route("/backchannel", axum::routing::post(handle)).with_state(got.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/backchannel", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, got)
+}
+
+#[tokio::test]
+async fn ending_a_session_sends_a_logout_token_with_retries() {
+    for db in TestDb::each().await {
+        let label = db.label;
+        let (url, got) = receiver().await;
+        let cfg = format!(
+            "{CONFIG}\n[[clients]]\nclient_id = \"rp\"\nclient_secret = \"rp-secret\"\nscope = \"openid\"\ngrants = [\"authorization_code\"]\n\
+             redirect_uris = [\"http://127.0.0.1:8800/cb\"]\nfirst_party = true\nbackchannel_logout_uri = \"{url}\"\nbackchannel_logout_session_required = true\n"
+        );
+        let s = TestServer::start(&cfg, db).await.unwrap();
+        let (_, m) = s.get_json("/.well-known/openid-configuration").await.unwrap();
+        assert_eq!(m["backchannel_logout_supported"], true);
+
+        let b = Browser::new(&s.url);
+        let p = b
+            .sign_in(
+                &[
+                    ("client_id", "rp"),
+                    ("redirect_uri", "http://127.0.0.1:8800/cb"),
+                    ("response_type", "code"),
+                    ("scope", "openid"),
+                    ("code_challenge", CHALLENGE),
+                    ("code_challenge_method", "S256"),
+                ],
+                "alice",
+                "alice-password",
+            )
+            .await;
+        let t: Value = s
+            .http
+            .post(s.url("/token"))
+            .basic_auth("rp", Some("rp-secret"))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", &p["code"]),
+                ("redirect_uri", "http://127.0.0.1:8800/cb"),
+                ("code_verifier", VERIFIER),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id_token = t["id_token"].as_str().unwrap();
+        let sid = verify_jwt(&s, id_token, Some("rp")).await["sid"].clone();
+
+        let q = url::form_urlencoded::Serializer::new(String::new()).append_pair("id_token_hint", id_token).finish();
+        let page = b.get(&format!("/end_session?{q}")).await;
+        assert_eq!(page.status, 200, "{label}: signed out without waiting for delivery");
+
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let token = loop {
+            if let Some(t) = got.lock().unwrap().tokens.first().cloned() {
+                break t;
+            }
+            assert!(Instant::now() < deadline, "{label}: no logout token delivered");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(got.lock().unwrap().attempts, 2, "{label}: the refused first delivery was retried");
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
+        let claims = verify_jwt(&s, &token, Some("rp")).await;
+        assert_eq!(claims["sid"], sid, "{label}");
+        assert!(claims["sub"].is_string() && claims["jti"].is_string() && claims["iat"].is_i64());
+        assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+        assert!(claims.get("nonce").is_none(), "§2.4: a logout token has no nonce");
+    }
+}
