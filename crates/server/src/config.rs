@@ -37,6 +37,10 @@ pub struct Config {
     /// How often (seconds) each node re-reads the signing keys, to pick up rotations. Default 60.
     #[serde(default)]
     pub key_reload_interval: Option<u64>,
+    /// Rotate signing keys automatically once a key has signed for this many seconds (e.g.
+    /// 7776000 for 90 days). Off when absent.
+    #[serde(default)]
+    pub key_rotation_interval: Option<i64>,
     /// How often (seconds) expired codes, tokens, sessions and retired keys are deleted. Default 300.
     #[serde(default)]
     pub cleanup_interval: Option<u64>,
@@ -114,6 +118,7 @@ pub struct ValidConfig {
     pub access_token_alg: SigningAlg,
     pub lifetimes: crate::issuer::Lifetimes,
     pub key_reload_interval: u64,
+    pub key_rotation_interval: Option<i64>,
     pub cleanup_interval: u64,
     pub templates: Option<PathBuf>,
     pub clients: Vec<ValidClient>,
@@ -238,6 +243,11 @@ impl Config {
                 }
             }
         }
+        if let Some(r) = self.key_rotation_interval
+            && r < 3600
+        {
+            errs.push(format!("{file}: key_rotation_interval: {r} seconds is too short; at least 3600 (an hour)"));
+        }
         if let Some(dir) = &self.templates
             && !dir.is_dir()
         {
@@ -289,6 +299,7 @@ impl Config {
                 lifetimes,
                 key_reload_interval: self.key_reload_interval.unwrap_or(60).clamp(1, 3600),
                 cleanup_interval: self.cleanup_interval.unwrap_or(300).clamp(1, 86_400),
+                key_rotation_interval: self.key_rotation_interval,
                 templates: self.templates.clone(),
                 clients,
                 users,

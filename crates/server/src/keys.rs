@@ -162,10 +162,27 @@ async fn new_stored_key(alg: SigningAlg, state: KeyState, now: UnixTime) -> Resu
 pub async fn rotate(store: &dyn Store, algs: &[SigningAlg], now: UnixTime) -> Result<(), KeyError> {
     for &alg in algs {
         let next = new_stored_key(alg, KeyState::Next, now).await?;
-        store.rotate_keys(alg, &next, now).await?;
+        store.rotate_keys(alg, &next, now, None).await?;
         tracing::info!(%alg, new_next = %next.kid, "rotated signing keys");
     }
     Ok(())
+}
+
+/// The scheduled rotation: every algorithm whose current key has signed for `every` seconds is
+/// rotated, unless another node got there first. Returns whether anything rotated.
+pub async fn rotate_due(store: &dyn Store, every: i64, now: UnixTime) -> Result<bool, KeyError> {
+    let mut rotated = false;
+    for k in store.list_keys().await?.into_iter().filter(|k| k.state == KeyState::Current) {
+        if k.activated_at.unwrap_or(k.created_at) + every > now {
+            continue;
+        }
+        let next = new_stored_key(k.alg, KeyState::Next, now).await?;
+        if store.rotate_keys(k.alg, &next, now, Some(&k.kid)).await? {
+            tracing::info!(alg = %k.alg, retired = %k.kid, "scheduled key rotation");
+            rotated = true;
+        }
+    }
+    Ok(rotated)
 }
 
 /// The key ring in use, replaced whole when the stored keys change.

@@ -53,7 +53,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
     let ring = KeyRing::load_or_init(store.as_ref(), now).await?;
     let algs_ring = ring.algs();
     let keys = Arc::new(Keys::new(ring));
-    spawn_key_reloader(&keys, &store, cfg.key_reload_interval);
+    spawn_key_reloader(&keys, &store, clock.clone(), cfg.key_reload_interval, cfg.key_rotation_interval);
     spawn_cleanup(&store, clock.clone(), cfg.lifetimes, cfg.cleanup_interval);
     let mut scopes = standard_scopes();
     scopes.extend(store.list_scopes().await?.into_iter().filter(|s| !s.builtin));
@@ -80,8 +80,15 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
 }
 
 /// Re-reads the signing keys every `every` seconds, so a rotation made by another node or by
-/// `gatehouse keys rotate` is picked up. Stops when the server's state is dropped.
-fn spawn_key_reloader(keys: &Arc<Keys>, store: &Arc<dyn Store>, every: u64) {
+/// `gatehouse keys rotate` is picked up, and first rotates keys that are due when a rotation
+/// schedule is configured. Stops when the server's state is dropped.
+fn spawn_key_reloader(
+    keys: &Arc<Keys>,
+    store: &Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    every: u64,
+    rotate_every: Option<i64>,
+) {
     let (keys, store) = (Arc::downgrade(keys), Arc::downgrade(store));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(every.max(1)));
@@ -89,6 +96,11 @@ fn spawn_key_reloader(keys: &Arc<Keys>, store: &Arc<dyn Store>, every: u64) {
         loop {
             tick.tick().await;
             let (Some(keys), Some(store)) = (keys.upgrade(), store.upgrade()) else { return };
+            if let Some(period) = rotate_every
+                && let Err(e) = keys::rotate_due(store.as_ref(), period, clock.now()).await
+            {
+                tracing::warn!(error = %e, "scheduled key rotation failed; will retry");
+            }
             if let Err(e) = keys.reload(store.as_ref()).await {
                 tracing::warn!(error = %e, "could not reload signing keys; keeping the current ones");
             }

@@ -106,7 +106,15 @@ pub trait KeyStore: Send + Sync {
     async fn insert_key(&self, key: &StoredKey) -> Result<bool>;
     /// Rotates one algorithm in one transaction: current → retired, next → current, and
     /// `new_next` becomes the next key. Fails (changing nothing) when there is no next key.
-    async fn rotate_keys(&self, alg: SigningAlg, new_next: &StoredKey, now: UnixTime) -> Result<()>;
+    /// With `only_if_current`, rotates only while that kid is still the current key and returns
+    /// whether it did: of several nodes rotating on a schedule, one wins.
+    async fn rotate_keys(
+        &self,
+        alg: SigningAlg,
+        new_next: &StoredKey,
+        now: UnixTime,
+        only_if_current: Option<&str>,
+    ) -> Result<bool>;
 }
 
 /// A pending authorization request (the protocol's `AuthorizeRequest`, as JSON).

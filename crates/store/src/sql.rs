@@ -314,7 +314,13 @@ impl KeyStore for SqlStore {
         Ok(r.rows_affected() == 1)
     }
 
-    async fn rotate_keys(&self, alg: SigningAlg, new_next: &StoredKey, now: UnixTime) -> Result<()> {
+    async fn rotate_keys(
+        &self,
+        alg: SigningAlg,
+        new_next: &StoredKey,
+        now: UnixTime,
+        only_if_current: Option<&str>,
+    ) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         let has_next = sqlx::query("SELECT kid FROM signing_keys WHERE alg = $1 AND state = 'next'")
             .bind(alg.as_str())
@@ -325,11 +331,20 @@ impl KeyStore for SqlStore {
             return Err(StoreError::Conflict("no next key to promote"));
         }
         // Order matters: each statement keeps "one current, one next per algorithm" true.
-        sqlx::query("UPDATE signing_keys SET state = 'retired', retired_at = $1 WHERE alg = $2 AND state = 'current'")
-            .bind(now)
-            .bind(alg.as_str())
-            .execute(&mut *tx)
-            .await?;
+        let retired = sqlx::query(
+            "UPDATE signing_keys SET state = 'retired', retired_at = $1
+             WHERE alg = $2 AND state = 'current' AND ($3 = '' OR kid = $3)",
+        )
+        .bind(now)
+        .bind(alg.as_str())
+        .bind(only_if_current.unwrap_or(""))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if only_if_current.is_some() && retired == 0 {
+            // Someone else rotated first; dropping the transaction rolls back.
+            return Ok(false);
+        }
         sqlx::query("UPDATE signing_keys SET state = 'current', activated_at = $1 WHERE alg = $2 AND state = 'next'")
             .bind(now)
             .bind(alg.as_str())
@@ -346,7 +361,7 @@ impl KeyStore for SqlStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 }
 

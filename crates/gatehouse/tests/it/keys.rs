@@ -105,3 +105,36 @@ fn rotate_refuses_unknown_algorithms() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown algorithm \"HS256\""));
 }
+
+#[tokio::test]
+async fn scheduled_rotation_happens_once_keys_are_due() {
+    use gatehouse_protocol::clock::ManualClock;
+    for db in TestDb::each().await {
+        let label = db.label;
+        let clock = std::sync::Arc::new(ManualClock::new(1_800_000_000));
+        // Tokens outlive the rotation period, so the old one must still verify afterwards.
+        let cfg = format!(
+            "key_reload_interval = 1\nkey_rotation_interval = 3600\n[tokens]\naccess_token_ttl = 7200\n{CONFIG}"
+        );
+        let s = TestServer::start_with_clock(&cfg, db, clock.clone()).await.unwrap();
+        let before = kids(&s).await;
+        let old_token = password_token(&s).await;
+        // Not due yet: a few reload ticks change nothing.
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(kids(&s).await, before, "{label}: not due");
+
+        clock.advance(3601);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let new_token = loop {
+            let t = password_token(&s).await;
+            if kid(&t) != kid(&old_token) {
+                break t;
+            }
+            assert!(Instant::now() < deadline, "{label}: scheduled rotation did not happen");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert!(before.contains(&kid(&new_token)), "{label}: signs with the key published before");
+        assert_eq!(kids(&s).await.len(), 12, "{label}: every algorithm rotated once");
+        assert_eq!(userinfo_status(&s, &old_token).await, 200);
+    }
+}

@@ -229,3 +229,40 @@ async fn server_cleanup_drains_a_backlog_larger_than_a_batch() {
     assert!(s.is_access_token_revoked("alive").await.unwrap());
     s.close().await;
 }
+
+/// Two nodes rotating on a schedule: the one that saw a stale current key changes nothing.
+#[tokio::test]
+async fn conditional_rotation_settles_races() {
+    for db in TestDb::each().await {
+        let s = SqlStore::connect(&db.url).await.unwrap();
+        let key = |kid: &str, state| StoredKey {
+            kid: kid.into(),
+            alg: SigningAlg::ES256,
+            state,
+            private_pkcs8: vec![1],
+            created_at: 0,
+            activated_at: Some(0),
+            retired_at: None,
+        };
+        s.insert_key(&key("cur", KeyState::Current)).await.unwrap();
+        s.insert_key(&key("nxt", KeyState::Next)).await.unwrap();
+        assert!(s.rotate_keys(SigningAlg::ES256, &key("n2", KeyState::Next), 10, Some("cur")).await.unwrap());
+        // The second node still thinks "cur" is current.
+        assert!(
+            !s.rotate_keys(SigningAlg::ES256, &key("n3", KeyState::Next), 10, Some("cur")).await.unwrap(),
+            "{}",
+            db.label
+        );
+        let states: Vec<(String, &str)> =
+            s.list_keys().await.unwrap().into_iter().map(|k| (k.kid, k.state.as_str())).collect();
+        let mut states = states;
+        states.sort();
+        assert_eq!(
+            states,
+            [("cur".to_owned(), "retired"), ("n2".to_owned(), "next"), ("nxt".to_owned(), "current")],
+            "{}",
+            db.label
+        );
+        s.close().await;
+    }
+}
