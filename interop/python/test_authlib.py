@@ -26,9 +26,9 @@ def field(html, name):
     return m and m.group(1)
 
 
-def browser_sign_in(url, username="alice", password="alice-password"):
+def browser_sign_in(url, username="alice", password="alice-password", b=None):
     """Follows a person's path through the login and consent forms; returns the callback URL."""
-    b = requests.Session()
+    b = b or requests.Session()
     page = b.get(url, allow_redirects=False, timeout=10)
     if page.status_code == 200 and 'name="password"' in page.text:
         page = b.post(urljoin(BASE, "/login"), data={
@@ -56,13 +56,13 @@ def verify_id_token(token, client_id, nonce=None, cls=IDToken):
 
 
 class CodeFlow(unittest.TestCase):
-    def flow(self, client_id, secret, method, redirect_uri, scope):
+    def flow(self, client_id, secret, method, redirect_uri, scope, browser=None):
         s = OAuth2Session(client_id, secret, scope=scope, redirect_uri=redirect_uri,
                           code_challenge_method="S256", token_endpoint_auth_method=method)
         verifier = secrets.token_urlsafe(48)
         nonce = secrets.token_urlsafe(16)
         url, state = s.create_authorization_url(META["authorization_endpoint"], code_verifier=verifier, nonce=nonce)
-        callback = browser_sign_in(url)
+        callback = browser_sign_in(url, b=browser)
         token = s.fetch_token(META["token_endpoint"], authorization_response=callback, code_verifier=verifier)
         claims = verify_id_token(token, client_id, nonce, CodeIDToken)
         return s, token, claims
@@ -92,6 +92,21 @@ class CodeFlow(unittest.TestCase):
 
 
 class Lifecycle(unittest.TestCase):
+    def test_rp_initiated_logout(self):
+        browser = requests.Session()
+        _, token, claims = CodeFlow().flow("webapp", "webapp-secret", "client_secret_basic",
+                                           "http://127.0.0.1:3000/callback", "openid", browser)
+        r = browser.get(META["end_session_endpoint"], params={
+            "id_token_hint": token["id_token"], "post_logout_redirect_uri": "http://127.0.0.1:3000/", "state": "bye",
+        }, allow_redirects=False, timeout=10)
+        self.assertEqual(r.status_code, 303)
+        self.assertEqual(r.headers["location"], "http://127.0.0.1:3000/?state=bye")
+        # The SSO session is gone: signing in again shows the login form.
+        s = OAuth2Session("webapp", "webapp-secret", scope="openid", redirect_uri="http://127.0.0.1:3000/callback",
+                          code_challenge_method="S256")
+        url, _ = s.create_authorization_url(META["authorization_endpoint"], code_verifier=secrets.token_urlsafe(48))
+        self.assertIn('name="password"', browser.get(url, allow_redirects=False, timeout=10).text)
+
     def test_introspection_and_revocation(self):
         s = OAuth2Session("pwapp", "pwapp-secret", scope="openid offline_access")
         token = s.fetch_token(META["token_endpoint"], username="alice", password="alice-password")

@@ -314,8 +314,13 @@ pub struct DecideContext<'a> {
 /// `id_token_hint`; ask consent unless it was given for every requested scope (or the client is
 /// first-party). With `prompt=none` the answer is `login_required` / `consent_required`.
 pub fn decide(req: &AuthorizeRequest, client: &Client, ctx: &DecideContext<'_>) -> Result<Decision, OAuthError> {
+    // A client's session lifetime acts as a default max_age; the stricter of the two applies.
+    let max_age = match (req.max_age, client.lifetimes.session_ttl) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     let session_ok = ctx.session.is_some_and(|s| {
-        let within_max_age = req.max_age.is_none_or(|m| ctx.now.saturating_sub(s.auth_time) <= m);
+        let within_max_age = max_age.is_none_or(|m| ctx.now.saturating_sub(s.auth_time) <= m);
         let hint_matches = ctx.hint_sub.is_none_or(|h| h == s.sub);
         within_max_age && hint_matches && (ctx.fresh_login || !(req.prompt.login || req.prompt.select_account))
     });

@@ -129,6 +129,10 @@ pub struct ClientLifetimes {
     pub refresh_token_absolute_ttl: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_code_ttl: Option<i64>,
+    /// The longest-lived SSO session this client accepts: sign-ins older than this must be
+    /// renewed for it (a default `max_age`, OIDC Core §3.1.2.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_ttl: Option<i64>,
 }
 
 impl ClientLifetimes {
@@ -208,6 +212,8 @@ pub struct ClientSpec {
     pub refresh_token_absolute_ttl: Option<i64>,
     #[serde(default)]
     pub device_code_ttl: Option<i64>,
+    #[serde(default)]
+    pub session_ttl: Option<i64>,
     #[serde(default)]
     pub backchannel_logout_uri: Option<String>,
     #[serde(default)]
@@ -382,6 +388,7 @@ impl ClientSpec {
             refresh_token_idle_ttl: self.refresh_token_idle_ttl,
             refresh_token_absolute_ttl: self.refresh_token_absolute_ttl,
             device_code_ttl: self.device_code_ttl,
+            session_ttl: self.session_ttl,
         };
         for (key, v) in [
             ("authorization_code_ttl", self.authorization_code_ttl),
@@ -390,6 +397,7 @@ impl ClientSpec {
             ("refresh_token_idle_ttl", self.refresh_token_idle_ttl),
             ("refresh_token_absolute_ttl", self.refresh_token_absolute_ttl),
             ("device_code_ttl", self.device_code_ttl),
+            ("session_ttl", self.session_ttl),
         ] {
             if let Some(v) = v.filter(|v| !LIFETIME_RANGE.contains(v)) {
                 errs.push(FieldError::new(key, format!("{v} is not a number of seconds from 1 to 31622400")));

@@ -286,3 +286,28 @@ async fn operators_can_replace_templates_from_a_folder() {
     assert!(consent.is_consent_page());
     assert!(b.get("/assets/gatehouse.css").await.body.contains("#c0ffee"));
 }
+
+#[tokio::test]
+async fn a_clients_session_ttl_asks_for_a_fresh_sign_in() {
+    use gatehouse_protocol::clock::ManualClock;
+    let cfg = format!(
+        "{CONFIG}\n[[clients]]\nclient_id = \"bank\"\nclient_secret = \"b\"\nscope = \"openid\"\ngrants = [\"authorization_code\"]\n\
+         redirect_uris = [\"http://127.0.0.1:9100/cb\"]\nfirst_party = true\nsession_ttl = 60\n"
+    );
+    let clock = std::sync::Arc::new(ManualClock::new(1_800_000_000));
+    let s = TestServer::start_with_clock(&cfg, TestDb::sqlite(), clock.clone()).await.unwrap();
+    let b = Browser::new(&s.url);
+    b.sign_in(&webapp_auth(&[]), "alice", "alice-password").await;
+    let bank = [
+        ("client_id", "bank"),
+        ("redirect_uri", "http://127.0.0.1:9100/cb"),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("prompt", "none"),
+    ];
+    assert!(b.authorize(&bank).await.redirect_params().contains_key("code"), "a fresh session is fine");
+    clock.advance(61);
+    assert_eq!(b.authorize(&bank).await.redirect_params().get("error").map(String::as_str), Some("login_required"));
+    // Other clients keep using the 61-second-old session.
+    assert!(b.authorize(&webapp_auth(&[("prompt", "none")])).await.redirect_params().contains_key("code"));
+}

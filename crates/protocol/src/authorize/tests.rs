@@ -159,6 +159,12 @@ fn decisions() {
     assert_eq!(decide(&req("&max_age=200"), &c, &ctx(Some(&s), Some(&all))).ok(), Some(Decision::Issue));
     let other = DecideContext { hint_sub: Some("bob"), ..ctx(Some(&s), Some(&all)) };
     assert_eq!(decide(&req("&prompt=none"), &c, &other).unwrap_err().code(), "login_required");
+    let mut strict = c.clone();
+    strict.lifetimes.session_ttl = Some(50);
+    assert_eq!(decide(&req(""), &strict, &ctx(Some(&s), Some(&all))).ok(), Some(Decision::Login), "client session_ttl");
+    assert_eq!(decide(&req("&max_age=20"), &strict, &ctx(Some(&s), Some(&all))).ok(), Some(Decision::Login));
+    strict.lifetimes.session_ttl = Some(500);
+    assert_eq!(decide(&req(""), &strict, &ctx(Some(&s), Some(&all))).ok(), Some(Decision::Issue));
     let mut first_party = c.clone();
     first_party.first_party = true;
     assert_eq!(decide(&req(""), &first_party, &ctx(Some(&s), None)).ok(), Some(Decision::Issue));
