@@ -28,11 +28,9 @@ use gatehouse_protocol::secret::Secret;
 use gatehouse_protocol::token::authorization_code::CodeGrant;
 use gatehouse_store::{Interaction, Session};
 use minijinja::context;
-use serde::Serialize;
 use std::sync::Arc;
 
 pub const SESSION_COOKIE: &str = "gh_session";
-pub const CSRF_COOKIE: &str = "gh_csrf";
 
 /// A response plus cookies to set on it.
 struct Reply {
@@ -186,12 +184,6 @@ struct Flow<'a> {
     headers: &'a HeaderMap,
 }
 
-#[derive(Serialize)]
-struct ScopeLine {
-    name: String,
-    description: String,
-}
-
 impl Flow<'_> {
     fn back(&self, e: &OAuthError) -> Response {
         error_redirect(self.core, self.req.redirect_uri.as_str(), self.req.response_mode, self.req.state.as_deref(), e)
@@ -258,15 +250,8 @@ impl Flow<'_> {
             return Ok((id.clone(), csrf.clone(), Vec::new()));
         }
         let core = self.core;
-        let mut cookies = Vec::new();
-        let csrf = match cookie(self.headers, CSRF_COOKIE).filter(|c| c.len() >= 32) {
-            Some(c) => c.to_owned(),
-            None => {
-                let c = core.tokens.random(32);
-                cookies.push(set_cookie(CSRF_COOKIE, &c, core.tokens.lifetimes.session, core.secure_cookies));
-                c
-            }
-        };
+        let (csrf, new_cookie) = core.csrf_token(self.headers);
+        let cookies: Vec<_> = new_cookie.into_iter().collect();
         let id = core.tokens.random(32);
         let request = serde_json::to_string(self.req)
             .map_err(|e| OAuthError::Server(gatehouse_protocol::error::InternalError::new(e.to_string())))?;
@@ -303,21 +288,7 @@ impl Flow<'_> {
             Ok(None) => return self.login_page(None, StatusCode::OK).await,
             Err(e) => return self.reply(self.back(&e.into())),
         };
-        let scopes: Vec<ScopeLine> = self
-            .req
-            .scope
-            .iter()
-            .map(|s| ScopeLine {
-                name: s.to_string(),
-                description: self
-                    .core
-                    .tokens
-                    .scopes
-                    .iter()
-                    .find(|d| d.name == *s)
-                    .map_or_else(|| format!("Use {s}"), |d| d.description.clone()),
-            })
-            .collect();
+        let scopes = self.core.scope_lines(&self.req.scope);
         let response = self.core.pages.render(
             StatusCode::OK,
             "consent.html",
@@ -444,7 +415,7 @@ async fn resume(core: &Core, headers: &HeaderMap, body: &Bytes) -> Result<Resume
     else {
         return Err(expired());
     };
-    let cookie_ok = cookie(headers, CSRF_COOKIE).is_some_and(|c| bool::from(subtle_eq(c, &csrf)));
+    let cookie_ok = Core::csrf_matches(headers, Some(&csrf));
     let stored = match core.store.get_interaction(&hash_token(&id), core.now()).await {
         Ok(Some(i)) => i,
         Ok(None) => return Err(expired()),

@@ -2,15 +2,12 @@
 //! device, and the `/device` pages where a person enters the code, signs in, and approves or
 //! denies (§3.3). Wrong codes are throttled per source address against guessing (§5.1).
 
-use crate::authorize::{
-    CSRF_COOKIE, check_password, current_session, form_params, server_error_page, start_session, subtle_eq,
-};
+use crate::authorize::{check_password, current_session, form_params, server_error_page, start_session};
 use crate::client_auth::authenticate;
 use crate::core::Core;
 use crate::error::ApiError;
 use crate::issuer::hash_token;
 use crate::token::client_form;
-use crate::web::{cookie, set_cookie};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Query, State};
@@ -101,26 +98,8 @@ pub async fn device_authorization(
     Ok(r)
 }
 
-#[derive(Serialize)]
-struct ScopeLine {
-    name: String,
-    description: String,
-}
-
-/// The CSRF value for a page, and the cookie to set when the browser has none yet.
-fn csrf(core: &Core, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
-    match cookie(headers, CSRF_COOKIE).filter(|c| c.len() >= 32) {
-        Some(c) => (c.to_owned(), None),
-        None => {
-            let c = core.tokens.random(32);
-            let set = set_cookie(CSRF_COOKIE, &c, core.tokens.lifetimes.session, core.secure_cookies);
-            (c, Some(set))
-        }
-    }
-}
-
 fn page(core: &Core, headers: &HeaderMap, status: StatusCode, ctx: Value) -> Response {
-    let (csrf, set) = csrf(core, headers);
+    let (csrf, set) = core.csrf_token(headers);
     let mut r = core.pages.render(status, "device.html", context! { csrf, ..ctx });
     if let Some(set) = set {
         r.headers_mut().append(header::SET_COOKIE, set);
@@ -157,11 +136,7 @@ async fn checked(
 ) -> Result<(Params, DeviceRecord, String), Response> {
     let params = form_params(core, headers, body)?;
     let typed = params.get("user_code").unwrap_or("").to_owned();
-    let csrf_ok = match (cookie(headers, CSRF_COOKIE), params.get("csrf")) {
-        (Some(c), Some(f)) => bool::from(subtle_eq(c, f)),
-        _ => false,
-    };
-    if !csrf_ok {
+    if !Core::csrf_matches(headers, params.get("csrf")) {
         return Err(enter(
             core,
             headers,
@@ -221,19 +196,7 @@ async fn consent_or_login(core: &Core, headers: &HeaderMap, rec: &DeviceRecord, 
         Ok(None) => return page(core, headers, StatusCode::OK, context! { step => "login", client_name, user_code }),
         Err(e) => return server_error_page(core, e),
     };
-    let scopes: Vec<ScopeLine> = ScopeSet::parse(&rec.scope)
-        .unwrap_or_default()
-        .iter()
-        .map(|s| ScopeLine {
-            name: s.to_string(),
-            description: core
-                .tokens
-                .scopes
-                .iter()
-                .find(|d| d.name == *s)
-                .map_or_else(|| format!("Use {s}"), |d| d.description.clone()),
-        })
-        .collect();
+    let scopes = core.scope_lines(&ScopeSet::parse(&rec.scope).unwrap_or_default());
     let display_code = display_user_code(&rec.user_code);
     page(
         core,

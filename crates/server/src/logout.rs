@@ -3,7 +3,7 @@
 //! signed-out page. Without an `id_token_hint` naming this very session the user is asked first,
 //! so a link cannot sign anyone out behind their back.
 
-use crate::authorize::{CSRF_COOKIE, SESSION_COOKIE, current_session, form_params, server_error_page, subtle_eq};
+use crate::authorize::{SESSION_COOKIE, current_session, form_params, server_error_page};
 use crate::core::Core;
 use crate::issuer::hash_token;
 use crate::web::{cookie, set_cookie};
@@ -138,14 +138,7 @@ pub async fn end_session(
         return finish(&core, &headers, &req, Some(&session)).await;
     }
     let username = core.store.get_user_by_sub(&session.sub).await.ok().flatten().map(|u| u.username);
-    let (csrf, new_cookie) = match cookie(&headers, CSRF_COOKIE).filter(|c| c.len() >= 32) {
-        Some(c) => (c.to_owned(), None),
-        None => {
-            let c = core.tokens.random(32);
-            let set = set_cookie(CSRF_COOKIE, &c, core.tokens.lifetimes.session, core.secure_cookies);
-            (c, Some(set))
-        }
-    };
+    let (csrf, new_cookie) = core.csrf_token(&headers);
     let mut r = core.pages.render(
         StatusCode::OK,
         "logout.html",
@@ -168,11 +161,7 @@ pub async fn confirm(State(core): State<Arc<Core>>, headers: HeaderMap, body: By
         Ok(p) => p,
         Err(r) => return r,
     };
-    let csrf_ok = match (cookie(&headers, CSRF_COOKIE), params.get("csrf")) {
-        (Some(c), Some(f)) => bool::from(subtle_eq(c, f)),
-        _ => false,
-    };
-    if !csrf_ok {
+    if !Core::csrf_matches(&headers, params.get("csrf")) {
         return core.pages.error(
             StatusCode::FORBIDDEN,
             "The form could not be verified. Nothing was changed.",
