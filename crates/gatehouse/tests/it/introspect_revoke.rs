@@ -1,8 +1,8 @@
 //! `/introspect` (RFC 7662) and `/revoke` (RFC 7009) over real HTTP.
 
-use crate::{CONFIG, WEBAPP_CB, webapp_auth};
+use crate::{CONFIG, webapp_tokens};
 use gatehouse_protocol::clock::ManualClock;
-use gatehouse_testkit::browser::{Browser, VERIFIER};
+use gatehouse_testkit::browser::Browser;
 use gatehouse_testkit::{TestDb, TestServer};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -34,31 +34,12 @@ async fn introspect(s: &TestServer, who: (&str, &str), token: &str, hint: Option
 
 const WEBAPP: (&str, &str) = ("webapp", "webapp-secret");
 
-async fn user_tokens(s: &TestServer) -> Value {
-    let b = Browser::new(&s.url);
-    let p = b.sign_in(&webapp_auth(&[]), "alice", "alice-password").await;
-    let (st, body) = post(
-        s,
-        "/token",
-        WEBAPP,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &p["code"]),
-            ("redirect_uri", WEBAPP_CB),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
-    assert_eq!(st, 200);
-    body
-}
-
 #[tokio::test]
 async fn introspection_of_access_and_refresh_tokens() {
     for db in TestDb::each().await {
         let label = db.label;
         let s = TestServer::start(&config(), db).await.unwrap();
-        let t = user_tokens(&s).await;
+        let t = webapp_tokens(&s, &Browser::new(&s.url), &[]).await;
         let at = t["access_token"].as_str().unwrap();
         let rt = t["refresh_token"].as_str().unwrap();
 
@@ -107,7 +88,7 @@ async fn introspection_of_access_and_refresh_tokens() {
 async fn forged_foreign_and_expired_tokens_are_inactive() {
     let clock = Arc::new(ManualClock::new(1_800_000_000));
     let s = TestServer::start_with_clock(&config(), TestDb::sqlite(), clock.clone()).await.unwrap();
-    let t = user_tokens(&s).await;
+    let t = webapp_tokens(&s, &Browser::new(&s.url), &[]).await;
     let at = t["access_token"].as_str().unwrap();
     let parts: Vec<&str> = at.split('.').collect();
     use base64::Engine;
@@ -122,7 +103,7 @@ async fn forged_foreign_and_expired_tokens_are_inactive() {
     }
     // A token from another Gatehouse (other keys, other issuer).
     let other = TestServer::start(&config(), TestDb::sqlite()).await.unwrap();
-    let foreign = user_tokens(&other).await;
+    let foreign = webapp_tokens(&other, &Browser::new(&other.url), &[]).await;
     assert_eq!(introspect(&s, WEBAPP, foreign["access_token"].as_str().unwrap(), None).await, json!({"active": false}));
     // Expired.
     clock.advance(3601);
@@ -136,7 +117,7 @@ async fn revocation() {
         let s = TestServer::start(&config(), db).await.unwrap();
 
         // Revoking an access token: introspection and userinfo stop accepting it.
-        let t = user_tokens(&s).await;
+        let t = webapp_tokens(&s, &Browser::new(&s.url), &[]).await;
         let at = t["access_token"].as_str().unwrap();
         let (st, _) = post(&s, "/revoke", WEBAPP, &[("token", at), ("token_type_hint", "access_token")]).await;
         assert_eq!(st, 200, "{label}");
@@ -147,7 +128,7 @@ async fn revocation() {
         assert_eq!(introspect(&s, WEBAPP, t["refresh_token"].as_str().unwrap(), None).await["active"], true);
 
         // Revoking a refresh token revokes its family and the access tokens it issued.
-        let t = user_tokens(&s).await;
+        let t = webapp_tokens(&s, &Browser::new(&s.url), &[]).await;
         let rt = t["refresh_token"].as_str().unwrap();
         let (_, next) = post(&s, "/token", WEBAPP, &[("grant_type", "refresh_token"), ("refresh_token", rt)]).await;
         let (rt2, at2) = (next["refresh_token"].as_str().unwrap(), next["access_token"].as_str().unwrap());
@@ -165,7 +146,7 @@ async fn revocation() {
         // Unknown tokens: 200, as RFC 7009 §2.2 says. Another client's token: refused.
         let (st, _) = post(&s, "/revoke", WEBAPP, &[("token", "never-issued")]).await;
         assert_eq!(st, 200);
-        let t = user_tokens(&s).await;
+        let t = webapp_tokens(&s, &Browser::new(&s.url), &[]).await;
         let (st, body) =
             post(&s, "/revoke", ("service", "service-secret"), &[("token", t["access_token"].as_str().unwrap())]).await;
         assert_eq!((st, body["error"].as_str()), (400, Some("unauthorized_client")), "{label}");

@@ -1,31 +1,8 @@
 //! `/end_session` (OpenID Connect RP-Initiated Logout 1.0) over real HTTP.
 
-use crate::{CONFIG, WEBAPP_CB, webapp_auth};
-use gatehouse_testkit::browser::{Browser, VERIFIER};
+use crate::{CONFIG, webapp_auth, webapp_tokens};
+use gatehouse_testkit::browser::Browser;
 use gatehouse_testkit::{TestDb, TestServer};
-use serde_json::Value;
-
-/// Signs in through the webapp and returns its ID token.
-async fn signed_in(s: &TestServer, b: &Browser) -> String {
-    let p = b.sign_in(&webapp_auth(&[]), "alice", "alice-password").await;
-    let t: Value = s
-        .http
-        .post(s.url("/token"))
-        .basic_auth("webapp", Some("webapp-secret"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &p["code"]),
-            ("redirect_uri", WEBAPP_CB),
-            ("code_verifier", VERIFIER),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    t["id_token"].as_str().unwrap().to_owned()
-}
 
 async fn is_signed_in(b: &Browser) -> bool {
     let page = b.authorize(&webapp_auth(&[("prompt", "none")])).await;
@@ -42,7 +19,7 @@ async fn logout_with_the_sessions_own_id_token_redirects_back_with_state() {
         let label = db.label;
         let s = TestServer::start(CONFIG, db).await.unwrap();
         let b = Browser::new(&s.url);
-        let idt = signed_in(&s, &b).await;
+        let idt = webapp_tokens(&s, &b, &[]).await["id_token"].as_str().unwrap().to_owned();
         assert!(is_signed_in(&b).await, "{label}");
         let page = b
             .get(&format!(
@@ -71,7 +48,7 @@ async fn logout_with_the_sessions_own_id_token_redirects_back_with_state() {
 async fn logout_without_a_matching_hint_asks_first() {
     let s = TestServer::start(CONFIG, TestDb::sqlite()).await.unwrap();
     let b = Browser::new(&s.url);
-    signed_in(&s, &b).await;
+    webapp_tokens(&s, &b, &[]).await;
     let page = b
         .get(&format!(
             "/end_session?{}",
@@ -112,9 +89,9 @@ async fn logout_without_a_matching_hint_asks_first() {
 async fn a_hint_for_another_session_is_not_enough() {
     let s = TestServer::start(CONFIG, TestDb::sqlite()).await.unwrap();
     let first = Browser::new(&s.url);
-    let old_hint = signed_in(&s, &first).await;
+    let old_hint = webapp_tokens(&s, &first, &[]).await["id_token"].as_str().unwrap().to_owned();
     let second = Browser::new(&s.url);
-    signed_in(&s, &second).await;
+    webapp_tokens(&s, &second, &[]).await;
     let page = second.get(&format!("/end_session?{}", q(&[("id_token_hint", &old_hint)]))).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Sign out?"), "another session's ID token: ask");
@@ -125,7 +102,7 @@ async fn a_hint_for_another_session_is_not_enough() {
 async fn logout_refusals_never_redirect() {
     let s = TestServer::start(CONFIG, TestDb::sqlite()).await.unwrap();
     let b = Browser::new(&s.url);
-    let idt = signed_in(&s, &b).await;
+    let idt = webapp_tokens(&s, &b, &[]).await["id_token"].as_str().unwrap().to_owned();
     let cases = [
         q(&[("id_token_hint", &idt), ("post_logout_redirect_uri", "https://evil.example/")]),
         q(&[("post_logout_redirect_uri", "http://127.0.0.1:3000/")]),

@@ -139,3 +139,28 @@ pub async fn verify_jwt(s: &gatehouse_testkit::TestServer, token: &str, aud: Opt
     }
     jsonwebtoken::decode::<serde_json::Value>(token, &key, &v).unwrap().claims
 }
+
+/// Signs alice in through the webapp in browser `b` (with `extra` authorization parameters)
+/// and redeems the code: the token response.
+pub async fn webapp_tokens(
+    s: &gatehouse_testkit::TestServer,
+    b: &gatehouse_testkit::browser::Browser,
+    extra: &[(&str, &str)],
+) -> serde_json::Value {
+    let p = b.sign_in(&webapp_auth(extra), "alice", "alice-password").await;
+    let r = s
+        .http
+        .post(s.url("/token"))
+        .basic_auth("webapp", Some("webapp-secret"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &p["code"]),
+            ("redirect_uri", WEBAPP_CB),
+            ("code_verifier", gatehouse_testkit::browser::VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}

@@ -1,38 +1,19 @@
 //! `/userinfo` over real HTTP.
 
-use crate::{CONFIG, WEBAPP_CB, webapp_auth};
-use gatehouse_testkit::browser::{Browser, VERIFIER};
+use crate::{CONFIG, webapp_tokens};
+use gatehouse_testkit::browser::Browser;
 use gatehouse_testkit::{TestDb, TestServer};
 use serde_json::Value;
-
-async fn user_token(s: &TestServer) -> String {
-    let b = Browser::new(&s.url);
-    let p = b.sign_in(&webapp_auth(&[("scope", "openid email")]), "alice", "alice-password").await;
-    let r: Value = s
-        .http
-        .post(s.url("/token"))
-        .basic_auth("webapp", Some("webapp-secret"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &p["code"]),
-            ("redirect_uri", WEBAPP_CB),
-            ("code_verifier", VERIFIER),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    r["access_token"].as_str().unwrap().to_owned()
-}
 
 #[tokio::test]
 async fn userinfo_answers_the_granted_claims_by_get_and_post() {
     for db in TestDb::each().await {
         let label = db.label;
         let s = TestServer::start(CONFIG, db).await.unwrap();
-        let at = user_token(&s).await;
+        let at = webapp_tokens(&s, &Browser::new(&s.url), &[("scope", "openid email")]).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let r = s.http.get(s.url("/userinfo")).bearer_auth(&at).send().await.unwrap();
         assert_eq!(r.status(), 200, "{label}");
         let body: Value = r.json().await.unwrap();
@@ -51,7 +32,10 @@ async fn userinfo_answers_the_granted_claims_by_get_and_post() {
 #[tokio::test]
 async fn userinfo_refusals() {
     let s = TestServer::start(CONFIG, TestDb::sqlite()).await.unwrap();
-    let at = user_token(&s).await;
+    let at = webapp_tokens(&s, &Browser::new(&s.url), &[("scope", "openid email")]).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let challenge = |r: &reqwest::Response| {
         r.headers().get("www-authenticate").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
     };
