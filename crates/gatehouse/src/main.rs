@@ -232,6 +232,20 @@ fn utc(t: i64) -> String {
 async fn serve(cfg: ValidConfig) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let state = gatehouse_server::build(&cfg).await.context("starting Gatehouse")?;
+    let now = gatehouse_protocol::clock::Clock::now(&gatehouse_protocol::clock::SystemClock);
+    if let Some((id, secret)) = gatehouse_server::admin::ops::bootstrap(state.store.as_ref(), now)
+        .await
+        .context("creating the bootstrap admin client")?
+    {
+        // Straight to the terminal, not through the log: a secret never goes into logs.
+        eprintln!(
+            "\n  No client could administer Gatehouse, so one was created. Its secret is shown once:\n\n    \
+             client_id:     {id}\n    client_secret: {}\n\n  Get an admin token with:\n    \
+             curl -u '{id}:<secret>' -d grant_type=client_credentials -d scope=gatehouse:admin {}/token\n",
+            secret.expose(),
+            cfg.issuer
+        );
+    }
     let listener =
         tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     tracing::info!(

@@ -1,6 +1,7 @@
 //! Scopes and the claims they release (OIDC Core §5.4), plus operator-defined scopes
 //! (DESIGN.md §3) that map to custom claims such as `roles`.
 
+use crate::client::FieldError;
 use crate::scope::Scope;
 
 /// Where an operator-defined scope's claims are released.
@@ -78,6 +79,125 @@ pub fn is_standard_scope(name: &str) -> bool {
     STANDARD_SCOPES.iter().any(|(n, _, _)| *n == name)
 }
 
+/// The scope that opens the admin API: Gatehouse protects itself with its own tokens.
+pub const ADMIN_SCOPE: &str = "gatehouse:admin";
+
+/// Every scope Gatehouse defines itself: the OIDC ones and [`ADMIN_SCOPE`].
+pub fn builtin_scopes() -> Vec<ScopeDefinition> {
+    let mut out = standard_scopes();
+    if let Ok(name) = Scope::parse(ADMIN_SCOPE) {
+        out.push(ScopeDefinition {
+            name,
+            claims: Vec::new(),
+            description: "Administer Gatehouse: clients, users, scopes, sessions and keys".to_owned(),
+            targets: ClaimTargets::STANDARD,
+            builtin: true,
+        });
+    }
+    out
+}
+
+pub fn is_builtin_scope(name: &str) -> bool {
+    is_standard_scope(name) || name == ADMIN_SCOPE
+}
+
+/// An operator-defined scope as written in the config file, the admin API or the CLI.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeSpec {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Where the claims go: `id_token`, `access_token`, `userinfo`; all three when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_in: Option<Vec<String>>,
+}
+
+impl ScopeSpec {
+    /// Validates one scope on its own (uniqueness is the caller's: it knows the others).
+    pub fn validate(&self) -> Result<ScopeDefinition, Vec<FieldError>> {
+        let mut errs = Vec::new();
+        let name = match Scope::parse(&self.name) {
+            Ok(n) if is_builtin_scope(n.as_str()) => {
+                errs.push(FieldError::new("name", "is a built-in scope and cannot be redefined"));
+                None
+            }
+            Ok(n) => Some(n),
+            Err(e) => {
+                errs.push(FieldError::new("name", e.to_string()));
+                None
+            }
+        };
+        if let Some(c) =
+            self.claims.iter().find(|c| c.is_empty() || c.chars().any(|ch| ch.is_whitespace() || ch.is_control()))
+        {
+            errs.push(FieldError::new("claims", format!("{c:?} is not a claim name")));
+        }
+        if let Some(c) = self.claims.iter().find(|c| RESERVED_CLAIMS.contains(&c.as_str())) {
+            errs.push(FieldError::new(
+                "claims",
+                format!("{c:?} is set by Gatehouse in tokens and cannot come from a scope"),
+            ));
+        }
+        if self.description.as_deref().is_some_and(|d| d.chars().any(char::is_control)) {
+            errs.push(FieldError::new("description", "has control characters"));
+        }
+        let mut targets = ClaimTargets { id_token: false, access_token: false, userinfo: false };
+        match &self.include_in {
+            None => targets = ClaimTargets::ALL,
+            Some(list) => {
+                for t in list {
+                    match t.as_str() {
+                        "id_token" => targets.id_token = true,
+                        "access_token" => targets.access_token = true,
+                        "userinfo" => targets.userinfo = true,
+                        other => errs.push(FieldError::new(
+                            "include_in",
+                            format!("unknown target {other:?}; valid: id_token, access_token, userinfo"),
+                        )),
+                    }
+                }
+            }
+        }
+        match name {
+            Some(name) if errs.is_empty() => Ok(ScopeDefinition {
+                description: self.description.clone().unwrap_or_else(|| format!("Access to {}", name.as_str())),
+                name,
+                claims: self.claims.clone(),
+                targets,
+                builtin: false,
+            }),
+            _ => Err(errs),
+        }
+    }
+}
+
+impl ScopeDefinition {
+    /// The spec that validates back into this definition (export, the admin API's view).
+    pub fn to_spec(&self) -> ScopeSpec {
+        let t = self.targets;
+        let include_in = if t == ClaimTargets::ALL {
+            None
+        } else {
+            Some(
+                [("id_token", t.id_token), ("access_token", t.access_token), ("userinfo", t.userinfo)]
+                    .into_iter()
+                    .filter(|(_, on)| *on)
+                    .map(|(n, _)| n.to_owned())
+                    .collect(),
+            )
+        };
+        ScopeSpec {
+            name: self.name.as_str().to_owned(),
+            claims: self.claims.clone(),
+            description: Some(self.description.clone()),
+            include_in,
+        }
+    }
+}
+
 /// JSON type a standard claim must have (OIDC Core §5.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClaimKind {
@@ -134,6 +254,44 @@ mod tests {
         assert_eq!(profile.claims.len(), 14);
         assert!(is_standard_scope("offline_access"));
         assert!(!is_standard_scope("roles"));
+    }
+
+    #[test]
+    fn scope_specs_validate_and_round_trip() {
+        let spec = ScopeSpec {
+            name: "roles".into(),
+            claims: vec!["roles".into()],
+            description: Some("Your roles".into()),
+            include_in: Some(vec!["access_token".into()]),
+        };
+        let d = spec.validate().unwrap();
+        assert!(d.targets.access_token && !d.targets.id_token && !d.targets.userinfo);
+        assert_eq!(d.to_spec(), spec);
+        assert_eq!(d.to_spec().validate().unwrap(), d);
+    }
+
+    #[test]
+    fn bad_scope_specs_name_the_field() {
+        for (spec, field) in [
+            (ScopeSpec { name: "openid".into(), ..Default::default() }, "name"),
+            (ScopeSpec { name: ADMIN_SCOPE.into(), ..Default::default() }, "name"),
+            (ScopeSpec { name: "a b".into(), ..Default::default() }, "name"),
+            (ScopeSpec { name: "x".into(), claims: vec!["".into()], ..Default::default() }, "claims"),
+            (ScopeSpec { name: "x".into(), claims: vec!["sub".into()], ..Default::default() }, "claims"),
+            (
+                ScopeSpec { name: "x".into(), include_in: Some(vec!["cookie".into()]), ..Default::default() },
+                "include_in",
+            ),
+        ] {
+            assert_eq!(spec.validate().unwrap_err()[0].key, field, "{spec:?}");
+        }
+    }
+
+    #[test]
+    fn admin_scope_is_builtin_but_not_standard() {
+        assert!(is_builtin_scope(ADMIN_SCOPE));
+        assert!(!is_standard_scope(ADMIN_SCOPE));
+        assert!(builtin_scopes().iter().any(|s| s.name.as_str() == ADMIN_SCOPE));
     }
 
     #[test]

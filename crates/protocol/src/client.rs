@@ -71,25 +71,35 @@ crate::string_serde!(TokenEndpointAuthMethod, TokenEndpointAuthMethod::parse, |v
 
 /// A validated client. Its serde form (RFC 7591 names) is the stored document and the admin
 /// API's view; the secret hash never appears in it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Client {
     #[serde(rename = "client_id")]
+    #[schema(value_type = String)]
     pub id: ClientId,
     #[serde(rename = "client_name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `None`: a public client (RFC 6749 §2.1), which must use PKCE. Stored apart from the document.
     #[serde(skip)]
+    #[schema(ignore)]
     pub secret: Option<SecretHash>,
+    /// Space-separated scopes the client may ask for.
     #[serde(rename = "scope")]
+    #[schema(value_type = String)]
     pub scopes: ScopeSet,
+    #[schema(value_type = Vec<String>)]
     pub grants: GrantSet,
+    #[schema(value_type = Vec<String>)]
     pub redirect_uris: Vec<RedirectUri>,
     #[serde(default)]
+    #[schema(value_type = Vec<String>)]
     pub post_logout_redirect_uris: Vec<RedirectUri>,
+    #[schema(value_type = String)]
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    #[schema(value_type = String)]
     pub id_token_signed_response_alg: SigningAlg,
     /// `None`: the server-wide default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub access_token_signed_response_alg: Option<SigningAlg>,
     /// First-party clients skip the consent page.
     #[serde(default)]
@@ -108,6 +118,7 @@ pub struct Client {
     pub lifetimes: ClientLifetimes,
     /// OIDC Back-Channel Logout 1.0 §2.2: where to POST a logout token when a session ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub backchannel_logout_uri: Option<RedirectUri>,
     /// Whether the logout token must carry `sid` (it always does here).
     #[serde(default)]
@@ -115,7 +126,7 @@ pub struct Client {
 }
 
 /// Per-client lifetime overrides, in seconds; `None` uses the server-wide value.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct ClientLifetimes {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_code_ttl: Option<i64>,
@@ -155,6 +166,41 @@ impl Client {
         self.secret.is_none()
     }
 
+    /// The spec that validates back into this client, secret hash included (export, updates).
+    pub fn to_spec(&self) -> ClientSpec {
+        let l = &self.lifetimes;
+        ClientSpec {
+            client_id: self.id.as_str().to_owned(),
+            client_secret: None,
+            client_secret_hash: self.secret.as_ref().map(SecretHash::to_stored),
+            client_name: self.name.clone(),
+            scope: Some(self.scopes.to_string()),
+            // The defaults stay implicit, as an operator would have written them.
+            grants: (self.grants != default_grants(self.is_public()))
+                .then(|| self.grants.iter().map(|g| g.as_str().to_owned()).collect()),
+            grant_types: None,
+            response_types: None,
+            redirect_uris: self.redirect_uris.iter().map(|u| u.as_str().to_owned()).collect(),
+            post_logout_redirect_uris: self.post_logout_redirect_uris.iter().map(|u| u.as_str().to_owned()).collect(),
+            token_endpoint_auth_method: Some(self.token_endpoint_auth_method.as_str().to_owned()),
+            id_token_signed_response_alg: Some(self.id_token_signed_response_alg.as_str().to_owned()),
+            access_token_signed_response_alg: self.access_token_signed_response_alg.map(|a| a.as_str().to_owned()),
+            first_party: self.first_party,
+            require_pkce: self.require_pkce,
+            allow_plain_pkce: self.allow_plain_pkce,
+            introspection_audiences: self.introspection_audiences.clone(),
+            authorization_code_ttl: l.authorization_code_ttl,
+            access_token_ttl: l.access_token_ttl,
+            id_token_ttl: l.id_token_ttl,
+            refresh_token_idle_ttl: l.refresh_token_idle_ttl,
+            refresh_token_absolute_ttl: l.refresh_token_absolute_ttl,
+            device_code_ttl: l.device_code_ttl,
+            session_ttl: l.session_ttl,
+            backchannel_logout_uri: self.backchannel_logout_uri.as_ref().map(|u| u.as_str().to_owned()),
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
+        }
+    }
+
     pub fn pkce_required(&self) -> bool {
         self.is_public() || self.require_pkce
     }
@@ -162,61 +208,62 @@ impl Client {
 
 /// A client as an operator writes it. Both the Gatehouse names (`grants`, `scope`) and the
 /// RFC 7591 names (`grant_types`, `response_types`) are accepted.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {
     pub client_id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
+    #[schema(value_type = Option<String>)]
     pub client_secret: Option<Secret>,
     /// A stored hash (`$argon2id$...` or `sha256:...`) instead of the secret itself.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret_hash: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grants: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_types: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_types: Option<Vec<String>>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redirect_uris: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub post_logout_redirect_uris: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_endpoint_auth_method: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token_signed_response_alg: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_signed_response_alg: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub first_party: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_pkce: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_plain_pkce: bool,
     /// Audiences whose tokens this client may introspect as a resource server.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub introspection_audiences: Vec<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_code_ttl: Option<i64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_ttl: Option<i64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token_ttl: Option<i64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token_idle_ttl: Option<i64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token_absolute_ttl: Option<i64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_code_ttl: Option<i64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_ttl: Option<i64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_uri: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub backchannel_logout_session_required: bool,
 }
 
@@ -462,13 +509,21 @@ impl ClientSpec {
         // RFC 7591 §2.1: `implicit` in grant_types means the implicit/hybrid response types; a
         // bare `authorization_code` with hybrid response types is already covered above.
         if self.grants.is_none() && self.grant_types.is_none() && self.response_types.is_none() {
-            set.insert(GrantType::AuthorizationCode);
-            if !public {
-                set.insert(GrantType::ClientCredentials);
-            }
+            set = default_grants(public);
         }
         set
     }
+}
+
+/// DESIGN.md §2: without `grants`, a confidential client gets `client_credentials` and
+/// `authorization_code`, a public one `authorization_code`.
+fn default_grants(public: bool) -> GrantSet {
+    let mut set = GrantSet::default();
+    set.insert(GrantType::AuthorizationCode);
+    if !public {
+        set.insert(GrantType::ClientCredentials);
+    }
+    set
 }
 
 fn parse_uris(key: &'static str, raw: &[String], errs: &mut Vec<FieldError>) -> Vec<RedirectUri> {

@@ -9,9 +9,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
 use gatehouse_protocol::authorize::{ResponseMode, SUPPORTED_RESPONSE_TYPES};
-use gatehouse_protocol::claims::ScopeDefinition;
+use gatehouse_protocol::claims::{ADMIN_SCOPE, ScopeDefinition};
 use gatehouse_protocol::client::TokenEndpointAuthMethod;
-use gatehouse_protocol::discovery::{Capabilities, Endpoints, ProviderMetadata};
+use gatehouse_protocol::discovery::{Capabilities, Endpoints};
 use gatehouse_protocol::grant::GrantType;
 use gatehouse_store::Store;
 use std::sync::Arc;
@@ -27,12 +27,11 @@ use tower_http::trace::TraceLayer;
 pub const MAX_BODY: usize = 64 * 1024;
 
 /// What the handlers share. Handlers extract only the part they use (`State<Arc<dyn Store>>`,
-/// `State<Discovery>`, ...) through `FromRef`.
+/// `State<Arc<Keys>>`, ...) through `FromRef`.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub keys: Arc<Keys>,
-    pub discovery: Discovery,
     pub issuer: Arc<str>,
     pub core: Arc<Core>,
 }
@@ -42,10 +41,6 @@ impl FromRef<AppState> for Arc<Core> {
         s.core.clone()
     }
 }
-
-/// The discovery document, rendered once at start.
-#[derive(Clone)]
-pub struct Discovery(pub Bytes);
 
 impl FromRef<AppState> for Arc<dyn Store> {
     fn from_ref(s: &AppState) -> Self {
@@ -59,16 +54,16 @@ impl FromRef<AppState> for Arc<Keys> {
     }
 }
 
-impl FromRef<AppState> for Discovery {
-    fn from_ref(s: &AppState) -> Self {
-        s.discovery.clone()
-    }
-}
-
 /// What this build implements; discovery advertises exactly this (grows as endpoints land).
-pub fn capabilities(algs: &[gatehouse_protocol::jose::SigningAlg], scopes: &[ScopeDefinition]) -> Capabilities {
+pub fn capabilities(
+    algs: &[gatehouse_protocol::jose::SigningAlg],
+    scopes: &[ScopeDefinition],
+    registration: bool,
+) -> Capabilities {
+    // The admin scope is Gatehouse's own business, not something relying parties ask for.
+    let scopes: Vec<&ScopeDefinition> = scopes.iter().filter(|s| s.name.as_str() != ADMIN_SCOPE).collect();
     let mut claims: Vec<String> = vec!["sub".into(), "iss".into(), "aud".into(), "exp".into(), "iat".into()];
-    for s in scopes {
+    for s in &scopes {
         for c in &s.claims {
             if !claims.contains(c) {
                 claims.push(c.clone());
@@ -101,15 +96,10 @@ pub fn capabilities(algs: &[gatehouse_protocol::jose::SigningAlg], scopes: &[Sco
             revocation: Some("/revoke"),
             end_session: Some("/end_session"),
             jwks: "/jwks",
-            ..Default::default()
+            registration: registration.then_some("/register"),
         },
         backchannel_logout: true,
     }
-}
-
-pub fn render_discovery(issuer: &str, caps: &Capabilities) -> Discovery {
-    let doc = ProviderMetadata::build(issuer, caps);
-    Discovery(Bytes::from(serde_json::to_vec(&doc).unwrap_or_default()))
 }
 
 /// The router with every endpoint and the cross-cutting layers.
@@ -138,6 +128,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(metadata)
         .merge(api)
+        .merge(crate::admin::router())
         .route("/authorize", get(crate::authorize::authorize).post(crate::authorize::authorize))
         .route("/login", post(crate::authorize::login))
         .route("/consent", post(crate::authorize::consent))
@@ -177,8 +168,8 @@ fn json_bytes(body: Bytes, content_type: &'static str, cache: &'static str) -> R
 }
 
 /// OIDC Discovery 1.0 §4 / RFC 8414 §3.
-async fn discovery(State(Discovery(doc)): State<Discovery>) -> Response {
-    json_bytes(doc, "application/json", "public, max-age=300")
+async fn discovery(State(core): State<Arc<Core>>) -> Response {
+    json_bytes(core.catalog.get().discovery.clone(), "application/json", "public, max-age=300")
 }
 
 /// RFC 7517 §5: the JWK Set. Short caching: a key is published before it signs (DESIGN.md §4).

@@ -5,10 +5,12 @@
 
 use figment::Figment;
 use figment::providers::{Env, Format, Json, Serialized, Toml};
-use gatehouse_protocol::claims::{ClaimTargets, ScopeDefinition, is_standard_scope, standard_scopes};
+use gatehouse_protocol::claims::{ADMIN_SCOPE, ScopeDefinition, ScopeSpec, builtin_scopes};
 use gatehouse_protocol::client::{ClientSpec, FieldError, ValidClient};
+use gatehouse_protocol::grant::{GrantSet, GrantType};
 use gatehouse_protocol::jose::SigningAlg;
-use gatehouse_protocol::scope::Scope;
+use gatehouse_protocol::scope::ScopeSet;
+use gatehouse_protocol::secret::Secret;
 use gatehouse_protocol::user::{UserSpec, ValidUser};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
@@ -18,6 +20,8 @@ use std::path::{Path, PathBuf};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE: &str = "sqlite://gatehouse-data/gatehouse.db";
+const DEFAULT_REGISTRATION_SCOPES: &str = "openid profile email address phone offline_access";
+const DEFAULT_REGISTRATION_GRANTS: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
 
 /// The configuration as written: every key optional, defaults applied by `validate`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -44,6 +48,11 @@ pub struct Config {
     /// How often (seconds) expired codes, tokens, sessions and retired keys are deleted. Default 300.
     #[serde(default)]
     pub cleanup_interval: Option<u64>,
+    /// Seconds between re-reads of the scopes (changes made on other nodes); default 5.
+    #[serde(default)]
+    pub catalog_reload_interval: Option<u64>,
+    #[serde(default)]
+    pub registration: RegistrationConfig,
     /// A folder of templates (login.html, consent.html, error.html, form_post.html, base.html,
     /// gatehouse.css) replacing the built-in ones of the same name.
     #[serde(default)]
@@ -84,18 +93,33 @@ pub struct TokensConfig {
     pub device_poll_interval: Option<i64>,
 }
 
-/// An operator-defined scope: `[[scopes]]`.
+/// `[registration]`: dynamic client registration (RFC 7591) and management (RFC 7592).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ScopeSpec {
-    pub name: String,
+pub struct RegistrationConfig {
+    /// Off by default: anyone who can reach `/register` could create clients.
     #[serde(default)]
-    pub claims: Vec<String>,
+    pub enabled: bool,
+    /// When set, `/register` requires it as a bearer token (RFC 7591 §3); open otherwise.
     #[serde(default)]
-    pub description: Option<String>,
-    /// Where the claims go: any of `id_token`, `access_token`, `userinfo`. Default: all three.
+    pub initial_access_token: Option<Secret>,
+    /// The scopes a registered client may be given (space separated); default: the OpenID
+    /// Connect ones. `gatehouse:admin` can never be registered.
     #[serde(default)]
-    pub include_in: Option<Vec<String>>,
+    pub allowed_scopes: Option<String>,
+    /// The grants a registered client may use; default: authorization_code, refresh_token,
+    /// client_credentials. `password` is refused whatever this says.
+    #[serde(default)]
+    pub allowed_grants: Option<Vec<String>>,
+}
+
+/// Dynamic registration policy, validated.
+#[derive(Debug, Clone, Default)]
+pub struct RegistrationPolicy {
+    pub enabled: bool,
+    pub initial_access_token: Option<Secret>,
+    pub allowed_scopes: ScopeSet,
+    pub allowed_grants: GrantSet,
 }
 
 /// Values from command-line flags, the highest layer.
@@ -120,6 +144,8 @@ pub struct ValidConfig {
     pub key_reload_interval: u64,
     pub key_rotation_interval: Option<i64>,
     pub cleanup_interval: u64,
+    pub catalog_reload_interval: u64,
+    pub registration: RegistrationPolicy,
     pub templates: Option<PathBuf>,
     pub clients: Vec<ValidClient>,
     pub users: Vec<ValidUser>,
@@ -258,6 +284,8 @@ impl Config {
         let defined: HashSet<String> = scopes.iter().map(|s| s.name.as_str().to_owned()).collect();
         let scope_defined = |s: &str| defined.contains(s);
 
+        let registration = self.validate_registration(&file, &scope_defined, &mut errs);
+
         let mut clients = Vec::new();
         let mut seen_clients: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, spec) in self.clients.iter().enumerate() {
@@ -299,6 +327,8 @@ impl Config {
                 lifetimes,
                 key_reload_interval: self.key_reload_interval.unwrap_or(60).clamp(1, 3600),
                 cleanup_interval: self.cleanup_interval.unwrap_or(300).clamp(1, 86_400),
+                catalog_reload_interval: self.catalog_reload_interval.unwrap_or(5).clamp(1, 3600),
+                registration,
                 key_rotation_interval: self.key_rotation_interval,
                 templates: self.templates.clone(),
                 clients,
@@ -312,53 +342,72 @@ impl Config {
     }
 
     /// Built-in scopes plus `[[scopes]]`.
-    fn validate_scopes(&self, file: &str, errs: &mut Vec<String>) -> Vec<ScopeDefinition> {
-        let mut out = standard_scopes();
-        for (i, spec) in self.scopes.iter().enumerate() {
-            let at = format!("{file}: scopes[{i}] (name {:?})", spec.name);
-            let mut push = |e: FieldError| errs.push(format!("{at}: {e}"));
-            let name = match Scope::parse(&spec.name) {
-                Ok(n) => n,
-                Err(e) => {
-                    push(FieldError::new("name", e.to_string()));
-                    continue;
-                }
-            };
-            if is_standard_scope(name.as_str()) {
-                push(FieldError::new("name", "is a built-in OpenID Connect scope and cannot be redefined"));
-                continue;
-            }
-            if out.iter().any(|s| s.name == name) {
-                push(FieldError::new("name", "duplicate scope name"));
-                continue;
-            }
-            if let Some(c) = spec.claims.iter().find(|c| c.is_empty() || c.chars().any(char::is_whitespace)) {
-                push(FieldError::new("claims", format!("{c:?} is not a claim name")));
-            }
-            let mut targets = ClaimTargets { id_token: false, access_token: false, userinfo: false };
-            match &spec.include_in {
-                None => targets = ClaimTargets::ALL,
-                Some(list) => {
-                    for t in list {
-                        match t.as_str() {
-                            "id_token" => targets.id_token = true,
-                            "access_token" => targets.access_token = true,
-                            "userinfo" => targets.userinfo = true,
-                            other => push(FieldError::new(
-                                "include_in",
-                                format!("unknown target {other:?}; valid: id_token, access_token, userinfo"),
-                            )),
-                        }
+    fn validate_registration(
+        &self,
+        file: &str,
+        scope_defined: &dyn Fn(&str) -> bool,
+        errs: &mut Vec<String>,
+    ) -> RegistrationPolicy {
+        let r = &self.registration;
+        let allowed_scopes = match ScopeSet::parse(r.allowed_scopes.as_deref().unwrap_or(DEFAULT_REGISTRATION_SCOPES)) {
+            Ok(set) => {
+                for s in set.iter() {
+                    if s.as_str() == ADMIN_SCOPE {
+                        errs.push(format!(
+                            "{file}: registration.allowed_scopes: {ADMIN_SCOPE} can never be self-registered"
+                        ));
+                    } else if !scope_defined(s.as_str()) {
+                        errs.push(format!(
+                            "{file}: registration.allowed_scopes: scope {:?} is not defined",
+                            s.as_str()
+                        ));
                     }
                 }
+                set
             }
-            out.push(ScopeDefinition {
-                description: spec.description.clone().unwrap_or_else(|| format!("Access to {}", name.as_str())),
-                name,
-                claims: spec.claims.clone(),
-                targets,
-                builtin: false,
-            });
+            Err(e) => {
+                errs.push(format!("{file}: registration.allowed_scopes: {e}"));
+                ScopeSet::default()
+            }
+        };
+        let mut allowed_grants = GrantSet::default();
+        for g in r.allowed_grants.clone().unwrap_or_else(|| DEFAULT_REGISTRATION_GRANTS.map(str::to_owned).to_vec()) {
+            if let Err(bad) = allowed_grants.extend_from_entry(&g) {
+                errs.push(format!(
+                    "{file}: registration.allowed_grants: unknown grant {bad:?}; valid grants: {}",
+                    GrantType::valid_names()
+                ));
+            }
+        }
+        if allowed_grants.contains(GrantType::Password) {
+            errs.push(format!(
+                "{file}: registration.allowed_grants: password can never be self-registered (RFC 9700 §2.4)"
+            ));
+        }
+        if r.initial_access_token.as_ref().is_some_and(|t| t.expose().len() < 16) {
+            errs.push(format!(
+                "{file}: registration.initial_access_token: too short; use at least 16 random characters"
+            ));
+        }
+        RegistrationPolicy {
+            enabled: r.enabled,
+            initial_access_token: r.initial_access_token.clone(),
+            allowed_scopes,
+            allowed_grants,
+        }
+    }
+
+    fn validate_scopes(&self, file: &str, errs: &mut Vec<String>) -> Vec<ScopeDefinition> {
+        let mut out = builtin_scopes();
+        for (i, spec) in self.scopes.iter().enumerate() {
+            let at = format!("{file}: scopes[{i}] (name {:?})", spec.name);
+            match spec.validate() {
+                Ok(d) if out.iter().any(|s| s.name == d.name) => {
+                    errs.push(format!("{at}: {}", FieldError::new("name", "duplicate scope name")));
+                }
+                Ok(d) => out.push(d),
+                Err(fe) => errs.extend(fe.iter().map(|e| format!("{at}: {e}"))),
+            }
         }
         out
     }

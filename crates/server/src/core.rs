@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq;
 pub struct Core {
     pub store: Arc<dyn Store>,
     pub tokens: TokenIssuer,
+    pub catalog: Arc<crate::catalog::Catalog>,
     pub pages: Pages,
     pub secrets: SecretCache,
     pub throttle: Throttle,
@@ -52,12 +53,12 @@ impl Core {
 
     /// The consent page's plain-words line for each scope.
     pub fn scope_lines(&self, scope: &ScopeSet) -> Vec<ScopeLine> {
+        let catalog = self.catalog.get();
         scope
             .iter()
             .map(|s| ScopeLine {
                 name: s.to_string(),
-                description: self
-                    .tokens
+                description: catalog
                     .scopes
                     .iter()
                     .find(|d| d.name == *s)

@@ -2,7 +2,6 @@
 //! in-memory keys; opaque handles (codes, refresh tokens, session ids) and their storage hashes.
 
 use crate::keys::Keys;
-use gatehouse_protocol::claims::ScopeDefinition;
 use gatehouse_protocol::client::Client;
 use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::error::{InternalError, OAuthError};
@@ -86,7 +85,7 @@ pub fn hash_token(t: &str) -> String {
 pub struct TokenIssuer {
     pub issuer: Arc<str>,
     pub keys: Arc<Keys>,
-    pub scopes: Arc<Vec<ScopeDefinition>>,
+    pub catalog: Arc<crate::catalog::Catalog>,
     pub lifetimes: Lifetimes,
     pub default_access_token_alg: SigningAlg,
     pub rng: Arc<dyn Rng>,
@@ -139,7 +138,7 @@ impl TokenIssuer {
         let exp = now + self.lifetimes.for_client(client).access_token;
         let extra = subject
             .user
-            .map(|u| released_claims(&u.claims, scope, &self.scopes, ClaimTarget::AccessToken))
+            .map(|u| released_claims(&u.claims, scope, &self.catalog.get().scopes, ClaimTarget::AccessToken))
             .unwrap_or_default();
         let claims = AccessTokenClaims {
             iss: &self.issuer,
@@ -166,7 +165,7 @@ impl TokenIssuer {
         let extra = released_claims(
             &t.user.claims,
             t.scope,
-            &self.scopes,
+            &self.catalog.get().scopes,
             ClaimTarget::IdToken { access_token_issued: t.access_token.is_some() },
         );
         let claims = IdTokenClaims {

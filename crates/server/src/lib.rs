@@ -11,9 +11,11 @@ pub mod keys;
 pub mod secrets;
 pub mod seed;
 
+pub mod admin;
 mod app;
 mod authorize;
 mod backchannel;
+pub mod catalog;
 mod client_auth;
 mod core;
 mod device;
@@ -25,12 +27,11 @@ mod token;
 mod userinfo;
 mod web;
 
-pub use app::{AppState, Discovery, app};
+pub use app::{AppState, app};
 pub use error::ApiError;
 
 use crate::config::ValidConfig;
 use crate::keys::{KeyRing, Keys};
-use gatehouse_protocol::claims::standard_scopes;
 use gatehouse_protocol::clock::{Clock, SystemClock};
 use gatehouse_store::{SqlStore, Store};
 use std::future::Future;
@@ -55,20 +56,21 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
     let keys = Arc::new(Keys::new(ring));
     spawn_key_reloader(&keys, &store, clock.clone(), cfg.key_reload_interval, cfg.key_rotation_interval);
     spawn_cleanup(&store, clock.clone(), cfg.lifetimes, cfg.cleanup_interval);
-    let mut scopes = standard_scopes();
-    scopes.extend(store.list_scopes().await?.into_iter().filter(|s| !s.builtin));
-    let caps = app::capabilities(&algs_ring, &scopes);
     let issuer: Arc<str> = cfg.issuer.as_str().into();
+    let catalog =
+        Arc::new(catalog::Catalog::load(store.as_ref(), issuer.clone(), algs_ring, cfg.registration.enabled).await?);
+    spawn_catalog_reloader(&catalog, &store, cfg.catalog_reload_interval);
     let core = Arc::new(core::Core {
         store: store.clone(),
         tokens: issuer::TokenIssuer {
             issuer: issuer.clone(),
             keys: keys.clone(),
-            scopes: Arc::new(scopes),
+            catalog: catalog.clone(),
             lifetimes: cfg.lifetimes,
             default_access_token_alg: cfg.access_token_alg,
             rng: Arc::new(issuer::SystemRng),
         },
+        catalog,
         pages: web::Pages::new(cfg.templates.clone(), &cfg.issuer),
         secrets: client_auth::SecretCache::default(),
         throttle: throttle::Throttle::default(),
@@ -76,7 +78,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         secure_cookies: !config::is_loopback_issuer(&cfg.issuer),
         backchannel: backchannel::http_client(),
     });
-    Ok(AppState { discovery: app::render_discovery(&cfg.issuer, &caps), store, keys, issuer, core })
+    Ok(AppState { store, keys, issuer, core })
 }
 
 /// Re-reads the signing keys every `every` seconds, so a rotation made by another node or by
@@ -103,6 +105,22 @@ fn spawn_key_reloader(
             }
             if let Err(e) = keys.reload(store.as_ref()).await {
                 tracing::warn!(error = %e, "could not reload signing keys; keeping the current ones");
+            }
+        }
+    });
+}
+
+/// Re-reads the scopes every `every` seconds, so changes made on another node arrive.
+fn spawn_catalog_reloader(catalog: &Arc<catalog::Catalog>, store: &Arc<dyn Store>, every: u64) {
+    let (catalog, store) = (Arc::downgrade(catalog), Arc::downgrade(store));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(every.max(1)));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let (Some(catalog), Some(store)) = (catalog.upgrade(), store.upgrade()) else { return };
+            if let Err(e) = catalog.reload(store.as_ref()).await {
+                tracing::warn!(error = %e, "could not reload scopes; keeping the current ones");
             }
         }
     });

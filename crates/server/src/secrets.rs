@@ -33,3 +33,19 @@ pub async fn verify(hash: SecretHash, presented: Secret) -> bool {
     let _permit = argon2_permit().await;
     tokio::task::spawn_blocking(move || hash.verify(&presented)).await.unwrap_or(false)
 }
+
+/// [`hash_argon2`] on a blocking thread, after waiting for a turn.
+pub async fn hash_argon2_async(secret: Secret) -> Result<SecretHash, String> {
+    let _permit = argon2_permit().await;
+    tokio::task::spawn_blocking(move || hash_argon2(&secret)).await.map_err(|e| e.to_string())?
+}
+
+/// A new 256-bit client secret (DESIGN.md §4) and its SHA-256 hash: checking it costs
+/// microseconds, and its entropy makes a slow hash pointless.
+pub fn generate_client_secret() -> (Secret, SecretHash) {
+    let mut random = [0u8; 32];
+    gatehouse_protocol::rand::Rng::fill(&crate::issuer::SystemRng, &mut random);
+    let secret = gatehouse_protocol::secret::generated_secret(&random);
+    let hash = SecretHash::sha256(&secret);
+    (secret, hash)
+}

@@ -54,7 +54,7 @@ pub async fn userinfo(
         _ => return Err(BAD.into()),
     };
     let scope = view.scope;
-    let mut out = released_claims(&user.claims, &scope, &core.tokens.scopes, ClaimTarget::Userinfo);
+    let mut out = released_claims(&user.claims, &scope, &core.catalog.get().scopes, ClaimTarget::Userinfo);
     out.insert("sub".into(), Value::String(user.sub));
     let mut r = Json(Value::Object(out)).into_response();
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

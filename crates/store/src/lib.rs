@@ -6,6 +6,7 @@
 //! portable SQL and embedded migrations run at start. No sqlx type appears in a signature here:
 //! callers see protocol types and [`StoreError`].
 
+mod audit;
 mod cleanup;
 mod device;
 mod error;
@@ -24,14 +25,30 @@ use gatehouse_protocol::{Client, ClientId};
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// One page of a list, in key order: up to `limit` entries after the key `after`, keeping
+/// those that contain `search` (case-insensitive) in the fields the list says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Page {
+    pub search: Option<String>,
+    pub after: Option<String>,
+    pub limit: i64,
+}
+
 #[async_trait]
 pub trait ClientStore: Send + Sync {
     /// Inserts or replaces the client (document and secret hash) in one statement.
     async fn upsert_client(&self, client: &Client, now: UnixTime) -> Result<()>;
+    /// Inserts a new client; returns `false` (changing nothing) when the id is taken.
+    async fn insert_client(&self, client: &Client, now: UnixTime) -> Result<bool>;
     async fn get_client(&self, id: &ClientId) -> Result<Option<Client>>;
     async fn list_clients(&self) -> Result<Vec<Client>>;
+    /// Clients by id; `search` looks in the whole client document (id, name, URIs, scopes).
+    async fn list_clients_page(&self, page: &Page) -> Result<Vec<Client>>;
     /// Returns whether a client was deleted.
     async fn delete_client(&self, id: &ClientId) -> Result<bool>;
+    /// RFC 7592: sets (or clears) the hash of the client's registration access token.
+    async fn set_registration_token(&self, id: &ClientId, token_hash: Option<&str>) -> Result<()>;
+    async fn registration_token(&self, id: &ClientId) -> Result<Option<String>>;
 }
 
 #[async_trait]
@@ -39,15 +56,56 @@ pub trait UserStore: Send + Sync {
     /// Inserts or replaces by `sub`. A different user holding the username is a
     /// [`StoreError::Conflict`].
     async fn upsert_user(&self, user: &User, now: UnixTime) -> Result<()>;
+    /// Inserts a new user; a taken `sub` or username is a [`StoreError::Conflict`].
+    async fn insert_user(&self, user: &User, now: UnixTime) -> Result<()>;
     async fn get_user_by_username(&self, username: &str) -> Result<Option<User>>;
     async fn get_user_by_sub(&self, sub: &str) -> Result<Option<User>>;
     async fn list_users(&self) -> Result<Vec<User>>;
+    /// Users by username; `search` looks in the username and the claims; `disabled` filters.
+    async fn list_users_page(&self, page: &Page, disabled: Option<bool>) -> Result<Vec<User>>;
+    /// Deletes the user with their sessions and consents. Returns whether a user was deleted.
+    async fn delete_user(&self, sub: &str) -> Result<bool>;
 }
 
 #[async_trait]
 pub trait ScopeStore: Send + Sync {
     async fn upsert_scope(&self, scope: &ScopeDefinition, now: UnixTime) -> Result<()>;
     async fn list_scopes(&self) -> Result<Vec<ScopeDefinition>>;
+    /// Returns whether a scope was deleted.
+    async fn delete_scope(&self, name: &str) -> Result<bool>;
+}
+
+/// One entry of the audit log: who changed what, when. `details` never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// A UUIDv7: ordering by id is ordering by time.
+    pub id: String,
+    pub at: UnixTime,
+    /// `client:<id>` (admin API), `cli:<user>`, `registration`, `bootstrap`.
+    pub actor: String,
+    /// `client.create`, `user.set_password`, ...
+    pub action: String,
+    /// `client:<id>`, `user:<sub>`, `scope:<name>`, `session:<sid>`, `key:<kid>`.
+    pub target: String,
+    /// A JSON object.
+    pub details: String,
+}
+
+/// Audit entries newest first, before the id `before`, filtered by exact actor and target and
+/// by action prefix (`client.` gives every client change).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub before: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub limit: i64,
+}
+
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
+    async fn list_audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>>;
 }
 
 /// Key lifecycle state (DESIGN.md §4).
@@ -153,6 +211,10 @@ pub trait SessionStore: Send + Sync {
     async fn add_session_client(&self, sid: &str, client_id: &str, now: UnixTime) -> Result<()>;
     /// The clients that received tokens in session `sid`; forgets them (the session is ending).
     async fn take_session_clients(&self, sid: &str) -> Result<Vec<String>>;
+    /// A user's unexpired sessions, newest first, with when each began.
+    async fn list_user_sessions(&self, sub: &str, now: UnixTime) -> Result<Vec<(Session, UnixTime)>>;
+    /// Ends a user's sessions: the one with `sid`, or all of them. Returns the sids ended.
+    async fn delete_user_sessions(&self, sub: &str, sid: Option<&str>) -> Result<Vec<String>>;
 }
 
 #[async_trait]
@@ -316,6 +378,7 @@ pub trait Store:
     + RevocationStore
     + DeviceStore
     + CleanupStore
+    + AuditStore
 {
     /// Round-trips the database (for `/readyz`).
     async fn ping(&self) -> Result<()>;

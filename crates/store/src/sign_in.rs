@@ -76,17 +76,7 @@ impl SessionStore for SqlStore {
         .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            let amr: String = r.try_get("amr")?;
-            Ok(Session {
-                sid: r.try_get("sid")?,
-                sub: r.try_get("sub")?,
-                auth_time: r.try_get("auth_time")?,
-                amr: amr.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-                expires_at: r.try_get("expires_at")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(session_from_row).transpose()
     }
 
     async fn delete_session(&self, id_hash: &str) -> Result<()> {
@@ -113,6 +103,38 @@ impl SessionStore for SqlStore {
             .await?;
         rows.iter().map(|r| Ok(r.try_get("client_id")?)).collect()
     }
+
+    async fn list_user_sessions(&self, sub: &str, now: UnixTime) -> Result<Vec<(Session, UnixTime)>> {
+        let rows = sqlx::query(
+            "SELECT sid, sub, auth_time, amr, expires_at, created_at FROM sessions
+             WHERE sub = $1 AND expires_at > $2 ORDER BY created_at DESC, sid",
+        )
+        .bind(sub)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((session_from_row(r)?, r.try_get("created_at")?))).collect()
+    }
+
+    async fn delete_user_sessions(&self, sub: &str, sid: Option<&str>) -> Result<Vec<String>> {
+        let rows = sqlx::query("DELETE FROM sessions WHERE sub = $1 AND ($2 = '' OR sid = $2) RETURNING sid")
+            .bind(sub)
+            .bind(sid.unwrap_or(""))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| Ok(r.try_get("sid")?)).collect()
+    }
+}
+
+fn session_from_row(r: &sqlx::any::AnyRow) -> Result<Session> {
+    let amr: String = r.try_get("amr")?;
+    Ok(Session {
+        sid: r.try_get("sid")?,
+        sub: r.try_get("sub")?,
+        auth_time: r.try_get("auth_time")?,
+        amr: amr.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        expires_at: r.try_get("expires_at")?,
+    })
 }
 
 #[async_trait]

@@ -4,7 +4,7 @@
 //! CONFLICT`, `RETURNING`, partial indexes) and runs through sqlx's `Any` driver, so there is no
 //! per-database fork of any query.
 
-use crate::{ClientStore, KeyState, KeyStore, Result, ScopeStore, Store, StoreError, StoredKey, UserStore};
+use crate::{ClientStore, KeyState, KeyStore, Page, Result, ScopeStore, Store, StoreError, StoredKey, UserStore};
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -188,6 +188,21 @@ impl ClientStore for SqlStore {
         Ok(())
     }
 
+    async fn insert_client(&self, client: &Client, now: UnixTime) -> Result<bool> {
+        let r = sqlx::query(
+            "INSERT INTO clients (client_id, document, secret_hash, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (client_id) DO NOTHING",
+        )
+        .bind(client.id.as_str())
+        .bind(to_json(client)?)
+        .bind(client.secret.as_ref().map(SecretHash::to_stored))
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
     async fn get_client(&self, id: &ClientId) -> Result<Option<Client>> {
         let row = sqlx::query("SELECT document, secret_hash FROM clients WHERE client_id = $1")
             .bind(id.as_str())
@@ -202,10 +217,55 @@ impl ClientStore for SqlStore {
         rows.iter().map(client_from_row).collect()
     }
 
+    async fn list_clients_page(&self, page: &Page) -> Result<Vec<Client>> {
+        let rows = sqlx::query(
+            "SELECT document, secret_hash FROM clients
+             WHERE ($1 = '' OR client_id > $1) AND LOWER(document) LIKE $2 ESCAPE '\\'
+             ORDER BY client_id LIMIT $3",
+        )
+        .bind(page.after.as_deref().unwrap_or(""))
+        .bind(like_pattern(page.search.as_deref()))
+        .bind(page.limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(client_from_row).collect()
+    }
+
     async fn delete_client(&self, id: &ClientId) -> Result<bool> {
         let r = sqlx::query("DELETE FROM clients WHERE client_id = $1").bind(id.as_str()).execute(&self.pool).await?;
         Ok(r.rows_affected() > 0)
     }
+
+    async fn set_registration_token(&self, id: &ClientId, token_hash: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE clients SET registration_token_hash = $1 WHERE client_id = $2")
+            .bind(token_hash)
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn registration_token(&self, id: &ClientId) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT registration_token_hash FROM clients WHERE client_id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get::<Option<String>, _>("registration_token_hash")).transpose()?.flatten())
+    }
+}
+
+/// A `LIKE` pattern (with `\` as the escape character) matching text that contains `search`,
+/// lower-cased; everything when there is no search.
+fn like_pattern(search: Option<&str>) -> String {
+    let mut p = String::from("%");
+    for c in search.unwrap_or("").to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
 }
 
 const USER_COLUMNS: &str = "sub, username, password_hash, claims, disabled";
@@ -236,6 +296,27 @@ impl UserStore for SqlStore {
         Ok(())
     }
 
+    async fn insert_user(&self, user: &User, now: UnixTime) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO users (sub, username, password_hash, claims, disabled, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&user.sub)
+        .bind(&user.username)
+        .bind(user.password_hash.to_stored())
+        .bind(to_json(&user.claims)?)
+        .bind(i64::from(user.disabled))
+        .bind(now)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Conflict(_) => StoreError::Conflict("a user with that username or sub exists"),
+            other => other,
+        })?;
+        Ok(())
+    }
+
     async fn get_user_by_username(&self, username: &str) -> Result<Option<User>> {
         let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1"))
             .bind(username)
@@ -256,6 +337,33 @@ impl UserStore for SqlStore {
         let rows =
             sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY username")).fetch_all(&self.pool).await?;
         rows.iter().map(user_from_row).collect()
+    }
+
+    async fn list_users_page(&self, page: &Page, disabled: Option<bool>) -> Result<Vec<User>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users
+             WHERE ($1 = '' OR username > $1)
+               AND (LOWER(username) LIKE $2 ESCAPE '\\' OR LOWER(claims) LIKE $2 ESCAPE '\\')
+               AND ($3 < 0 OR disabled = $3)
+             ORDER BY username LIMIT $4"
+        ))
+        .bind(page.after.as_deref().unwrap_or(""))
+        .bind(like_pattern(page.search.as_deref()))
+        .bind(disabled.map_or(-1, i64::from))
+        .bind(page.limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn delete_user(&self, sub: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        for q in ["DELETE FROM sessions WHERE sub = $1", "DELETE FROM consents WHERE sub = $1"] {
+            sqlx::query(q).bind(sub).execute(&mut *tx).await?;
+        }
+        let r = sqlx::query("DELETE FROM users WHERE sub = $1").bind(sub).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(r.rows_affected() > 0)
     }
 }
 
@@ -282,6 +390,11 @@ impl ScopeStore for SqlStore {
                 serde_json::from_str(&doc).map_err(|e| corrupt("scopes")(e.to_string()))
             })
             .collect()
+    }
+
+    async fn delete_scope(&self, name: &str) -> Result<bool> {
+        let r = sqlx::query("DELETE FROM scopes WHERE name = $1").bind(name).execute(&self.pool).await?;
+        Ok(r.rows_affected() > 0)
     }
 }
 
@@ -397,6 +510,13 @@ mod tests {
         assert_eq!(url, format!("sqlite://{}?mode=rwc", p.display()));
         assert!(p.parent().unwrap().is_dir());
         assert!(sqlite_url("sqlite::memory:").is_err());
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern(None), "%%");
+        assert_eq!(like_pattern(Some("Web_App%")), "%web\\_app\\%%");
+        assert_eq!(like_pattern(Some("a\\b")), "%a\\\\b%");
     }
 
     #[test]

@@ -189,3 +189,28 @@ fn stored_form_round_trips_and_omits_the_secret() {
     back.secret = c.secret.clone();
     assert_eq!(back, c);
 }
+
+#[test]
+fn to_spec_validates_back_into_the_same_client() {
+    let s = ClientSpec {
+        grants: Some(vec!["hybrid".into(), "refresh_token".into(), "device_code".into()]),
+        redirect_uris: vec!["https://app.example.com/cb".into()],
+        post_logout_redirect_uris: vec!["https://app.example.com/".into()],
+        scope: Some("openid roles".into()),
+        access_token_signed_response_alg: Some("ES256".into()),
+        access_token_ttl: Some(600),
+        backchannel_logout_uri: Some("https://app.example.com/bc".into()),
+        first_party: true,
+        ..confidential("webapp")
+    };
+    let mut c = s.validate(&known).unwrap().client;
+    c.secret = Some(SecretHash::sha256(&Secret::new("x")));
+    let v = c.to_spec().validate(&known).unwrap();
+    let Some(SecretInput::Hashed(h)) = v.secret_input else { panic!("the hash survives") };
+    let mut back = v.client;
+    back.secret = Some(h);
+    assert_eq!(back, c);
+
+    let public = spec("spa").validate(&known).unwrap().client;
+    assert_eq!(public.to_spec().validate(&known).unwrap().client, public);
+}

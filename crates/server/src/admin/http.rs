@@ -1,0 +1,234 @@
+//! What every admin endpoint shares: RFC 9457 problem responses, extractors whose rejections
+//! are problems too, and the caller check (a bearer access token of Gatehouse's own, granted
+//! `gatehouse:admin`, whose client may still hold that scope).
+
+use super::ops::AdminError;
+use crate::core::Core;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gatehouse_protocol::ClientId;
+use gatehouse_protocol::claims::ADMIN_SCOPE;
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+
+/// RFC 9457 problem details. `errors` names each offending field of the request body.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URI naming the kind of problem; `about:blank` when the status says it all.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemField>,
+    #[serde(skip)]
+    challenge: Option<String>,
+}
+
+/// One invalid field.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ProblemField {
+    /// The field's name, as in the config file.
+    pub field: String,
+    /// A JSON pointer (RFC 6901) into the request body.
+    pub pointer: String,
+    pub detail: String,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, kind: &str, detail: impl Into<String>) -> Self {
+        Self {
+            kind: kind.to_owned(),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: Some(detail.into()),
+            errors: Vec::new(),
+            challenge: None,
+        }
+    }
+
+    pub fn bad_request(field: &str, detail: impl Into<String>) -> Self {
+        let detail = detail.into();
+        let mut p = Self::new(StatusCode::BAD_REQUEST, VALIDATION, format!("{field}: {detail}"));
+        p.errors.push(ProblemField { field: field.to_owned(), pointer: format!("/{field}"), detail });
+        p
+    }
+
+    /// RFC 6750 §3: 401 `invalid_token` (or no error code when no token came), 403
+    /// `insufficient_scope`, each with its `WWW-Authenticate` challenge.
+    fn unauthorized(status: StatusCode, error: Option<&str>, detail: &str) -> Self {
+        let mut p = Self::new(status, "about:blank", detail);
+        p.challenge = Some(match error {
+            Some(e) => format!("Bearer realm=\"gatehouse-admin\", error=\"{e}\", scope=\"{ADMIN_SCOPE}\""),
+            None => format!("Bearer realm=\"gatehouse-admin\", scope=\"{ADMIN_SCOPE}\""),
+        });
+        p
+    }
+}
+
+pub const VALIDATION: &str = "urn:gatehouse:problem:validation";
+const CONFLICT: &str = "urn:gatehouse:problem:conflict";
+
+impl From<AdminError> for Problem {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Invalid(fields) => {
+                let detail = fields.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+                let mut p = Self::new(StatusCode::BAD_REQUEST, VALIDATION, detail);
+                p.errors = fields
+                    .into_iter()
+                    .map(|f| ProblemField {
+                        field: f.key.to_owned(),
+                        pointer: format!("/{}", f.key),
+                        detail: f.message,
+                    })
+                    .collect();
+                p
+            }
+            AdminError::NotFound(what) => Self::new(StatusCode::NOT_FOUND, "about:blank", format!("no such {what}")),
+            AdminError::Conflict(m) => Self::new(StatusCode::CONFLICT, CONFLICT, m),
+            AdminError::Store(e) => internal(&e),
+            AdminError::Internal(m) => internal(&m),
+        }
+    }
+}
+
+fn internal(detail: &dyn std::fmt::Display) -> Problem {
+    // The detail goes to the log (with the request id), never out.
+    tracing::error!(error = %detail, "admin API server error");
+    Problem::new(StatusCode::INTERNAL_SERVER_ERROR, "about:blank", "the server failed; see its log")
+}
+
+impl From<gatehouse_store::StoreError> for Problem {
+    fn from(e: gatehouse_store::StoreError) -> Self {
+        AdminError::Store(e).into()
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut r = (status, body).into_response();
+        let h = r.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(v) = self.challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+            h.insert(header::WWW_AUTHENTICATE, v);
+        }
+        r
+    }
+}
+
+/// A JSON response with `Cache-Control: no-store` (admin answers hold configuration).
+pub fn json<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
+    let mut r = (status, axum::Json(body)).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// A JSON request body; a wrong content type or bad JSON is a problem, not axum's plain text.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = Problem;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+            .is_some_and(|v| v == "application/json" || v == "application/merge-patch+json");
+        if !json {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "about:blank",
+                "send the body as application/json",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| Problem::new(e.status(), "about:blank", e.body_text()))?;
+        match serde_json::from_slice(&bytes) {
+            Ok(v) => Ok(Self(v)),
+            Err(e) => Err(super::ops::serde_field_error(&e).into()),
+        }
+    }
+}
+
+/// Query parameters; bad ones are a problem naming the parameter.
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|q| Self(q.0))
+            .map_err(|e| Problem::bad_request("query", e.body_text()))
+    }
+}
+
+/// Path parameters; undecodable ones are a problem.
+pub struct Segments<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Segments<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Self(p.0))
+            .map_err(|e| Problem::new(StatusCode::BAD_REQUEST, VALIDATION, e.body_text()))
+    }
+}
+
+/// An authenticated admin caller. The audit log records `client:<client_id>`.
+pub struct Caller {
+    pub actor: String,
+}
+
+impl FromRequestParts<crate::AppState> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, Self::Rejection> {
+        let core: &Arc<Core> = &state.core;
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                Problem::unauthorized(StatusCode::UNAUTHORIZED, None, "send an access token: Authorization: Bearer ...")
+            })?;
+        let invalid =
+            || Problem::unauthorized(StatusCode::UNAUTHORIZED, Some("invalid_token"), "the access token is not valid");
+        let view =
+            crate::lifecycle::live_access_token(core, token).await.map_err(|e| internal(&e))?.ok_or_else(invalid)?;
+        let insufficient = || {
+            Problem::unauthorized(
+                StatusCode::FORBIDDEN,
+                Some("insufficient_scope"),
+                "the access token was not granted gatehouse:admin",
+            )
+        };
+        if !view.scope.contains(ADMIN_SCOPE) {
+            return Err(insufficient());
+        }
+        // Deleting the client, or taking the scope from it, takes effect at once.
+        let id = ClientId::parse(&view.client_id).map_err(|_| invalid())?;
+        match core.store.get_client(&id).await? {
+            Some(c) if c.scopes.contains(ADMIN_SCOPE) => Ok(Self { actor: format!("client:{}", view.client_id) }),
+            Some(_) => Err(insufficient()),
+            None => Err(invalid()),
+        }
+    }
+}

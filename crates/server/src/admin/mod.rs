@@ -1,0 +1,170 @@
+//! The admin API under `/admin/v1` (JSON; errors as RFC 9457 problems) and its OpenAPI 3.1
+//! document at `/admin/openapi.json`, generated from these handlers and types by utoipa.
+//!
+//! Callers present a Gatehouse access token granted `gatehouse:admin` (client_credentials, or
+//! the admin console's authorization code): Gatehouse protects itself with its own tokens. The
+//! operations themselves live in [`ops`], shared with the CLI and dynamic registration.
+
+mod audit;
+mod clients;
+pub mod http;
+mod keys;
+pub mod ops;
+mod scopes;
+mod users;
+
+pub use clients::ClientView;
+
+use crate::AppState;
+use crate::core::Core;
+use axum::Router;
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use gatehouse_store::Page;
+use http::{Caller, Problem};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{RefOr, Required};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Entries per page when the caller does not say, and the most it may ask for.
+const DEFAULT_LIMIT: i64 = 50;
+const MAX_LIMIT: i64 = 200;
+
+/// Paging and search for lists.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Entries per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Keep entries containing this text (case-insensitive).
+    pub q: Option<String>,
+}
+
+impl ListParams {
+    fn page(&self) -> Result<Page, Problem> {
+        Ok(Page {
+            search: self.q.clone().filter(|q| !q.is_empty()),
+            after: self.cursor.clone(),
+            limit: limit(self.limit)?,
+        })
+    }
+}
+
+fn limit(l: Option<i64>) -> Result<i64, Problem> {
+    match l {
+        None => Ok(DEFAULT_LIMIT),
+        Some(l) if (1..=MAX_LIMIT).contains(&l) => Ok(l),
+        Some(_) => Err(Problem::bad_request("limit", format!("must be from 1 to {MAX_LIMIT}"))),
+    }
+}
+
+/// The cursor for the page after `items`: the last key, when the page was full.
+fn next_cursor<T>(page: &Page, items: &[T], key: impl Fn(&T) -> String) -> Option<String> {
+    (items.len() as i64 >= page.limit).then(|| items.last().map(key)).flatten()
+}
+
+fn admin<'a>(core: &'a Core, caller: &Caller) -> ops::Admin<'a> {
+    ops::Admin { store: core.store.as_ref(), actor: caller.actor.clone(), now: core.now() }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Gatehouse admin API",
+        description = "Manage clients, users, scopes, sessions and signing keys. Authenticate with a Gatehouse access token granted the `gatehouse:admin` scope (client_credentials). Errors are RFC 9457 problem details.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    tags(
+        (name = "clients"), (name = "users"), (name = "sessions"), (name = "scopes"), (name = "keys"), (name = "audit")
+    ),
+    components(schemas(Problem))
+)]
+struct ApiDoc;
+
+/// The admin routes and the OpenAPI document that describes them.
+pub fn router() -> Router<AppState> {
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(clients::list_clients, clients::create_client))
+        .routes(routes!(clients::get_client, clients::put_client, clients::patch_client, clients::delete_client))
+        .routes(routes!(clients::rotate_secret))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::get_user, users::patch_user, users::delete_user))
+        .routes(routes!(users::set_password))
+        .routes(routes!(users::list_sessions, users::revoke_sessions))
+        .routes(routes!(users::revoke_session))
+        .routes(routes!(scopes::list_scopes, scopes::create_scope))
+        .routes(routes!(scopes::get_scope, scopes::put_scope, scopes::delete_scope))
+        .routes(routes!(keys::list_keys))
+        .routes(routes!(keys::rotate_keys))
+        .routes(routes!(audit::list_audit))
+        .split_for_parts();
+    document_common_responses(&mut doc);
+    let json = Bytes::from(doc.to_pretty_json().unwrap_or_default());
+    router.route("/admin/openapi.json", axum::routing::get(move || openapi_json(json.clone())))
+}
+
+async fn openapi_json(doc: Bytes) -> Response {
+    let mut r = doc.into_response();
+    r.headers_mut().insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+/// Every operation needs the bearer token and can fail the same few ways; say so once here
+/// instead of on each handler: 400 (bad query or body), 401, 403, 404 (on paths with an id),
+/// 415 (on bodies), 500.
+fn document_common_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, ResponseBuilder};
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some("A Gatehouse access token granted gatehouse:admin"))
+                .build(),
+        ),
+    );
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("Problem"))))
+                    .build(),
+            )
+            .build()
+    };
+    let requirement = utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new());
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let has_id = path.contains('{');
+        for op in
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+        {
+            op.security = Some(vec![requirement.clone()]);
+            let mut add = |code: &str, desc: &str| {
+                op.responses.responses.entry(code.to_owned()).or_insert_with(|| RefOr::T(problem(desc)));
+            };
+            add("400", "The query or body is invalid; `errors` names each field");
+            add("401", "No access token, or not a valid one");
+            add("403", "The access token was not granted gatehouse:admin");
+            add("500", "The server failed; the detail is in its log");
+            if has_id {
+                add("404", "No such entry");
+            }
+            if op.request_body.is_some() {
+                add("415", "The body is not application/json");
+                if let Some(body) = op.request_body.as_mut() {
+                    body.required = Some(Required::True);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,480 @@
+//! The administrative operations, written once for the admin API, the CLI and dynamic
+//! registration: validate exactly as the config file is validated, write, and append an audit
+//! entry naming who did it. Nothing here knows about HTTP.
+
+use crate::secrets;
+use gatehouse_protocol::claims::{ScopeDefinition, ScopeSpec, builtin_scopes};
+use gatehouse_protocol::client::{ClientSpec, FieldError, SecretInput, TokenEndpointAuthMethod};
+use gatehouse_protocol::clock::UnixTime;
+use gatehouse_protocol::jose::SigningAlg;
+use gatehouse_protocol::secret::{Secret, SecretHash};
+use gatehouse_protocol::user::{PasswordInput, User, UserSpec};
+use gatehouse_protocol::{Client, ClientId};
+use gatehouse_store::{AuditEntry, Store, StoreError};
+use serde_json::{Map, Value, json};
+
+/// Why an operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The input broke validation; every problem, each naming its field.
+    #[error("invalid input: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<FieldError>),
+    #[error("no such {0}")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AdminError {
+    fn field(key: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldError::new(key, message)])
+    }
+}
+
+pub type Result<T> = std::result::Result<T, AdminError>;
+
+/// Who is acting, on which store, at what time.
+pub struct Admin<'a> {
+    pub store: &'a dyn Store,
+    /// `client:<id>`, `cli:<user>`, `registration`, `bootstrap`: what the audit log records.
+    pub actor: String,
+    pub now: UnixTime,
+}
+
+/// A client as written, with the secret Gatehouse generated for it (shown once, never stored).
+pub struct Written {
+    pub client: Client,
+    pub generated_secret: Option<Secret>,
+}
+
+/// What to change on a user; absent fields stay as they are.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserUpdate {
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Replaces all of the user's claims.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub claims: Option<Map<String, Value>>,
+    /// A disabled user cannot sign in, and their sessions end.
+    #[serde(default)]
+    pub disabled: Option<bool>,
+}
+
+impl Admin<'_> {
+    pub async fn audit(&self, action: &str, target: &str, details: Value) -> Result<()> {
+        let entry = AuditEntry {
+            id: uuid::Uuid::now_v7().to_string(),
+            at: self.now,
+            actor: self.actor.clone(),
+            action: action.to_owned(),
+            target: target.to_owned(),
+            details: details.to_string(),
+        };
+        self.store.append_audit(&entry).await?;
+        Ok(())
+    }
+
+    /// Every scope in force: the built-in ones and the operator's.
+    pub async fn scopes(&self) -> Result<Vec<ScopeDefinition>> {
+        let mut all = builtin_scopes();
+        all.extend(self.store.list_scopes().await?.into_iter().filter(|s| !s.builtin));
+        Ok(all)
+    }
+
+    // ---- clients ----
+
+    /// Validates a spec as the config file does. The secret: a given `client_secret` is hashed
+    /// with argon2id, a given `client_secret_hash` kept, and otherwise a client that is not
+    /// public (`token_endpoint_auth_method` other than `none`, as in RFC 7591 §2) gets a
+    /// generated one, or keeps `keep` (its current hash) when there is one.
+    async fn validate_client(&self, spec: &ClientSpec, keep: Option<&SecretHash>) -> Result<Written> {
+        let scopes = self.scopes().await?;
+        let defined = |s: &str| scopes.iter().any(|d| d.name.as_str() == s);
+        let wants_public = spec.token_endpoint_auth_method.as_deref() == Some(TokenEndpointAuthMethod::None.as_str());
+        let given = spec.client_secret.is_some() || spec.client_secret_hash.is_some();
+        let mut spec = spec.clone();
+        let mut generated = None;
+        if !given && !wants_public {
+            match keep {
+                Some(h) => spec.client_secret_hash = Some(h.to_stored()),
+                None => {
+                    let (secret, hash) = secrets::generate_client_secret();
+                    spec.client_secret_hash = Some(hash.to_stored());
+                    generated = Some(secret);
+                }
+            }
+        }
+        let valid = spec.validate(&defined).map_err(AdminError::Invalid)?;
+        let mut client = valid.client;
+        client.secret = match valid.secret_input {
+            None => None,
+            Some(SecretInput::Hashed(h)) => Some(h),
+            Some(SecretInput::Plain(p)) => Some(secrets::hash_argon2_async(p).await.map_err(AdminError::Internal)?),
+        };
+        Ok(Written { client, generated_secret: generated })
+    }
+
+    pub async fn create_client(&self, spec: &ClientSpec) -> Result<Written> {
+        let w = self.validate_client(spec, None).await?;
+        if !self.store.insert_client(&w.client, self.now).await? {
+            return Err(AdminError::Conflict(format!("client {:?} already exists", w.client.id.as_str())));
+        }
+        self.audit("client.create", &client_target(&w.client.id), client_details(&w.client)).await?;
+        Ok(w)
+    }
+
+    pub async fn get_client(&self, id: &str) -> Result<Client> {
+        let id = ClientId::parse(id).map_err(|_| AdminError::NotFound("client"))?;
+        self.store.get_client(&id).await?.ok_or(AdminError::NotFound("client"))
+    }
+
+    /// Replaces a client's settings. Without secret fields a confidential client keeps its secret.
+    pub async fn update_client(&self, id: &str, spec: &ClientSpec) -> Result<Written> {
+        let current = self.get_client(id).await?;
+        if spec.client_id != current.id.as_str() {
+            return Err(AdminError::field("client_id", "must be the client_id of the client being updated"));
+        }
+        let w = self.validate_client(spec, current.secret.as_ref()).await?;
+        self.store.upsert_client(&w.client, self.now).await?;
+        let mut details = client_details(&w.client);
+        if let Some(o) = details.as_object_mut() {
+            o.insert("secret_changed".into(), Value::Bool(w.client.secret != current.secret));
+        }
+        self.audit("client.update", &client_target(&w.client.id), details).await?;
+        Ok(w)
+    }
+
+    /// RFC 7396 JSON merge patch over the client's spec (its config-file form).
+    pub async fn patch_client(&self, id: &str, patch: &Value) -> Result<Written> {
+        let current = self.get_client(id).await?;
+        let Value::Object(_) = patch else {
+            return Err(AdminError::field("body", "a JSON merge patch (RFC 7396) must be an object"));
+        };
+        let mut doc = serde_json::to_value(current.to_spec()).map_err(|e| AdminError::Internal(e.to_string()))?;
+        merge_patch(&mut doc, patch);
+        let spec: ClientSpec = serde_json::from_value(doc).map_err(|e| serde_field_error(&e))?;
+        self.update_client(id, &spec).await
+    }
+
+    pub async fn delete_client(&self, id: &str) -> Result<()> {
+        let id = ClientId::parse(id).map_err(|_| AdminError::NotFound("client"))?;
+        if !self.store.delete_client(&id).await? {
+            return Err(AdminError::NotFound("client"));
+        }
+        self.audit("client.delete", &client_target(&id), json!({})).await
+    }
+
+    /// A new generated secret; the old one stops working at once.
+    pub async fn rotate_client_secret(&self, id: &str) -> Result<(Client, Secret)> {
+        let mut client = self.get_client(id).await?;
+        if client.is_public() {
+            return Err(AdminError::Conflict(format!(
+                "client {:?} is public (token_endpoint_auth_method none) and has no secret",
+                client.id.as_str()
+            )));
+        }
+        let (secret, hash) = secrets::generate_client_secret();
+        client.secret = Some(hash);
+        self.store.upsert_client(&client, self.now).await?;
+        self.audit("client.rotate_secret", &client_target(&client.id), json!({})).await?;
+        Ok((client, secret))
+    }
+
+    // ---- users ----
+
+    pub async fn create_user(&self, spec: &UserSpec) -> Result<User> {
+        let valid = spec.validate().map_err(AdminError::Invalid)?;
+        let password_hash = match valid.password {
+            PasswordInput::Hashed(h) => h,
+            PasswordInput::Plain(p) => secrets::hash_argon2_async(p).await.map_err(AdminError::Internal)?,
+        };
+        let user = User {
+            sub: valid.sub.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            username: valid.username,
+            password_hash,
+            claims: valid.claims,
+            disabled: valid.disabled,
+        };
+        self.store.insert_user(&user, self.now).await.map_err(|e| match e {
+            StoreError::Conflict(_) => AdminError::Conflict("a user with that username or sub already exists".into()),
+            e => e.into(),
+        })?;
+        self.audit("user.create", &user_target(&user.sub), user_details(&user)).await?;
+        Ok(user)
+    }
+
+    pub async fn get_user(&self, sub: &str) -> Result<User> {
+        self.store.get_user_by_sub(sub).await?.ok_or(AdminError::NotFound("user"))
+    }
+
+    pub async fn get_user_by_username(&self, username: &str) -> Result<User> {
+        self.store.get_user_by_username(username).await?.ok_or(AdminError::NotFound("user"))
+    }
+
+    /// Changes a user's username, claims or disabled flag. Returns the user and the sessions
+    /// ended (disabling a user ends their sessions).
+    pub async fn update_user(&self, sub: &str, update: &UserUpdate) -> Result<(User, Vec<String>)> {
+        let current = self.get_user(sub).await?;
+        let spec = UserSpec {
+            username: update.username.clone().unwrap_or_else(|| current.username.clone()),
+            sub: Some(current.sub.clone()),
+            password: None,
+            password_hash: Some(current.password_hash.to_stored()),
+            claims: update.claims.clone().unwrap_or_else(|| current.claims.clone()),
+            disabled: update.disabled.unwrap_or(current.disabled),
+        };
+        let valid = spec.validate().map_err(AdminError::Invalid)?;
+        let user = User { username: valid.username, claims: valid.claims, disabled: valid.disabled, ..current.clone() };
+        self.store.upsert_user(&user, self.now).await.map_err(|e| match e {
+            StoreError::Conflict(_) => AdminError::Conflict("another user has that username".into()),
+            e => e.into(),
+        })?;
+        let ended =
+            if user.disabled && !current.disabled { self.store.delete_user_sessions(sub, None).await? } else { vec![] };
+        let mut changed = Vec::new();
+        for (key, differs) in [
+            ("username", user.username != current.username),
+            ("claims", user.claims != current.claims),
+            ("disabled", user.disabled != current.disabled),
+        ] {
+            if differs {
+                changed.push(key);
+            }
+        }
+        let action = match (update.disabled, current.disabled) {
+            (Some(true), false) => "user.disable",
+            (Some(false), true) => "user.enable",
+            _ => "user.update",
+        };
+        self.audit(action, &user_target(sub), json!({ "changed": changed, "sessions_ended": ended.len() })).await?;
+        Ok((user, ended))
+    }
+
+    pub async fn set_password(&self, sub: &str, password: Secret) -> Result<()> {
+        let mut user = self.get_user(sub).await?;
+        if password.expose().is_empty() {
+            return Err(AdminError::field("password", "is empty"));
+        }
+        user.password_hash = secrets::hash_argon2_async(password).await.map_err(AdminError::Internal)?;
+        self.store.upsert_user(&user, self.now).await?;
+        self.audit("user.set_password", &user_target(sub), json!({})).await
+    }
+
+    /// Deletes a user with their sessions and consents; returns the sessions ended.
+    pub async fn delete_user(&self, sub: &str) -> Result<Vec<String>> {
+        self.get_user(sub).await?;
+        let ended = self.store.delete_user_sessions(sub, None).await?;
+        if !self.store.delete_user(sub).await? {
+            return Err(AdminError::NotFound("user"));
+        }
+        self.audit("user.delete", &user_target(sub), json!({ "sessions_ended": ended.len() })).await?;
+        Ok(ended)
+    }
+
+    // ---- sessions ----
+
+    /// Ends one of a user's sessions (`sid`) or all of them; returns the sids ended.
+    pub async fn end_sessions(&self, sub: &str, sid: Option<&str>) -> Result<Vec<String>> {
+        self.get_user(sub).await?;
+        let ended = self.store.delete_user_sessions(sub, sid).await?;
+        if sid.is_some() && ended.is_empty() {
+            return Err(AdminError::NotFound("session"));
+        }
+        let target = sid.map_or_else(|| user_target(sub), |s| format!("session:{s}"));
+        self.audit("session.revoke", &target, json!({ "sub": sub, "sessions_ended": ended.len() })).await?;
+        Ok(ended)
+    }
+
+    // ---- keys ----
+
+    /// Rotates the signing keys of `algs` (DESIGN.md §4); every node picks the change up at its
+    /// next key reload.
+    pub async fn rotate_keys(&self, algs: &[SigningAlg]) -> Result<()> {
+        crate::keys::rotate(self.store, algs, self.now).await.map_err(|e| match e {
+            crate::keys::KeyError::Store(StoreError::Conflict(m)) => AdminError::Conflict(m.to_owned()),
+            e => AdminError::Internal(e.to_string()),
+        })?;
+        let algs: Vec<&str> = algs.iter().map(|a| a.as_str()).collect();
+        self.audit("key.rotate", "keys", json!({ "algs": algs })).await
+    }
+
+    // ---- scopes ----
+
+    pub async fn create_scope(&self, spec: &ScopeSpec) -> Result<ScopeDefinition> {
+        let def = spec.validate().map_err(AdminError::Invalid)?;
+        if self.scopes().await?.iter().any(|s| s.name == def.name) {
+            return Err(AdminError::Conflict(format!("scope {:?} already exists", def.name.as_str())));
+        }
+        self.store.upsert_scope(&def, self.now).await?;
+        self.audit("scope.create", &scope_target(def.name.as_str()), scope_details(&def)).await?;
+        Ok(def)
+    }
+
+    pub async fn update_scope(&self, name: &str, spec: &ScopeSpec) -> Result<ScopeDefinition> {
+        self.custom_scope(name).await?;
+        if spec.name != name {
+            return Err(AdminError::field("name", "must be the name of the scope being updated"));
+        }
+        let def = spec.validate().map_err(AdminError::Invalid)?;
+        self.store.upsert_scope(&def, self.now).await?;
+        self.audit("scope.update", &scope_target(name), scope_details(&def)).await?;
+        Ok(def)
+    }
+
+    /// Refused while a client may still ask for the scope: the clients would no longer validate.
+    pub async fn delete_scope(&self, name: &str) -> Result<()> {
+        self.custom_scope(name).await?;
+        let users: Vec<String> = self
+            .store
+            .list_clients()
+            .await?
+            .into_iter()
+            .filter(|c| c.scopes.contains(name))
+            .map(|c| c.id.as_str().to_owned())
+            .collect();
+        if !users.is_empty() {
+            return Err(AdminError::Conflict(format!(
+                "scope {name:?} is allowed to clients {}; remove it from them first",
+                users.join(", ")
+            )));
+        }
+        self.store.delete_scope(name).await?;
+        self.audit("scope.delete", &scope_target(name), json!({})).await
+    }
+
+    /// An operator-defined scope; built-in ones cannot be changed.
+    async fn custom_scope(&self, name: &str) -> Result<ScopeDefinition> {
+        match self.scopes().await?.into_iter().find(|s| s.name.as_str() == name) {
+            Some(s) if s.builtin => {
+                Err(AdminError::Conflict(format!("scope {name:?} is built in and cannot be changed")))
+            }
+            Some(s) => Ok(s),
+            None => Err(AdminError::NotFound("scope")),
+        }
+    }
+}
+
+pub fn client_target(id: &ClientId) -> String {
+    format!("client:{id}")
+}
+
+fn user_target(sub: &str) -> String {
+    format!("user:{sub}")
+}
+
+fn scope_target(name: &str) -> String {
+    format!("scope:{name}")
+}
+
+/// The client's document: it never holds the secret or its hash.
+fn client_details(c: &Client) -> Value {
+    let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
+    if let Some(o) = v.as_object_mut() {
+        o.insert("public".into(), Value::Bool(c.is_public()));
+    }
+    v
+}
+
+/// Who the user is; never the password hash, and not the claims (personal data).
+fn user_details(u: &User) -> Value {
+    json!({ "username": u.username, "disabled": u.disabled, "claims": u.claims.keys().collect::<Vec<_>>() })
+}
+
+fn scope_details(d: &ScopeDefinition) -> Value {
+    serde_json::to_value(d.to_spec()).unwrap_or(Value::Null)
+}
+
+/// RFC 7396 §2.
+pub fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    if let Value::Object(t) = target {
+        for (k, v) in p {
+            if v.is_null() {
+                t.remove(k);
+            } else {
+                merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+    }
+}
+
+/// A serde error on a request body as a field error: the field when serde names one.
+pub fn serde_field_error(e: &serde_json::Error) -> AdminError {
+    let msg = e.to_string();
+    // serde_json's messages: "unknown field `x`, expected ...", "invalid type: ... at line ...".
+    let msg = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+    AdminError::field("body", msg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        // RFC 7396 Appendix A, a selection.
+        for (target, patch, want) in [
+            (json!({"a": "b"}), json!({"a": "c"}), json!({"a": "c"})),
+            (json!({"a": "b"}), json!({"b": "c"}), json!({"a": "b", "b": "c"})),
+            (json!({"a": "b"}), json!({"a": null}), json!({})),
+            (json!({"a": ["b"]}), json!({"a": "c"}), json!({"a": "c"})),
+            (json!({"a": {"b": "c"}}), json!({"a": {"b": "d", "c": null}}), json!({"a": {"b": "d"}})),
+            (json!(["a"]), json!({"a": "b"}), json!({"a": "b"})),
+        ] {
+            let mut t = target.clone();
+            merge_patch(&mut t, &patch);
+            assert_eq!(t, want, "{target} + {patch}");
+        }
+    }
+}
+
+/// The client the bootstrap creates when no client may obtain `gatehouse:admin`.
+pub const BOOTSTRAP_CLIENT_ID: &str = "gatehouse-admin";
+
+/// On a store where no client may obtain `gatehouse:admin`, creates the `gatehouse-admin`
+/// client (client_credentials, `gatehouse:admin`, a generated secret) and returns its secret,
+/// to be shown once. `None` when an admin client exists, or another node created it first.
+pub async fn bootstrap(store: &dyn Store, now: UnixTime) -> Result<Option<(String, Secret)>> {
+    use gatehouse_protocol::claims::ADMIN_SCOPE;
+    if store.list_clients().await?.iter().any(|c| c.scopes.contains(ADMIN_SCOPE)) {
+        return Ok(None);
+    }
+    let spec = ClientSpec {
+        client_id: BOOTSTRAP_CLIENT_ID.to_owned(),
+        client_name: Some("Gatehouse administration (bootstrap)".to_owned()),
+        scope: Some(ADMIN_SCOPE.to_owned()),
+        grants: Some(vec!["client_credentials".to_owned()]),
+        access_token_signed_response_alg: Some("ES256".to_owned()),
+        ..Default::default()
+    };
+    let admin = Admin { store, actor: "bootstrap".to_owned(), now };
+    match admin.create_client(&spec).await {
+        Ok(w) => Ok(w.generated_secret.map(|s| (BOOTSTRAP_CLIENT_ID.to_owned(), s))),
+        Err(AdminError::Conflict(_)) => {
+            let taken = store
+                .get_client(&ClientId::parse(BOOTSTRAP_CLIENT_ID).map_err(|m| AdminError::Internal(m.to_owned()))?)
+                .await?;
+            match taken {
+                // Another node won the race; it printed the secret.
+                Some(c) if c.scopes.contains(ADMIN_SCOPE) => Ok(None),
+                _ => Err(AdminError::Conflict(format!(
+                    "no client may obtain {ADMIN_SCOPE}, and the id {BOOTSTRAP_CLIENT_ID:?} is taken by another client: \
+                     give a client the {ADMIN_SCOPE} scope in the config file"
+                ))),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,93 @@
+//! `/admin/v1/scopes`: the built-in scopes (read-only) and operator-defined ones mapping to
+//! claims. A change is in force on this node at once and on every other within
+//! `catalog_reload_interval` seconds.
+
+use super::admin;
+use super::http::{Body, Caller, Problem, Segments, json};
+use crate::core::Core;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use gatehouse_protocol::claims::{ScopeDefinition, ScopeSpec};
+use std::sync::Arc;
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ScopeView {
+    #[serde(flatten)]
+    pub spec: ScopeSpec,
+    /// Built in (OpenID Connect's, `gatehouse:admin`): cannot be changed or deleted.
+    pub builtin: bool,
+}
+
+impl From<&ScopeDefinition> for ScopeView {
+    fn from(d: &ScopeDefinition) -> Self {
+        Self { spec: d.to_spec(), builtin: d.builtin }
+    }
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ScopeList {
+    pub items: Vec<ScopeView>,
+}
+
+/// Every scope, built-in ones first.
+#[utoipa::path(get, path = "/admin/v1/scopes", tag = "scopes", responses((status = 200, body = ScopeList)))]
+pub async fn list_scopes(caller: Caller, State(core): State<Arc<Core>>) -> Result<Response, Problem> {
+    let scopes = admin(&core, &caller).scopes().await?;
+    Ok(json(StatusCode::OK, &ScopeList { items: scopes.iter().map(ScopeView::from).collect() }))
+}
+
+/// Define a scope and the claims it releases.
+#[utoipa::path(post, path = "/admin/v1/scopes", tag = "scopes", request_body = ScopeSpec,
+    responses((status = 201, body = ScopeView), (status = 409, body = Problem, content_type = "application/problem+json")))]
+pub async fn create_scope(
+    caller: Caller,
+    State(core): State<Arc<Core>>,
+    Body(spec): Body<ScopeSpec>,
+) -> Result<Response, Problem> {
+    let def = admin(&core, &caller).create_scope(&spec).await?;
+    core.catalog.reload(core.store.as_ref()).await?;
+    Ok(json(StatusCode::CREATED, &ScopeView::from(&def)))
+}
+
+/// Read a scope.
+#[utoipa::path(get, path = "/admin/v1/scopes/{name}", tag = "scopes",
+    params(("name" = String, Path)), responses((status = 200, body = ScopeView)))]
+pub async fn get_scope(
+    caller: Caller,
+    State(core): State<Arc<Core>>,
+    Segments(name): Segments<String>,
+) -> Result<Response, Problem> {
+    let scopes = admin(&core, &caller).scopes().await?;
+    let def = scopes.iter().find(|s| s.name.as_str() == name).ok_or(super::ops::AdminError::NotFound("scope"))?;
+    Ok(json(StatusCode::OK, &ScopeView::from(def)))
+}
+
+/// Replace an operator-defined scope.
+#[utoipa::path(put, path = "/admin/v1/scopes/{name}", tag = "scopes", request_body = ScopeSpec,
+    params(("name" = String, Path)),
+    responses((status = 200, body = ScopeView), (status = 409, body = Problem, content_type = "application/problem+json")))]
+pub async fn put_scope(
+    caller: Caller,
+    State(core): State<Arc<Core>>,
+    Segments(name): Segments<String>,
+    Body(spec): Body<ScopeSpec>,
+) -> Result<Response, Problem> {
+    let def = admin(&core, &caller).update_scope(&name, &spec).await?;
+    core.catalog.reload(core.store.as_ref()).await?;
+    Ok(json(StatusCode::OK, &ScopeView::from(&def)))
+}
+
+/// Delete an operator-defined scope no client may ask for any more.
+#[utoipa::path(delete, path = "/admin/v1/scopes/{name}", tag = "scopes",
+    params(("name" = String, Path)),
+    responses((status = 204), (status = 409, body = Problem, content_type = "application/problem+json")))]
+pub async fn delete_scope(
+    caller: Caller,
+    State(core): State<Arc<Core>>,
+    Segments(name): Segments<String>,
+) -> Result<Response, Problem> {
+    admin(&core, &caller).delete_scope(&name).await?;
+    core.catalog.reload(core.store.as_ref()).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

@@ -1,0 +1,227 @@
+//! `/admin/v1/users`: create, read, update claims, set password, disable, delete; and a user's
+//! SSO sessions: list, revoke one or all (the clients that got tokens in them are told through
+//! back-channel logout).
+
+use super::http::{Body, Caller, Params, Problem, Segments, json};
+use super::ops::UserUpdate;
+use super::{ListParams, admin};
+use crate::core::Core;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gatehouse_protocol::clock::UnixTime;
+use gatehouse_protocol::secret::Secret;
+use gatehouse_protocol::user::{User, UserSpec};
+use gatehouse_store::Session;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// A user as the admin API shows it: never the password or its hash.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    pub sub: String,
+    pub username: String,
+    #[schema(value_type = Object)]
+    pub claims: Map<String, Value>,
+    pub disabled: bool,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        Self { sub: u.sub, username: u.username, claims: u.claims, disabled: u.disabled }
+    }
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct UserList {
+    pub items: Vec<UserView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserListParams {
+    /// Entries per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Keep users whose username or claims contain this text (case-insensitive).
+    pub q: Option<String>,
+    /// Only disabled (`true`) or only enabled (`false`) users.
+    pub disabled: Option<bool>,
+}
+
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPassword {
+    #[schema(value_type = String, format = Password)]
+    pub password: Secret,
+}
+
+/// An SSO session.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    /// The session id that ID tokens carry as `sid`.
+    pub sid: String,
+    pub auth_time: UnixTime,
+    pub created_at: UnixTime,
+    pub expires_at: UnixTime,
+    pub amr: Vec<String>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SessionList {
+    pub items: Vec<SessionView>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SessionsEnded {
+    /// The sids of the sessions ended.
+    pub ended: Vec<String>,
+}
+
+/// List users by username; `q` looks in usernames and claims.
+#[utoipa::path(get, path = "/admin/v1/users", tag = "users", params(UserListParams),
+    responses((status = 200, body = UserList)))]
+pub async fn list_users(
+    _: Caller,
+    State(core): State<Arc<Core>>,
+    Params(p): Params<UserListParams>,
+) -> Result<Response, Problem> {
+    let page = ListParams { limit: p.limit, cursor: p.cursor, q: p.q }.page()?;
+    let users = core.store.list_users_page(&page, p.disabled).await?;
+    let next_cursor = super::next_cursor(&page, &users, |u| u.username.clone());
+    Ok(json(StatusCode::OK, &UserList { items: users.into_iter().map(UserView::from).collect(), next_cursor }))
+}
+
+/// Create a user. Give `password` (hashed with argon2id) or `password_hash`; `sub` is generated
+/// when absent and never changes.
+#[utoipa::path(post, path = "/admin/v1/users", tag = "users", request_body = UserSpec,
+    responses((status = 201, body = UserView), (status = 409, body = Problem, content_type = "application/problem+json")))]
+pub async fn create_user(
+    caller: Caller,
+    State(core): State<Arc<Core>>,
+    Body(spec): Body<UserSpec>,
+) -> Result<Response, Problem> {
+    let user = admin(&core, &caller).create_user(&spec).await?;
+    let location = format!("/admin/v1/users/{}", user.sub);
+    let mut r = json(StatusCode::CREATED, &UserView::from(user));
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(r)
+}
+
+/// Read a user.
+#[utoipa::path(get, path = "/admin/v1/users/{sub}", tag = "users",
+    params(("sub" = String, Path)), responses((status = 200, body = UserView)))]
+pub async fn get_user(
+    caller: Caller,
+    State(core): State<Arc<Core>>,
+    Segments(sub): Segments<String>,
+) -> Result<Response, Problem> {
+    Ok(json(StatusCode::OK, &UserView::from(admin(&core, &caller).get_user(&sub).await?)))
+}
+
+/// Change a user's username, claims (replaced whole) or `disabled`. Disabling ends the user's
+/// sessions.
+#[utoipa::path(patch, path = "/admin/v1/users/{sub}", tag = "users", request_body = UserUpdate,
+    params(("sub" = String, Path)),
+    responses((status = 200, body = UserView), (status = 409, body = Problem, content_type = "application/problem+json")))]
+pub async fn patch_user(
+    caller: Caller,
+    State(core): State<Arc<Core>>,
+    Segments(sub): Segments<String>,
+    Body(update): Body<UserUpdate>,
+) -> Result<Response, Problem> {
+    let (user, ended) = admin(&core, &caller).update_user(&sub, &update).await?;
+    notify_ended(&core, &sub, ended).await;
+    Ok(json(StatusCode::OK, &UserView::from(user)))
+}
+
+/// Delete a user, their sessions and consents.
+#[utoipa::path(delete, path = "/admin/v1/users/{sub}", tag = "users",
+    params(("sub" = String, Path)), responses((status = 204)))]
+pub async fn delete_user(
+    caller: Caller,
+    State(core): State<Arc<Core>>,
+    Segments(sub): Segments<String>,
+) -> Result<Response, Problem> {
+    let ended = admin(&core, &caller).delete_user(&sub).await?;
+    notify_ended(&core, &sub, ended).await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Set a user's password (hashed with argon2id; never logged or audited).
+#[utoipa::path(put, path = "/admin/v1/users/{sub}/password", tag = "users", request_body = NewPassword,
+    params(("sub" = String, Path)), responses((status = 204)))]
+pub async fn set_password(
+    caller: Caller,
+    State(core): State<Arc<Core>>,
+    Segments(sub): Segments<String>,
+    Body(body): Body<NewPassword>,
+) -> Result<Response, Problem> {
+    admin(&core, &caller).set_password(&sub, body.password).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// A user's live SSO sessions, newest first.
+#[utoipa::path(get, path = "/admin/v1/users/{sub}/sessions", tag = "sessions",
+    params(("sub" = String, Path)), responses((status = 200, body = SessionList)))]
+pub async fn list_sessions(
+    caller: Caller,
+    State(core): State<Arc<Core>>,
+    Segments(sub): Segments<String>,
+) -> Result<Response, Problem> {
+    admin(&core, &caller).get_user(&sub).await?;
+    let items = core
+        .store
+        .list_user_sessions(&sub, core.now())
+        .await?
+        .into_iter()
+        .map(|(s, created_at)| SessionView {
+            sid: s.sid,
+            auth_time: s.auth_time,
+            created_at,
+            expires_at: s.expires_at,
+            amr: s.amr,
+        })
+        .collect();
+    Ok(json(StatusCode::OK, &SessionList { items }))
+}
+
+/// End all of a user's sessions.
+#[utoipa::path(delete, path = "/admin/v1/users/{sub}/sessions", tag = "sessions",
+    params(("sub" = String, Path)), responses((status = 200, body = SessionsEnded)))]
+pub async fn revoke_sessions(
+    caller: Caller,
+    State(core): State<Arc<Core>>,
+    Segments(sub): Segments<String>,
+) -> Result<Response, Problem> {
+    let ended = admin(&core, &caller).end_sessions(&sub, None).await?;
+    notify_ended(&core, &sub, ended.clone()).await;
+    Ok(json(StatusCode::OK, &SessionsEnded { ended }))
+}
+
+/// End one of a user's sessions.
+#[utoipa::path(delete, path = "/admin/v1/users/{sub}/sessions/{sid}", tag = "sessions",
+    params(("sub" = String, Path), ("sid" = String, Path)), responses((status = 204)))]
+pub async fn revoke_session(
+    caller: Caller,
+    State(core): State<Arc<Core>>,
+    Segments((sub, sid)): Segments<(String, String)>,
+) -> Result<Response, Problem> {
+    let ended = admin(&core, &caller).end_sessions(&sub, Some(&sid)).await?;
+    notify_ended(&core, &sub, ended).await;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// OIDC Back-Channel Logout for sessions an admin ended.
+async fn notify_ended(core: &Arc<Core>, sub: &str, sids: Vec<String>) {
+    for sid in sids {
+        let s = Session { sid, sub: sub.to_owned(), auth_time: 0, amr: Vec::new(), expires_at: 0 };
+        crate::backchannel::session_ended(core, &s).await;
+    }
+}
