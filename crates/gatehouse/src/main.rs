@@ -1,6 +1,8 @@
 //! `gatehouse`: the command line. Parses flags, loads and validates the configuration, opens
 //! the store and serves (STYLE.md rule 11: a thin binary over an injectable server).
 
+mod manage;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gatehouse_server::config::{Config, Overrides, ValidConfig};
@@ -74,6 +76,51 @@ enum Command {
         #[arg(long)]
         database: Option<String>,
     },
+    /// Clients: add, list, show, update, remove, rotate-secret.
+    Client {
+        #[command(subcommand)]
+        action: manage::ClientAction,
+        #[arg(long, global = true)]
+        database: Option<String>,
+    },
+    /// Users: add, list, show, set-password, disable, enable, remove.
+    User {
+        #[command(subcommand)]
+        action: manage::UserAction,
+        #[arg(long, global = true)]
+        database: Option<String>,
+    },
+    /// Scopes: add, list, update, remove.
+    Scope {
+        #[command(subcommand)]
+        action: manage::ScopeAction,
+        #[arg(long, global = true)]
+        database: Option<String>,
+    },
+    /// Write the store's clients, users and scopes in the config format (hashes, never secrets).
+    Export {
+        /// The file to write (TOML, or JSON when it ends in .json); stdout when absent.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[arg(long)]
+        database: Option<String>,
+    },
+    /// Apply a config-format file's clients, users and scopes to the store.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        database: Option<String>,
+    },
+}
+
+/// The store named by the configuration (and `--database`), migrated.
+async fn open_store(
+    config: Option<&std::path::Path>,
+    database: Option<String>,
+) -> anyhow::Result<Option<gatehouse_store::SqlStore>> {
+    let overrides = Overrides { database, ..Default::default() };
+    let Some(cfg) = load(config, &overrides) else { return Ok(None) };
+    Ok(Some(gatehouse_store::SqlStore::connect(&cfg.database).await.context("opening the database")?))
 }
 
 fn main() -> ExitCode {
@@ -146,10 +193,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys { action, database } => {
-            let overrides = Overrides { database, ..Default::default() };
-            let Some(cfg) = load(cli.config.as_deref(), &overrides) else { return Ok(ExitCode::FAILURE) };
-            let store = gatehouse_store::SqlStore::connect(&cfg.database).await.context("opening the database")?;
+            let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };
             keys(&store, action).await
+        }
+        Command::Client { action, database } => {
+            let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };
+            manage::client(&store, action).await
+        }
+        Command::User { action, database } => {
+            let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };
+            manage::user(&store, action).await
+        }
+        Command::Scope { action, database } => {
+            let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };
+            manage::scope(&store, action).await
+        }
+        Command::Export { output, database } => {
+            let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };
+            manage::export(&store, output).await
+        }
+        Command::Import { file, database } => {
+            let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };
+            manage::import(&store, file).await
         }
         Command::Migrate { database } => {
             let overrides = Overrides { database, ..Default::default() };
@@ -207,7 +272,14 @@ async fn keys(store: &gatehouse_store::SqlStore, action: KeysAction) -> anyhow::
             if parsed.is_empty() {
                 parsed = SigningAlg::ALL.to_vec();
             }
-            gatehouse_server::keys::rotate(store, &parsed, SystemClock.now()).await?;
+            let admin = gatehouse_server::admin::ops::Admin {
+                store,
+                actor: format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into())),
+                now: SystemClock.now(),
+            };
+            if let Err(e) = admin.rotate_keys(&parsed).await {
+                return Ok(manage::refused(&e));
+            }
             println!("rotated: {}", parsed.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(", "));
             Ok(ExitCode::SUCCESS)
         }

@@ -14,6 +14,8 @@ mod scopes;
 mod users;
 
 pub use clients::ClientView;
+pub use scopes::ScopeView;
+pub use users::UserView;
 
 use crate::AppState;
 use crate::core::Core;
