@@ -31,6 +31,20 @@ impl GrantType {
     ];
 
     /// The canonical name, as written in config and sent as `grant_type`.
+    /// The RFC 7591 §2 `grant_types` values this grant stands for (hybrid is both the code
+    /// and the implicit flow).
+    pub fn registration_grant_types(self) -> &'static [&'static str] {
+        match self {
+            Self::AuthorizationCode => &["authorization_code"],
+            Self::Implicit => &["implicit"],
+            Self::Hybrid => &["authorization_code", "implicit"],
+            Self::ClientCredentials => &["client_credentials"],
+            Self::RefreshToken => &["refresh_token"],
+            Self::Password => &["password"],
+            Self::DeviceCode => &["urn:ietf:params:oauth:grant-type:device_code"],
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::AuthorizationCode => "authorization_code",

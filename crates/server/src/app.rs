@@ -34,6 +34,13 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub issuer: Arc<str>,
     pub core: Arc<Core>,
+    pub registration: Arc<crate::config::RegistrationPolicy>,
+}
+
+impl FromRef<AppState> for Arc<crate::config::RegistrationPolicy> {
+    fn from_ref(s: &AppState) -> Self {
+        s.registration.clone()
+    }
 }
 
 impl FromRef<AppState> for Arc<Core> {
@@ -115,7 +122,7 @@ pub fn app(state: AppState) -> Router {
     // Token and userinfo are called from browser apps too; they use no cookies.
     let api_cors = CorsLayer::new()
         .allow_origin(tower_http::cors::Any)
-        .allow_methods([Method::GET, Method::POST])
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
     let api = Router::new()
         .route("/token", post(crate::token::token))
@@ -123,6 +130,11 @@ pub fn app(state: AppState) -> Router {
         .route("/introspect", post(crate::lifecycle::introspect))
         .route("/revoke", post(crate::lifecycle::revoke))
         .route("/userinfo", get(crate::userinfo::userinfo).post(crate::userinfo::userinfo))
+        .route("/register", post(crate::register::register))
+        .route(
+            "/register/{client_id}",
+            get(crate::register::read).put(crate::register::update).delete(crate::register::delete),
+        )
         .layer(api_cors);
 
     Router::new()

@@ -22,6 +22,7 @@ mod device;
 mod error;
 mod lifecycle;
 mod logout;
+mod register;
 mod throttle;
 mod token;
 mod userinfo;
@@ -78,7 +79,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         secure_cookies: !config::is_loopback_issuer(&cfg.issuer),
         backchannel: backchannel::http_client(),
     });
-    Ok(AppState { store, keys, issuer, core })
+    Ok(AppState { store, keys, issuer, core, registration: Arc::new(cfg.registration.clone()) })
 }
 
 /// Re-reads the signing keys every `every` seconds, so a rotation made by another node or by

@@ -37,6 +37,9 @@ impl AdminError {
 
 pub type Result<T> = std::result::Result<T, AdminError>;
 
+/// An extra rule a validated client must meet (dynamic registration's caps).
+pub type Policy<'a> = &'a (dyn Fn(&Client) -> std::result::Result<(), Vec<FieldError>> + Sync);
+
 /// Who is acting, on which store, at what time.
 pub struct Admin<'a> {
     pub store: &'a dyn Store,
@@ -93,7 +96,12 @@ impl Admin<'_> {
     /// with argon2id, a given `client_secret_hash` kept, and otherwise a client that is not
     /// public (`token_endpoint_auth_method` other than `none`, as in RFC 7591 §2) gets a
     /// generated one, or keeps `keep` (its current hash) when there is one.
-    async fn validate_client(&self, spec: &ClientSpec, keep: Option<&SecretHash>) -> Result<Written> {
+    async fn validate_client(
+        &self,
+        spec: &ClientSpec,
+        keep: Option<&SecretHash>,
+        policy: Policy<'_>,
+    ) -> Result<Written> {
         let scopes = self.scopes().await?;
         let defined = |s: &str| scopes.iter().any(|d| d.name.as_str() == s);
         let wants_public = spec.token_endpoint_auth_method.as_deref() == Some(TokenEndpointAuthMethod::None.as_str());
@@ -111,6 +119,7 @@ impl Admin<'_> {
             }
         }
         let valid = spec.validate(&defined).map_err(AdminError::Invalid)?;
+        policy(&valid.client).map_err(AdminError::Invalid)?;
         let mut client = valid.client;
         client.secret = match valid.secret_input {
             None => None,
@@ -121,7 +130,12 @@ impl Admin<'_> {
     }
 
     pub async fn create_client(&self, spec: &ClientSpec) -> Result<Written> {
-        let w = self.validate_client(spec, None).await?;
+        self.create_client_within(spec, &|_| Ok(())).await
+    }
+
+    /// [`Self::create_client`], refused when the validated client breaks `policy`.
+    pub async fn create_client_within(&self, spec: &ClientSpec, policy: Policy<'_>) -> Result<Written> {
+        let w = self.validate_client(spec, None, policy).await?;
         if !self.store.insert_client(&w.client, self.now).await? {
             return Err(AdminError::Conflict(format!("client {:?} already exists", w.client.id.as_str())));
         }
@@ -136,11 +150,16 @@ impl Admin<'_> {
 
     /// Replaces a client's settings. Without secret fields a confidential client keeps its secret.
     pub async fn update_client(&self, id: &str, spec: &ClientSpec) -> Result<Written> {
+        self.update_client_within(id, spec, &|_| Ok(())).await
+    }
+
+    /// [`Self::update_client`], refused when the validated client breaks `policy`.
+    pub async fn update_client_within(&self, id: &str, spec: &ClientSpec, policy: Policy<'_>) -> Result<Written> {
         let current = self.get_client(id).await?;
         if spec.client_id != current.id.as_str() {
             return Err(AdminError::field("client_id", "must be the client_id of the client being updated"));
         }
-        let w = self.validate_client(spec, current.secret.as_ref()).await?;
+        let w = self.validate_client(spec, current.secret.as_ref(), policy).await?;
         self.store.upsert_client(&w.client, self.now).await?;
         let mut details = client_details(&w.client);
         if let Some(o) = details.as_object_mut() {
