@@ -92,6 +92,14 @@ impl Drop for TestDb {
     }
 }
 
+/// A plain HTTP client for tests. reqwest is built without a bundled TLS provider (the server
+/// installs aws-lc-rs at start); install it here too, so a test that never starts an
+/// in-process server can still build clients.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// A running Gatehouse on an ephemeral port.
 pub struct TestServer {
     /// Base URL and issuer, e.g. `http://127.0.0.1:41234`.

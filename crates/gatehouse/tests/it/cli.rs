@@ -146,15 +146,17 @@ fn spawn_serve_logged(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (Child
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
     let deadline = Instant::now() + Duration::from_secs(30);
+    let (tx, rx) = std::sync::mpsc::channel();
     loop {
         let line = lines.next().unwrap_or_else(|| panic!("gatehouse exited before it was ready")).unwrap();
         if line.contains("Gatehouse is ready") {
             break;
         }
+        // The start-up lines come first on the channel (the bootstrap credential is among them).
+        let _ = tx.send(line);
         assert!(Instant::now() < deadline, "not ready in time");
     }
     // Keep draining stderr so the child never blocks on a full pipe.
-    let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in lines.map_while(Result::ok) {
             let _ = tx.send(line);
@@ -170,7 +172,7 @@ fn sigterm_and_wait(mut child: Child) -> i32 {
 }
 
 async fn get_json(url: &str) -> serde_json::Value {
-    reqwest::get(url).await.unwrap().json().await.unwrap()
+    gatehouse_testkit::http_client().get(url).send().await.unwrap().json().await.unwrap()
 }
 
 /// With no config at all: SQLite under ./gatehouse-data/, keys generated once and kept.
@@ -284,4 +286,168 @@ fn sigterm_lets_in_flight_requests_finish() {
     assert!(response.contains("access_token"));
     let mut child = child;
     assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+/// Runs `gatehouse ARGS` on the database `db`, with `stdin`: (exit code, stdout, stderr).
+fn gatehouse(db: &str, args: &[&str], stdin: &str) -> (i32, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args(args)
+        .arg("--database")
+        .arg(db)
+        .env("RUST_LOG", "warn")
+        .env("USER", "tester")
+        .env_remove("GATEHOUSE_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+/// The CLI mirrors the API on the local store: exit codes scripts can rely on, --json, and
+/// export → import giving the same store.
+#[tokio::test]
+async fn cli_manages_the_store_and_export_import_round_trips() {
+    for db in gatehouse_testkit::TestDb::each().await {
+        let url = db.url.clone();
+        let run = |args: &[&str], stdin: &str| gatehouse(&url, args, stdin);
+
+        let (code, out, err) = run(&["scope", "add", "roles", "--claim", "roles", "--include-in", "access_token"], "");
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("added scope roles"));
+        let (code, out, err) = run(
+            &[
+                "client",
+                "add",
+                "web",
+                "--scope",
+                "openid roles",
+                "--grant",
+                "authorization_code",
+                "--redirect-uri",
+                "https://app.example/cb",
+                "--json",
+            ],
+            "",
+        );
+        assert_eq!(code, 0, "{err}");
+        let c: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(c["client_secret"].as_str().unwrap().len(), 43);
+        assert_eq!(run(&["client", "add", "spa", "--public", "--redirect-uri", "http://127.0.0.1:5173/cb"], "").0, 0);
+        let (code, _, err) = run(
+            &[
+                "user",
+                "add",
+                "carol",
+                "--claim",
+                "email=carol@example.com",
+                "--claim",
+                "roles=[\"ops\"]",
+                "--password-stdin",
+            ],
+            "carol-pw\n",
+        );
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(run(&["user", "add", "dave", "--password-stdin"], "dave-pw\n").0, 0);
+        assert_eq!(run(&["user", "disable", "dave"], "").0, 0);
+        assert_eq!(run(&["client", "update", "web", "--name", "The Web App"], "").0, 0);
+
+        // Exit codes.
+        assert_eq!(run(&["client", "show", "nope"], "").0, 3, "not found");
+        assert_eq!(run(&["client", "add", "web"], "").0, 4, "conflict");
+        assert_eq!(run(&["scope", "remove", "roles"], "").0, 4, "in use");
+        let (code, _, err) = run(&["client", "add", "bad", "--grant", "implict"], "");
+        assert_eq!(code, 2, "invalid");
+        assert!(err.contains("grants: unknown grant \"implict\""), "{err}");
+        assert_eq!(run(&["client", "rotate-secret", "spa"], "").0, 4, "a public client has no secret");
+        assert_eq!(run(&["user", "set-password", "nobody", "--password-stdin"], "x\n").0, 3);
+
+        // Tables and JSON.
+        let (_, out, _) = run(&["client", "list"], "");
+        assert!(out.starts_with("CLIENT_ID"), "{out}");
+        assert!(out.contains("spa") && out.contains("public"), "{out}");
+        let (_, out, _) = run(&["user", "list", "--json"], "");
+        let users: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(users[1]["disabled"], true);
+        assert!(!out.contains("argon2"));
+
+        // Export, import into an empty store, export again: the same.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("export.toml");
+        let (code, _, err) = run(&["export", "-o", file.to_str().unwrap()], "");
+        assert_eq!(code, 0, "{err}");
+        let exported = std::fs::read_to_string(&file).unwrap();
+        assert!(exported.contains("client_secret_hash = \"sha256:") && exported.contains("$argon2id$"));
+        assert!(!exported.contains("carol-pw") && !exported.contains(c["client_secret"].as_str().unwrap()));
+        let fresh = format!("sqlite://{}", dir.path().join("fresh.db").display());
+        let (code, out, err) = gatehouse(&fresh, &["import", file.to_str().unwrap()], "");
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("imported 2 clients, 2 users, 1 scopes"), "{out}");
+        let (_, again, _) = gatehouse(&fresh, &["export"], "");
+        assert_eq!(again, exported, "export → import gives the same store");
+        let (_, json_again, _) = gatehouse(&fresh, &["client", "show", "web", "--json"], "");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&json_again).unwrap()["client_name"], "The Web App");
+
+        // The CLI's changes are audited as cli:<login>.
+        let store = gatehouse_store::SqlStore::connect(&url).await.unwrap();
+        let log = gatehouse_store::AuditStore::list_audit(
+            &store,
+            &gatehouse_store::AuditQuery { limit: 100, ..Default::default() },
+        )
+        .await
+        .unwrap();
+        assert!(log.iter().all(|e| e.actor == "cli:tester"));
+        assert!(log.iter().any(|e| e.action == "user.disable"));
+        store.close().await;
+    }
+}
+
+/// First start with no admin client: one is created and its secret printed once; it obtains
+/// `gatehouse:admin` and opens the admin API. The second start prints nothing.
+#[tokio::test]
+async fn first_start_prints_a_bootstrap_admin_credential_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let base = format!("http://{listen}");
+    let (child, log) = spawn_serve_logged(dir.path(), &["--listen", &listen], &[]);
+    let mut secret = None;
+    while let Ok(line) = log.recv_timeout(Duration::from_secs(2)) {
+        if let Some(s) = line.trim().strip_prefix("client_secret:") {
+            secret = Some(s.trim().to_owned());
+        }
+    }
+    let secret = secret.expect("the bootstrap secret is printed");
+    let http = gatehouse_testkit::http_client();
+    let t: serde_json::Value = http
+        .post(format!("{base}/token"))
+        .basic_auth("gatehouse-admin", Some(&secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", "gatehouse:admin")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = http
+        .get(format!("{base}/admin/v1/clients"))
+        .bearer_auth(t["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(sigterm_and_wait(child), 0);
+
+    let (child, log) = spawn_serve_logged(dir.path(), &["--listen", &listen], &[]);
+    while let Ok(line) = log.recv_timeout(Duration::from_secs(1)) {
+        assert!(!line.contains("client_secret"), "printed once only: {line}");
+    }
+    assert_eq!(sigterm_and_wait(child), 0);
 }
