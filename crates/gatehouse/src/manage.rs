@@ -538,10 +538,10 @@ pub async fn scope(store: &dyn Store, action: ScopeAction) -> anyhow::Result<Exi
                     .iter()
                     .map(|v| {
                         vec![
-                            v.spec.name.clone(),
+                            v.name.clone(),
                             if v.builtin { "yes" } else { "no" }.to_owned(),
-                            v.spec.claims.join(","),
-                            v.spec.include_in.as_ref().map_or_else(|| "all".to_owned(), |i| i.join(",")),
+                            v.claims.join(","),
+                            v.include_in.as_ref().map_or_else(|| "all".to_owned(), |i| i.join(",")),
                         ]
                     })
                     .collect();

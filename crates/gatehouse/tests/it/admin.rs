@@ -83,12 +83,26 @@ async fn the_admin_api_wants_a_token_granted_gatehouse_admin() {
         // A client without the scope cannot get it.
         assert_eq!(cc_token(&s, "service", "service-secret", "gatehouse:admin").await.status(), 400);
 
-        // With the scope: in. Taking the scope from the client locks its live tokens out at once.
+        // With the scope: in. An admin client cannot lock itself out...
         let token = admin_token(&s).await;
         assert_eq!(call(&s, &token, "GET", "/admin/v1/clients", None).await.0, 200);
         let (st, _, _) = call(&s, &token, "PATCH", "/admin/v1/clients/ops", Some(json!({"scope": "openid"}))).await;
+        assert_eq!(st, 409);
+        assert_eq!(call(&s, &token, "DELETE", "/admin/v1/clients/ops", None).await.0, 409);
+        // ...but another can, and taking the scope from a client locks its live tokens out at once.
+        let spec = json!({"client_id": "ops2", "scope": "gatehouse:admin", "grants": ["client_credentials"]});
+        let (_, _, ops2) = call(&s, &token, "POST", "/admin/v1/clients", Some(spec)).await;
+        let t: Value = cc_token(&s, "ops2", ops2["client_secret"].as_str().unwrap(), "gatehouse:admin")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let token2 = t["access_token"].as_str().unwrap();
+        let (st, _, _) = call(&s, token2, "PATCH", "/admin/v1/clients/ops", Some(json!({"scope": "openid"}))).await;
         assert_eq!(st, 200);
         assert_eq!(call(&s, &token, "GET", "/admin/v1/clients", None).await.0, 403);
+        assert_eq!(call(&s, token2, "DELETE", "/admin/v1/clients/ops", None).await.0, 204);
+        assert_eq!(call(&s, &token, "GET", "/admin/v1/clients", None).await.0, 401, "its client is gone");
 
         // The OpenAPI document needs no token.
         let (st, doc) = s.get_json("/admin/openapi.json").await.unwrap();

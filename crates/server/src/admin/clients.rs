@@ -86,7 +86,7 @@ pub async fn get_client(
 
 /// Replace a client's settings. Without secret fields a confidential client keeps its secret.
 #[utoipa::path(put, path = "/admin/v1/clients/{client_id}", tag = "clients", request_body = ClientSpec,
-    params(("client_id" = String, Path)), responses((status = 200, body = ClientView)))]
+    params(("client_id" = String, Path)), responses((status = 200, body = ClientView), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn put_client(
     caller: Caller,
     State(core): State<Arc<Core>>,
@@ -100,7 +100,7 @@ pub async fn put_client(
 /// Change some of a client's settings: a JSON merge patch (RFC 7396) over its config-file form.
 #[utoipa::path(patch, path = "/admin/v1/clients/{client_id}", tag = "clients",
     request_body(content = Object, content_type = "application/merge-patch+json"),
-    params(("client_id" = String, Path)), responses((status = 200, body = ClientView)))]
+    params(("client_id" = String, Path)), responses((status = 200, body = ClientView), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn patch_client(
     caller: Caller,
     State(core): State<Arc<Core>>,
@@ -113,7 +113,7 @@ pub async fn patch_client(
 
 /// Delete a client. Its tokens stop working: every grant looks the client up.
 #[utoipa::path(delete, path = "/admin/v1/clients/{client_id}", tag = "clients",
-    params(("client_id" = String, Path)), responses((status = 204)))]
+    params(("client_id" = String, Path)), responses((status = 204), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_client(
     caller: Caller,
     State(core): State<Arc<Core>>,

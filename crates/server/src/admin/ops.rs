@@ -160,6 +160,7 @@ impl Admin<'_> {
             return Err(AdminError::field("client_id", "must be the client_id of the client being updated"));
         }
         let w = self.validate_client(spec, current.secret.as_ref(), policy).await?;
+        self.not_locking_out(&current.id, Some(&w.client))?;
         self.store.upsert_client(&w.client, self.now).await?;
         let mut details = client_details(&w.client);
         if let Some(o) = details.as_object_mut() {
@@ -167,6 +168,19 @@ impl Admin<'_> {
         }
         self.audit("client.update", &client_target(&w.client.id), details).await?;
         Ok(w)
+    }
+
+    /// An admin client may not delete itself or take `gatehouse:admin` from itself: the last
+    /// way in could go with it. Another admin client, or the CLI, can.
+    fn not_locking_out(&self, id: &ClientId, after: Option<&Client>) -> Result<()> {
+        use gatehouse_protocol::claims::ADMIN_SCOPE;
+        if self.actor != client_target(id) || after.is_some_and(|c| c.scopes.contains(ADMIN_SCOPE)) {
+            return Ok(());
+        }
+        Err(AdminError::Conflict(format!(
+            "this would take {ADMIN_SCOPE} from {:?}, the client making the request; do it with another admin client or the CLI",
+            id.as_str()
+        )))
     }
 
     /// RFC 7396 JSON merge patch over the client's spec (its config-file form).
@@ -183,6 +197,7 @@ impl Admin<'_> {
 
     pub async fn delete_client(&self, id: &str) -> Result<()> {
         let id = ClientId::parse(id).map_err(|_| AdminError::NotFound("client"))?;
+        self.not_locking_out(&id, None)?;
         if !self.store.delete_client(&id).await? {
             return Err(AdminError::NotFound("client"));
         }

@@ -11,17 +11,29 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_protocol::claims::{ScopeDefinition, ScopeSpec};
 use std::sync::Arc;
 
+/// A scope: its config-file form, and whether it is built in.
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct ScopeView {
-    #[serde(flatten)]
-    pub spec: ScopeSpec,
+    pub name: String,
+    pub claims: Vec<String>,
+    pub description: String,
+    /// Where the claims go; all of id_token, access_token and userinfo when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub include_in: Option<Vec<String>>,
     /// Built in (OpenID Connect's, `gatehouse:admin`): cannot be changed or deleted.
     pub builtin: bool,
 }
 
 impl From<&ScopeDefinition> for ScopeView {
     fn from(d: &ScopeDefinition) -> Self {
-        Self { spec: d.to_spec(), builtin: d.builtin }
+        let spec = d.to_spec();
+        Self {
+            name: spec.name,
+            claims: spec.claims,
+            description: d.description.clone(),
+            include_in: spec.include_in,
+            builtin: d.builtin,
+        }
     }
 }
 
