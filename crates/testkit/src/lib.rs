@@ -59,6 +59,12 @@ impl TestDb {
         Some(Self { url: url.to_string(), label: "postgres", _dir: None, pg_cleanup: Some((admin, name)) })
     }
 
+    /// The same database for a second server (several nodes on one store). The original keeps
+    /// the clean-up: drop it last.
+    pub fn shared(&self) -> TestDb {
+        TestDb { url: self.url.clone(), label: self.label, _dir: None, pg_cleanup: None }
+    }
+
     /// SQLite, plus PostgreSQL when configured: run a test body once per store.
     pub async fn each() -> Vec<TestDb> {
         let mut v = vec![Self::sqlite()];

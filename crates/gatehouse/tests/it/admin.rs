@@ -475,3 +475,51 @@ async fn every_change_is_in_the_audit_log_without_secrets() {
         assert_eq!(actions, ["client.create"]);
     }
 }
+
+/// Two nodes on one store: what one node's admin API changes is in force on the other, clients
+/// and users at once (read per request), scopes within `catalog_reload_interval`, keys within
+/// `key_reload_interval`.
+#[tokio::test]
+async fn changes_made_at_one_node_are_in_force_at_another() {
+    for db in TestDb::each().await {
+        let cfg = format!("catalog_reload_interval = 1\nkey_reload_interval = 1\n{}", config());
+        let b = TestServer::start(&cfg, db.shared()).await.unwrap();
+        let a = TestServer::start(&cfg, db).await.unwrap();
+        let t = admin_token(&a).await;
+
+        let spec = json!({"client_id": "crossing", "scope": "roles", "grants": ["client_credentials"]});
+        let (_, _, c) = call(&a, &t, "POST", "/admin/v1/clients", Some(spec)).await;
+        assert_eq!(cc_token(&b, "crossing", c["client_secret"].as_str().unwrap(), "roles").await.status(), 200);
+
+        let alice = call(&a, &t, "GET", "/admin/v1/users?q=alice", None).await.2["items"][0]["sub"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        call(&a, &t, "PATCH", &format!("/admin/v1/users/{alice}"), Some(json!({"disabled": true}))).await;
+        assert_eq!(password_grant(&b, "alice", "alice-password").await, 400);
+
+        call(&a, &t, "POST", "/admin/v1/scopes", Some(json!({"name": "team", "claims": ["team"]}))).await;
+        let (_, _, keys) = call(&a, &t, "POST", "/admin/v1/keys/rotate?alg=EdDSA", None).await;
+        let next = keys["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["state"] == "next" && k["alg"] == "EdDSA")
+            .unwrap()["kid"]
+            .clone();
+        // Bounded wait for the other node's reload (1 s intervals).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let (_, disco) = b.get_json("/.well-known/openid-configuration").await.unwrap();
+            let (_, jwks) = b.get_json("/jwks").await.unwrap();
+            let has_scope = disco["scopes_supported"].as_array().unwrap().contains(&json!("team"));
+            let has_key = jwks["keys"].as_array().unwrap().iter().any(|k| k["kid"] == next);
+            if has_scope && has_key {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "node B did not pick up the scope and key in time");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        b.stop().await;
+    }
+}
