@@ -88,17 +88,18 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty())
 }
 
-fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<Metadata, Response> {
+/// The metadata, or what is wrong with it (an `invalid_client_metadata` description).
+fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<Metadata, String> {
     let json_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
     if !json_type {
-        return Err(error(StatusCode::BAD_REQUEST, "invalid_client_metadata", "send the metadata as application/json"));
+        return Err("send the metadata as application/json".to_owned());
     }
     serde_json::from_slice(body).map_err(|e| {
         let msg = e.to_string();
-        error(StatusCode::BAD_REQUEST, "invalid_client_metadata", msg.split(" at line ").next().unwrap_or(&msg))
+        msg.split(" at line ").next().unwrap_or(&msg).to_owned()
     })
 }
 
@@ -193,7 +194,7 @@ pub async fn register(
     }
     let m = match parse_body(&headers, &body) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(d) => return error(StatusCode::BAD_REQUEST, "invalid_client_metadata", &d),
     };
     let client_id = core.tokens.random(16);
     let spec = match spec(&policy, client_id, m) {
@@ -266,7 +267,7 @@ pub async fn update(
     };
     let m = match parse_body(&headers, &body) {
         Ok(m) => m,
-        Err(r) => return r,
+        Err(d) => return error(StatusCode::BAD_REQUEST, "invalid_client_metadata", &d),
     };
     // §2.2: the client_id in the body must be the client's.
     if m.client_id.as_deref() != Some(client.id.as_str()) {

@@ -18,15 +18,15 @@ use std::sync::Arc;
 pub struct Problem {
     /// A URI naming the kind of problem; `about:blank` when the status says it all.
     #[serde(rename = "type")]
-    pub kind: String,
-    pub title: String,
+    pub kind: &'static str,
+    pub title: &'static str,
     pub status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemField>,
     #[serde(skip)]
-    challenge: Option<String>,
+    challenge: Option<Box<str>>,
 }
 
 /// One invalid field.
@@ -40,10 +40,10 @@ pub struct ProblemField {
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, kind: &str, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Self {
         Self {
-            kind: kind.to_owned(),
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            kind,
+            title: status.canonical_reason().unwrap_or("Error"),
             status: status.as_u16(),
             detail: Some(detail.into()),
             errors: Vec::new(),
@@ -62,10 +62,13 @@ impl Problem {
     /// `insufficient_scope`, each with its `WWW-Authenticate` challenge.
     fn unauthorized(status: StatusCode, error: Option<&str>, detail: &str) -> Self {
         let mut p = Self::new(status, "about:blank", detail);
-        p.challenge = Some(match error {
-            Some(e) => format!("Bearer realm=\"gatehouse-admin\", error=\"{e}\", scope=\"{ADMIN_SCOPE}\""),
-            None => format!("Bearer realm=\"gatehouse-admin\", scope=\"{ADMIN_SCOPE}\""),
-        });
+        p.challenge = Some(
+            match error {
+                Some(e) => format!("Bearer realm=\"gatehouse-admin\", error=\"{e}\", scope=\"{ADMIN_SCOPE}\""),
+                None => format!("Bearer realm=\"gatehouse-admin\", scope=\"{ADMIN_SCOPE}\""),
+            }
+            .into(),
+        );
         p
     }
 }

@@ -1,4 +1,5 @@
 use super::*;
+use gatehouse_protocol::claims::ClaimTargets;
 
 fn check(toml: &str) -> Result<ValidConfig, ConfigError> {
     Config::from_toml_str(toml, &Overrides::default())?.validate()
