@@ -8,7 +8,8 @@ use gatehouse_protocol::scope::Scope;
 use gatehouse_protocol::secret::{Secret, SecretHash};
 use gatehouse_protocol::user::User;
 use gatehouse_store::{
-    CleanupStore, ClientStore, KeyState, KeyStore, ScopeStore, SqlStore, Store, StoreError, StoredKey, UserStore,
+    AuditStore, CleanupStore, ClientStore, KeyState, KeyStore, ScopeStore, SessionStore, SqlStore, Store, StoreError,
+    StoredKey, UserStore,
 };
 use gatehouse_testkit::TestDb;
 
@@ -85,6 +86,69 @@ async fn contract(s: &SqlStore, label: &str) {
     s.upsert_scope(&roles, 1).await.unwrap();
     s.upsert_scope(&roles, 2).await.unwrap();
     assert_eq!(s.list_scopes().await.unwrap(), vec![roles], "{label}");
+    assert!(s.delete_scope("roles").await.unwrap());
+    assert!(!s.delete_scope("roles").await.unwrap());
+
+    // Admin additions: insert refuses a taken id; pages in key order with escaped search.
+    assert!(s.insert_client(&client("a_1"), 1).await.unwrap());
+    assert!(!s.insert_client(&client("a_1"), 1).await.unwrap(), "{label}: id taken");
+    assert!(s.insert_client(&client("ab1"), 1).await.unwrap());
+    let page = |search: Option<&str>, after: Option<&str>, limit| gatehouse_store::Page {
+        search: search.map(str::to_owned),
+        after: after.map(str::to_owned),
+        limit,
+    };
+    let ids = |v: Vec<gatehouse_protocol::Client>| v.into_iter().map(|c| c.id.to_string()).collect::<Vec<_>>();
+    assert_eq!(ids(s.list_clients_page(&page(None, None, 2)).await.unwrap()), ["a_1", "ab1"], "{label}");
+    assert_eq!(ids(s.list_clients_page(&page(None, Some("a_1"), 2)).await.unwrap()), ["ab1", "another"]);
+    assert_eq!(ids(s.list_clients_page(&page(Some("A_"), None, 10)).await.unwrap()), ["a_1"], "{label}: _ is literal");
+    s.set_registration_token(&ClientId::parse("ab1").unwrap(), Some("h")).await.unwrap();
+    assert_eq!(s.registration_token(&ClientId::parse("ab1").unwrap()).await.unwrap().as_deref(), Some("h"));
+    assert_eq!(s.registration_token(&ClientId::parse("a_1").unwrap()).await.unwrap(), None);
+    // Users: insert refuses a taken username or sub; delete takes sessions along.
+    let err = s.insert_user(&user("sub-1", "zed"), 4).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{label}");
+    s.insert_user(&user("sub-3", "carol"), 4).await.unwrap();
+    let session = gatehouse_store::Session {
+        sid: "sid-1".into(),
+        sub: "sub-3".into(),
+        auth_time: 4,
+        amr: vec!["pwd".into()],
+        expires_at: 100,
+    };
+    s.insert_session("h1", &session, 4).await.unwrap();
+    assert_eq!(s.list_user_sessions("sub-3", 5).await.unwrap(), vec![(session.clone(), 4)], "{label}");
+    assert_eq!(s.list_user_sessions("sub-3", 100).await.unwrap(), vec![], "{label}: expired ones are not listed");
+    let users = s.list_users_page(&page(None, None, 10), Some(true)).await.unwrap();
+    assert_eq!(users.iter().map(|u| u.username.as_str()).collect::<Vec<_>>(), ["alice2"], "{label}");
+    assert!(s.delete_user("sub-3").await.unwrap());
+    assert_eq!(s.get_session("h1", 5).await.unwrap(), None, "{label}: sessions go with the user");
+    assert!(!s.delete_user("sub-3").await.unwrap());
+    // Audit: newest first, filtered, paged by id.
+    for (i, action) in ["client.create", "user.create", "client.delete"].iter().enumerate() {
+        let e = gatehouse_store::AuditEntry {
+            id: format!("0000-{i}"),
+            at: i as i64,
+            actor: "cli:x".into(),
+            action: (*action).into(),
+            target: "t".into(),
+            details: "{}".into(),
+        };
+        s.append_audit(&e).await.unwrap();
+    }
+    let q = |action: Option<&str>, before: Option<&str>| gatehouse_store::AuditQuery {
+        action: action.map(str::to_owned),
+        before: before.map(str::to_owned),
+        limit: 10,
+        ..Default::default()
+    };
+    let actions = |v: Vec<gatehouse_store::AuditEntry>| v.into_iter().map(|e| e.action).collect::<Vec<_>>();
+    assert_eq!(
+        actions(s.list_audit(&q(Some("client."), None)).await.unwrap()),
+        ["client.delete", "client.create"],
+        "{label}"
+    );
+    assert_eq!(actions(s.list_audit(&q(None, Some("0000-2"))).await.unwrap()), ["user.create", "client.create"]);
 
     // Keys: one current key per algorithm, whoever inserts first wins.
     let key = |kid: &str, state| StoredKey {

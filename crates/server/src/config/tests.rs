@@ -16,7 +16,7 @@ fn empty_config_gets_the_defaults() {
     assert_eq!(v.listen.to_string(), "127.0.0.1:8080");
     assert_eq!(v.database, DEFAULT_DATABASE);
     assert_eq!(v.access_token_alg, SigningAlg::RS256);
-    assert_eq!(v.scopes.len(), 6);
+    assert_eq!(v.scopes.len(), 7, "the OIDC scopes and gatehouse:admin");
 }
 
 #[test]
@@ -94,4 +94,25 @@ fn non_config_environment_keys_are_ignored() {
     }
     assert!(is_config_env_key("ISSUER"));
     assert!(is_config_env_key("ISUER"), "typos are reported, not ignored");
+}
+
+#[test]
+fn registration_is_off_by_default_and_its_policy_is_checked() {
+    let v = check("").unwrap();
+    assert!(!v.registration.enabled);
+    assert!(v.registration.allowed_scopes.contains("openid"));
+    assert!(!v.registration.allowed_scopes.contains("gatehouse:admin"));
+    for (toml, needle) in [
+        (
+            "[registration]\nallowed_scopes = \"openid gatehouse:admin\"\n",
+            "gatehouse:admin can never be self-registered",
+        ),
+        ("[registration]\nallowed_scopes = \"openid roles\"\n", "scope \"roles\" is not defined"),
+        ("[registration]\nallowed_grants = [\"password\"]\n", "password can never be self-registered"),
+        ("[registration]\nallowed_grants = [\"magic\"]\n", "unknown grant \"magic\""),
+        ("[registration]\ninitial_access_token = \"short\"\n", "too short"),
+    ] {
+        let errs = errors(toml);
+        assert!(errs.iter().any(|e| e.contains(needle)), "{toml}: {errs:?}");
+    }
 }
