@@ -156,3 +156,38 @@ test('RP-initiated logout', async () => {
   const again = await browser.get(silent.href);
   assert.equal(new URL(again.location).searchParams.get('error'), 'login_required');
 });
+
+// Dynamic client registration (RFC 7591) with the library's own registration call, then the
+// registered client used at once. The server runs with an initial access token.
+test('dynamic client registration, then the registered client signs in', { skip: !process.env.GATEHOUSE_REGISTRATION_TOKEN }, async () => {
+  const config = await oidc.dynamicClientRegistration(issuer, {
+    redirect_uris: ['http://127.0.0.1:3100/cb'],
+    grant_types: ['authorization_code', 'client_credentials'],
+    token_endpoint_auth_method: 'client_secret_post',
+    scope: 'openid profile roles',
+    client_name: 'Registered by openid-client',
+  }, undefined, { ...options, initialAccessToken: process.env.GATEHOUSE_REGISTRATION_TOKEN });
+  oidc.enableNonRepudiationChecks(config);
+  const md = config.clientMetadata();
+  assert.ok(md.client_id && md.client_secret && md.registration_access_token);
+  const cc = await oidc.clientCredentialsGrant(config, { scope: 'roles' });
+  assert.ok(cc.access_token);
+  const tokens = await codeFlow(config, { redirect_uri: 'http://127.0.0.1:3100/cb', scope: 'openid profile' });
+  assert.equal(tokens.claims().aud, md.client_id);
+  // Registration without the initial access token is refused.
+  await assert.rejects(
+    oidc.dynamicClientRegistration(issuer, { redirect_uris: ['http://127.0.0.1:3100/cb'] }, undefined, options),
+    (e) => e.status === 401 || e.cause?.status === 401 || /401|invalid_token/.test(String(e)),
+  );
+});
+
+// The admin API, called with a token the library obtained: Gatehouse protects itself with its
+// own tokens.
+test('admin API with a gatehouse:admin token from client_credentials', { skip: !process.env.GATEHOUSE_REGISTRATION_TOKEN }, async () => {
+  const config = await configure('ops', oidc.ClientSecretBasic('ops-secret'));
+  const { access_token } = await oidc.clientCredentialsGrant(config, { scope: 'gatehouse:admin' });
+  const res = await oidc.fetchProtectedResource(config, access_token, new URL('/admin/v1/clients?limit=200', issuer), 'GET');
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  assert.ok(body.items.some((c) => c.client_id === 'webapp'));
+});

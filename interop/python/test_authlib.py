@@ -141,5 +141,26 @@ class DirectGrants(unittest.TestCase):
         self.assertIn("invalid_client", str(ctx.exception))
 
 
+class Administration(unittest.TestCase):
+    """The admin API with a gatehouse:admin token that authlib obtained."""
+
+    def test_admin_api_round_trip(self):
+        s = OAuth2Session("ops", "ops-secret", scope="gatehouse:admin")
+        s.fetch_token(META["token_endpoint"], grant_type="client_credentials")
+        created = s.post(BASE + "/admin/v1/clients", json={
+            "client_id": "made-by-authlib", "scope": "roles", "grants": ["client_credentials"],
+        }, timeout=10)
+        self.assertEqual(created.status_code, 201, created.text)
+        secret = created.json()["client_secret"]
+        # The new client works at once, with authlib too.
+        fresh = OAuth2Session("made-by-authlib", secret, scope="roles")
+        self.assertEqual(fresh.fetch_token(META["token_endpoint"], grant_type="client_credentials")["scope"], "roles")
+        self.assertEqual(s.delete(BASE + "/admin/v1/clients/made-by-authlib", timeout=10).status_code, 204)
+        bad = s.post(BASE + "/admin/v1/clients", json={"client_id": "x", "grants": ["magic"]}, timeout=10)
+        self.assertEqual(bad.status_code, 400)
+        self.assertEqual(bad.headers["content-type"], "application/problem+json")
+        self.assertEqual(bad.json()["errors"][0]["field"], "grants")
+
+
 if __name__ == "__main__":
     unittest.main()

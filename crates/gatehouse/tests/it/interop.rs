@@ -5,7 +5,6 @@
 //! (`.ci/run` does both). Without them the test says so on the terminal and, under `CI=true`,
 //! fails: interop is never skipped silently in CI.
 
-use crate::CONFIG;
 use gatehouse_testkit::{TestDb, TestServer};
 use std::io::Write;
 use std::path::PathBuf;
@@ -59,12 +58,17 @@ async fn openid_client_node() {
         return;
     }
     // A 1 s device polling interval keeps the library's own polling quick.
-    let cfg = format!("[tokens]\ndevice_poll_interval = 1\n{CONFIG}");
+    let registration = "registration-initial-token-0123456789";
+    let cfg = format!(
+        "[tokens]\ndevice_poll_interval = 1\n[registration]\nenabled = true\ninitial_access_token = \"{registration}\"\nallowed_scopes = \"openid profile roles\"\n{}",
+        crate::admin::config()
+    );
     let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
     let mut cmd = Command::new("node");
     cmd.current_dir(&dir)
         .args(["--test", "--test-reporter=tap", "--test-timeout=60000", "openid-client.test.mjs"])
-        .env("GATEHOUSE_URL", &s.url);
+        .env("GATEHOUSE_URL", &s.url)
+        .env("GATEHOUSE_REGISTRATION_TOKEN", registration);
     run(cmd, "openid-client").await;
 }
 
@@ -76,7 +80,7 @@ async fn authlib_python() {
     if !available("authlib (PyPI)", has, "pip install -r interop/python/requirements.txt") {
         return;
     }
-    let s = TestServer::start(CONFIG, TestDb::sqlite()).await.unwrap();
+    let s = TestServer::start(&crate::admin::config(), TestDb::sqlite()).await.unwrap();
     let mut cmd = Command::new("python3");
     cmd.current_dir(&dir).args(["-m", "unittest", "-v", "test_authlib"]).env("GATEHOUSE_URL", &s.url);
     run(cmd, "authlib").await;
