@@ -11,9 +11,10 @@
 
 use crate::core::Core;
 use crate::issuer::{IdTokenInput, Subject, hash_token};
+use crate::throttle::Key;
 use crate::web::{authorization_response, cookie, set_cookie};
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_protocol::authorize::{
@@ -457,15 +458,18 @@ pub(crate) fn form_params(core: &Core, headers: &HeaderMap, body: &Bytes) -> Res
 static DUMMY_HASH: std::sync::LazyLock<Option<gatehouse_protocol::secret::SecretHash>> =
     std::sync::LazyLock::new(|| gatehouse_protocol::secret::SecretHash::argon2(&Secret::new("dummy"), &[0; 16]).ok());
 
-/// Verifies a username and password, throttled per account. `Err(message)` is user-facing.
+/// Verifies a username and password, throttled per account and per source address (shared by
+/// every node through the store). `Err(message)` is user-facing and says when to retry.
 pub async fn check_password(
     core: &Core,
     username: &str,
     password: &Secret,
+    peer: Option<std::net::IpAddr>,
 ) -> Result<gatehouse_store::Result<Option<gatehouse_protocol::user::User>>, String> {
-    let key = format!("user:{username}");
-    if let Some(wait) = core.throttle.blocked(&key) {
-        return Err(format!("Too many failed attempts. Try again in {} seconds.", wait.as_secs().max(1)));
+    let mut keys = vec![Key::Account(username)];
+    keys.extend(peer.map(Key::Ip));
+    if let Some(wait) = core.throttle.wait(&keys).await {
+        return Err(format!("Too many failed attempts. Try again {}.", crate::throttle::retry_in(wait)));
     }
     let user = match core.store.get_user_by_username(username).await {
         Ok(u) => u,
@@ -478,11 +482,11 @@ pub async fn check_password(
     };
     match user {
         Some(u) if ok && !u.disabled => {
-            core.throttle.success(&key);
+            core.throttle.success(&keys).await;
             Ok(Ok(Some(u)))
         }
         _ => {
-            core.throttle.failure(&key);
+            core.throttle.failure(&keys).await;
             Ok(Ok(None))
         }
     }
@@ -512,7 +516,12 @@ pub(crate) async fn start_session(
 }
 
 /// POST `/login`: username and password for a pending interaction.
-pub async fn login(State(core): State<Arc<Core>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn login(
+    State(core): State<Arc<Core>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let Resumed { params, req, client, interaction } = match resume(&core, &headers, &body).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -520,7 +529,7 @@ pub async fn login(State(core): State<Arc<Core>>, headers: HeaderMap, body: Byte
     let flow = Flow { core: &core, client: &client, req: &req, interaction: Some(interaction), headers: &headers };
     let username = params.get("username").unwrap_or("").to_owned();
     let password = Secret::new(params.get("password").unwrap_or(""));
-    let user = match check_password(&core, &username, &password).await {
+    let user = match check_password(&core, &username, &password, Some(peer.ip())).await {
         Err(msg) => return flow.login_page(Some(&msg), StatusCode::TOO_MANY_REQUESTS).await.into_response(),
         Ok(Err(e)) => return server_error_page(&core, e),
         // The same message whether the user exists or not.

@@ -7,14 +7,16 @@
 //! second pays argon2 once, the cache holds nothing an attacker could use, and a changed
 //! secret hash changes every key.
 
+use crate::core::Core;
+use crate::throttle::Key;
 use aws_lc_rs::hmac;
 use gatehouse_protocol::client::Client;
 use gatehouse_protocol::client_auth::{self, Presented};
 use gatehouse_protocol::error::OAuthError;
 use gatehouse_protocol::params::Params;
 use gatehouse_protocol::secret::SecretHash;
-use gatehouse_store::Store;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -51,6 +53,20 @@ impl SecretCache {
         self.seen.lock().is_ok_and(|seen| seen.get(tag).is_some_and(|t| *t > now))
     }
 
+    /// The answer without running a slow hash: `Some` for a fast (SHA-256) hash, or a slow one
+    /// remembered as verified; `None` when argon2 must run.
+    fn cached(
+        &self,
+        client: &Client,
+        hash: &SecretHash,
+        presented: &gatehouse_protocol::secret::Secret,
+    ) -> Option<bool> {
+        if !hash.is_slow() {
+            return Some(hash.verify(presented));
+        }
+        self.remembered(&self.tag(client, hash, presented.expose())).then_some(true)
+    }
+
     /// Verifies `presented` against the client's hash, using and filling the cache.
     async fn verify(&self, client: &Client, hash: &SecretHash, presented: &gatehouse_protocol::secret::Secret) -> bool {
         if !hash.is_slow() {
@@ -82,21 +98,35 @@ impl SecretCache {
     }
 }
 
-/// Authenticates the client of a request (RFC 6749 §2.3, §3.2.1).
+/// Authenticates the client of a request (RFC 6749 §2.3, §3.2.1). Wrong secrets are throttled
+/// per client and per source address (DESIGN.md §7); the check costs a store read only when a
+/// slow (argon2) secret misses the cache, so the hot path stays one lookup.
 pub async fn authenticate(
-    store: &dyn Store,
-    cache: &SecretCache,
+    core: &Core,
     authorization: Option<&str>,
     params: &Params,
+    peer: Option<IpAddr>,
 ) -> Result<(Client, Presented), OAuthError> {
     let presented = client_auth::parse(authorization, params)?;
     let via_basic = presented.via_basic();
-    let client = store.get_client(&presented.client_id).await?.ok_or(OAuthError::InvalidClient { via_basic })?;
+    let client = core.store.get_client(&presented.client_id).await?.ok_or(OAuthError::InvalidClient { via_basic })?;
     client_auth::check_method(&client, &presented)?;
-    if let (Some(hash), Some(secret)) = (&client.secret, &presented.secret)
-        && !cache.verify(&client, hash, secret).await
-    {
-        return Err(OAuthError::InvalidClient { via_basic });
+    if let (Some(hash), Some(secret)) = (&client.secret, &presented.secret) {
+        let mut keys = vec![Key::Client(client.id.as_str())];
+        keys.extend(peer.map(Key::Ip));
+        let ok = match core.secrets.cached(&client, hash, secret) {
+            Some(ok) => ok,
+            None if core.throttle.wait(&keys).await.is_some() => return Err(OAuthError::InvalidClient { via_basic }),
+            None => core.secrets.verify(&client, hash, secret).await,
+        };
+        if !ok {
+            // A generated (SHA-256) secret has 256 bits: guessing it is hopeless, so only the
+            // operator-chosen (argon2) kind is counted.
+            if hash.is_slow() {
+                core.throttle.failure(&keys).await;
+            }
+            return Err(OAuthError::InvalidClient { via_basic });
+        }
     }
     Ok((client, presented))
 }

@@ -53,6 +53,8 @@ pub struct Config {
     pub catalog_reload_interval: Option<u64>,
     #[serde(default)]
     pub registration: RegistrationConfig,
+    #[serde(default)]
+    pub throttle: ThrottleConfig,
     /// A folder of templates (login.html, consent.html, error.html, form_post.html, base.html,
     /// gatehouse.css) replacing the built-in ones of the same name.
     #[serde(default)]
@@ -91,6 +93,22 @@ pub struct TokensConfig {
     pub device_code_ttl: Option<i64>,
     #[serde(default)]
     pub device_poll_interval: Option<i64>,
+}
+
+/// `[throttle]`: brute-force back-off (see `throttle`), seconds and counts.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleConfig {
+    #[serde(default)]
+    pub free_failures: Option<i64>,
+    #[serde(default)]
+    pub free_failures_per_ip: Option<i64>,
+    #[serde(default)]
+    pub first_delay: Option<i64>,
+    #[serde(default)]
+    pub max_delay: Option<i64>,
+    #[serde(default)]
+    pub window: Option<i64>,
 }
 
 /// `[registration]`: dynamic client registration (RFC 7591) and management (RFC 7592).
@@ -146,6 +164,7 @@ pub struct ValidConfig {
     pub cleanup_interval: u64,
     pub catalog_reload_interval: u64,
     pub registration: RegistrationPolicy,
+    pub throttle: crate::throttle::ThrottlePolicy,
     pub templates: Option<PathBuf>,
     pub clients: Vec<ValidClient>,
     pub users: Vec<ValidUser>,
@@ -285,6 +304,25 @@ impl Config {
         let scope_defined = |s: &str| defined.contains(s);
 
         let registration = self.validate_registration(&file, &scope_defined, &mut errs);
+        let mut throttle = crate::throttle::ThrottlePolicy::default();
+        let t = &self.throttle;
+        for (key, value, slot, range) in [
+            ("free_failures", t.free_failures, &mut throttle.free_failures, 1..=1000),
+            ("free_failures_per_ip", t.free_failures_per_ip, &mut throttle.free_failures_per_ip, 1..=100_000),
+            ("first_delay", t.first_delay, &mut throttle.first_delay, 1..=3600),
+            ("max_delay", t.max_delay, &mut throttle.max_delay, 1..=86_400),
+            ("window", t.window, &mut throttle.window, 60..=30 * 86_400),
+        ] {
+            match value {
+                None => {}
+                Some(v) if range.contains(&v) => *slot = v,
+                Some(v) => errs.push(format!(
+                    "{file}: throttle.{key}: {v} is out of range ({} to {})",
+                    range.start(),
+                    range.end()
+                )),
+            }
+        }
 
         let mut clients = Vec::new();
         let mut seen_clients: BTreeMap<&str, usize> = BTreeMap::new();
@@ -329,6 +367,7 @@ impl Config {
                 cleanup_interval: self.cleanup_interval.unwrap_or(300).clamp(1, 86_400),
                 catalog_reload_interval: self.catalog_reload_interval.unwrap_or(5).clamp(1, 3600),
                 registration,
+                throttle,
                 key_rotation_interval: self.key_rotation_interval,
                 templates: self.templates.clone(),
                 clients,

@@ -7,6 +7,7 @@ use crate::client_auth::authenticate;
 use crate::core::Core;
 use crate::error::ApiError;
 use crate::issuer::hash_token;
+use crate::throttle::Key;
 use crate::token::client_form;
 use axum::Json;
 use axum::body::Bytes;
@@ -42,12 +43,13 @@ struct DeviceAuthorizationResponse {
 /// clients included); the client must hold the device grant.
 pub async fn device_authorization(
     State(core): State<Arc<Core>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let params = client_form(&headers, &body)?;
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let (client, _) = authenticate(core.store.as_ref(), &core.secrets, authorization, &params).await?;
+    let (client, _) = authenticate(&core, authorization, &params, Some(peer.ip())).await?;
     check_grant_allowed(&client, GrantType::DeviceCode)?;
     let requested = params
         .get("scope")
@@ -145,9 +147,9 @@ async fn checked(
             Some("The form could not be verified. Please enter the code again."),
         ));
     }
-    let key = format!("device-ip:{}", peer.ip());
-    if let Some(wait) = core.throttle.blocked(&key) {
-        let msg = format!("Too many wrong codes. Try again in {} seconds.", wait.as_secs().max(1));
+    let key = [Key::DeviceIp(peer.ip())];
+    if let Some(wait) = core.throttle.wait(&key).await {
+        let msg = format!("Too many wrong codes. Try again {}.", crate::throttle::retry_in(wait));
         return Err(enter(core, headers, StatusCode::TOO_MANY_REQUESTS, Some(&typed), Some(&msg)));
     }
     let found = match normalise_user_code(&typed) {
@@ -158,12 +160,11 @@ async fn checked(
     };
     match found {
         Some(rec) => {
-            core.throttle.success(&key);
             let code = rec.user_code.clone();
             Ok((params, rec, code))
         }
         None => {
-            core.throttle.failure(&key);
+            core.throttle.failure(&key).await;
             Err(enter(
                 core,
                 headers,
@@ -248,7 +249,7 @@ pub async fn device_login(
             page(&core, &headers, status, context! { step => "login", client_name, user_code, error })
         }
     };
-    let user = match check_password(&core, &username, &password).await {
+    let user = match check_password(&core, &username, &password, Some(peer.ip())).await {
         Err(msg) => return retry(StatusCode::TOO_MANY_REQUESTS, &msg).await,
         Ok(Err(e)) => return server_error_page(&core, e),
         Ok(Ok(None)) => return retry(StatusCode::UNAUTHORIZED, "The username or password is incorrect.").await,

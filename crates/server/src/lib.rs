@@ -74,7 +74,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         catalog,
         pages: web::Pages::new(cfg.templates.clone(), &cfg.issuer),
         secrets: client_auth::SecretCache::default(),
-        throttle: throttle::Throttle::default(),
+        throttle: throttle::Throttle::new(store.clone(), clock.clone(), cfg.throttle),
         clock,
         secure_cookies: !config::is_loopback_issuer(&cfg.issuer),
         backchannel: backchannel::http_client(),
@@ -154,6 +154,7 @@ pub async fn cleanup_once(store: &dyn Store, now: i64, lifetimes: issuer::Lifeti
             pass.revoked_access_tokens,
             pass.device_codes,
             pass.keys,
+            pass.throttle,
         ]
         .iter()
         .any(|n| *n >= CLEANUP_BATCH as u64);

@@ -10,7 +10,7 @@ use crate::issuer::hash_token;
 use crate::token::client_form;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_protocol::error::OAuthError;
@@ -48,10 +48,15 @@ fn no_store(mut r: Response) -> Response {
 }
 
 /// POST `/introspect`.
-pub async fn introspect(State(core): State<Arc<Core>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+pub async fn introspect(
+    State(core): State<Arc<Core>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let params = client_form(&headers, &body)?;
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let (client, _) = authenticate(core.store.as_ref(), &core.secrets, authorization, &params).await?;
+    let (client, _) = authenticate(&core, authorization, &params, Some(peer.ip())).await?;
     let token = params.require("token", "token is required")?;
     let mut answer = Introspection::inactive();
     for kind in lookup_order(Hint::parse(params.get("token_type_hint")), token) {
@@ -104,10 +109,15 @@ pub async fn introspect(State(core): State<Arc<Core>>, headers: HeaderMap, body:
 }
 
 /// POST `/revoke`. Unknown, expired or already revoked tokens: 200 (RFC 7009 §2.2).
-pub async fn revoke(State(core): State<Arc<Core>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+pub async fn revoke(
+    State(core): State<Arc<Core>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let params = client_form(&headers, &body)?;
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let (client, _) = authenticate(core.store.as_ref(), &core.secrets, authorization, &params).await?;
+    let (client, _) = authenticate(&core, authorization, &params, Some(peer.ip())).await?;
     let token = params.require("token", "token is required")?;
     // RFC 7009 §2.1: the token must have been issued to the client asking; otherwise refused.
     let foreign = OAuthError::UnauthorizedClient("the token was issued to another client");

@@ -47,6 +47,7 @@ impl CleanupStore for SqlStore {
                     batch,
                 )
                 .await?,
+            throttle: self.delete_batch("throttle", "key", "expires_at <= $1", now, batch).await?,
         })
     }
 }

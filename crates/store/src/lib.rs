@@ -12,6 +12,7 @@ mod device;
 mod error;
 mod sign_in;
 pub mod sql;
+mod throttle;
 
 pub use error::StoreError;
 pub use sql::{Backend, SqlStore};
@@ -330,6 +331,19 @@ pub trait DeviceStore: Send + Sync {
     async fn redeem_device(&self, device_code_hash: &str, now: UnixTime) -> Result<bool>;
 }
 
+/// Brute-force throttling state (DESIGN.md §7), shared by every node.
+#[async_trait]
+pub trait ThrottleStore: Send + Sync {
+    /// When the key is blocked until, if it is blocked at `now`.
+    async fn blocked_until(&self, key: &str, now: UnixTime) -> Result<Option<UnixTime>>;
+    /// Counts a failure and returns the failures in the current window; a window that ended
+    /// (at the row's `expires_at`) starts again at one. The window now ends at `window_ends`.
+    async fn count_failure(&self, key: &str, now: UnixTime, window_ends: UnixTime) -> Result<i64>;
+    /// Blocks the key until `until`, unless it is already blocked longer.
+    async fn block(&self, key: &str, until: UnixTime) -> Result<()>;
+    async fn clear_failures(&self, key: &str) -> Result<()>;
+}
+
 /// What one cleanup pass deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CleanupReport {
@@ -340,6 +354,7 @@ pub struct CleanupReport {
     pub revoked_access_tokens: u64,
     pub device_codes: u64,
     pub keys: u64,
+    pub throttle: u64,
 }
 
 impl CleanupReport {
@@ -351,6 +366,7 @@ impl CleanupReport {
             + self.revoked_access_tokens
             + self.device_codes
             + self.keys
+            + self.throttle
     }
 }
 
@@ -379,6 +395,7 @@ pub trait Store:
     + DeviceStore
     + CleanupStore
     + AuditStore
+    + ThrottleStore
 {
     /// Round-trips the database (for `/readyz`).
     async fn ping(&self) -> Result<()>;

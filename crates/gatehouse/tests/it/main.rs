@@ -20,6 +20,7 @@ mod logout;
 mod register;
 mod restart;
 mod store;
+mod throttle;
 mod token;
 mod userinfo;
 

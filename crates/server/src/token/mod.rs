@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::issuer::{IdTokenInput, Subject, hash_token};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_protocol::client::Client;
@@ -43,15 +43,20 @@ pub fn client_form(headers: &HeaderMap, body: &Bytes) -> Result<Params, OAuthErr
     Params::parse(body)
 }
 
-pub async fn token(State(core): State<Arc<Core>>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+pub async fn token(
+    State(core): State<Arc<Core>>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let params = client_form(&headers, &body)?;
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let (client, _) = authenticate(core.store.as_ref(), &core.secrets, authorization, &params).await?;
+    let (client, _) = authenticate(&core, authorization, &params, Some(peer.ip())).await?;
     let request = TokenRequest::parse(&params)?;
     let response = match request {
         TokenRequest::ClientCredentials { scope } => client_credentials::handle(&core, &client, scope.as_ref())?,
         TokenRequest::Password { username, password, scope } => {
-            password::handle(&core, &client, &username, &password, scope.as_ref()).await?
+            password::handle(&core, &client, &username, &password, scope.as_ref(), peer.ip()).await?
         }
         TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
             authorization_code::handle(&core, &client, &code, redirect_uri.as_deref(), code_verifier.as_deref()).await?

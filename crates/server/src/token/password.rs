@@ -1,5 +1,5 @@
-//! RFC 6749 §4.3: the resource owner password grant. Failures are throttled per account (in
-//! the shared password check) and per client.
+//! RFC 6749 §4.3: the resource owner password grant. Failures are throttled per account and
+//! per source address (in the shared password check).
 
 use super::{UserGrant, issue_for_user};
 use crate::authorize::check_password;
@@ -16,22 +16,17 @@ pub async fn handle(
     username: &str,
     pw: &Secret,
     requested: Option<&ScopeSet>,
+    peer: std::net::IpAddr,
 ) -> Result<TokenResponse, OAuthError> {
     let scope = password::validate(client, requested)?;
-    let client_key = format!("client:{}", client.id);
-    if core.throttle.blocked(&client_key).is_some() {
-        return Err(OAuthError::InvalidGrant("too many failed attempts; try again later"));
-    }
-    let user = match check_password(core, username, pw).await {
+    // Throttled per account and per source address in the shared password check. Not per
+    // client: one app's many users would lock each other out with their typos.
+    let user = match check_password(core, username, pw, Some(peer)).await {
         Err(_) => return Err(OAuthError::InvalidGrant("too many failed attempts; try again later")),
         Ok(Err(e)) => return Err(e.into()),
-        Ok(Ok(None)) => {
-            core.throttle.failure(&client_key);
-            return Err(OAuthError::InvalidGrant("the username or password is incorrect"));
-        }
+        Ok(Ok(None)) => return Err(OAuthError::InvalidGrant("the username or password is incorrect")),
         Ok(Ok(Some(u))) => u,
     };
-    core.throttle.success(&client_key);
     let grant = UserGrant {
         user: &user,
         grant_scope: scope.clone(),
