@@ -9,6 +9,7 @@ pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 pub struct Browser {
     pub http: reqwest::Client,
     pub base: String,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
 }
 
 /// A response, read.
@@ -53,12 +54,23 @@ impl Page {
 
 impl Browser {
     pub fn new(base: &str) -> Self {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
-        Self { http, base: base.to_owned() }
+        Self { http, base: base.to_owned(), jar }
+    }
+
+    /// The values of the cookies the server set (session, CSRF), to look for where they must
+    /// not be.
+    pub fn cookie_values(&self) -> Vec<String> {
+        use reqwest::cookie::CookieStore;
+        let Ok(url) = url::Url::parse(&self.base) else { return Vec::new() };
+        let Some(header) = self.jar.cookies(&url) else { return Vec::new() };
+        header.to_str().unwrap_or("").split("; ").filter_map(|c| c.split_once('=').map(|(_, v)| v.to_owned())).collect()
     }
 
     async fn read(r: reqwest::Response) -> Page {

@@ -126,7 +126,7 @@ fn missing_config_file_is_an_error() {
     assert!(err.contains("/nonexistent/gatehouse.toml: no such file"), "{err}");
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -136,7 +136,11 @@ fn spawn_serve(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
 }
 
 /// [`spawn_serve`], also handing back the server's later log lines.
-fn spawn_serve_logged(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (Child, std::sync::mpsc::Receiver<String>) {
+pub(crate) fn spawn_serve_logged(
+    cwd: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (Child, std::sync::mpsc::Receiver<String>) {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(cwd).arg("serve").args(args).env("RUST_LOG", "info").env_remove("GATEHOUSE_CONFIG");
     for (k, v) in env {
@@ -165,7 +169,7 @@ fn spawn_serve_logged(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> (Child
     (child, rx)
 }
 
-fn sigterm_and_wait(mut child: Child) -> i32 {
+pub(crate) fn sigterm_and_wait(mut child: Child) -> i32 {
     let ok = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap().success();
     assert!(ok);
     child.wait().unwrap().code().unwrap_or(-1)

@@ -17,6 +17,7 @@ mod introspect_revoke;
 mod jwks;
 mod keys;
 mod logout;
+mod logs;
 mod register;
 mod restart;
 mod store;
