@@ -137,6 +137,13 @@ pub fn app(state: AppState) -> Router {
         )
         .layer(api_cors);
 
+    // RFC 6797: over https, browsers must never fall back to http for this host.
+    let hsts = state.issuer.starts_with("https://").then(|| {
+        SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        )
+    });
     Router::new()
         .merge(metadata)
         .merge(api)
@@ -154,6 +161,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .fallback(not_found)
         .with_state(state)
+        .layer(tower::util::option_layer(hsts))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -86,7 +86,8 @@ pub fn with_page_headers(mut r: Response, script_nonce: Option<&str>) -> Respons
         Some(n) => format!(
             "default-src 'none'; script-src 'nonce-{n}'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
         ),
-        None => "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
+        // Forms post back here only; the form_post page above is the one that posts elsewhere.
+        None => "default-src 'none'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
             .to_owned(),
     };
     let h = r.headers_mut();

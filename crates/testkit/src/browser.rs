@@ -64,6 +64,13 @@ impl Browser {
         Self { http, base: base.to_owned(), jar }
     }
 
+    /// Plants a cookie (`name=value`) as another site or an attacker could.
+    pub fn set_cookie(&self, cookie: &str) {
+        if let Ok(url) = url::Url::parse(&self.base) {
+            self.jar.add_cookie_str(cookie, &url);
+        }
+    }
+
     /// The values of the cookies the server set (session, CSRF), to look for where they must
     /// not be.
     pub fn cookie_values(&self) -> Vec<String> {

@@ -20,6 +20,7 @@ mod logout;
 mod logs;
 mod register;
 mod restart;
+mod security;
 mod store;
 mod throttle;
 mod token;
