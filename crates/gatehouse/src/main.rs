@@ -327,7 +327,7 @@ async fn serve(cfg: ValidConfig) -> anyhow::Result<()> {
         startup_ms = started.elapsed().as_millis() as u64,
         "Gatehouse is ready"
     );
-    gatehouse_server::serve(listener, gatehouse_server::app(state), shutdown_signal()).await?;
+    gatehouse_server::serve_with(listener, gatehouse_server::app(state), cfg.limits, shutdown_signal()).await?;
     tracing::info!("Gatehouse stopped");
     Ok(())
 }

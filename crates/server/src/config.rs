@@ -55,6 +55,8 @@ pub struct Config {
     pub registration: RegistrationConfig,
     #[serde(default)]
     pub throttle: ThrottleConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
     /// A folder of templates (login.html, consent.html, error.html, form_post.html, base.html,
     /// gatehouse.css) replacing the built-in ones of the same name.
     #[serde(default)]
@@ -93,6 +95,19 @@ pub struct TokensConfig {
     pub device_code_ttl: Option<i64>,
     #[serde(default)]
     pub device_poll_interval: Option<i64>,
+}
+
+/// `[limits]`: connection limits against slow and greedy clients.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    #[serde(default)]
+    pub max_connections: Option<usize>,
+    /// Seconds a client has to send its request head.
+    #[serde(default)]
+    pub header_read_timeout: Option<u64>,
+    #[serde(default)]
+    pub max_header_bytes: Option<usize>,
 }
 
 /// `[throttle]`: brute-force back-off (see `throttle`), seconds and counts.
@@ -165,6 +180,7 @@ pub struct ValidConfig {
     pub catalog_reload_interval: u64,
     pub registration: RegistrationPolicy,
     pub throttle: crate::throttle::ThrottlePolicy,
+    pub limits: crate::Limits,
     pub templates: Option<PathBuf>,
     pub clients: Vec<ValidClient>,
     pub users: Vec<ValidUser>,
@@ -304,6 +320,28 @@ impl Config {
         let scope_defined = |s: &str| defined.contains(s);
 
         let registration = self.validate_registration(&file, &scope_defined, &mut errs);
+        let mut limits = crate::Limits::default();
+        match self.limits.max_connections {
+            Some(n) if !(1..=1_000_000).contains(&n) => {
+                errs.push(format!("{file}: limits.max_connections: {n} is out of range (1 to 1000000)"))
+            }
+            Some(n) => limits.max_connections = n,
+            None => {}
+        }
+        match self.limits.header_read_timeout {
+            Some(t) if !(1..=300).contains(&t) => {
+                errs.push(format!("{file}: limits.header_read_timeout: {t} is out of range (1 to 300 seconds)"))
+            }
+            Some(t) => limits.header_read_timeout = std::time::Duration::from_secs(t),
+            None => {}
+        }
+        match self.limits.max_header_bytes {
+            Some(b) if !(8192..=1_048_576).contains(&b) => {
+                errs.push(format!("{file}: limits.max_header_bytes: {b} is out of range (8192 to 1048576)"))
+            }
+            Some(b) => limits.max_header_bytes = b,
+            None => {}
+        }
         let mut throttle = crate::throttle::ThrottlePolicy::default();
         let t = &self.throttle;
         for (key, value, slot, range) in [
@@ -368,6 +406,7 @@ impl Config {
                 catalog_reload_interval: self.catalog_reload_interval.unwrap_or(5).clamp(1, 3600),
                 registration,
                 throttle,
+                limits,
                 key_rotation_interval: self.key_rotation_interval,
                 templates: self.templates.clone(),
                 clients,

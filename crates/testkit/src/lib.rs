@@ -134,9 +134,10 @@ impl TestServer {
         let cfg = Config::from_toml_str(&toml, &overrides)?.validate()?;
         let state = gatehouse_server::build_with_clock(&cfg, clock).await?;
         let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(gatehouse_server::serve(listener, gatehouse_server::app(state), async {
-            let _ = rx.await;
-        }));
+        let task =
+            tokio::spawn(gatehouse_server::serve_with(listener, gatehouse_server::app(state), cfg.limits, async {
+                let _ = rx.await;
+            }));
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build()?;
         Ok(Self { url, http, db, shutdown: Some(tx), task: Some(task) })
     }

@@ -11,6 +11,7 @@ mod cli;
 mod device;
 mod discovery;
 mod health;
+mod hostile;
 mod implicit_hybrid;
 mod interop;
 mod introspect_revoke;
