@@ -71,6 +71,11 @@ enum Command {
         #[arg(long, global = true)]
         database: Option<String>,
     },
+    /// Check the store's integrity (after a crash, a restore); exits 1 when a problem is found.
+    CheckStore {
+        #[arg(long)]
+        database: Option<String>,
+    },
     /// Create or upgrade the database schema, then exit.
     Migrate {
         #[arg(long)]
@@ -195,6 +200,18 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keys { action, database } => {
             let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };
             keys(&store, action).await
+        }
+        Command::CheckStore { database } => {
+            let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };
+            let problems = gatehouse_store::Store::integrity_problems(&store).await?;
+            if problems.is_empty() {
+                println!("store ok");
+                return Ok(ExitCode::SUCCESS);
+            }
+            for p in &problems {
+                eprintln!("gatehouse: {p}");
+            }
+            Ok(ExitCode::FAILURE)
         }
         Command::Client { action, database } => {
             let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };

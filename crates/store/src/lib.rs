@@ -399,5 +399,9 @@ pub trait Store:
 {
     /// Round-trips the database (for `/readyz`).
     async fn ping(&self) -> Result<()>;
+    /// Checks the database and every stored document: SQLite's own integrity check, then that
+    /// each client, user, scope and key row decodes and every algorithm has one current key.
+    /// Returns the problems found (empty: all is well).
+    async fn integrity_problems(&self) -> Result<Vec<String>>;
     fn backend(&self) -> Backend;
 }

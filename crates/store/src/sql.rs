@@ -485,6 +485,34 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn integrity_problems(&self) -> Result<Vec<String>> {
+        let mut problems = Vec::new();
+        if self.backend == Backend::Sqlite {
+            for row in sqlx::query("PRAGMA integrity_check").fetch_all(&self.pool).await? {
+                let line: String = row.try_get(0)?;
+                if line != "ok" {
+                    problems.push(format!("sqlite: {line}"));
+                }
+            }
+        }
+        // Each list decodes every row of its table, or fails naming it.
+        let decoded = [self.list_clients().await.err(), self.list_users().await.err(), self.list_scopes().await.err()];
+        problems.extend(decoded.into_iter().flatten().map(|e| e.to_string()));
+        match self.list_keys().await {
+            Ok(keys) => {
+                let mut current = std::collections::BTreeMap::new();
+                for k in keys.iter().filter(|k| k.state == KeyState::Current) {
+                    *current.entry(k.alg.as_str()).or_insert(0) += 1;
+                }
+                for (alg, n) in current.iter().filter(|(_, n)| **n != 1) {
+                    problems.push(format!("signing_keys: {n} current keys for {alg}"));
+                }
+            }
+            Err(e) => problems.push(e.to_string()),
+        }
+        Ok(problems)
+    }
+
     fn backend(&self) -> Backend {
         self.backend
     }

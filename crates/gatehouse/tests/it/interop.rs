@@ -106,7 +106,7 @@ async fn admin_api_matches_its_openapi_document() {
     let mut cmd = Command::new("schemathesis");
     cmd.args(["run", &s.url("/admin/openapi.json"), "--checks", "all", "--exclude-checks", "positive_data_acceptance"])
         .args(["--header", &format!("Authorization: Bearer {token}")])
-        .args(["--max-examples", "50", "--workers", "2", "--seed", "1", "--request-timeout", "10"])
+        .args(["--max-examples", "50", "--workers", "2", "--seed", "1", "--request-timeout", "30"])
         .env("SCHEMATHESIS_TELEMETRY", "false")
         .env("NO_COLOR", "1");
     run(cmd, "schemathesis").await;

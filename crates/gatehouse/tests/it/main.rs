@@ -8,6 +8,7 @@ mod admin;
 mod authorize;
 mod backchannel;
 mod cli;
+mod crash;
 mod device;
 mod discovery;
 mod health;
