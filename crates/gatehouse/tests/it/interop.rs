@@ -103,8 +103,11 @@ async fn admin_api_matches_its_openapi_document() {
     // Something for the user and session operations to find.
     gatehouse_testkit::browser::Browser::new(&s.url).sign_in(&crate::webapp_auth(&[]), "alice", "alice-password").await;
     let token = crate::admin::admin_token(&s).await;
+    // Its cache (replayed failures) goes in a fresh folder: every run starts clean.
+    let work = tempfile::tempdir().unwrap();
     let mut cmd = Command::new("schemathesis");
-    cmd.args(["run", &s.url("/admin/openapi.json"), "--checks", "all", "--exclude-checks", "positive_data_acceptance"])
+    cmd.current_dir(work.path())
+        .args(["run", &s.url("/admin/openapi.json"), "--checks", "all", "--exclude-checks", "positive_data_acceptance"])
         .args(["--header", &format!("Authorization: Bearer {token}")])
         .args(["--max-examples", "50", "--workers", "2", "--seed", "1", "--request-timeout", "30"])
         .env("SCHEMATHESIS_TELEMETRY", "false")

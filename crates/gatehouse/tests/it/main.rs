@@ -11,6 +11,7 @@ mod cli;
 mod crash;
 mod device;
 mod discovery;
+mod fuzz;
 mod health;
 mod hostile;
 mod implicit_hybrid;
