@@ -320,7 +320,12 @@ pub fn decide(req: &AuthorizeRequest, client: &Client, ctx: &DecideContext<'_>) 
         (a, b) => a.or(b),
     };
     let session_ok = ctx.session.is_some_and(|s| {
-        let within_max_age = max_age.is_none_or(|m| ctx.now.saturating_sub(s.auth_time) <= m);
+        // OIDC Core §3.1.2.1: max_age=0 is prompt=login; a sign-in in this very second would
+        // otherwise pass "elapsed <= 0".
+        let within_max_age = max_age.is_none_or(|m| match m {
+            0 => ctx.fresh_login,
+            m => ctx.now.saturating_sub(s.auth_time) <= m,
+        });
         let hint_matches = ctx.hint_sub.is_none_or(|h| h == s.sub);
         within_max_age && hint_matches && (ctx.fresh_login || !(req.prompt.login || req.prompt.select_account))
     });

@@ -8,6 +8,7 @@ mod admin;
 mod authorize;
 mod backchannel;
 mod cli;
+mod conformance;
 mod crash;
 mod device;
 mod discovery;

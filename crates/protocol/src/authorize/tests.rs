@@ -157,6 +157,11 @@ fn decisions() {
     assert_eq!(decide(&req("&prompt=login"), &c, &fresh).ok(), Some(Decision::Issue));
     assert_eq!(decide(&req("&max_age=50"), &c, &ctx(Some(&s), Some(&all))).ok(), Some(Decision::Login), "too old");
     assert_eq!(decide(&req("&max_age=200"), &c, &ctx(Some(&s), Some(&all))).ok(), Some(Decision::Issue));
+    let just_now = SessionView { sub: "alice".into(), auth_time: 1100 };
+    let this_second = ctx(Some(&just_now), Some(&all));
+    assert_eq!(decide(&req("&max_age=0"), &c, &this_second).ok(), Some(Decision::Login), "max_age=0 is prompt=login");
+    let fresh_now = DecideContext { fresh_login: true, ..ctx(Some(&just_now), Some(&all)) };
+    assert_eq!(decide(&req("&max_age=0"), &c, &fresh_now).ok(), Some(Decision::Issue), "...once signed in afresh");
     let other = DecideContext { hint_sub: Some("bob"), ..ctx(Some(&s), Some(&all)) };
     assert_eq!(decide(&req("&prompt=none"), &c, &other).unwrap_err().code(), "login_required");
     let mut strict = c.clone();
