@@ -1,6 +1,6 @@
-//! Crash safety: Gatehouse killed with SIGKILL under load keeps every refresh token and code it
-//! had answered with, and its store passes `gatehouse check-store`. (SIGTERM, the graceful
-//! stop, is `cli::sigterm_lets_in_flight_requests_finish`.)
+//! Crash safety: Gatehouse stopped under load, by SIGKILL or SIGTERM, keeps every refresh token
+//! and code it had answered with, and its store passes `gatehouse check-store`. (That SIGTERM
+//! lets an in-flight request finish is `cli::sigterm_lets_in_flight_requests_finish`.)
 
 use crate::cli::{free_port, spawn_serve_logged};
 use gatehouse_testkit::browser::{Browser, VERIFIER};
@@ -12,6 +12,16 @@ const BIN: &str = env!("CARGO_BIN_EXE_gatehouse");
 
 #[tokio::test]
 async fn sigkill_under_load_loses_nothing_that_was_answered() {
+    stop_under_load_and_check("-KILL").await;
+}
+
+/// The graceful stop under the same load: the same guarantee, and the process exits 0.
+#[tokio::test]
+async fn sigterm_under_load_loses_nothing_that_was_answered() {
+    stop_under_load_and_check("-TERM").await;
+}
+
+async fn stop_under_load_and_check(signal: &str) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("g.toml");
     std::fs::write(&cfg, crate::CONFIG).unwrap();
@@ -71,11 +81,14 @@ async fn sigkill_under_load_loses_nothing_that_was_answered() {
             }
         });
     }
-    // Let the load run, then kill the server in the middle of it.
+    // Let the load run, then stop the server in the middle of it.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(Command::new("kill").arg("-KILL").arg(child.id().to_string()).status().unwrap().success());
+    assert!(Command::new("kill").arg(signal).arg(child.id().to_string()).status().unwrap().success());
     let mut child = child;
-    child.wait().unwrap();
+    let status = child.wait().unwrap();
+    if signal == "-TERM" {
+        assert_eq!(status.code(), Some(0), "a graceful stop exits 0");
+    }
     while load.join_next().await.is_some() {}
     let refresh_tokens = refresh_tokens.lock().unwrap().clone();
     let codes = codes.lock().unwrap().clone();
