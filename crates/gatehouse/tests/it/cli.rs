@@ -130,8 +130,33 @@ pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// A running `gatehouse serve`, killed when dropped, so a failing test leaves no server behind.
+pub(crate) struct Served(Child);
+
+impl std::ops::Deref for Served {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Served {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Starts `gatehouse serve` and waits until it logs that it is ready.
-fn spawn_serve(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Child {
+fn spawn_serve(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Served {
     spawn_serve_logged(cwd, args, env).0
 }
 
@@ -140,13 +165,13 @@ pub(crate) fn spawn_serve_logged(
     cwd: &Path,
     args: &[&str],
     env: &[(&str, &str)],
-) -> (Child, std::sync::mpsc::Receiver<String>) {
+) -> (Served, std::sync::mpsc::Receiver<String>) {
     let mut cmd = Command::new(BIN);
     cmd.current_dir(cwd).arg("serve").args(args).env("RUST_LOG", "info").env_remove("GATEHOUSE_CONFIG");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    let mut child = Served(cmd.stderr(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap());
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -169,7 +194,7 @@ pub(crate) fn spawn_serve_logged(
     (child, rx)
 }
 
-pub(crate) fn sigterm_and_wait(mut child: Child) -> i32 {
+pub(crate) fn sigterm_and_wait(mut child: Served) -> i32 {
     let ok = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap().success();
     assert!(ok);
     child.wait().unwrap().code().unwrap_or(-1)
