@@ -7,11 +7,23 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, Default)]
 pub struct Params(HashMap<String, String>);
 
+/// The longest parameter value accepted: room for an ID token hint, far below the body cap.
+pub const MAX_VALUE_BYTES: usize = 8192;
+const MAX_NAME_BYTES: usize = 128;
+
 impl Params {
     /// From `application/x-www-form-urlencoded` bytes (a query string or a form body).
     pub fn parse(encoded: &[u8]) -> Result<Self, OAuthError> {
         let mut map = HashMap::new();
         for (k, v) in url::form_urlencoded::parse(encoded) {
+            // The decoder replaces bytes that are not UTF-8 with U+FFFD; such a request is refused
+            // rather than read as something the client did not send. NUL has no place here either.
+            if [&k, &v].iter().any(|x| x.contains(['\u{FFFD}', '\0'])) {
+                return Err(OAuthError::InvalidRequest("parameters must be UTF-8 text"));
+            }
+            if k.len() > MAX_NAME_BYTES || v.len() > MAX_VALUE_BYTES {
+                return Err(OAuthError::InvalidRequest("a parameter is too long"));
+            }
             // RFC 6749 §3.1: "Parameters sent without a value MUST be treated as if they were
             // omitted from the request."
             if v.is_empty() {
@@ -52,6 +64,19 @@ impl Params {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn non_utf8_nul_and_over_long_values_are_refused() {
+        for bad in [&b"client_id=%ff%fe"[..], b"client_id=\xff", b"state=a%00b", b"%ff=x"] {
+            assert_eq!(Params::parse(bad).unwrap_err().code(), "invalid_request", "{bad:?}");
+        }
+        let long = format!("state={}", "a".repeat(MAX_VALUE_BYTES + 1));
+        assert!(Params::parse(long.as_bytes()).is_err());
+        let ok = format!("state={}", "a".repeat(MAX_VALUE_BYTES));
+        assert!(Params::parse(ok.as_bytes()).is_ok());
+        assert!(Params::parse(format!("{}=x", "k".repeat(129)).as_bytes()).is_err());
+        assert_eq!(Params::parse("name=J%C3%B6rg".as_bytes()).unwrap().get("name"), Some("Jörg"), "real UTF-8 is fine");
+    }
 
     #[test]
     fn duplicates_refused_empty_ignored() {
