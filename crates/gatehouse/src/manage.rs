@@ -237,6 +237,29 @@ pub fn refused(e: &AdminError) -> ExitCode {
     }
 }
 
+/// Every entry of a keyed list, fetched a page at a time (`key` gives the cursor).
+async fn every_page<T, F, Fut>(
+    search: Option<String>,
+    key: impl Fn(&T) -> String,
+    fetch: F,
+) -> gatehouse_store::Result<Vec<T>>
+where
+    F: Fn(Page) -> Fut,
+    Fut: std::future::Future<Output = gatehouse_store::Result<Vec<T>>>,
+{
+    let mut all = Vec::new();
+    let mut page = Page { search, after: None, limit: 500 };
+    loop {
+        let batch = fetch(page.clone()).await?;
+        let full = batch.len() as i64 >= page.limit;
+        page.after = batch.last().map(&key);
+        all.extend(batch);
+        if !full {
+            return Ok(all);
+        }
+    }
+}
+
 fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
@@ -325,17 +348,13 @@ pub async fn client(store: &dyn Store, action: ClientAction) -> anyhow::Result<E
             }
         }
         ClientAction::List { search, out } => {
-            let mut all = Vec::new();
-            let mut page = Page { search, after: None, limit: 500 };
-            loop {
-                let batch = store.list_clients_page(&page).await?;
-                let full = batch.len() as i64 >= page.limit;
-                page.after = batch.last().map(|c| c.id.as_str().to_owned());
-                all.extend(batch.into_iter().map(|c| ClientView::new(c, None)));
-                if !full {
-                    break;
-                }
-            }
+            let clients = every_page(
+                search,
+                |c: &gatehouse_protocol::Client| c.id.to_string(),
+                |p| async move { store.list_clients_page(&p).await },
+            )
+            .await?;
+            let all: Vec<ClientView> = clients.into_iter().map(|c| ClientView::new(c, None)).collect();
             if out.json {
                 print_json(&all)?;
             } else {
@@ -443,17 +462,13 @@ pub async fn user(store: &dyn Store, action: UserAction) -> anyhow::Result<ExitC
             }
         }
         UserAction::List { search, out } => {
-            let mut all = Vec::new();
-            let mut page = Page { search, after: None, limit: 500 };
-            loop {
-                let batch = store.list_users_page(&page, None).await?;
-                let full = batch.len() as i64 >= page.limit;
-                page.after = batch.last().map(|u| u.username.clone());
-                all.extend(batch.into_iter().map(UserView::from));
-                if !full {
-                    break;
-                }
-            }
+            let users = every_page(
+                search,
+                |u: &gatehouse_protocol::user::User| u.username.clone(),
+                |p| async move { store.list_users_page(&p, None).await },
+            )
+            .await?;
+            let all: Vec<UserView> = users.into_iter().map(UserView::from).collect();
             if out.json {
                 print_json(&all)?;
             } else {

@@ -124,18 +124,20 @@ pub fn app(state: AppState) -> Router {
         .allow_origin(tower_http::cors::Any)
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE]);
-    let api = Router::new()
+    let mut api = Router::new()
         .route("/token", post(crate::token::token))
         .route("/device_authorization", post(crate::device::device_authorization))
         .route("/introspect", post(crate::lifecycle::introspect))
         .route("/revoke", post(crate::lifecycle::revoke))
-        .route("/userinfo", get(crate::userinfo::userinfo).post(crate::userinfo::userinfo))
-        .route("/register", post(crate::register::register))
-        .route(
+        .route("/userinfo", get(crate::userinfo::userinfo).post(crate::userinfo::userinfo));
+    // Off by default: then the paths do not exist (404 from the fallback).
+    if state.registration.enabled {
+        api = api.route("/register", post(crate::register::register)).route(
             "/register/{client_id}",
             get(crate::register::read).put(crate::register::update).delete(crate::register::delete),
-        )
-        .layer(api_cors);
+        );
+    }
+    let api = api.layer(api_cors);
 
     // RFC 6797: over https, browsers must never fall back to http for this host.
     let hsts = state.issuer.starts_with("https://").then(|| {

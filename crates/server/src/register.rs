@@ -1,5 +1,5 @@
 //! Dynamic client registration (RFC 7591) at `/register` and management (RFC 7592) at
-//! `/register/{client_id}`, off unless `[registration] enabled = true`.
+//! `/register/{client_id}`, off unless `[registration] enabled = true` (the routes exist only then).
 //!
 //! Open, or gated by an initial access token (RFC 7591 §3). A registered client is validated
 //! like every other client (exact redirect URIs) and capped by policy: only the allowed scopes
@@ -85,7 +85,7 @@ fn refused(e: AdminError) -> Response {
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim).filter(|t| !t.is_empty())
+    crate::web::bearer_token(headers).filter(|t| !t.is_empty())
 }
 
 /// The metadata, or what is wrong with it (an `invalid_client_metadata` description).
@@ -183,9 +183,6 @@ pub async fn register(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !policy.enabled {
-        return error(StatusCode::NOT_FOUND, "not_found", "dynamic client registration is not enabled");
-    }
     if let Some(expected) = &policy.initial_access_token {
         let ok = bearer(&headers).is_some_and(|t| bool::from(crate::authorize::subtle_eq(t, expected.expose())));
         if !ok {
@@ -235,15 +232,7 @@ async fn registered_client(core: &Core, headers: &HeaderMap, id: &str) -> Result
 }
 
 /// GET `/register/{client_id}` (RFC 7592 §2.1).
-pub async fn read(
-    State(core): State<Arc<Core>>,
-    State(policy): State<Arc<RegistrationPolicy>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if !policy.enabled {
-        return error(StatusCode::NOT_FOUND, "not_found", "dynamic client registration is not enabled");
-    }
+pub async fn read(State(core): State<Arc<Core>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     match registered_client(&core, &headers, &id).await {
         Ok(c) => respond(StatusCode::OK, &metadata(&core, &c, json!({}))),
         Err(r) => r,
@@ -258,9 +247,6 @@ pub async fn update(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if !policy.enabled {
-        return error(StatusCode::NOT_FOUND, "not_found", "dynamic client registration is not enabled");
-    }
     let client = match registered_client(&core, &headers, &id).await {
         Ok(c) => c,
         Err(r) => return r,
@@ -292,15 +278,7 @@ pub async fn update(
 }
 
 /// DELETE `/register/{client_id}` (RFC 7592 §2.3).
-pub async fn delete(
-    State(core): State<Arc<Core>>,
-    State(policy): State<Arc<RegistrationPolicy>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    if !policy.enabled {
-        return error(StatusCode::NOT_FOUND, "not_found", "dynamic client registration is not enabled");
-    }
+pub async fn delete(State(core): State<Arc<Core>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let client = match registered_client(&core, &headers, &id).await {
         Ok(c) => c,
         Err(r) => return r,

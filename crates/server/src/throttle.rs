@@ -69,6 +69,16 @@ impl Key<'_> {
         }
     }
 
+    /// The kind, for logs: an account name or address is personal data.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Account(_) => "account",
+            Self::Client(_) => "client",
+            Self::Ip(_) => "ip",
+            Self::DeviceIp(_) => "device-ip",
+        }
+    }
+
     fn free(&self, p: &ThrottlePolicy) -> i64 {
         match self {
             Self::Ip(_) => p.free_failures_per_ip,
@@ -129,18 +139,6 @@ impl Throttle {
             if let Err(e) = self.store.clear_failures(&k.name()).await {
                 tracing::warn!(error = %e, "could not clear failed attempts");
             }
-        }
-    }
-}
-
-impl Key<'_> {
-    /// The kind, for logs: an account name or address is personal data.
-    fn kind(&self) -> &'static str {
-        match self {
-            Self::Account(_) => "account",
-            Self::Client(_) => "client",
-            Self::Ip(_) => "ip",
-            Self::DeviceIp(_) => "device-ip",
         }
     }
 }

@@ -18,9 +18,7 @@ use std::sync::Arc;
 const BAD: OAuthError = OAuthError::InvalidToken("the access token is invalid or expired");
 
 fn bearer(method: &Method, headers: &HeaderMap, body: &Bytes) -> Result<String, OAuthError> {
-    let header = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let from_header =
-        header.and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer "))).map(str::trim);
+    let from_header = crate::web::bearer_token(headers);
     let from_form = if *method == Method::POST && !body.is_empty() {
         crate::token::client_form(headers, body)?.get("access_token").map(str::to_owned)
     } else {

@@ -100,6 +100,14 @@ pub fn with_page_headers(mut r: Response, script_nonce: Option<&str>) -> Respons
     r
 }
 
+/// The token of an `Authorization: Bearer ...` header (RFC 6750 §2.1; the scheme name is
+/// case-insensitive, RFC 7235 §2.1), trimmed; `None` without such a header.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 /// A cookie's value from the request headers.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers

@@ -169,38 +169,59 @@ fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Database(format!("serialise: {e}")))
 }
 
+impl SqlStore {
+    /// Inserts a client row; `on_conflict` says what a taken id does. Returns rows written.
+    async fn write_client(&self, on_conflict: &str, client: &Client, now: UnixTime) -> Result<u64> {
+        let sql = format!(
+            "INSERT INTO clients (client_id, document, secret_hash, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5) {on_conflict}"
+        );
+        let r = sqlx::query(&sql)
+            .bind(client.id.as_str())
+            .bind(to_json(client)?)
+            .bind(client.secret.as_ref().map(SecretHash::to_stored))
+            .bind(now)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Inserts a user row; `on_conflict` says what a taken sub does (nothing: a conflict error).
+    async fn write_user(&self, on_conflict: &str, user: &User, now: UnixTime) -> Result<()> {
+        let sql = format!(
+            "INSERT INTO users (sub, username, password_hash, claims, disabled, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) {on_conflict}"
+        );
+        sqlx::query(&sql)
+            .bind(&user.sub)
+            .bind(&user.username)
+            .bind(user.password_hash.to_stored())
+            .bind(to_json(&user.claims)?)
+            .bind(i64::from(user.disabled))
+            .bind(now)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl ClientStore for SqlStore {
     async fn upsert_client(&self, client: &Client, now: UnixTime) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO clients (client_id, document, secret_hash, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (client_id) DO UPDATE
+        self.write_client(
+            "ON CONFLICT (client_id) DO UPDATE
              SET document = excluded.document, secret_hash = excluded.secret_hash, updated_at = excluded.updated_at",
+            client,
+            now,
         )
-        .bind(client.id.as_str())
-        .bind(to_json(client)?)
-        .bind(client.secret.as_ref().map(SecretHash::to_stored))
-        .bind(now)
-        .bind(now)
-        .execute(&self.pool)
         .await?;
         Ok(())
     }
 
     async fn insert_client(&self, client: &Client, now: UnixTime) -> Result<bool> {
-        let r = sqlx::query(
-            "INSERT INTO clients (client_id, document, secret_hash, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (client_id) DO NOTHING",
-        )
-        .bind(client.id.as_str())
-        .bind(to_json(client)?)
-        .bind(client.secret.as_ref().map(SecretHash::to_stored))
-        .bind(now)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        Ok(self.write_client("ON CONFLICT (client_id) DO NOTHING", client, now).await? == 1)
     }
 
     async fn get_client(&self, id: &ClientId) -> Result<Option<Client>> {
@@ -273,48 +294,25 @@ const USER_COLUMNS: &str = "sub, username, password_hash, claims, disabled";
 #[async_trait]
 impl UserStore for SqlStore {
     async fn upsert_user(&self, user: &User, now: UnixTime) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO users (sub, username, password_hash, claims, disabled, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT (sub) DO UPDATE
+        self.write_user(
+            "ON CONFLICT (sub) DO UPDATE
              SET username = excluded.username, password_hash = excluded.password_hash,
                  claims = excluded.claims, disabled = excluded.disabled, updated_at = excluded.updated_at",
+            user,
+            now,
         )
-        .bind(&user.sub)
-        .bind(&user.username)
-        .bind(user.password_hash.to_stored())
-        .bind(to_json(&user.claims)?)
-        .bind(i64::from(user.disabled))
-        .bind(now)
-        .bind(now)
-        .execute(&self.pool)
         .await
-        .map_err(|e| match StoreError::from(e) {
+        .map_err(|e| match e {
             StoreError::Conflict(_) => StoreError::Conflict("username already taken by another user"),
             other => other,
-        })?;
-        Ok(())
+        })
     }
 
     async fn insert_user(&self, user: &User, now: UnixTime) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO users (sub, username, password_hash, claims, disabled, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&user.sub)
-        .bind(&user.username)
-        .bind(user.password_hash.to_stored())
-        .bind(to_json(&user.claims)?)
-        .bind(i64::from(user.disabled))
-        .bind(now)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| match StoreError::from(e) {
+        self.write_user("", user, now).await.map_err(|e| match e {
             StoreError::Conflict(_) => StoreError::Conflict("a user with that username or sub exists"),
             other => other,
-        })?;
-        Ok(())
+        })
     }
 
     async fn get_user_by_username(&self, username: &str) -> Result<Option<User>> {

@@ -202,16 +202,9 @@ impl FromRequestParts<crate::AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, Self::Rejection> {
         let core: &Arc<Core> = &state.core;
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                Problem::unauthorized(StatusCode::UNAUTHORIZED, None, "send an access token: Authorization: Bearer ...")
-            })?;
+        let token = crate::web::bearer_token(&parts.headers).filter(|t| !t.is_empty()).ok_or_else(|| {
+            Problem::unauthorized(StatusCode::UNAUTHORIZED, None, "send an access token: Authorization: Bearer ...")
+        })?;
         let invalid =
             || Problem::unauthorized(StatusCode::UNAUTHORIZED, Some("invalid_token"), "the access token is not valid");
         let view =
