@@ -51,6 +51,11 @@ pub struct Config {
     /// Seconds between re-reads of the scopes (changes made on other nodes); default 5.
     #[serde(default)]
     pub catalog_reload_interval: Option<u64>,
+    /// Seconds a client or user read from the store is reused before it is read again (changes
+    /// made on other nodes arrive within it; this node's own changes at once); 0 turns it off.
+    /// Default 5.
+    #[serde(default)]
+    pub cache_ttl: Option<u64>,
     #[serde(default)]
     pub registration: RegistrationConfig,
     #[serde(default)]
@@ -178,6 +183,7 @@ pub struct ValidConfig {
     pub key_rotation_interval: Option<i64>,
     pub cleanup_interval: u64,
     pub catalog_reload_interval: u64,
+    pub cache_ttl: u64,
     pub registration: RegistrationPolicy,
     pub throttle: crate::throttle::ThrottlePolicy,
     pub limits: crate::Limits,
@@ -404,6 +410,7 @@ impl Config {
                 key_reload_interval: self.key_reload_interval.unwrap_or(60).clamp(1, 3600),
                 cleanup_interval: self.cleanup_interval.unwrap_or(300).clamp(1, 86_400),
                 catalog_reload_interval: self.catalog_reload_interval.unwrap_or(5).clamp(1, 3600),
+                cache_ttl: self.cache_ttl.unwrap_or(5).min(3600),
                 registration,
                 throttle,
                 limits,

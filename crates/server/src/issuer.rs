@@ -122,6 +122,12 @@ impl TokenIssuer {
         token(self.rng.as_ref(), bytes)
     }
 
+    /// The id and expiry of an access token about to be issued to `client`, for the store to
+    /// record before the token exists.
+    pub fn access_token_id(&self, client: &Client, now: UnixTime) -> IssuedAccessToken {
+        IssuedAccessToken { jti: self.random(16), expires_at: now + self.lifetimes.for_client(client).access_token }
+    }
+
     /// An RFC 9068 access token. `aud` is the issuer: Gatehouse's own userinfo is the resource
     /// until resource indicators land.
     pub fn access_token(
@@ -131,11 +137,22 @@ impl TokenIssuer {
         scope: &ScopeSet,
         now: UnixTime,
     ) -> Result<(String, IssuedAccessToken), OAuthError> {
+        self.access_token_as(client, subject, scope, now, self.access_token_id(client, now))
+    }
+
+    /// [`Self::access_token`] with the id and expiry chosen beforehand.
+    pub fn access_token_as(
+        &self,
+        client: &Client,
+        subject: &Subject<'_>,
+        scope: &ScopeSet,
+        now: UnixTime,
+        id: IssuedAccessToken,
+    ) -> Result<(String, IssuedAccessToken), OAuthError> {
         let alg = client.access_token_signed_response_alg.unwrap_or(self.default_access_token_alg);
         let ring = self.keys.get();
         let key = ring.signer(alg).ok_or_else(|| internal(format!("no current {alg} key")))?;
-        let jti = self.random(16);
-        let exp = now + self.lifetimes.for_client(client).access_token;
+        let IssuedAccessToken { jti, expires_at: exp } = id;
         let extra = subject
             .user
             .map(|u| released_claims(&u.claims, scope, &self.catalog.get().scopes, ClaimTarget::AccessToken))

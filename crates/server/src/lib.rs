@@ -34,7 +34,7 @@ pub use error::ApiError;
 use crate::config::ValidConfig;
 use crate::keys::{KeyRing, Keys};
 use gatehouse_protocol::clock::{Clock, SystemClock};
-use gatehouse_store::{SqlStore, Store};
+use gatehouse_store::{SqlStore, Store, StoreOptions};
 use std::future::Future;
 use std::sync::Arc;
 
@@ -46,7 +46,9 @@ pub async fn build(cfg: &ValidConfig) -> anyhow::Result<AppState> {
 
 /// [`build`] with a given clock, so tests can move time instead of sleeping.
 pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
-    let store = SqlStore::connect(&cfg.database).await?;
+    let options = StoreOptions { cache_ttl: std::time::Duration::from_secs(cfg.cache_ttl), listen: true };
+    let store = SqlStore::connect_with(&cfg.database, options).await?;
+    let changes = store.subscribe();
     let store: Arc<dyn Store> = Arc::new(store);
     let now = clock.now();
     let report = seed::apply(store.as_ref(), cfg, now).await?;
@@ -60,6 +62,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
     let catalog =
         Arc::new(catalog::Catalog::load(store.as_ref(), issuer.clone(), algs_ring, cfg.registration.enabled).await?);
     spawn_catalog_reloader(&catalog, &store, cfg.catalog_reload_interval);
+    spawn_change_follower(changes, &catalog, &keys, &store);
     let core = Arc::new(core::Core {
         store: store.clone(),
         tokens: issuer::TokenIssuer {
@@ -121,6 +124,39 @@ fn spawn_catalog_reloader(catalog: &Arc<catalog::Catalog>, store: &Arc<dyn Store
             let (Some(catalog), Some(store)) = (catalog.upgrade(), store.upgrade()) else { return };
             if let Err(e) = catalog.reload(store.as_ref()).await {
                 tracing::warn!(error = %e, "could not reload scopes; keeping the current ones");
+            }
+        }
+    });
+}
+
+/// Reloads the scopes or the keys as soon as another node announces a change to them
+/// (PostgreSQL `LISTEN/NOTIFY`); the periodic reloads above remain for a lost notification.
+fn spawn_change_follower(
+    mut changes: tokio::sync::broadcast::Receiver<gatehouse_store::changes::Change>,
+    catalog: &Arc<catalog::Catalog>,
+    keys: &Arc<Keys>,
+    store: &Arc<dyn Store>,
+) {
+    use gatehouse_store::changes::Change;
+    use tokio::sync::broadcast::error::RecvError;
+    let (catalog, keys, store) = (Arc::downgrade(catalog), Arc::downgrade(keys), Arc::downgrade(store));
+    tokio::spawn(async move {
+        loop {
+            let (scopes, signing_keys) = match changes.recv().await {
+                Ok(Change::Scopes) => (true, false),
+                Ok(Change::Keys) => (false, true),
+                Ok(Change::Unknown) | Err(RecvError::Lagged(_)) => (true, true),
+                Ok(_) => continue,
+                Err(RecvError::Closed) => return,
+            };
+            let (Some(catalog), Some(keys), Some(store)) = (catalog.upgrade(), keys.upgrade(), store.upgrade()) else {
+                return;
+            };
+            if scopes && let Err(e) = catalog.reload(store.as_ref()).await {
+                tracing::warn!(error = %e, "could not reload scopes after a change; the periodic reload will retry");
+            }
+            if signing_keys && let Err(e) = keys.reload(store.as_ref()).await {
+                tracing::warn!(error = %e, "could not reload keys after a change; the periodic reload will retry");
             }
         }
     });

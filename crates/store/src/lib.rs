@@ -7,6 +7,8 @@
 //! callers see protocol types and [`StoreError`].
 
 mod audit;
+mod cache;
+pub mod changes;
 mod cleanup;
 mod device;
 mod error;
@@ -15,7 +17,7 @@ pub mod sql;
 mod throttle;
 
 pub use error::StoreError;
-pub use sql::{Backend, SqlStore};
+pub use sql::{Backend, SqlStore, StoreOptions};
 
 use async_trait::async_trait;
 use gatehouse_protocol::claims::ScopeDefinition;
@@ -247,11 +249,10 @@ pub enum Redeemed<T> {
 #[async_trait]
 pub trait CodeStore: Send + Sync {
     async fn insert_code(&self, code_hash: &str, grant_id: &str, document: &str, expires_at: UnixTime) -> Result<()>;
-    /// Marks the code used and returns its document, atomically: of two concurrent calls
-    /// exactly one gets `Fresh`.
-    async fn consume_code(&self, code_hash: &str, now: UnixTime) -> Result<Redeemed<String>>;
-    /// Records the access token a redemption issued.
-    async fn set_code_access_token(&self, code_hash: &str, at: &IssuedAccessToken) -> Result<()>;
+    /// Marks the code used, records the access token the redemption is about to issue (so a
+    /// replay can revoke it), and returns its document, in one statement: of two concurrent
+    /// calls exactly one gets `Fresh`.
+    async fn consume_code(&self, code_hash: &str, now: UnixTime, at: &IssuedAccessToken) -> Result<Redeemed<String>>;
 }
 
 #[async_trait]

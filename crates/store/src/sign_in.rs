@@ -178,12 +178,14 @@ impl CodeStore for SqlStore {
         Ok(())
     }
 
-    async fn consume_code(&self, code_hash: &str, now: UnixTime) -> Result<Redeemed<String>> {
+    async fn consume_code(&self, code_hash: &str, now: UnixTime, at: &IssuedAccessToken) -> Result<Redeemed<String>> {
         let row = sqlx::query(
-            "UPDATE authorization_codes SET consumed_at = $1
-             WHERE code_hash = $2 AND consumed_at IS NULL RETURNING document",
+            "UPDATE authorization_codes SET consumed_at = $1, access_token_jti = $2, access_token_exp = $3
+             WHERE code_hash = $4 AND consumed_at IS NULL RETURNING document",
         )
         .bind(now)
+        .bind(&at.jti)
+        .bind(at.expires_at)
         .bind(code_hash)
         .fetch_optional(&self.pool)
         .await?;
@@ -198,16 +200,6 @@ impl CodeStore for SqlStore {
             Some(r) => Redeemed::Replayed { family_id: r.try_get("grant_id")? },
             None => Redeemed::Unknown,
         })
-    }
-
-    async fn set_code_access_token(&self, code_hash: &str, at: &IssuedAccessToken) -> Result<()> {
-        sqlx::query("UPDATE authorization_codes SET access_token_jti = $1, access_token_exp = $2 WHERE code_hash = $3")
-            .bind(&at.jti)
-            .bind(at.expires_at)
-            .bind(code_hash)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 }
 
@@ -288,6 +280,9 @@ impl RefreshTokenStore for SqlStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await.map_err(StoreError::from)?;
+        // Which access tokens were revoked is known only to the database.
+        self.revoked.clear();
+        self.announce(crate::changes::Change::Revoked(None)).await;
         Ok(revoked)
     }
 
@@ -315,10 +310,15 @@ impl RefreshTokenStore for SqlStore {
 #[async_trait]
 impl RevocationStore for SqlStore {
     async fn is_access_token_revoked(&self, jti: &str) -> Result<bool> {
+        if let Some(revoked) = self.revoked.get(jti) {
+            return Ok(revoked);
+        }
+        let generation = self.revoked.generation();
         let row = sqlx::query("SELECT 1 AS x FROM revoked_access_tokens WHERE jti = $1")
             .bind(jti)
             .fetch_optional(&self.pool)
             .await?;
+        self.revoked.put(jti, row.is_some(), generation);
         Ok(row.is_some())
     }
 
@@ -328,6 +328,8 @@ impl RevocationStore for SqlStore {
             .bind(expires_at)
             .execute(&self.pool)
             .await?;
+        self.revoked.remove(jti);
+        self.announce(crate::changes::Change::Revoked(Some(jti.to_owned()))).await;
         Ok(())
     }
 }

@@ -4,6 +4,8 @@
 //! CONFLICT`, `RETURNING`, partial indexes) and runs through sqlx's `Any` driver, so there is no
 //! per-database fork of any query.
 
+use crate::cache::TtlCache;
+use crate::changes::{CHANNEL, Change};
 use crate::{ClientStore, KeyState, KeyStore, Page, Result, ScopeStore, Store, StoreError, StoredKey, UserStore};
 use async_trait::async_trait;
 use base64::Engine;
@@ -16,6 +18,7 @@ use gatehouse_protocol::user::User;
 use gatehouse_protocol::{Client, ClientId};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Row};
+use std::sync::Arc;
 use std::time::Duration;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -60,12 +63,45 @@ pub fn redact_url(url: &str) -> String {
 pub struct SqlStore {
     pub(crate) pool: AnyPool,
     backend: Backend,
+    /// Clients (by id) and users (by `sub`) are read on nearly every request; see
+    /// [`StoreOptions::cache_ttl`].
+    pub(crate) clients: Arc<TtlCache<Client>>,
+    pub(crate) users: Arc<TtlCache<User>>,
+    /// Whether an access token (by `jti`) is revoked: read by every introspection and userinfo.
+    pub(crate) revoked: Arc<TtlCache<bool>>,
+    /// Changes other nodes announced (PostgreSQL), for the server's own caches.
+    changes: tokio::sync::broadcast::Sender<Change>,
+    /// Stops the listener when the last clone of this store is dropped.
+    _listener: Option<Arc<tokio::sync::oneshot::Sender<()>>>,
+}
+
+/// How the store behaves beyond its URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// How long a client, a user, or whether an access token is revoked, once read from the
+    /// database, is reused. Changes made through this process apply at once; changes made
+    /// elsewhere (another node, the CLI) within this bound. Zero reads every time.
+    pub cache_ttl: Duration,
+    /// On PostgreSQL, `LISTEN` for the changes other nodes announce and drop what they
+    /// invalidate (a server does; a one-shot CLI command need not).
+    pub listen: bool,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { cache_ttl: Duration::from_secs(5), listen: false }
+    }
 }
 
 impl SqlStore {
     /// Connects, creating the SQLite file (and its folder) if missing, and runs the embedded
     /// migrations.
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(url, StoreOptions::default()).await
+    }
+
+    /// [`Self::connect`] with options.
+    pub async fn connect_with(url: &str, options: StoreOptions) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
         let url = match backend {
@@ -98,7 +134,85 @@ impl SqlStore {
             Backend::Postgres => opts.max_connections(16).connect(&url).await?,
         };
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool, backend })
+        let mut store = Self {
+            pool,
+            backend,
+            clients: Arc::new(TtlCache::new(options.cache_ttl)),
+            users: Arc::new(TtlCache::new(options.cache_ttl)),
+            revoked: Arc::new(TtlCache::new(options.cache_ttl)),
+            changes: tokio::sync::broadcast::channel(256).0,
+            _listener: None,
+        };
+        if options.listen && backend == Backend::Postgres {
+            let listener = sqlx::postgres::PgListener::connect(&url).await?;
+            let (stop, stopped) = tokio::sync::oneshot::channel();
+            tokio::spawn(store.clone().listen(listener, stopped));
+            store._listener = Some(Arc::new(stop));
+        }
+        Ok(store)
+    }
+
+    /// Changes announced by any node (this one included), after this store's own caches have
+    /// dropped what they invalidate: for the caches above the store (scopes, keys).
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    /// Tells every node `change` happened (PostgreSQL `NOTIFY`; nothing on SQLite). A failure is
+    /// not the write's: the change is made, and other nodes see it within `cache_ttl`.
+    pub(crate) async fn announce(&self, change: Change) {
+        if self.backend != Backend::Postgres {
+            return;
+        }
+        // pg_notify returns void, which the Any driver cannot carry: select a constant instead.
+        let sent = sqlx::query("SELECT 1 AS sent FROM (SELECT pg_notify($1, $2)) AS n")
+            .bind(CHANNEL)
+            .bind(change.encode())
+            .execute(&self.pool)
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, ?change, "could not announce a change; other nodes see it within cache_ttl");
+        }
+    }
+
+    /// Receives announcements until `stopped`: drops invalidated cache entries, then passes
+    /// the change on. After a lost connection (sqlx reconnects and listens again) anything may
+    /// have been missed, so everything is dropped.
+    async fn listen(self, mut listener: sqlx::postgres::PgListener, mut stopped: tokio::sync::oneshot::Receiver<()>) {
+        // The listener's clone must not keep itself alive.
+        let Self { clients, users, revoked, changes, .. } = self;
+        if let Err(e) = listener.listen(CHANNEL).await {
+            tracing::warn!(error = %e, "cannot LISTEN for changes; caches rely on cache_ttl alone");
+            return;
+        }
+        loop {
+            let received = tokio::select! {
+                r = listener.try_recv() => r,
+                _ = &mut stopped => return,
+            };
+            let change = match received {
+                Ok(Some(n)) => Change::decode(n.payload()),
+                Ok(None) => Change::Unknown,
+                Err(e) => {
+                    tracing::warn!(error = %e, "lost the change notifications; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    Change::Unknown
+                }
+            };
+            match &change {
+                Change::Client(id) => clients.remove(id),
+                Change::User(sub) => users.remove(sub),
+                Change::Revoked(Some(jti)) => revoked.remove(jti),
+                Change::Revoked(None) => revoked.clear(),
+                Change::Unknown => {
+                    clients.clear();
+                    users.clear();
+                    revoked.clear();
+                }
+                Change::Scopes | Change::Keys => {}
+            }
+            let _ = changes.send(change);
+        }
     }
 
     pub async fn close(&self) {
@@ -203,6 +317,8 @@ impl SqlStore {
             .bind(now)
             .execute(&self.pool)
             .await?;
+        self.users.remove(&user.sub);
+        self.announce(Change::User(user.sub.clone())).await;
         Ok(())
     }
 }
@@ -217,6 +333,9 @@ impl ClientStore for SqlStore {
             now,
         )
         .await?;
+        // After the write: a read that began before it cannot store what it saw.
+        self.clients.remove(client.id.as_str());
+        self.announce(Change::Client(client.id.to_string())).await;
         Ok(())
     }
 
@@ -225,11 +344,19 @@ impl ClientStore for SqlStore {
     }
 
     async fn get_client(&self, id: &ClientId) -> Result<Option<Client>> {
+        if let Some(c) = self.clients.get(id.as_str()) {
+            return Ok(Some(c));
+        }
+        let generation = self.clients.generation();
         let row = sqlx::query("SELECT document, secret_hash FROM clients WHERE client_id = $1")
             .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(client_from_row).transpose()
+        let client = row.as_ref().map(client_from_row).transpose()?;
+        if let Some(c) = &client {
+            self.clients.put(id.as_str(), c.clone(), generation);
+        }
+        Ok(client)
     }
 
     async fn list_clients(&self) -> Result<Vec<Client>> {
@@ -254,6 +381,8 @@ impl ClientStore for SqlStore {
 
     async fn delete_client(&self, id: &ClientId) -> Result<bool> {
         let r = sqlx::query("DELETE FROM clients WHERE client_id = $1").bind(id.as_str()).execute(&self.pool).await?;
+        self.clients.remove(id.as_str());
+        self.announce(Change::Client(id.to_string())).await;
         Ok(r.rows_affected() > 0)
     }
 
@@ -324,11 +453,19 @@ impl UserStore for SqlStore {
     }
 
     async fn get_user_by_sub(&self, sub: &str) -> Result<Option<User>> {
+        if let Some(u) = self.users.get(sub) {
+            return Ok(Some(u));
+        }
+        let generation = self.users.generation();
         let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE sub = $1"))
             .bind(sub)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(user_from_row).transpose()
+        let user = row.as_ref().map(user_from_row).transpose()?;
+        if let Some(u) = &user {
+            self.users.put(sub, u.clone(), generation);
+        }
+        Ok(user)
     }
 
     async fn list_users(&self) -> Result<Vec<User>> {
@@ -361,6 +498,8 @@ impl UserStore for SqlStore {
         }
         let r = sqlx::query("DELETE FROM users WHERE sub = $1").bind(sub).execute(&mut *tx).await?;
         tx.commit().await?;
+        self.users.remove(sub);
+        self.announce(Change::User(sub.to_owned())).await;
         Ok(r.rows_affected() > 0)
     }
 }
@@ -377,6 +516,7 @@ impl ScopeStore for SqlStore {
         .bind(now)
         .execute(&self.pool)
         .await?;
+        self.announce(Change::Scopes).await;
         Ok(())
     }
 
@@ -392,6 +532,7 @@ impl ScopeStore for SqlStore {
 
     async fn delete_scope(&self, name: &str) -> Result<bool> {
         let r = sqlx::query("DELETE FROM scopes WHERE name = $1").bind(name).execute(&self.pool).await?;
+        self.announce(Change::Scopes).await;
         Ok(r.rows_affected() > 0)
     }
 }
@@ -472,6 +613,7 @@ impl KeyStore for SqlStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.announce(Change::Keys).await;
         Ok(true)
     }
 }

@@ -126,11 +126,22 @@ impl TestServer {
 
     /// Starts with a clock the test controls (e.g. a `ManualClock` to expire things).
     pub async fn start_with_clock(toml: &str, db: TestDb, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        Self::start_inner(toml, db, clock, None).await
+    }
+
+    /// Starts one node of several behind one issuer (as behind a load balancer): tokens issued
+    /// by any node are accepted by every node that shares `issuer`.
+    pub async fn start_node(toml: &str, db: TestDb, issuer: &str) -> anyhow::Result<Self> {
+        Self::start_inner(toml, db, Arc::new(SystemClock), Some(issuer)).await
+    }
+
+    async fn start_inner(toml: &str, db: TestDb, clock: Arc<dyn Clock>, issuer: Option<&str>) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
-        let overrides = Overrides { issuer: Some(url.clone()), database: Some(db.url.clone()), listen: None };
-        // `${ISSUER}` in the config stands for the server's own URL, known only once bound.
-        let toml = toml.replace("${ISSUER}", &url);
+        let issuer = issuer.unwrap_or(&url).to_owned();
+        let overrides = Overrides { issuer: Some(issuer.clone()), database: Some(db.url.clone()), listen: None };
+        // `${ISSUER}` in the config stands for the issuer, the server's own URL unless given.
+        let toml = toml.replace("${ISSUER}", &issuer);
         let cfg = Config::from_toml_str(&toml, &overrides)?.validate()?;
         let state = gatehouse_server::build_with_clock(&cfg, clock).await?;
         let (tx, rx) = oneshot::channel::<()>();

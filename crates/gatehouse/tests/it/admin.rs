@@ -523,3 +523,101 @@ async fn changes_made_at_one_node_are_in_force_at_another() {
         b.stop().await;
     }
 }
+
+/// Two nodes on one store behind one issuer (as behind a load balancer, so each accepts the
+/// other's tokens), an admin token at A, and a `client_credentials` client `id` created at A with
+/// a token issued at B: (B, A, admin token, secret, access token).
+async fn two_nodes_and_a_client(cfg: &str, db: TestDb, id: &str) -> (TestServer, TestServer, String, String, String) {
+    let issuer = "http://gatehouse.test";
+    let b = TestServer::start_node(cfg, db.shared(), issuer).await.unwrap();
+    let a = TestServer::start_node(cfg, db, issuer).await.unwrap();
+    let t = admin_token(&a).await;
+    let spec = json!({"client_id": id, "scope": "roles", "grants": ["client_credentials"]});
+    let (_, _, c) = call(&a, &t, "POST", "/admin/v1/clients", Some(spec)).await;
+    let secret = c["client_secret"].as_str().unwrap().to_owned();
+    let token: Value = cc_token(&b, id, &secret, "roles").await.json().await.unwrap();
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    (b, a, t, secret, token)
+}
+
+/// RFC 7662 `active` for `token`, asked by client `id`.
+async fn active(s: &TestServer, id: &str, secret: &str, token: &str) -> Value {
+    let req = s.http.post(s.url("/introspect")).basic_auth(id, Some(secret)).form(&[("token", token)]);
+    req.send().await.unwrap().json::<Value>().await.unwrap()["active"].clone()
+}
+
+/// Clients and revocations are cached for `cache_ttl` seconds: the node that made a change
+/// applies it at once, another node on the same store within the TTL.
+#[tokio::test]
+async fn cached_clients_and_revocations_follow_changes_here_at_once_and_elsewhere_within_cache_ttl() {
+    for db in TestDb::each().await {
+        let cfg = format!("cache_ttl = 1\n{}", config());
+        let (b, a, t, old, token) = two_nodes_and_a_client(&cfg, db, "cached").await;
+        // A token both nodes have seen live, revoked at A.
+        assert_eq!(active(&a, "cached", &old, &token).await, json!(true));
+        assert_eq!(active(&b, "cached", &old, &token).await, json!(true));
+        let r = a.http.post(a.url("/revoke")).basic_auth("cached", Some(&old)).form(&[("token", &token)]).send();
+        assert_eq!(r.await.unwrap().status(), 200);
+        assert_eq!(active(&a, "cached", &old, &token).await, json!(false), "the revoking node at once");
+
+        // A new secret at A: A refuses the old one at once.
+        let (_, _, rotated) = call(&a, &t, "POST", "/admin/v1/clients/cached/rotate-secret", None).await;
+        let new = rotated["client_secret"].as_str().unwrap().to_owned();
+        assert_eq!(cc_token(&a, "cached", &old, "roles").await.status(), 401, "the changing node at once");
+        assert_eq!(cc_token(&a, "cached", &new, "roles").await.status(), 200);
+
+        // B follows within cache_ttl (1 s here); bounded wait.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let follows = cc_token(&b, "cached", &new, "roles").await.status() == 200
+                && active(&b, "cached", &new, &token).await == json!(false);
+            if follows {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "node B still serves the old client or revocation");
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(cc_token(&b, "cached", &old, "roles").await.status(), 401);
+        b.stop().await;
+    }
+}
+
+/// On PostgreSQL a change is announced (`NOTIFY`) and every node drops what it cached at once,
+/// long before `cache_ttl` or the reload intervals (all 300 s here) would have.
+#[tokio::test]
+async fn on_postgres_other_nodes_follow_changes_at_once_through_notify() {
+    let Some(db) = TestDb::postgres().await else { return };
+    let cfg = format!("cache_ttl = 300\ncatalog_reload_interval = 300\nkey_reload_interval = 300\n{}", config());
+    let (b, a, t, old, token) = two_nodes_and_a_client(&cfg, db, "notified").await;
+    assert_eq!(
+        active(&b, "notified", &old, &token).await,
+        json!(true),
+        "B has the client and the token's state cached"
+    );
+
+    let r = a.http.post(a.url("/revoke")).basic_auth("notified", Some(&old)).form(&[("token", &token)]).send();
+    assert_eq!(r.await.unwrap().status(), 200);
+    let (_, _, rotated) = call(&a, &t, "POST", "/admin/v1/clients/notified/rotate-secret", None).await;
+    let new = rotated["client_secret"].as_str().unwrap().to_owned();
+    call(&a, &t, "POST", "/admin/v1/scopes", Some(json!({"name": "notified_scope", "claims": ["team"]}))).await;
+    let (_, _, keys) = call(&a, &t, "POST", "/admin/v1/keys/rotate?alg=EdDSA", None).await;
+    let next = keys["items"].as_array().unwrap().iter().find(|k| k["state"] == "next" && k["alg"] == "EdDSA").unwrap()
+        ["kid"]
+        .clone();
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let (_, disco) = b.get_json("/.well-known/openid-configuration").await.unwrap();
+        let (_, jwks) = b.get_json("/jwks").await.unwrap();
+        let followed = cc_token(&b, "notified", &old, "roles").await.status() == 401
+            && active(&b, "notified", &new, &token).await == json!(false)
+            && disco["scopes_supported"].as_array().unwrap().contains(&json!("notified_scope"))
+            && jwks["keys"].as_array().unwrap().iter().any(|k| k["kid"] == next);
+        if followed {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "node B did not follow the announced changes");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    b.stop().await;
+}

@@ -250,8 +250,9 @@ async fn cleanup_removes_only_what_has_expired() {
         assert!(s.find_refresh("old", now).await.unwrap().is_none());
         assert!(s.is_access_token_revoked("jti-live").await.unwrap());
         assert!(!s.is_access_token_revoked("jti-old").await.unwrap());
-        assert!(matches!(s.consume_code("code-recent", now).await.unwrap(), gatehouse_store::Redeemed::Fresh(_)));
-        assert!(matches!(s.consume_code("code-ancient", now).await.unwrap(), gatehouse_store::Redeemed::Unknown));
+        let at = gatehouse_store::IssuedAccessToken { jti: "jti-code".into(), expires_at: now + 60 };
+        assert!(matches!(s.consume_code("code-recent", now, &at).await.unwrap(), gatehouse_store::Redeemed::Fresh(_)));
+        assert!(matches!(s.consume_code("code-ancient", now, &at).await.unwrap(), gatehouse_store::Redeemed::Unknown));
         let kids: std::collections::BTreeSet<String> =
             s.list_keys().await.unwrap().into_iter().map(|k| k.kid).collect();
         assert_eq!(kids, ["k-current".to_owned(), "k-recent".to_owned()].into(), "{label}");

@@ -19,8 +19,10 @@ pub async fn handle(
 ) -> Result<TokenResponse, OAuthError> {
     gatehouse_protocol::token::check_grant_allowed(client, gatehouse_protocol::GrantType::AuthorizationCode)?;
     let now = core.now();
-    let code_hash = hash_token(code);
-    let doc = match core.store.consume_code(&code_hash, now).await? {
+    // The access token's id goes into the code's row as it is consumed: one write, and a later
+    // replay of the code revokes the token.
+    let access_token_id = core.tokens.access_token_id(client, now);
+    let doc = match core.store.consume_code(&hash_token(code), now, &access_token_id).await? {
         Redeemed::Fresh(doc) => doc,
         Redeemed::Replayed { family_id } => {
             let n = core.store.revoke_family(&family_id, now).await?;
@@ -42,8 +44,7 @@ pub async fn handle(
         nonce: grant.nonce.clone(),
         family_id: grant.grant_id.clone(),
         family_expires_at: None,
+        access_token_id: Some(access_token_id),
     };
-    let (response, issued) = issue_for_user(core, client, g).await?;
-    core.store.set_code_access_token(&code_hash, &issued).await?;
-    Ok(response)
+    Ok(issue_for_user(core, client, g).await?.0)
 }

@@ -35,6 +35,7 @@ pub async fn handle(core: &Core, client: &Client, device_code: &str) -> Result<T
         nonce: None,
         family_id: core.tokens.random(16),
         family_expires_at: None,
+        access_token_id: None,
     };
     Ok(issue_for_user(core, client, g).await?.0)
 }

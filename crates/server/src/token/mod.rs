@@ -91,6 +91,8 @@ struct UserGrant<'a> {
     /// The refresh family to continue, or a new one with this id.
     family_id: String,
     family_expires_at: Option<UnixTime>,
+    /// The access token's id and expiry when the store already recorded them (code exchange).
+    access_token_id: Option<IssuedAccessToken>,
 }
 
 /// The user a grant is about, if they still exist and are enabled.
@@ -111,7 +113,8 @@ async fn issue_for_user(
 ) -> Result<(TokenResponse, IssuedAccessToken), OAuthError> {
     let now = core.now();
     let subject = Subject { sub: &g.user.sub, user: Some(g.user), auth_time: Some(g.auth_time), sid: Some(&g.sid) };
-    let (access_token, issued) = core.tokens.access_token(client, &subject, &g.scope, now)?;
+    let id = g.access_token_id.unwrap_or_else(|| core.tokens.access_token_id(client, now));
+    let (access_token, issued) = core.tokens.access_token_as(client, &subject, &g.scope, now, id)?;
     let id_token = if g.scope.contains("openid") {
         let input = IdTokenInput {
             user: g.user,

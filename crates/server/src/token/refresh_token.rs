@@ -46,6 +46,7 @@ pub async fn handle(
         nonce: None,
         family_id: grant.family_id.clone(),
         family_expires_at: Some(grant.family_expires_at),
+        access_token_id: None,
     };
     Ok(issue_for_user(core, client, g).await?.0)
 }
