@@ -480,3 +480,53 @@ async fn first_start_prints_a_bootstrap_admin_credential_once() {
     }
     assert_eq!(sigterm_and_wait(child), 0);
 }
+
+/// The benchmark's code seeding writes codes `/token` redeems like ones from `/authorize`
+/// (ID, access and refresh tokens; single use), and refuses what `/authorize` would refuse.
+#[tokio::test]
+async fn bench_seed_codes_writes_codes_the_token_endpoint_redeems() {
+    for db in gatehouse_testkit::TestDb::each().await {
+        let url = db.url.clone();
+        let s = gatehouse_testkit::TestServer::start(crate::CONFIG, db).await.unwrap();
+        let seed = |redirect: &str| {
+            let args = [
+                "bench-seed-codes",
+                "--client",
+                "webapp",
+                "--username",
+                "alice",
+                "--scope",
+                "openid offline_access",
+                "--redirect-uri",
+                redirect,
+                "--count",
+                "3",
+            ];
+            gatehouse(&url, &args, "")
+        };
+        let (code, out, err) = seed("http://127.0.0.1:3000/callback");
+        assert_eq!(code, 0, "{err}");
+        let codes: Vec<&str> = out.lines().collect();
+        assert_eq!(codes.len(), 3);
+        let redeem = |c: String| {
+            let form = [
+                ("grant_type", "authorization_code".to_owned()),
+                ("code", c),
+                ("redirect_uri", "http://127.0.0.1:3000/callback".to_owned()),
+            ];
+            s.http.post(s.url("/token")).basic_auth("webapp", Some("webapp-secret")).form(&form).send()
+        };
+        let r = redeem(codes[0].to_owned()).await.unwrap();
+        assert_eq!(r.status(), 200);
+        let body: serde_json::Value = r.json().await.unwrap();
+        for field in ["access_token", "id_token", "refresh_token"] {
+            assert!(body[field].is_string(), "{field} in {body}");
+        }
+        assert_eq!(redeem(codes[0].to_owned()).await.unwrap().status(), 400, "single use");
+        assert_eq!(redeem(codes[1].to_owned()).await.unwrap().status(), 200);
+
+        let (code, out, err) = seed("http://evil.example/cb");
+        assert_ne!(code, 0);
+        assert!(out.is_empty() && err.contains("not a redirect URI"), "{err}");
+    }
+}
