@@ -234,41 +234,50 @@ pub struct IssuedAccessToken {
     pub expires_at: UnixTime,
 }
 
-/// The outcome of an atomic single-use redemption.
+/// A refresh token to store: a new family's first, or the successor of one being retired.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Redeemed<T> {
-    /// First use: the record, now marked used.
-    Fresh(T),
-    /// Already used (or revoked): a replay. Carries the family/grant id for revocation.
-    Replayed {
-        family_id: String,
-    },
-    Unknown,
+pub struct NewRefresh {
+    pub token_hash: String,
+    pub family_id: String,
+    pub document: String,
+    pub expires_at: UnixTime,
+    /// The access token issued with it, revoked with its family.
+    pub access_token: Option<IssuedAccessToken>,
+}
+
+/// A code looked up without using it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeLookup {
+    pub grant_id: String,
+    pub document: String,
+    pub consumed: bool,
 }
 
 #[async_trait]
 pub trait CodeStore: Send + Sync {
     async fn insert_code(&self, code_hash: &str, grant_id: &str, document: &str, expires_at: UnixTime) -> Result<()>;
-    /// Marks the code used, records the access token the redemption is about to issue (so a
-    /// replay can revoke it), and returns its document, in one statement: of two concurrent
-    /// calls exactly one gets `Fresh`.
-    async fn consume_code(&self, code_hash: &str, now: UnixTime, at: &IssuedAccessToken) -> Result<Redeemed<String>>;
+    /// Looks a code up without using it.
+    async fn find_code(&self, code_hash: &str) -> Result<Option<CodeLookup>>;
+    /// Marks the code used, records the access token the redemption issues (so a replay can
+    /// revoke it) and stores the grant's first refresh token, all at once: of two concurrent
+    /// calls exactly one returns `true`, and by the time the other returns `false` the winner's
+    /// refresh token is stored, so revoking the family reaches it.
+    async fn consume_code(
+        &self,
+        code_hash: &str,
+        now: UnixTime,
+        at: &IssuedAccessToken,
+        refresh: Option<&NewRefresh>,
+    ) -> Result<bool>;
 }
 
 #[async_trait]
 pub trait RefreshTokenStore: Send + Sync {
-    async fn insert_refresh(
-        &self,
-        token_hash: &str,
-        family_id: &str,
-        document: &str,
-        expires_at: UnixTime,
-        at: Option<&IssuedAccessToken>,
-        now: UnixTime,
-    ) -> Result<()>;
-    /// Marks the token rotated and returns its document, atomically. A rotated or revoked
-    /// token gives `Replayed`.
-    async fn rotate_refresh(&self, token_hash: &str, now: UnixTime) -> Result<Redeemed<String>>;
+    async fn insert_refresh(&self, token: &NewRefresh, now: UnixTime) -> Result<()>;
+    /// Retires the token (unless rotated or revoked already) and stores its successor, at once:
+    /// of two concurrent calls exactly one returns `true`, and by the time the other returns
+    /// `false` the successor is stored, so revoking the family reaches it.
+    async fn rotate_refresh(&self, token_hash: &str, now: UnixTime, successor: &NewRefresh) -> Result<bool>;
     /// Revokes every refresh token of the family (and of the code grant with that id), and
     /// puts every access token they issued on the revocation list. Returns how many refresh
     /// tokens were revoked.
@@ -283,6 +292,8 @@ pub struct RefreshLookup {
     pub family_id: String,
     pub document: String,
     pub live: bool,
+    /// Rotated or revoked: presenting it again is a replay.
+    pub used: bool,
 }
 
 #[async_trait]

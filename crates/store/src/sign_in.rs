@@ -1,14 +1,43 @@
 //! [`SqlStore`] for sign-in state: interactions, sessions, consent, codes, refresh tokens and
-//! the access-token revocation list. Single-use redemption is one conditional `UPDATE ...
-//! RETURNING`, so the database, not luck, settles concurrent redemptions.
+//! the access-token revocation list. Single-use redemption is a conditional `UPDATE` that
+//! stores the successor refresh token in the same statement (PostgreSQL) or transaction
+//! (SQLite, whose writers are serialised), so the database, not luck, settles concurrent
+//! redemptions, and the loser's family revocation always reaches the winner's token.
 
 use crate::{
-    CodeStore, ConsentStore, Interaction, InteractionStore, IssuedAccessToken, Redeemed, RefreshLookup,
-    RefreshTokenStore, Result, RevocationStore, Session, SessionStore, SqlStore, StoreError,
+    Backend, CodeLookup, CodeStore, ConsentStore, Interaction, InteractionStore, IssuedAccessToken, NewRefresh,
+    RefreshLookup, RefreshTokenStore, Result, RevocationStore, Session, SessionStore, SqlStore, StoreError,
 };
 use async_trait::async_trait;
 use gatehouse_protocol::clock::UnixTime;
 use sqlx::Row;
+
+/// The columns of a refresh token row and their parameters, `$1`–`$7`, bound by
+/// [`refresh_insert`]; statements that retire a code or token in a CTE `used` number their own
+/// parameters from `$8`.
+macro_rules! refresh_columns {
+    () => {
+        "refresh_tokens (token_hash, family_id, document, expires_at, created_at, access_token_jti, access_token_exp)"
+    };
+}
+
+const INSERT_REFRESH: &str = concat!("INSERT INTO ", refresh_columns!(), " VALUES ($1, $2, $3, $4, $5, $6, $7)");
+
+/// `sql` (an insert of [`refresh_columns`]) with `$1`–`$7` bound for `t`.
+fn refresh_insert<'q>(
+    sql: &'q str,
+    t: &'q NewRefresh,
+    now: UnixTime,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    sqlx::query(sql)
+        .bind(&t.token_hash)
+        .bind(&t.family_id)
+        .bind(&t.document)
+        .bind(t.expires_at)
+        .bind(now)
+        .bind(t.access_token.as_ref().map(|a| a.jti.clone()))
+        .bind(t.access_token.as_ref().map(|a| a.expires_at))
+}
 
 #[async_trait]
 impl InteractionStore for SqlStore {
@@ -178,78 +207,90 @@ impl CodeStore for SqlStore {
         Ok(())
     }
 
-    async fn consume_code(&self, code_hash: &str, now: UnixTime, at: &IssuedAccessToken) -> Result<Redeemed<String>> {
-        let row = sqlx::query(
-            "UPDATE authorization_codes SET consumed_at = $1, access_token_jti = $2, access_token_exp = $3
-             WHERE code_hash = $4 AND consumed_at IS NULL RETURNING document",
-        )
-        .bind(now)
-        .bind(&at.jti)
-        .bind(at.expires_at)
-        .bind(code_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        if let Some(r) = row {
-            return Ok(Redeemed::Fresh(r.try_get("document")?));
-        }
-        let row = sqlx::query("SELECT grant_id FROM authorization_codes WHERE code_hash = $1")
+    async fn find_code(&self, code_hash: &str) -> Result<Option<CodeLookup>> {
+        let row = sqlx::query("SELECT grant_id, document, consumed_at FROM authorization_codes WHERE code_hash = $1")
             .bind(code_hash)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(match row {
-            Some(r) => Redeemed::Replayed { family_id: r.try_get("grant_id")? },
-            None => Redeemed::Unknown,
+        row.map(|r| {
+            let consumed: Option<i64> = r.try_get("consumed_at")?;
+            Ok(CodeLookup {
+                grant_id: r.try_get("grant_id")?,
+                document: r.try_get("document")?,
+                consumed: consumed.is_some(),
+            })
         })
+        .transpose()
+    }
+
+    async fn consume_code(
+        &self,
+        code_hash: &str,
+        now: UnixTime,
+        at: &IssuedAccessToken,
+        refresh: Option<&NewRefresh>,
+    ) -> Result<bool> {
+        const CONSUME: &str =
+            "UPDATE authorization_codes SET consumed_at = $1, access_token_jti = $2, access_token_exp = $3
+             WHERE code_hash = $4 AND consumed_at IS NULL";
+        let consume = |sql: &'static str| sqlx::query(sql).bind(now).bind(&at.jti).bind(at.expires_at).bind(code_hash);
+        match (refresh, self.backend) {
+            (None, _) => Ok(consume(CONSUME).execute(&self.pool).await?.rows_affected() == 1),
+            (Some(t), Backend::Postgres) => {
+                const SQL: &str = concat!(
+                    "WITH used AS (UPDATE authorization_codes SET consumed_at = $5, access_token_jti = $9, access_token_exp = $10
+                     WHERE code_hash = $8 AND consumed_at IS NULL RETURNING 1 AS one)
+                     INSERT INTO ",
+                    refresh_columns!(),
+                    " SELECT $1, $2, $3, $4, $5, $6, $7 FROM used RETURNING token_hash"
+                );
+                let q = refresh_insert(SQL, t, now).bind(code_hash).bind(&at.jti).bind(at.expires_at);
+                Ok(q.fetch_optional(&self.pool).await?.is_some())
+            }
+            (Some(t), Backend::Sqlite) => {
+                let mut tx = self.pool.begin().await?;
+                let done = consume(CONSUME).execute(&mut *tx).await?.rows_affected() == 1;
+                if done {
+                    refresh_insert(INSERT_REFRESH, t, now).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(done)
+            }
+        }
     }
 }
 
 #[async_trait]
 impl RefreshTokenStore for SqlStore {
-    async fn insert_refresh(
-        &self,
-        token_hash: &str,
-        family_id: &str,
-        document: &str,
-        expires_at: UnixTime,
-        at: Option<&IssuedAccessToken>,
-        now: UnixTime,
-    ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, family_id, document, expires_at, created_at, access_token_jti, access_token_exp)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(token_hash)
-        .bind(family_id)
-        .bind(document)
-        .bind(expires_at)
-        .bind(now)
-        .bind(at.map(|a| a.jti.clone()))
-        .bind(at.map(|a| a.expires_at))
-        .execute(&self.pool)
-        .await?;
+    async fn insert_refresh(&self, token: &NewRefresh, now: UnixTime) -> Result<()> {
+        refresh_insert(INSERT_REFRESH, token, now).execute(&self.pool).await?;
         Ok(())
     }
 
-    async fn rotate_refresh(&self, token_hash: &str, now: UnixTime) -> Result<Redeemed<String>> {
-        let row = sqlx::query(
-            "UPDATE refresh_tokens SET rotated_at = $1
-             WHERE token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL RETURNING document",
-        )
-        .bind(now)
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        if let Some(r) = row {
-            return Ok(Redeemed::Fresh(r.try_get("document")?));
+    async fn rotate_refresh(&self, token_hash: &str, now: UnixTime, successor: &NewRefresh) -> Result<bool> {
+        const RETIRE: &str = "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL";
+        match self.backend {
+            Backend::Postgres => {
+                const SQL: &str = concat!(
+                    "WITH used AS (UPDATE refresh_tokens SET rotated_at = $5
+                     WHERE token_hash = $8 AND rotated_at IS NULL AND revoked_at IS NULL RETURNING 1 AS one)
+                     INSERT INTO ",
+                    refresh_columns!(),
+                    " SELECT $1, $2, $3, $4, $5, $6, $7 FROM used RETURNING token_hash"
+                );
+                let q = refresh_insert(SQL, successor, now).bind(token_hash);
+                Ok(q.fetch_optional(&self.pool).await?.is_some())
+            }
+            Backend::Sqlite => {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query(RETIRE).bind(now).bind(token_hash).execute(&mut *tx).await?.rows_affected() == 1;
+                if done {
+                    refresh_insert(INSERT_REFRESH, successor, now).execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(done)
+            }
         }
-        let row = sqlx::query("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(match row {
-            Some(r) => Redeemed::Replayed { family_id: r.try_get("family_id")? },
-            None => Redeemed::Unknown,
-        })
     }
 
     async fn revoke_family(&self, family_id: &str, now: UnixTime) -> Result<u64> {
@@ -301,6 +342,7 @@ impl RefreshTokenStore for SqlStore {
                 family_id: r.try_get("family_id")?,
                 document: r.try_get("document")?,
                 live: rotated.is_none() && revoked.is_none() && expires_at > now,
+                used: rotated.is_some() || revoked.is_some(),
             })
         })
         .transpose()

@@ -62,7 +62,7 @@ pub fn redact_url(url: &str) -> String {
 #[derive(Clone)]
 pub struct SqlStore {
     pub(crate) pool: AnyPool,
-    backend: Backend,
+    pub(crate) backend: Backend,
     /// Clients (by id) and users (by `sub`) are read on nearly every request; see
     /// [`StoreOptions::cache_ttl`].
     pub(crate) clients: Arc<TtlCache<Client>>,

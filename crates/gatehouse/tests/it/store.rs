@@ -209,7 +209,7 @@ async fn cleanup_removes_only_what_has_expired() {
                 expires_at: exp,
             };
             s.insert_session(name, &sess, now - 10).await.unwrap();
-            s.insert_refresh(name, &format!("fam-{name}"), "{}", exp, None, now - 10).await.unwrap();
+            s.insert_refresh(&refresh_row(name, &format!("fam-{name}"), exp), now - 10).await.unwrap();
             s.revoke_access_token(&format!("jti-{name}"), exp).await.unwrap();
             s.insert_device(name, &format!("CODE{name}"), "tv", "openid", 5, exp, now - 10).await.unwrap();
         }
@@ -251,13 +251,99 @@ async fn cleanup_removes_only_what_has_expired() {
         assert!(s.is_access_token_revoked("jti-live").await.unwrap());
         assert!(!s.is_access_token_revoked("jti-old").await.unwrap());
         let at = gatehouse_store::IssuedAccessToken { jti: "jti-code".into(), expires_at: now + 60 };
-        assert!(matches!(s.consume_code("code-recent", now, &at).await.unwrap(), gatehouse_store::Redeemed::Fresh(_)));
-        assert!(matches!(s.consume_code("code-ancient", now, &at).await.unwrap(), gatehouse_store::Redeemed::Unknown));
+        assert!(s.consume_code("code-recent", now, &at, None).await.unwrap());
+        assert_eq!(s.find_code("code-ancient").await.unwrap(), None, "{label}");
+        assert!(!s.consume_code("code-ancient", now, &at, None).await.unwrap());
         let kids: std::collections::BTreeSet<String> =
             s.list_keys().await.unwrap().into_iter().map(|k| k.kid).collect();
         assert_eq!(kids, ["k-current".to_owned(), "k-recent".to_owned()].into(), "{label}");
         // A second pass finds nothing.
         assert_eq!(s.delete_expired(now, now - 3600, 500).await.unwrap().total(), 0);
+        s.close().await;
+    }
+}
+
+fn refresh_row(hash: &str, family: &str, expires_at: i64) -> gatehouse_store::NewRefresh {
+    gatehouse_store::NewRefresh {
+        token_hash: hash.into(),
+        family_id: family.into(),
+        document: "{}".into(),
+        expires_at,
+        access_token: Some(gatehouse_store::IssuedAccessToken { jti: format!("jti-of-{hash}"), expires_at }),
+    }
+}
+
+/// Many concurrent redemptions of one code, and many concurrent rotations of one refresh
+/// token, a few rounds of each: exactly one attempt wins and stores its successor, and a loser
+/// returns only once the winner's successor is stored, so revoking the family (what a losing
+/// request does next) reaches it. Storing the successor in a second statement fails this.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_redemptions_store_exactly_one_successor_before_any_loser_returns() {
+    use gatehouse_store::{CodeStore, RefreshTokenStore, RevocationStore};
+    const ATTEMPTS: usize = 8;
+    for db in TestDb::each().await {
+        let label = db.label;
+        let s = SqlStore::connect(&db.url).await.unwrap();
+        let now = 1_000;
+        let at = gatehouse_store::IssuedAccessToken { jti: "at".into(), expires_at: now + 60 };
+        for round in 0..5 {
+            for kind in ["code", "refresh"] {
+                let family = format!("{kind}-family-{round}");
+                let old = format!("{kind}-{round}");
+                let successor = |i: usize| format!("{kind}-{round}-successor-{i}");
+                match kind {
+                    "code" => s.insert_code(&old, &family, "{}", now + 60).await.unwrap(),
+                    _ => s.insert_refresh(&refresh_row(&old, &family, now + 60), now).await.unwrap(),
+                }
+                let start = std::sync::Arc::new(tokio::sync::Barrier::new(ATTEMPTS));
+                let attempts: Vec<_> = (0..ATTEMPTS)
+                    .map(|i| {
+                        let (s, start, at) = (s.clone(), start.clone(), at.clone());
+                        let (family, old, mine, all) = (
+                            family.clone(),
+                            old.clone(),
+                            successor(i),
+                            (0..ATTEMPTS).map(successor).collect::<Vec<_>>(),
+                        );
+                        tokio::spawn(async move {
+                            start.wait().await;
+                            let row = refresh_row(&mine, &family, now + 60);
+                            let won = match kind {
+                                "code" => s.consume_code(&old, now, &at, Some(&row)).await.unwrap(),
+                                _ => s.rotate_refresh(&old, now, &row).await.unwrap(),
+                            };
+                            if won {
+                                return true;
+                            }
+                            let mut stored = Vec::new();
+                            for hash in &all {
+                                if s.find_refresh(hash, now).await.unwrap().is_some() {
+                                    stored.push(hash.clone());
+                                }
+                            }
+                            assert!(!stored.contains(&mine), "{label}: a loser stored its successor");
+                            assert_eq!(
+                                stored.len(),
+                                1,
+                                "{label} {kind}: a loser returned before the winner's successor was stored"
+                            );
+                            s.revoke_family(&family, now).await.unwrap();
+                            false
+                        })
+                    })
+                    .collect();
+                let mut winners = Vec::new();
+                for (i, attempt) in attempts.into_iter().enumerate() {
+                    if attempt.await.unwrap() {
+                        winners.push(successor(i));
+                    }
+                }
+                assert_eq!(winners.len(), 1, "{label} {kind}: exactly one attempt wins");
+                let won = s.find_refresh(&winners[0], now).await.unwrap().unwrap();
+                assert!(won.used && !won.live, "{label} {kind}: the losers' revocation reached the winner's successor");
+                assert!(s.is_access_token_revoked(&format!("jti-of-{}", winners[0])).await.unwrap(), "{label}");
+            }
+        }
         s.close().await;
     }
 }

@@ -1,14 +1,13 @@
 //! RFC 6749 §4.1.3: redeeming a code. Single use, settled by the database; a replayed code
 //! revokes every token issued from it (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
 
-use super::{UserGrant, active_user, internal, issue_for_user};
+use super::{Replay, UserGrant, active_user, internal, plan, replayed, sign};
 use crate::core::Core;
 use crate::issuer::hash_token;
 use gatehouse_protocol::client::Client;
 use gatehouse_protocol::error::OAuthError;
 use gatehouse_protocol::token::TokenResponse;
 use gatehouse_protocol::token::authorization_code::{self, CodeGrant};
-use gatehouse_store::Redeemed;
 
 pub async fn handle(
     core: &Core,
@@ -19,19 +18,13 @@ pub async fn handle(
 ) -> Result<TokenResponse, OAuthError> {
     gatehouse_protocol::token::check_grant_allowed(client, gatehouse_protocol::GrantType::AuthorizationCode)?;
     let now = core.now();
-    // The access token's id goes into the code's row as it is consumed: one write, and a later
-    // replay of the code revokes the token.
-    let access_token_id = core.tokens.access_token_id(client, now);
-    let doc = match core.store.consume_code(&hash_token(code), now, &access_token_id).await? {
-        Redeemed::Fresh(doc) => doc,
-        Redeemed::Replayed { family_id } => {
-            let n = core.store.revoke_family(&family_id, now).await?;
-            tracing::warn!(client_id = %client.id, revoked_refresh_tokens = n, "authorization code replayed; its grant is revoked");
-            return Err(OAuthError::InvalidGrant("the code has already been used"));
-        }
-        Redeemed::Unknown => return Err(OAuthError::InvalidGrant("the code is invalid")),
-    };
-    let grant: CodeGrant = serde_json::from_str(&doc).map_err(internal)?;
+    let code_hash = hash_token(code);
+    let found = core.store.find_code(&code_hash).await?.ok_or(OAuthError::InvalidGrant("the code is invalid"))?;
+    if found.consumed {
+        return Err(replayed(core, client, &found.grant_id, now, Replay::Code).await);
+    }
+    // A request that fails validation changes nothing: the code stays redeemable by its client.
+    let grant: CodeGrant = serde_json::from_str(&found.document).map_err(internal)?;
     authorization_code::validate(client, &grant, redirect_uri, code_verifier, now)?;
     let user = active_user(core, &grant.sub).await?;
     let g = UserGrant {
@@ -44,7 +37,13 @@ pub async fn handle(
         nonce: grant.nonce.clone(),
         family_id: grant.grant_id.clone(),
         family_expires_at: None,
-        access_token_id: Some(access_token_id),
     };
-    Ok(issue_for_user(core, client, g).await?.0)
+    // One write: the code is consumed, the access token's id recorded (a later replay revokes
+    // it) and the first refresh token stored. Losing a race to another redemption is a replay.
+    let planned = plan(core, client, &g, now)?;
+    let refresh = planned.refresh.as_ref().map(|(_, row)| row);
+    if !core.store.consume_code(&code_hash, now, &planned.access_token, refresh).await? {
+        return Err(replayed(core, client, &found.grant_id, now, Replay::Code).await);
+    }
+    sign(core, client, &g, planned, now)
 }

@@ -35,7 +35,6 @@ pub async fn handle(core: &Core, client: &Client, device_code: &str) -> Result<T
         nonce: None,
         family_id: core.tokens.random(16),
         family_expires_at: None,
-        access_token_id: None,
     };
-    Ok(issue_for_user(core, client, g).await?.0)
+    issue_for_user(core, client, g).await
 }

@@ -26,7 +26,7 @@ use gatehouse_protocol::scope::ScopeSet;
 use gatehouse_protocol::token::refresh_token::RefreshGrant;
 use gatehouse_protocol::token::{TokenRequest, TokenResponse};
 use gatehouse_protocol::user::User;
-use gatehouse_store::IssuedAccessToken;
+use gatehouse_store::{IssuedAccessToken, NewRefresh};
 use std::sync::Arc;
 
 /// Requires `application/x-www-form-urlencoded` (RFC 6749 §3.2) and parses it, refusing
@@ -91,8 +91,41 @@ struct UserGrant<'a> {
     /// The refresh family to continue, or a new one with this id.
     family_id: String,
     family_expires_at: Option<UnixTime>,
-    /// The access token's id and expiry when the store already recorded them (code exchange).
-    access_token_id: Option<IssuedAccessToken>,
+}
+
+/// What a user grant issues, decided before anything is stored, so a redemption can record it
+/// in the same statement that retires the code or refresh token.
+struct Planned {
+    access_token: IssuedAccessToken,
+    /// The refresh token and its row, when the client gets one.
+    refresh: Option<(String, NewRefresh)>,
+}
+
+/// What was presented again after its single use.
+#[derive(Clone, Copy)]
+enum Replay {
+    Code,
+    RefreshToken,
+}
+
+/// A used code or rotated refresh token presented again (or a concurrent use that lost the
+/// race): revokes everything issued from its grant (RFC 6749 §4.1.2, RFC 9700 §4.14.2) and
+/// returns the error to answer with.
+async fn replayed(core: &Core, client: &Client, family_id: &str, now: UnixTime, what: Replay) -> OAuthError {
+    let n = match core.store.revoke_family(family_id, now).await {
+        Ok(n) => n,
+        Err(e) => return e.into(),
+    };
+    match what {
+        Replay::Code => {
+            tracing::warn!(client_id = %client.id, revoked_refresh_tokens = n, "authorization code replayed; its grant is revoked");
+            OAuthError::InvalidGrant("the code has already been used")
+        }
+        Replay::RefreshToken => {
+            tracing::warn!(client_id = %client.id, revoked_refresh_tokens = n, "rotated refresh token reused; its family is revoked");
+            OAuthError::InvalidGrant("the refresh token is no longer valid")
+        }
+    }
 }
 
 /// The user a grant is about, if they still exist and are enabled.
@@ -104,17 +137,59 @@ async fn active_user(core: &Core, sub: &str) -> Result<User, OAuthError> {
 }
 
 /// Issues access token, ID token (for `openid`) and refresh token (when the client has the
-/// refresh grant and, for OpenID requests, `offline_access` was granted; OIDC Core §11).
-/// Returns the response and the access token it issued (for revocation bookkeeping).
-async fn issue_for_user(
+/// refresh grant and, for OpenID requests, `offline_access` was granted; OIDC Core §11), for a
+/// grant that retires nothing (password, device code).
+async fn issue_for_user(core: &Core, client: &Client, g: UserGrant<'_>) -> Result<TokenResponse, OAuthError> {
+    let now = core.now();
+    let planned = plan(core, client, &g, now)?;
+    if let Some((_, row)) = &planned.refresh {
+        core.store.insert_refresh(row, now).await?;
+    }
+    sign(core, client, &g, planned, now)
+}
+
+/// The access token's id and the refresh token (with the row to store) for `g`.
+fn plan(core: &Core, client: &Client, g: &UserGrant<'_>, now: UnixTime) -> Result<Planned, OAuthError> {
+    let access_token = core.tokens.access_token_id(client, now);
+    let wants_refresh = client.grants.contains(GrantType::RefreshToken)
+        && (!g.grant_scope.contains("openid") || g.grant_scope.contains("offline_access"));
+    if !wants_refresh {
+        return Ok(Planned { access_token, refresh: None });
+    }
+    let lt = core.tokens.lifetimes.for_client(client);
+    let family_expires_at = g.family_expires_at.unwrap_or(now + lt.refresh_absolute);
+    let rt = core.tokens.random(32);
+    let grant = RefreshGrant {
+        family_id: g.family_id.clone(),
+        client_id: client.id.to_string(),
+        sub: g.user.sub.clone(),
+        scope: g.grant_scope.clone(),
+        auth_time: g.auth_time,
+        sid: g.sid.clone(),
+        amr: g.amr.clone(),
+        expires_at: (now + lt.refresh_idle).min(family_expires_at),
+        family_expires_at,
+    };
+    let row = NewRefresh {
+        token_hash: hash_token(&rt),
+        family_id: g.family_id.clone(),
+        document: serde_json::to_string(&grant).map_err(internal)?,
+        expires_at: grant.expires_at,
+        access_token: Some(access_token.clone()),
+    };
+    Ok(Planned { access_token, refresh: Some((rt, row)) })
+}
+
+/// Signs the tokens [`plan`] decided on (after the store has recorded them).
+fn sign(
     core: &Core,
     client: &Client,
-    g: UserGrant<'_>,
-) -> Result<(TokenResponse, IssuedAccessToken), OAuthError> {
-    let now = core.now();
+    g: &UserGrant<'_>,
+    planned: Planned,
+    now: UnixTime,
+) -> Result<TokenResponse, OAuthError> {
     let subject = Subject { sub: &g.user.sub, user: Some(g.user), auth_time: Some(g.auth_time), sid: Some(&g.sid) };
-    let id = g.access_token_id.unwrap_or_else(|| core.tokens.access_token_id(client, now));
-    let (access_token, issued) = core.tokens.access_token_as(client, &subject, &g.scope, now, id)?;
+    let (access_token, _) = core.tokens.access_token_as(client, &subject, &g.scope, now, planned.access_token)?;
     let id_token = if g.scope.contains("openid") {
         let input = IdTokenInput {
             user: g.user,
@@ -130,38 +205,12 @@ async fn issue_for_user(
     } else {
         None
     };
-    let wants_refresh = client.grants.contains(GrantType::RefreshToken)
-        && (!g.grant_scope.contains("openid") || g.grant_scope.contains("offline_access"));
-    let refresh_token = if wants_refresh {
-        let lt = core.tokens.lifetimes.for_client(client);
-        let family_expires_at = g.family_expires_at.unwrap_or(now + lt.refresh_absolute);
-        let rt = core.tokens.random(32);
-        let grant = RefreshGrant {
-            family_id: g.family_id.clone(),
-            client_id: client.id.to_string(),
-            sub: g.user.sub.clone(),
-            scope: g.grant_scope.clone(),
-            auth_time: g.auth_time,
-            sid: g.sid.clone(),
-            amr: g.amr.clone(),
-            expires_at: (now + lt.refresh_idle).min(family_expires_at),
-            family_expires_at,
-        };
-        let doc = serde_json::to_string(&grant).map_err(internal)?;
-        core.store.insert_refresh(&hash_token(&rt), &g.family_id, &doc, grant.expires_at, Some(&issued), now).await?;
-        Some(rt)
-    } else {
-        None
-    };
-    Ok((
-        TokenResponse {
-            access_token,
-            token_type: "Bearer",
-            expires_in: core.tokens.lifetimes.for_client(client).access_token,
-            refresh_token,
-            id_token,
-            scope: g.scope.to_string(),
-        },
-        issued,
-    ))
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: core.tokens.lifetimes.for_client(client).access_token,
+        refresh_token: planned.refresh.map(|(rt, _)| rt),
+        id_token,
+        scope: g.scope.to_string(),
+    })
 }

@@ -37,7 +37,6 @@ pub async fn handle(
         nonce: None,
         family_id: core.tokens.random(16),
         family_expires_at: None,
-        access_token_id: None,
     };
-    Ok(issue_for_user(core, client, grant).await?.0)
+    issue_for_user(core, client, grant).await
 }

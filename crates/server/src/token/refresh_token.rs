@@ -1,7 +1,7 @@
 //! RFC 6749 §6: refreshing with rotation. The presented token is retired atomically; a retired
 //! token presented again revokes its family (RFC 9700 §4.14.2).
 
-use super::{UserGrant, active_user, internal, issue_for_user};
+use super::{Replay, UserGrant, active_user, internal, plan, replayed, sign};
 use crate::core::Core;
 use crate::issuer::hash_token;
 use gatehouse_protocol::client::Client;
@@ -9,7 +9,6 @@ use gatehouse_protocol::error::OAuthError;
 use gatehouse_protocol::scope::ScopeSet;
 use gatehouse_protocol::token::TokenResponse;
 use gatehouse_protocol::token::refresh_token::{self, RefreshGrant};
-use gatehouse_store::Redeemed;
 
 pub async fn handle(
     core: &Core,
@@ -19,21 +18,23 @@ pub async fn handle(
 ) -> Result<TokenResponse, OAuthError> {
     gatehouse_protocol::token::check_grant_allowed(client, gatehouse_protocol::GrantType::RefreshToken)?;
     let now = core.now();
-    let doc = match core.store.rotate_refresh(&hash_token(token), now).await? {
-        Redeemed::Fresh(doc) => doc,
-        Redeemed::Replayed { family_id } => {
-            let n = core.store.revoke_family(&family_id, now).await?;
-            tracing::warn!(client_id = %client.id, revoked_refresh_tokens = n, "rotated refresh token reused; its family is revoked");
-            return Err(OAuthError::InvalidGrant("the refresh token is no longer valid"));
-        }
-        Redeemed::Unknown => return Err(OAuthError::InvalidGrant("the refresh token is invalid")),
-    };
-    let grant: RefreshGrant = serde_json::from_str(&doc).map_err(internal)?;
+    let token_hash = hash_token(token);
+    let found = core
+        .store
+        .find_refresh(&token_hash, now)
+        .await?
+        .ok_or(OAuthError::InvalidGrant("the refresh token is invalid"))?;
+    if found.used {
+        return Err(replayed(core, client, &found.family_id, now, Replay::RefreshToken).await);
+    }
+    let grant: RefreshGrant = serde_json::from_str(&found.document).map_err(internal)?;
     if grant.client_id != client.id.as_str() {
-        // Another client's token: spent now, so revoke the family rather than leave it usable
-        // by whoever leaked it.
+        // Another client's token: whoever presents it has leaked it, so revoke the family
+        // rather than leave it usable.
         core.store.revoke_family(&grant.family_id, now).await?;
     }
+    // Otherwise a request that fails validation (an expired token, a wider scope) changes
+    // nothing.
     let scope = refresh_token::validate(client, &grant, requested, now)?;
     let user = active_user(core, &grant.sub).await?;
     let g = UserGrant {
@@ -46,7 +47,15 @@ pub async fn handle(
         nonce: None,
         family_id: grant.family_id.clone(),
         family_expires_at: Some(grant.family_expires_at),
-        access_token_id: None,
     };
-    Ok(issue_for_user(core, client, g).await?.0)
+    // One write retires the token and stores its successor; losing a race to a concurrent
+    // rotation of the same token is a replay (RFC 9700 §4.14.2).
+    let planned = plan(core, client, &g, now)?;
+    let Some((_, successor)) = &planned.refresh else {
+        return Err(internal("a refresh grant always issues a refresh token"));
+    };
+    if !core.store.rotate_refresh(&token_hash, now, successor).await? {
+        return Err(replayed(core, client, &found.family_id, now, Replay::RefreshToken).await);
+    }
+    sign(core, client, &g, planned, now)
 }
