@@ -64,6 +64,12 @@ impl Browser {
         Self { http, base: base.to_owned(), jar }
     }
 
+    /// The same browser (its cookies included) sending its next requests to `base`: another
+    /// node behind one load balancer.
+    pub fn at(&self, base: &str) -> Self {
+        Self { http: self.http.clone(), base: base.to_owned(), jar: self.jar.clone() }
+    }
+
     /// Plants a cookie (`name=value`) as another site or an attacker could.
     pub fn set_cookie(&self, cookie: &str) {
         if let Ok(url) = url::Url::parse(&self.base) {
