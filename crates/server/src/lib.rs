@@ -166,7 +166,8 @@ fn spawn_change_follower(
 pub const CLEANUP_BATCH: i64 = 500;
 
 /// One cleanup: passes of bounded batches until nothing expired is left. Retired keys go once
-/// every token they can have signed has expired.
+/// every token they can have signed has expired. When another node is cleaning up (PostgreSQL
+/// advisory lock), this one stops and leaves the rest to it.
 pub async fn cleanup_once(store: &dyn Store, now: i64, lifetimes: issuer::Lifetimes) -> gatehouse_store::Result<u64> {
     // A retired key stays published while any token it signed can be alive, per-client
     // lifetimes included.
@@ -179,7 +180,10 @@ pub async fn cleanup_once(store: &dyn Store, now: i64, lifetimes: issuer::Lifeti
     let keys_retired_before = now - longest;
     let mut total = 0;
     loop {
-        let pass = store.delete_expired(now, keys_retired_before, CLEANUP_BATCH).await?;
+        let Some(pass) = store.delete_expired(now, keys_retired_before, CLEANUP_BATCH).await? else {
+            tracing::debug!(deleted = total, "another node is cleaning up; leaving the rest to it");
+            return Ok(total);
+        };
         total += pass.total();
         let full = [
             pass.interactions,

@@ -9,7 +9,7 @@
 mod audit;
 mod cache;
 pub mod changes;
-mod cleanup;
+pub mod cleanup;
 mod device;
 mod error;
 mod sign_in;
@@ -388,7 +388,14 @@ pub trait CleanupStore: Send + Sync {
     /// never blocked for long): rows past `expires_at`; codes a day after expiry (kept that long
     /// so a late replay can still revoke what the code issued); retired keys retired before
     /// `keys_retired_before` (every token they signed has expired).
-    async fn delete_expired(&self, now: UnixTime, keys_retired_before: UnixTime, batch: i64) -> Result<CleanupReport>;
+    /// `None` when another node is cleaning up right now (PostgreSQL: it holds the advisory
+    /// lock [`cleanup::CLEANUP_LOCK`]).
+    async fn delete_expired(
+        &self,
+        now: UnixTime,
+        keys_retired_before: UnixTime,
+        batch: i64,
+    ) -> Result<Option<CleanupReport>>;
 }
 
 /// Everything the server needs from storage.

@@ -230,7 +230,7 @@ async fn cleanup_removes_only_what_has_expired() {
         s.insert_key(&key("k-recent", KeyState::Retired, Some(now - 10))).await.unwrap();
         s.insert_key(&key("k-current", KeyState::Current, None)).await.unwrap();
 
-        let report = s.delete_expired(now, now - 3600, 500).await.unwrap();
+        let report = s.delete_expired(now, now - 3600, 500).await.unwrap().unwrap();
         assert_eq!(
             (
                 report.interactions,
@@ -258,7 +258,7 @@ async fn cleanup_removes_only_what_has_expired() {
             s.list_keys().await.unwrap().into_iter().map(|k| k.kid).collect();
         assert_eq!(kids, ["k-current".to_owned(), "k-recent".to_owned()].into(), "{label}");
         // A second pass finds nothing.
-        assert_eq!(s.delete_expired(now, now - 3600, 500).await.unwrap().total(), 0);
+        assert_eq!(s.delete_expired(now, now - 3600, 500).await.unwrap().unwrap().total(), 0);
         s.close().await;
     }
 }
@@ -357,9 +357,40 @@ async fn cleanup_works_in_bounded_batches() {
     for i in 0..25 {
         s.revoke_access_token(&format!("j{i}"), 10).await.unwrap();
     }
-    assert_eq!(s.delete_expired(100, 0, 10).await.unwrap().revoked_access_tokens, 10);
-    assert_eq!(s.delete_expired(100, 0, 10).await.unwrap().revoked_access_tokens, 10);
-    assert_eq!(s.delete_expired(100, 0, 10).await.unwrap().revoked_access_tokens, 5);
+    assert_eq!(s.delete_expired(100, 0, 10).await.unwrap().unwrap().revoked_access_tokens, 10);
+    assert_eq!(s.delete_expired(100, 0, 10).await.unwrap().unwrap().revoked_access_tokens, 10);
+    assert_eq!(s.delete_expired(100, 0, 10).await.unwrap().unwrap().revoked_access_tokens, 5);
+    s.close().await;
+}
+
+/// On PostgreSQL a cleanup pass holds an advisory lock: while another node (here a connection
+/// holding the lock) cleans up, this one deletes nothing and says so; then it does the work.
+#[tokio::test]
+async fn on_postgres_one_node_cleans_up_at_a_time() {
+    use gatehouse_store::RevocationStore;
+    use sqlx::Connection;
+    let Some(db) = TestDb::postgres().await else { return };
+    let s = SqlStore::connect(&db.url).await.unwrap();
+    for i in 0..3 {
+        s.revoke_access_token(&format!("expired-{i}"), 10).await.unwrap();
+    }
+    let mut other_node = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(gatehouse_store::cleanup::CLEANUP_LOCK)
+        .fetch_one(&mut other_node)
+        .await
+        .unwrap();
+    assert_eq!(s.delete_expired(100, 0, 10).await.unwrap(), None, "the lock is held elsewhere");
+    let lifetimes = gatehouse_server::issuer::Lifetimes::default();
+    assert_eq!(gatehouse_server::cleanup_once(&s, 100, lifetimes).await.unwrap(), 0);
+    assert!(s.is_access_token_revoked("expired-0").await.unwrap(), "nothing was deleted");
+    sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(gatehouse_store::cleanup::CLEANUP_LOCK)
+        .fetch_one(&mut other_node)
+        .await
+        .unwrap();
+    assert_eq!(gatehouse_server::cleanup_once(&s, 100, lifetimes).await.unwrap(), 3, "the lock is free again");
+    other_node.close().await.unwrap();
     s.close().await;
 }
 
