@@ -53,6 +53,10 @@ pub enum OAuthError {
     RequestUriNotSupported,
     #[error("server_error")]
     Server(#[source] InternalError),
+    /// A passing failure (the database is restarting or unreachable): 503 and `Retry-After`,
+    /// `temporarily_unavailable` (RFC 6749 §4.1.2.1; used at every endpoint, as providers do).
+    #[error("temporarily_unavailable")]
+    TemporarilyUnavailable(#[source] InternalError),
 }
 
 impl OAuthError {
@@ -77,6 +81,7 @@ impl OAuthError {
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::Server(_) => "server_error",
+            Self::TemporarilyUnavailable(_) => "temporarily_unavailable",
         }
     }
 
@@ -86,6 +91,7 @@ impl OAuthError {
             Self::InvalidClient { .. } | Self::InvalidToken(_) => 401,
             Self::InsufficientScope => 403,
             Self::Server(_) => 500,
+            Self::TemporarilyUnavailable(_) => 503,
             _ => 400,
         }
     }
@@ -108,6 +114,7 @@ impl OAuthError {
             Self::InsufficientScope => Some("the token lacks the required scope"),
             Self::RequestNotSupported => Some("request objects are not supported"),
             Self::RequestUriNotSupported => Some("request_uri is not supported"),
+            Self::TemporarilyUnavailable(_) => Some("the service is briefly unavailable; try again shortly"),
             Self::AuthorizationPending | Self::SlowDown | Self::Server(_) => None,
         }
     }
@@ -124,6 +131,9 @@ mod tests {
         assert_eq!(OAuthError::InvalidToken("x").status(), 401);
         assert_eq!(OAuthError::InsufficientScope.status(), 403);
         assert_eq!(OAuthError::Server(InternalError::new("db down")).status(), 500);
+        let passing = OAuthError::TemporarilyUnavailable(InternalError::new("connection refused to 10.0.0.5"));
+        assert_eq!((passing.status(), passing.code()), (503, "temporarily_unavailable"));
+        assert!(!passing.description().unwrap_or_default().contains("10.0.0.5"), "detail stays in the log");
     }
 
     #[test]

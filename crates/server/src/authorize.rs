@@ -120,7 +120,22 @@ fn target_error(core: &Core, e: TargetError) -> Response {
     core.pages.error(StatusCode::BAD_REQUEST, e.message(), Some("invalid_request"))
 }
 
-pub(crate) fn server_error_page(core: &Core, e: impl std::fmt::Display) -> Response {
+/// A page for a failure: 503 `temporarily_unavailable` when the database is briefly away,
+/// else 500 `server_error`. The detail goes to the log only.
+pub(crate) fn server_error_page(core: &Core, e: impl std::fmt::Display + 'static) -> Response {
+    let passing = (&e as &dyn std::any::Any)
+        .downcast_ref::<gatehouse_store::StoreError>()
+        .is_some_and(|e| matches!(e, gatehouse_store::StoreError::Unavailable(_)));
+    if passing {
+        tracing::warn!(error = %e, "temporarily unavailable on a page");
+        let mut r = core.pages.error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Gatehouse is briefly unavailable. Please try again in a moment.",
+            Some("temporarily_unavailable"),
+        );
+        r.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+        return r;
+    }
     tracing::error!(error = %e, "server error on a page");
     core.pages.error(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -137,8 +152,12 @@ fn error_redirect(
     state: Option<&str>,
     e: &OAuthError,
 ) -> Response {
-    if let OAuthError::Server(d) = e {
-        tracing::error!(error = %d, "server error during authorization");
+    match e {
+        OAuthError::Server(d) => tracing::error!(error = %d, "server error during authorization"),
+        OAuthError::TemporarilyUnavailable(d) => {
+            tracing::warn!(error = %d, "temporarily unavailable during authorization")
+        }
+        _ => {}
     }
     let mut params: Vec<(&str, &str)> = vec![("error", e.code())];
     if let Some(d) = e.description() {

@@ -62,6 +62,8 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     #[serde(default)]
     pub limits: LimitsConfig,
+    #[serde(default)]
+    pub database_pool: DatabasePoolConfig,
     /// A folder of templates (login.html, consent.html, error.html, form_post.html, base.html,
     /// gatehouse.css) replacing the built-in ones of the same name.
     #[serde(default)]
@@ -113,6 +115,23 @@ pub struct LimitsConfig {
     pub header_read_timeout: Option<u64>,
     #[serde(default)]
     pub max_header_bytes: Option<usize>,
+}
+
+/// `[database_pool]`: the connections each node keeps to the database.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabasePoolConfig {
+    /// Connections at most (per node). Default 16 on PostgreSQL, 8 on SQLite.
+    #[serde(default)]
+    pub max_connections: Option<u32>,
+    /// Seconds a request keeps trying to get a working connection (refused connections and a
+    /// database that is starting are retried with backoff) before it is answered 503. Default 5.
+    #[serde(default)]
+    pub acquire_timeout: Option<u64>,
+    /// Seconds a statement may run before PostgreSQL cancels it (503); 0 for no limit.
+    /// Default 30. Not applicable to SQLite.
+    #[serde(default)]
+    pub statement_timeout: Option<u64>,
 }
 
 /// `[throttle]`: brute-force back-off (see `throttle`), seconds and counts.
@@ -184,6 +203,7 @@ pub struct ValidConfig {
     pub cleanup_interval: u64,
     pub catalog_reload_interval: u64,
     pub cache_ttl: u64,
+    pub database_pool: gatehouse_store::PoolOptions,
     pub registration: RegistrationPolicy,
     pub throttle: crate::throttle::ThrottlePolicy,
     pub limits: crate::Limits,
@@ -348,6 +368,7 @@ impl Config {
             Some(b) => limits.max_header_bytes = b,
             None => {}
         }
+        let database_pool = self.validate_pool(&file, &mut errs);
         let mut throttle = crate::throttle::ThrottlePolicy::default();
         let t = &self.throttle;
         for (key, value, slot, range) in [
@@ -411,6 +432,7 @@ impl Config {
                 cleanup_interval: self.cleanup_interval.unwrap_or(300).clamp(1, 86_400),
                 catalog_reload_interval: self.catalog_reload_interval.unwrap_or(5).clamp(1, 3600),
                 cache_ttl: self.cache_ttl.unwrap_or(5).min(3600),
+                database_pool,
                 registration,
                 throttle,
                 limits,
@@ -427,6 +449,33 @@ impl Config {
     }
 
     /// Built-in scopes plus `[[scopes]]`.
+    fn validate_pool(&self, file: &str, errs: &mut Vec<String>) -> gatehouse_store::PoolOptions {
+        let p = &self.database_pool;
+        let mut pool = gatehouse_store::PoolOptions::default();
+        match p.max_connections {
+            Some(n) if !(1..=1000).contains(&n) => {
+                errs.push(format!("{file}: database_pool.max_connections: {n} is out of range (1 to 1000)"))
+            }
+            n => pool.max_connections = n,
+        }
+        match p.acquire_timeout {
+            Some(t) if !(1..=300).contains(&t) => {
+                errs.push(format!("{file}: database_pool.acquire_timeout: {t} is out of range (1 to 300 seconds)"))
+            }
+            Some(t) => pool.acquire_timeout = std::time::Duration::from_secs(t),
+            None => {}
+        }
+        match p.statement_timeout {
+            Some(t) if t > 3600 => {
+                errs.push(format!("{file}: database_pool.statement_timeout: {t} is out of range (0 to 3600 seconds)"))
+            }
+            Some(0) => pool.statement_timeout = None,
+            Some(t) => pool.statement_timeout = Some(std::time::Duration::from_secs(t)),
+            None => {}
+        }
+        pool
+    }
+
     fn validate_registration(
         &self,
         file: &str,

@@ -26,9 +26,11 @@ impl From<gatehouse_store::StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let e = self.0;
-        if let OAuthError::Server(detail) = &e {
+        match &e {
             // The detail goes to the log (with the request id from the trace span), never out.
-            tracing::error!(error = %detail, "server error");
+            OAuthError::Server(detail) => tracing::error!(error = %detail, "server error"),
+            OAuthError::TemporarilyUnavailable(detail) => tracing::warn!(error = %detail, "temporarily unavailable"),
+            _ => {}
         }
         let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = match e.description() {
@@ -53,6 +55,9 @@ impl IntoResponse for ApiError {
         };
         if let Some(v) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
             h.insert(header::WWW_AUTHENTICATE, v);
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         resp
     }

@@ -46,7 +46,11 @@ pub async fn build(cfg: &ValidConfig) -> anyhow::Result<AppState> {
 
 /// [`build`] with a given clock, so tests can move time instead of sleeping.
 pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
-    let options = StoreOptions { cache_ttl: std::time::Duration::from_secs(cfg.cache_ttl), listen: true };
+    let options = StoreOptions {
+        cache_ttl: std::time::Duration::from_secs(cfg.cache_ttl),
+        listen: true,
+        pool: cfg.database_pool,
+    };
     let store = SqlStore::connect_with(&cfg.database, options).await?;
     let changes = store.subscribe();
     let store: Arc<dyn Store> = Arc::new(store);

@@ -17,7 +17,7 @@ pub mod sql;
 mod throttle;
 
 pub use error::StoreError;
-pub use sql::{Backend, SqlStore, StoreOptions};
+pub use sql::{Backend, PoolOptions, SqlStore, StoreOptions};
 
 use async_trait::async_trait;
 use gatehouse_protocol::claims::ScopeDefinition;

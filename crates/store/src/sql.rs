@@ -85,11 +85,35 @@ pub struct StoreOptions {
     /// On PostgreSQL, `LISTEN` for the changes other nodes announce and drop what they
     /// invalidate (a server does; a one-shot CLI command need not).
     pub listen: bool,
+    pub pool: PoolOptions,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { cache_ttl: Duration::from_secs(5), listen: false }
+        Self { cache_ttl: Duration::from_secs(5), listen: false, pool: PoolOptions::default() }
+    }
+}
+
+/// The connection pool (`[database_pool]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// Connections at most; `None` for the backend's default (PostgreSQL 16, SQLite 8).
+    pub max_connections: Option<u32>,
+    /// How long getting a connection may take, retries of refused connections and of a
+    /// database that is starting included (sqlx backs off from 10 ms, doubling). Past it the
+    /// store answers [`StoreError::Unavailable`].
+    pub acquire_timeout: Duration,
+    /// PostgreSQL `statement_timeout` for every pooled connection (`None`: no limit).
+    pub statement_timeout: Option<Duration>,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: None,
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Some(Duration::from_secs(30)),
+        }
     }
 }
 
@@ -108,10 +132,12 @@ impl SqlStore {
             Backend::Sqlite => sqlite_url(url)?,
             Backend::Postgres => url.to_owned(),
         };
-        let opts = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        // Connections are checked before use (the default), so after a database restart the
+        // dead ones are replaced instead of failing a request each.
+        let opts = AnyPoolOptions::new().acquire_timeout(options.pool.acquire_timeout).test_before_acquire(true);
         let pool = match backend {
             Backend::Sqlite => {
-                opts.max_connections(8)
+                opts.max_connections(options.pool.max_connections.unwrap_or(8))
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             // WAL: readers never block the writer; NORMAL is durable across
@@ -131,7 +157,20 @@ impl SqlStore {
                     .connect(&url)
                     .await?
             }
-            Backend::Postgres => opts.max_connections(16).connect(&url).await?,
+            Backend::Postgres => {
+                let statement_timeout = options.pool.statement_timeout.map_or(0, |t| t.as_millis());
+                opts.max_connections(options.pool.max_connections.unwrap_or(16))
+                    .after_connect(move |conn, _| {
+                        Box::pin(async move {
+                            sqlx::query(&format!("SET statement_timeout = {statement_timeout}"))
+                                .execute(&mut *conn)
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?
+            }
         };
         MIGRATOR.run(&pool).await?;
         let mut store = Self {
@@ -144,9 +183,10 @@ impl SqlStore {
             _listener: None,
         };
         if options.listen && backend == Backend::Postgres {
-            let listener = sqlx::postgres::PgListener::connect(&url).await?;
+            let mut listener = sqlx::postgres::PgListener::connect(&url).await?;
+            listener.listen(CHANNEL).await?;
             let (stop, stopped) = tokio::sync::oneshot::channel();
-            tokio::spawn(store.clone().listen(listener, stopped));
+            tokio::spawn(store.clone().listen(url, listener, stopped));
             store._listener = Some(Arc::new(stop));
         }
         Ok(store)
@@ -176,15 +216,16 @@ impl SqlStore {
     }
 
     /// Receives announcements until `stopped`: drops invalidated cache entries, then passes
-    /// the change on. After a lost connection (sqlx reconnects and listens again) anything may
-    /// have been missed, so everything is dropped.
-    async fn listen(self, mut listener: sqlx::postgres::PgListener, mut stopped: tokio::sync::oneshot::Receiver<()>) {
+    /// the change on. When the connection is lost, anything may be missed until it is back, so
+    /// once a new connection is listening everything cached is dropped.
+    async fn listen(
+        self,
+        url: String,
+        mut listener: sqlx::postgres::PgListener,
+        mut stopped: tokio::sync::oneshot::Receiver<()>,
+    ) {
         // The listener's clone must not keep itself alive.
         let Self { clients, users, revoked, changes, .. } = self;
-        if let Err(e) = listener.listen(CHANNEL).await {
-            tracing::warn!(error = %e, "cannot LISTEN for changes; caches rely on cache_ttl alone");
-            return;
-        }
         loop {
             let received = tokio::select! {
                 r = listener.try_recv() => r,
@@ -192,10 +233,18 @@ impl SqlStore {
             };
             let change = match received {
                 Ok(Some(n)) => Change::decode(n.payload()),
-                Ok(None) => Change::Unknown,
-                Err(e) => {
-                    tracing::warn!(error = %e, "lost the change notifications; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                // The connection is gone (`None`, or an error): listen again on a new one.
+                lost => {
+                    if let Err(e) = lost {
+                        tracing::warn!(error = %e, "lost the change notifications; reconnecting");
+                    } else {
+                        tracing::warn!("lost the change notifications; reconnecting");
+                    }
+                    listener = tokio::select! {
+                        l = relisten(&url) => l,
+                        _ = &mut stopped => return,
+                    };
+                    tracing::info!("listening for changes again; dropped everything cached");
                     Change::Unknown
                 }
             };
@@ -217,6 +266,22 @@ impl SqlStore {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// A new connection listening on [`CHANNEL`], retried (with backoff up to 5 s) until it is.
+async fn relisten(url: &str) -> sqlx::postgres::PgListener {
+    let mut wait = Duration::from_millis(100);
+    loop {
+        tokio::time::sleep(wait).await;
+        match sqlx::postgres::PgListener::connect(url).await {
+            Ok(mut l) => match l.listen(CHANNEL).await {
+                Ok(()) => return l,
+                Err(e) => tracing::debug!(error = %e, "LISTEN failed; retrying"),
+            },
+            Err(e) => tracing::debug!(error = %e, "cannot reconnect for change notifications yet; retrying"),
+        }
+        wait = (wait * 2).min(Duration::from_secs(5));
     }
 }
 

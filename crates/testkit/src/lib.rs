@@ -3,6 +3,7 @@
 //! [`TestServer`] runs the real Gatehouse router on `127.0.0.1:0` against it.
 
 pub mod browser;
+pub mod proxy;
 
 use gatehouse_protocol::clock::{Clock, SystemClock};
 use gatehouse_server::config::{Config, Overrides};
@@ -63,6 +64,22 @@ impl TestDb {
     /// the clean-up: drop it last.
     pub fn shared(&self) -> TestDb {
         TestDb { url: self.url.clone(), label: self.label, _dir: None, pg_cleanup: None }
+    }
+
+    /// The same PostgreSQL database reached through `proxy` (which must forward to its
+    /// server): for a server whose database the test takes away. The original keeps the
+    /// clean-up.
+    pub fn through(&self, proxy: &proxy::TcpProxy) -> TestDb {
+        let mut url = url::Url::parse(&self.url).unwrap_or_else(|e| panic!("{e}"));
+        let _ = url.set_ip_host(proxy.addr.ip());
+        let _ = url.set_port(Some(proxy.addr.port()));
+        TestDb { url: url.to_string(), label: self.label, _dir: None, pg_cleanup: None }
+    }
+
+    /// The `host:port` of a PostgreSQL database's server.
+    pub fn server_addr(&self) -> Option<std::net::SocketAddr> {
+        let url = url::Url::parse(&self.url).ok()?;
+        std::net::ToSocketAddrs::to_socket_addrs(&(url.host_str()?, url.port().unwrap_or(5432))).ok()?.next()
     }
 
     /// SQLite, plus PostgreSQL when configured: run a test body once per store.

@@ -216,3 +216,71 @@ async fn admin_changes_and_key_rotations_reach_every_node() {
     })
     .await;
 }
+
+/// A node whose database goes away answers 503 with `Retry-After` (readiness, and requests that
+/// need the database), and recovers by itself when the database is back: requests, readiness,
+/// and change notifications, including what changed while it was cut off.
+#[tokio::test]
+async fn a_node_whose_database_goes_away_answers_503_and_recovers_by_itself() {
+    use gatehouse_testkit::proxy::TcpProxy;
+    let Some(db) = TestDb::postgres().await else { return };
+    let proxy = TcpProxy::start(db.server_addr().unwrap()).await.unwrap();
+    let cfg = format!(
+        "cache_ttl = 300\ncatalog_reload_interval = 300\nkey_reload_interval = 300\n{}\n[database_pool]\nacquire_timeout = 1\n",
+        crate::admin::config()
+    );
+    let a = TestServer::start(&cfg, db.through(&proxy)).await.unwrap();
+    let b = TestServer::start_node(&cfg, db.shared(), &a.url).await.unwrap();
+    let ready = |s: &TestServer| {
+        let req = s.http.get(s.url("/readyz")).send();
+        async move { req.await.unwrap().status().as_u16() }
+    };
+    let t = admin_token(&b).await;
+    let spec = json!({"client_id": "steady", "scope": "roles", "grants": ["client_credentials"]});
+    let old =
+        call(&b, &t, "POST", "/admin/v1/clients", Some(spec)).await.2["client_secret"].as_str().unwrap().to_owned();
+    let cc = |s: &TestServer, secret: &str| {
+        let req = s
+            .http
+            .post(s.url("/token"))
+            .basic_auth("steady", Some(secret))
+            .form(&[("grant_type", "client_credentials")]);
+        async move { req.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!((ready(&a).await, cc(&a, &old).await), (200, 200), "A is up and has the client cached");
+
+    proxy.cut();
+    within_moments("A reports itself not ready", || async { ready(&a).await == 503 }).await;
+    let r = a
+        .http
+        .post(a.url("/token"))
+        .basic_auth(WEBAPP.0, Some(WEBAPP.1))
+        .form(&exchange_form("a-code"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503, "a request that needs the database");
+    assert_eq!(r.headers()["retry-after"], "1");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+    assert!(!body.to_string().contains("127.0.0.1"), "no detail leaks: {body}");
+    // Meanwhile B, which still reaches the database, changes the client A has cached.
+    let (st, _, rotated) = call(&b, &t, "POST", "/admin/v1/clients/steady/rotate-secret", None).await;
+    assert_eq!(st, 200);
+    let new = rotated["client_secret"].as_str().unwrap().to_owned();
+
+    proxy.restore();
+    let took = within_moments("A is ready again", || async { ready(&a).await == 200 }).await;
+    eprintln!("A was ready again {took:?} after the database came back");
+    within_moments("A follows the change it missed while cut off", || async {
+        cc(&a, &new).await == 200 && cc(&a, &old).await == 401
+    })
+    .await;
+    let (_, _, again) = call(&b, &t, "POST", "/admin/v1/clients/steady/rotate-secret", None).await;
+    let newest = again["client_secret"].as_str().unwrap().to_owned();
+    within_moments("A hears of changes again", || async { cc(&a, &newest).await == 200 && cc(&a, &new).await == 401 })
+        .await;
+    b.stop().await;
+    a.stop().await;
+    drop(db);
+}

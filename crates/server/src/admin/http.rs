@@ -94,6 +94,14 @@ impl From<AdminError> for Problem {
             }
             AdminError::NotFound(what) => Self::new(StatusCode::NOT_FOUND, "about:blank", format!("no such {what}")),
             AdminError::Conflict(m) => Self::new(StatusCode::CONFLICT, CONFLICT, m),
+            AdminError::Store(e @ gatehouse_store::StoreError::Unavailable(_)) => {
+                tracing::warn!(error = %e, "admin API: database briefly unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "about:blank",
+                    "the database is briefly unavailable; try again",
+                )
+            }
             AdminError::Store(e) => internal(&e),
             AdminError::Internal(m) => internal(&m),
         }
@@ -120,6 +128,9 @@ impl IntoResponse for Problem {
         let h = r.headers_mut();
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if let Some(v) = self.challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
             h.insert(header::WWW_AUTHENTICATE, v);
         }

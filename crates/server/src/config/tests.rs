@@ -116,3 +116,18 @@ fn registration_is_off_by_default_and_its_policy_is_checked() {
         assert!(errs.iter().any(|e| e.contains(needle)), "{toml}: {errs:?}");
     }
 }
+
+#[test]
+fn the_database_pool_has_defaults_and_checked_ranges() {
+    let defaults = check("").unwrap().database_pool;
+    assert_eq!(defaults, gatehouse_store::PoolOptions::default());
+    assert_eq!(defaults.statement_timeout, Some(std::time::Duration::from_secs(30)));
+    let set = check("[database_pool]\nmax_connections = 40\nacquire_timeout = 2\nstatement_timeout = 0\n").unwrap();
+    assert_eq!(set.database_pool.max_connections, Some(40));
+    assert_eq!(set.database_pool.acquire_timeout, std::time::Duration::from_secs(2));
+    assert_eq!(set.database_pool.statement_timeout, None, "0 turns it off");
+    let errs = errors("[database_pool]\nmax_connections = 0\nacquire_timeout = 0\nstatement_timeout = 4000\n");
+    assert_eq!(errs.len(), 3, "{errs:?}");
+    assert!(errs.iter().all(|e| e.contains("database_pool.") && e.contains("out of range")), "{errs:?}");
+    assert!(errors("[database_pool]\nmax_connection = 4\n").iter().any(|e| e.contains("max_connection")));
+}
