@@ -78,7 +78,7 @@ impl CleanupStore for SqlStore {
                 Ok(Some(delete_pass(&mut *self.pool.acquire().await?, now, keys_retired_before, batch).await?))
             }
             Backend::Postgres => {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 let locked: bool = sqlx::query("SELECT pg_try_advisory_xact_lock($1) AS locked")
                     .bind(CLEANUP_LOCK)
                     .fetch_one(&mut *tx)

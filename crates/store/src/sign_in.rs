@@ -248,7 +248,7 @@ impl CodeStore for SqlStore {
                 Ok(q.fetch_optional(&self.pool).await?.is_some())
             }
             (Some(t), Backend::Sqlite) => {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 let done = consume(CONSUME).execute(&mut *tx).await?.rows_affected() == 1;
                 if done {
                     refresh_insert(INSERT_REFRESH, t, now).execute(&mut *tx).await?;
@@ -282,7 +282,7 @@ impl RefreshTokenStore for SqlStore {
                 Ok(q.fetch_optional(&self.pool).await?.is_some())
             }
             Backend::Sqlite => {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.write_tx().await?;
                 let done = sqlx::query(RETIRE).bind(now).bind(token_hash).execute(&mut *tx).await?.rows_affected() == 1;
                 if done {
                     refresh_insert(INSERT_REFRESH, successor, now).execute(&mut *tx).await?;
@@ -294,7 +294,7 @@ impl RefreshTokenStore for SqlStore {
     }
 
     async fn revoke_family(&self, family_id: &str, now: UnixTime) -> Result<u64> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let revoked =
             sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
                 .bind(now)

@@ -264,6 +264,16 @@ impl SqlStore {
         }
     }
 
+    /// A transaction that writes. On SQLite it takes the write lock at `BEGIN IMMEDIATE`, so a
+    /// concurrent writer waits (`busy_timeout`) instead of failing when a deferred transaction
+    /// that has read tries to upgrade to writing.
+    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     pub async fn close(&self) {
         self.pool.close().await;
     }
@@ -557,7 +567,7 @@ impl UserStore for SqlStore {
     }
 
     async fn delete_user(&self, sub: &str) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         for q in ["DELETE FROM sessions WHERE sub = $1", "DELETE FROM consents WHERE sub = $1"] {
             sqlx::query(q).bind(sub).execute(&mut *tx).await?;
         }
@@ -602,6 +612,9 @@ impl ScopeStore for SqlStore {
     }
 }
 
+/// The PostgreSQL advisory lock a key rotation holds ("gatekey" in ASCII).
+const KEY_ROTATION_LOCK: i64 = 0x0067_6174_656b_6579;
+
 #[async_trait]
 impl KeyStore for SqlStore {
     async fn list_keys(&self) -> Result<Vec<StoredKey>> {
@@ -638,7 +651,16 @@ impl KeyStore for SqlStore {
         now: UnixTime,
         only_if_current: Option<&str>,
     ) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
+        if self.backend == Backend::Postgres {
+            // Rotations take turns (SQLite's BEGIN IMMEDIATE does the same): each statement
+            // below then sees the one before's result, so concurrent rotations each rotate once
+            // instead of colliding on the "one next key" index.
+            sqlx::query("SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock($1)) AS l")
+                .bind(KEY_ROTATION_LOCK)
+                .execute(&mut *tx)
+                .await?;
+        }
         let has_next = sqlx::query("SELECT kid FROM signing_keys WHERE alg = $1 AND state = 'next'")
             .bind(alg.as_str())
             .fetch_optional(&mut *tx)

@@ -412,6 +412,41 @@ async fn server_cleanup_drains_a_backlog_larger_than_a_batch() {
     s.close().await;
 }
 
+/// Concurrent writers that read first (a key rotation reads, then writes) all succeed: on
+/// SQLite a deferred transaction's upgrade to writing fails at once when another writer got
+/// there first, so write transactions begin `IMMEDIATE` and wait their turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_key_rotations_all_succeed() {
+    for db in TestDb::each().await {
+        let label = db.label;
+        let s = SqlStore::connect(&db.url).await.unwrap();
+        let key = |kid: String, state| StoredKey {
+            kid,
+            alg: SigningAlg::EdDSA,
+            state,
+            private_pkcs8: vec![1],
+            created_at: 0,
+            activated_at: Some(0),
+            retired_at: None,
+        };
+        s.insert_key(&key("cur".into(), KeyState::Current)).await.unwrap();
+        s.insert_key(&key("nxt".into(), KeyState::Next)).await.unwrap();
+        let rotations: Vec<_> = (0..16)
+            .map(|i| {
+                let (s, k) = (s.clone(), key(format!("n{i}"), KeyState::Next));
+                tokio::spawn(async move { s.rotate_keys(SigningAlg::EdDSA, &k, 10, None).await })
+            })
+            .collect();
+        for r in rotations {
+            assert!(r.await.unwrap().unwrap(), "{label}: every rotation applies");
+        }
+        let keys = s.list_keys().await.unwrap();
+        let count = |state| keys.iter().filter(|k| k.state == state).count();
+        assert_eq!((count(KeyState::Current), count(KeyState::Next), count(KeyState::Retired)), (1, 1, 16), "{label}");
+        s.close().await;
+    }
+}
+
 /// Two nodes rotating on a schedule: the one that saw a stale current key changes nothing.
 #[tokio::test]
 async fn conditional_rotation_settles_races() {

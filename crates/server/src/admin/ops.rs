@@ -327,11 +327,12 @@ impl Admin<'_> {
 
     // ---- keys ----
 
-    /// Rotates the signing keys of `algs` (DESIGN.md §4); every node picks the change up at its
-    /// next key reload.
+    /// Rotates the signing keys of `algs` (DESIGN.md §4); every node picks the change up at once
+    /// (PostgreSQL `NOTIFY`) or at its next key reload.
     pub async fn rotate_keys(&self, algs: &[SigningAlg]) -> Result<()> {
         crate::keys::rotate(self.store, algs, self.now).await.map_err(|e| match e {
             crate::keys::KeyError::Store(StoreError::Conflict(m)) => AdminError::Conflict(m.to_owned()),
+            crate::keys::KeyError::Store(e) => AdminError::Store(e),
             e => AdminError::Internal(e.to_string()),
         })?;
         let algs: Vec<&str> = algs.iter().map(|a| a.as_str()).collect();
