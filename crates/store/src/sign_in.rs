@@ -1,7 +1,7 @@
 //! [`SqlStore`] for sign-in state: interactions, sessions, consent, codes, refresh tokens and
 //! the access-token revocation list. Single-use redemption is a conditional `UPDATE` that
-//! stores the successor refresh token in the same statement (PostgreSQL) or transaction
-//! (SQLite, whose writers are serialised), so the database, not luck, settles concurrent
+//! stores the successor refresh token in the same statement (PostgreSQL) or right before it
+//! (SQLite, see [`SqlStore::successor_first`]), so the database, not luck, settles concurrent
 //! redemptions, and the loser's family revocation always reaches the winner's token.
 
 use crate::{
@@ -248,15 +248,35 @@ impl CodeStore for SqlStore {
                 Ok(q.fetch_optional(&self.pool).await?.is_some())
             }
             (Some(t), Backend::Sqlite) => {
-                let mut tx = self.write_tx().await?;
-                let done = consume(CONSUME).execute(&mut *tx).await?.rows_affected() == 1;
-                if done {
-                    refresh_insert(INSERT_REFRESH, t, now).execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                Ok(done)
+                let consumed = consume(CONSUME);
+                self.successor_first(t, now, consumed).await
             }
         }
+    }
+}
+
+impl SqlStore {
+    /// SQLite's single-use redemption in two statements, each atomic, without a transaction
+    /// (fewer round trips to SQLite's worker thread): store the successor, then `retire` the
+    /// code or token, and take the successor back out if another redemption retired it first.
+    /// Because the successor is stored before the retiring statement runs, a loser (which
+    /// can only notice it lost after that statement) always finds the winner's successor when
+    /// it revokes the family. A crash between the two leaves a successor nobody holds.
+    async fn successor_first<'q>(
+        &self,
+        successor: &NewRefresh,
+        now: UnixTime,
+        retire: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<bool> {
+        refresh_insert(INSERT_REFRESH, successor, now).execute(&self.pool).await?;
+        if retire.execute(&self.pool).await?.rows_affected() == 1 {
+            return Ok(true);
+        }
+        sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = $1")
+            .bind(&successor.token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(false)
     }
 }
 
@@ -282,13 +302,8 @@ impl RefreshTokenStore for SqlStore {
                 Ok(q.fetch_optional(&self.pool).await?.is_some())
             }
             Backend::Sqlite => {
-                let mut tx = self.write_tx().await?;
-                let done = sqlx::query(RETIRE).bind(now).bind(token_hash).execute(&mut *tx).await?.rows_affected() == 1;
-                if done {
-                    refresh_insert(INSERT_REFRESH, successor, now).execute(&mut *tx).await?;
-                }
-                tx.commit().await?;
-                Ok(done)
+                let retired = sqlx::query(RETIRE).bind(now).bind(token_hash);
+                self.successor_first(successor, now, retired).await
             }
         }
     }

@@ -313,30 +313,39 @@ async fn concurrent_redemptions_store_exactly_one_successor_before_any_loser_ret
                                 _ => s.rotate_refresh(&old, now, &row).await.unwrap(),
                             };
                             if won {
-                                return true;
+                                return (true, Vec::new());
                             }
+                            // What the loser finds stored when it goes on to revoke the family:
+                            // the winner's successor must be there (other losers' may be too,
+                            // on their way out), its own must not.
                             let mut stored = Vec::new();
                             for hash in &all {
                                 if s.find_refresh(hash, now).await.unwrap().is_some() {
                                     stored.push(hash.clone());
                                 }
                             }
-                            assert!(!stored.contains(&mine), "{label}: a loser stored its successor");
-                            assert_eq!(
-                                stored.len(),
-                                1,
-                                "{label} {kind}: a loser returned before the winner's successor was stored"
-                            );
+                            assert!(!stored.contains(&mine), "{label}: a loser kept its successor");
                             s.revoke_family(&family, now).await.unwrap();
-                            false
+                            (false, stored)
                         })
                     })
                     .collect();
                 let mut winners = Vec::new();
+                let mut seen_by_losers = Vec::new();
                 for (i, attempt) in attempts.into_iter().enumerate() {
-                    if attempt.await.unwrap() {
-                        winners.push(successor(i));
+                    match attempt.await.unwrap() {
+                        (true, _) => winners.push(successor(i)),
+                        (false, stored) => seen_by_losers.push(stored),
                     }
+                }
+                assert_eq!(winners.len(), 1, "{label} {kind}: exactly one attempt wins");
+                assert!(
+                    seen_by_losers.iter().all(|stored| stored.contains(&winners[0])),
+                    "{label} {kind}: a loser returned before the winner's successor was stored"
+                );
+                for i in 0..ATTEMPTS {
+                    let stored = s.find_refresh(&successor(i), now).await.unwrap().is_some();
+                    assert_eq!(stored, successor(i) == winners[0], "{label} {kind}: only the winner's successor stays");
                 }
                 assert_eq!(winners.len(), 1, "{label} {kind}: exactly one attempt wins");
                 let won = s.find_refresh(&winners[0], now).await.unwrap().unwrap();
