@@ -146,7 +146,12 @@ pub fn app(state: AppState) -> Router {
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),
         )
     });
-    Router::new()
+    let metrics = state.core.metrics.clone();
+    let mut router = Router::new();
+    if metrics.exposed {
+        router = router.route("/metrics", get(crate::metrics::scrape));
+    }
+    router
         .merge(metadata)
         .merge(api)
         .merge(crate::admin::router())
@@ -163,6 +168,8 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .fallback(not_found)
         .with_state(state)
+        // Per route (MatchedPath is set by then); the fallback counts as "unmatched".
+        .layer(axum::middleware::from_fn_with_state(metrics, crate::metrics::track))
         .layer(tower::util::option_layer(hsts))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

@@ -488,6 +488,7 @@ pub async fn check_password(
     let mut keys = vec![Key::Account(username)];
     keys.extend(peer.map(Key::Ip));
     if let Some(wait) = core.throttle.wait(&keys).await {
+        core.metrics.password_check("throttled");
         return Err(format!("Too many failed attempts. Try again {}.", crate::throttle::retry_in(wait)));
     }
     let user = match core.store.get_user_by_username(username).await {
@@ -501,10 +502,12 @@ pub async fn check_password(
     };
     match user {
         Some(u) if ok && !u.disabled => {
+            core.metrics.password_check("success");
             core.throttle.success(&keys).await;
             Ok(Ok(Some(u)))
         }
         _ => {
+            core.metrics.password_check("failure");
             core.throttle.failure(&keys).await;
             Ok(Ok(None))
         }

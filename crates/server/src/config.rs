@@ -64,6 +64,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     #[serde(default)]
     pub database_pool: DatabasePoolConfig,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
     /// A folder of templates (login.html, consent.html, error.html, form_post.html, base.html,
     /// gatehouse.css) replacing the built-in ones of the same name.
     #[serde(default)]
@@ -132,6 +134,18 @@ pub struct DatabasePoolConfig {
     /// Default 30. Not applicable to SQLite.
     #[serde(default)]
     pub statement_timeout: Option<u64>,
+}
+
+/// `[metrics]`: the Prometheus endpoint.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// `false` removes `/metrics` (404). Default `true`.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// When set, `/metrics` wants `Authorization: Bearer <token>` (at least 16 characters).
+    #[serde(default)]
+    pub token: Option<String>,
 }
 
 /// `[throttle]`: brute-force back-off (see `throttle`), seconds and counts.
@@ -204,6 +218,8 @@ pub struct ValidConfig {
     pub catalog_reload_interval: u64,
     pub cache_ttl: u64,
     pub database_pool: gatehouse_store::PoolOptions,
+    /// `None`: no `/metrics`; `Some(None)`: open; `Some(Some(token))`: behind a bearer token.
+    pub metrics: Option<Option<String>>,
     pub registration: RegistrationPolicy,
     pub throttle: crate::throttle::ThrottlePolicy,
     pub limits: crate::Limits,
@@ -369,6 +385,14 @@ impl Config {
             None => {}
         }
         let database_pool = self.validate_pool(&file, &mut errs);
+        let metrics = match (self.metrics.enabled.unwrap_or(true), &self.metrics.token) {
+            (false, _) => None,
+            (true, Some(t)) if t.len() < 16 => {
+                errs.push(format!("{file}: metrics.token: at least 16 characters"));
+                None
+            }
+            (true, token) => Some(token.clone()),
+        };
         let mut throttle = crate::throttle::ThrottlePolicy::default();
         let t = &self.throttle;
         for (key, value, slot, range) in [
@@ -433,6 +457,7 @@ impl Config {
                 catalog_reload_interval: self.catalog_reload_interval.unwrap_or(5).clamp(1, 3600),
                 cache_ttl: self.cache_ttl.unwrap_or(5).min(3600),
                 database_pool,
+                metrics,
                 registration,
                 throttle,
                 limits,

@@ -18,6 +18,7 @@ pub struct Core {
     pub pages: Pages,
     pub secrets: SecretCache,
     pub throttle: Throttle,
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub clock: Arc<dyn Clock>,
     /// `Secure` on cookies: off only for an http issuer on loopback.
     pub secure_cookies: bool,

@@ -22,6 +22,7 @@ mod device;
 mod error;
 mod lifecycle;
 mod logout;
+mod metrics;
 mod register;
 mod throttle;
 mod token;
@@ -67,6 +68,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         Arc::new(catalog::Catalog::load(store.as_ref(), issuer.clone(), algs_ring, cfg.registration.enabled).await?);
     spawn_catalog_reloader(&catalog, &store, cfg.catalog_reload_interval);
     spawn_change_follower(changes, &catalog, &keys, &store);
+    let metrics = Arc::new(metrics::Metrics::new(cfg.metrics.clone()));
     let core = Arc::new(core::Core {
         store: store.clone(),
         tokens: issuer::TokenIssuer {
@@ -80,7 +82,8 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         catalog,
         pages: web::Pages::new(cfg.templates.clone(), &cfg.issuer),
         secrets: client_auth::SecretCache::default(),
-        throttle: throttle::Throttle::new(store.clone(), clock.clone(), cfg.throttle),
+        throttle: throttle::Throttle::new(store.clone(), clock.clone(), cfg.throttle, metrics.clone()),
+        metrics,
         clock,
         secure_cookies: !config::is_loopback_issuer(&cfg.issuer),
         backchannel: backchannel::http_client(),

@@ -91,11 +91,17 @@ pub struct Throttle {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     pub policy: ThrottlePolicy,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Throttle {
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, policy: ThrottlePolicy) -> Self {
-        Self { store, clock, policy }
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        policy: ThrottlePolicy,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Self {
+        Self { store, clock, policy, metrics }
     }
 
     /// Seconds until every key may try again, when one is blocked now. A store failure lets
@@ -105,7 +111,10 @@ impl Throttle {
         let mut until: Option<UnixTime> = None;
         for k in keys {
             match self.store.blocked_until(&k.name(), now).await {
-                Ok(Some(u)) => until = Some(until.map_or(u, |x| x.max(u))),
+                Ok(Some(u)) => {
+                    self.metrics.throttled(k.kind());
+                    until = Some(until.map_or(u, |x| x.max(u)));
+                }
                 Ok(None) => {}
                 Err(e) => tracing::warn!(error = %e, "throttle check failed; letting the attempt through"),
             }

@@ -423,4 +423,6 @@ pub trait Store:
     /// Returns the problems found (empty: all is well).
     async fn integrity_problems(&self) -> Result<Vec<String>>;
     fn backend(&self) -> Backend;
+    /// The connection pool now: (open connections, of which idle).
+    fn pool_status(&self) -> (u32, usize);
 }

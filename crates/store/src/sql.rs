@@ -743,6 +743,10 @@ impl Store for SqlStore {
     fn backend(&self) -> Backend {
         self.backend
     }
+
+    fn pool_status(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
 }
 
 #[cfg(test)]

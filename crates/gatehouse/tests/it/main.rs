@@ -22,6 +22,7 @@ mod jwks;
 mod keys;
 mod logout;
 mod logs;
+mod metrics;
 mod nodes;
 mod register;
 mod restart;

@@ -131,3 +131,12 @@ fn the_database_pool_has_defaults_and_checked_ranges() {
     assert!(errs.iter().all(|e| e.contains("database_pool.") && e.contains("out of range")), "{errs:?}");
     assert!(errors("[database_pool]\nmax_connection = 4\n").iter().any(|e| e.contains("max_connection")));
 }
+
+#[test]
+fn metrics_are_on_by_default_and_may_want_a_token_or_be_off() {
+    assert_eq!(check("").unwrap().metrics, Some(None));
+    assert_eq!(check("[metrics]\nenabled = false\n").unwrap().metrics, None);
+    let t = check("[metrics]\ntoken = \"0123456789abcdef\"\n").unwrap();
+    assert_eq!(t.metrics, Some(Some("0123456789abcdef".into())));
+    assert!(errors("[metrics]\ntoken = \"short\"\n").iter().any(|e| e.contains("metrics.token")));
+}

@@ -53,6 +53,13 @@ pub async fn token(
     let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let (client, _) = authenticate(&core, authorization, &params, Some(peer.ip())).await?;
     let request = TokenRequest::parse(&params)?;
+    let grant_type = match &request {
+        TokenRequest::ClientCredentials { .. } => "client_credentials",
+        TokenRequest::Password { .. } => "password",
+        TokenRequest::AuthorizationCode { .. } => "authorization_code",
+        TokenRequest::RefreshToken { .. } => "refresh_token",
+        TokenRequest::DeviceCode { .. } => "device_code",
+    };
     let response = match request {
         TokenRequest::ClientCredentials { scope } => client_credentials::handle(&core, &client, scope.as_ref())?,
         TokenRequest::Password { username, password, scope } => {
@@ -66,6 +73,7 @@ pub async fn token(
         }
         TokenRequest::DeviceCode { device_code } => device_code::handle(&core, &client, &device_code).await?,
     };
+    core.metrics.token_issued(grant_type);
     let mut r = Json(response).into_response();
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
