@@ -17,8 +17,11 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `gatehouse --version`: the crate version and the git revision it was built from.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BUILD_GIT_REVISION"), ")");
+
 #[derive(Parser)]
-#[command(name = "gatehouse", version, about = "OpenID Connect provider and OAuth 2.0 authorization server")]
+#[command(name = "gatehouse", version = VERSION, about = "OpenID Connect provider and OAuth 2.0 authorization server")]
 struct Cli {
     /// Configuration file (TOML, or JSON when it ends in .json).
     #[arg(long, short, global = true, env = "GATEHOUSE_CONFIG")]
@@ -123,6 +126,11 @@ enum Command {
         file: PathBuf,
         #[arg(long)]
         database: Option<String>,
+    },
+    /// Print a shell completion script: `gatehouse completions bash > /etc/bash_completion.d/gatehouse`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
     },
     /// Benchmark only: write authorization codes as /authorize does and print them.
     #[command(hide = true)]
@@ -255,6 +263,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import { file, database } => {
             let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };
             manage::import(&store, file).await
+        }
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "gatehouse", &mut script);
+            // A closed pipe (`| head`) is the reader's choice, not an error.
+            match std::io::Write::write_all(&mut std::io::stdout(), &script) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+                _ => Ok(ExitCode::SUCCESS),
+            }
         }
         Command::BenchSeedCodes { args, database } => {
             let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };

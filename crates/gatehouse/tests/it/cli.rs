@@ -530,3 +530,65 @@ async fn bench_seed_codes_writes_codes_the_token_endpoint_redeems() {
         assert!(out.is_empty() && err.contains("not a redirect URI"), "{err}");
     }
 }
+
+/// `--version` names the git revision it was built from.
+#[test]
+fn version_names_the_build_revision() {
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rev = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let expected = format!("gatehouse {} ({})", env!("CARGO_PKG_VERSION"), rev.as_deref().unwrap_or("unknown"));
+    // Built from this checkout: the revision matches unless a commit happened since the build.
+    assert!(text.starts_with(&format!("gatehouse {} (", env!("CARGO_PKG_VERSION"))), "{text}");
+    assert!(text.trim_end().ends_with(')'), "{text}");
+    if text.trim() != expected {
+        eprintln!("note: built from another revision than HEAD: {text}");
+    }
+}
+
+/// Completion scripts for the shells people use, each valid for its shell where it is installed.
+#[test]
+fn completions_are_printed_for_each_shell() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = Command::new(BIN).args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}");
+        let script = String::from_utf8(out.stdout).unwrap();
+        for word in ["serve", "check-config", "rotate", "database"] {
+            assert!(script.contains(word), "{shell} completion lacks {word}");
+        }
+    }
+    let bash = Command::new(BIN).args(["completions", "bash"]).output().unwrap().stdout;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("gatehouse.bash");
+    std::fs::write(&file, bash).unwrap();
+    let check = Command::new("bash").arg("-n").arg(&file).status().unwrap();
+    assert!(check.success(), "the bash completion parses");
+    let out = Command::new(BIN).args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "an unknown shell is a usage error");
+}
+
+/// packaging/gatehouse.service passes `systemd-analyze verify` (pointing at the built binary),
+/// with no warning.
+#[test]
+fn the_systemd_unit_verifies() {
+    let Ok(probe) = Command::new("systemd-analyze").arg("--version").output() else {
+        eprintln!("\nNOTICE: systemd-analyze is not installed; the unit check is SKIPPED.\n");
+        return;
+    };
+    assert!(probe.status.success());
+    let unit = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../packaging/gatehouse.service"))
+        .unwrap()
+        .replace("/usr/local/bin/gatehouse", BIN);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("gatehouse.service");
+    std::fs::write(&file, unit).unwrap();
+    let out = Command::new("systemd-analyze").args(["verify", "--man=no"]).arg(&file).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.trim().is_empty(), "systemd-analyze verify: {stderr}");
+}
