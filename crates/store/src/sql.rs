@@ -279,7 +279,7 @@ impl SqlStore {
     }
 }
 
-/// A new connection listening on [`CHANNEL`], retried (with backoff up to 5 s) until it is.
+/// A new connection listening on [`CHANNEL`], retried (backing off from 0.1 s to 2 s) until it is.
 async fn relisten(url: &str) -> sqlx::postgres::PgListener {
     let mut wait = Duration::from_millis(100);
     loop {
@@ -291,7 +291,7 @@ async fn relisten(url: &str) -> sqlx::postgres::PgListener {
             },
             Err(e) => tracing::debug!(error = %e, "cannot reconnect for change notifications yet; retrying"),
         }
-        wait = (wait * 2).min(Duration::from_secs(5));
+        wait = (wait * 2).min(Duration::from_secs(2));
     }
 }
 

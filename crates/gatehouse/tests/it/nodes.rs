@@ -151,7 +151,8 @@ async fn races_across_nodes_have_one_winner_and_revoke_its_tokens() {
     }
 }
 
-/// Polls `check` every 20 ms for up to 3 s; returns how long it took to hold.
+/// Polls `check` every 20 ms for up to 10 s (a bound for slow machines; the
+/// times printed are what it took); returns how long it took to hold.
 async fn within_moments<F, Fut>(what: &str, mut check: F) -> Duration
 where
     F: FnMut() -> Fut,
@@ -159,7 +160,7 @@ where
 {
     let started = Instant::now();
     while !check().await {
-        assert!(started.elapsed() < Duration::from_secs(3), "{what}: not followed within 3 s");
+        assert!(started.elapsed() < Duration::from_secs(10), "{what}: not followed within 10 s");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     started.elapsed()
