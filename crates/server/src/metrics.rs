@@ -4,7 +4,7 @@
 //! database's round-trip time, the connection pool, and the age of every current signing key.
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use gatehouse_protocol::clock::UnixTime;
@@ -21,7 +21,7 @@ use std::time::Instant;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
-    method: String,
+    method: &'static str,
     /// The route as declared (`/register/{client_id}`), never the raw path: bounded cardinality.
     route: String,
     status: u16,
@@ -159,7 +159,17 @@ impl Metrics {
 /// Counts and times every request, by the route that matched.
 pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    // Any token is a valid method to hyper: only the standard ones become labels.
+    let method = match *request.method() {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    };
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
     let response = next.run(request).await;
     let labels = HttpLabels { method, route, status: response.status().as_u16() };

@@ -36,6 +36,8 @@ async fn metrics_count_requests_tokens_password_checks_and_throttling() {
         }
         assert_eq!(token(bad, "pwapp", "pwapp-secret").await, 400);
         assert_eq!(s.http.get(s.url("/no/such/page/123")).send().await.unwrap().status(), 404);
+        let odd = reqwest::Method::from_bytes(b"BREW").unwrap();
+        assert_eq!(s.http.request(odd, s.url("/token")).send().await.unwrap().status(), 405);
 
         let text = scrape(&s).await;
         let at = |p: &str| sample(&text, p).unwrap_or_else(|| panic!("{label}: no sample {p} in\n{text}"));
@@ -49,6 +51,8 @@ async fn metrics_count_requests_tokens_password_checks_and_throttling() {
         assert_eq!(at(r#"gatehouse_http_requests_total{method="POST",route="/token",status="400"}"#), 7.0);
         assert_eq!(at(r#"gatehouse_http_requests_total{method="GET",route="unmatched",status="404"}"#), 1.0);
         assert!(!text.contains("/no/such/page"), "{label}: raw paths never become labels");
+        assert_eq!(at(r#"gatehouse_http_requests_total{method="other",route="/token",status="405"}"#), 1.0);
+        assert!(!text.contains("BREW"), "{label}: nor do odd methods");
         assert_eq!(
             at(r#"gatehouse_http_request_duration_seconds_count{method="POST",route="/token",status="200"}"#),
             2.0
