@@ -61,6 +61,13 @@ local function take(pool)
   return v
 end
 
+-- Stops this thread when a pool is used up (the request returned here is never counted).
+local function used_up()
+  exhausted = true
+  wrk.thread:stop()
+  return wrk.format("GET", "/healthz")
+end
+
 local turn = 0
 function request()
   turn = turn % 4 + 1
@@ -68,19 +75,11 @@ function request()
     return wrk.format("POST", "/token", svc, "grant_type=client_credentials&scope=api")
   elseif turn == 2 then
     local code = take(codes)
-    if not code then
-      exhausted = true
-      wrk.thread:stop()
-      return wrk.format("GET", "/healthz")
-    end
+    if not code then return used_up() end
     return wrk.format("POST", "/token", web, "grant_type=authorization_code&code=" .. code .. "&redirect_uri=" .. redirect)
   elseif turn == 3 then
     local rt = take(refresh)
-    if not rt then
-      exhausted = true
-      wrk.thread:stop()
-      return wrk.format("GET", "/healthz")
-    end
+    if not rt then return used_up() end
     return wrk.format("POST", "/token", web, "grant_type=refresh_token&refresh_token=" .. rt)
   else
     return wrk.format("POST", "/introspect", pw, "token=" .. token)

@@ -42,7 +42,7 @@ enum KeysAction {
         json: bool,
     },
     /// Rotate the keys of the given algorithms (all by default). Running nodes pick the change
-    /// up within `key_reload_interval` seconds.
+    /// up at once on PostgreSQL, else within `key_reload_interval` seconds.
     Rotate {
         /// RS256, PS256, ES256 or EdDSA; repeat for several.
         #[arg(long = "alg")]

@@ -259,7 +259,7 @@ pub trait CodeStore: Send + Sync {
     /// Looks a code up without using it.
     async fn find_code(&self, code_hash: &str) -> Result<Option<CodeLookup>>;
     /// Marks the code used, records the access token the redemption issues (so a replay can
-    /// revoke it) and stores the grant's first refresh token, all at once: of two concurrent
+    /// revoke it) and stores the grant's first refresh token: of two concurrent
     /// calls exactly one returns `true`, and by the time the other returns `false` the winner's
     /// refresh token is stored, so revoking the family reaches it.
     async fn consume_code(

@@ -233,9 +233,9 @@ impl CodeStore for SqlStore {
         const CONSUME: &str =
             "UPDATE authorization_codes SET consumed_at = $1, access_token_jti = $2, access_token_exp = $3
              WHERE code_hash = $4 AND consumed_at IS NULL";
-        let consume = |sql: &'static str| sqlx::query(sql).bind(now).bind(&at.jti).bind(at.expires_at).bind(code_hash);
+        let consume = || sqlx::query(CONSUME).bind(now).bind(&at.jti).bind(at.expires_at).bind(code_hash);
         match (refresh, self.backend) {
-            (None, _) => Ok(consume(CONSUME).execute(&self.pool).await?.rows_affected() == 1),
+            (None, _) => Ok(consume().execute(&self.pool).await?.rows_affected() == 1),
             (Some(t), Backend::Postgres) => {
                 const SQL: &str = concat!(
                     "WITH used AS (UPDATE authorization_codes SET consumed_at = $5, access_token_jti = $9, access_token_exp = $10
@@ -247,10 +247,7 @@ impl CodeStore for SqlStore {
                 let q = refresh_insert(SQL, t, now).bind(code_hash).bind(&at.jti).bind(at.expires_at);
                 Ok(q.fetch_optional(&self.pool).await?.is_some())
             }
-            (Some(t), Backend::Sqlite) => {
-                let consumed = consume(CONSUME);
-                self.successor_first(t, now, consumed).await
-            }
+            (Some(t), Backend::Sqlite) => self.successor_first(t, now, consume()).await,
         }
     }
 }

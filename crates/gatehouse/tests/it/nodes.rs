@@ -151,6 +151,12 @@ async fn races_across_nodes_have_one_winner_and_revoke_its_tokens() {
     }
 }
 
+/// The status of a `client_credentials` request by client `id` at `s`.
+fn cc_status(s: &TestServer, id: &str, secret: String) -> impl std::future::Future<Output = u16> + use<> {
+    let req = s.http.post(s.url("/token")).basic_auth(id, Some(secret)).form(&[("grant_type", "client_credentials")]);
+    async move { req.send().await.unwrap().status().as_u16() }
+}
+
 /// Polls `check` every 20 ms for up to 10 s (a bound for slow machines; the
 /// times printed are what it took); returns how long it took to hold.
 async fn within_moments<F, Fut>(what: &str, mut check: F) -> Duration
@@ -176,14 +182,7 @@ async fn admin_changes_and_key_rotations_reach_every_node() {
     let (st, _, created) = call(&a, &t, "POST", "/admin/v1/clients", Some(spec)).await;
     assert_eq!(st, 201, "{created}");
     let old = created["client_secret"].as_str().unwrap().to_owned();
-    let cc = |s: &TestServer, secret: String| {
-        let req = s
-            .http
-            .post(s.url("/token"))
-            .basic_auth("crossing", Some(secret))
-            .form(&[("grant_type", "client_credentials")]);
-        async move { req.send().await.unwrap().status().as_u16() }
-    };
+    let cc = |s: &TestServer, secret: String| cc_status(s, "crossing", secret);
     assert_eq!(cc(&c, old.clone()).await, 200, "C uses the client A created (and caches it)");
 
     let (st, _, rotated) = call(&a, &t, "POST", "/admin/v1/clients/crossing/rotate-secret", None).await;
@@ -240,14 +239,7 @@ async fn a_node_whose_database_goes_away_answers_503_and_recovers_by_itself() {
     let spec = json!({"client_id": "steady", "scope": "roles", "grants": ["client_credentials"]});
     let old =
         call(&b, &t, "POST", "/admin/v1/clients", Some(spec)).await.2["client_secret"].as_str().unwrap().to_owned();
-    let cc = |s: &TestServer, secret: &str| {
-        let req = s
-            .http
-            .post(s.url("/token"))
-            .basic_auth("steady", Some(secret))
-            .form(&[("grant_type", "client_credentials")]);
-        async move { req.send().await.unwrap().status().as_u16() }
-    };
+    let cc = |s: &TestServer, secret: &str| cc_status(s, "steady", secret.to_owned());
     assert_eq!((ready(&a).await, cc(&a, &old).await), (200, 200), "A is up and has the client cached");
 
     proxy.cut();
