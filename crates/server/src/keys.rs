@@ -5,14 +5,20 @@ use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, RsaKeyPair};
 use gatehouse_protocol::clock::UnixTime;
-use gatehouse_protocol::jose::{SigningAlg, SigningKey};
+use gatehouse_protocol::jose::{self, JoseError, JsonObject, SigningAlg, SigningKey};
 use gatehouse_store::{KeyState, Store, StoredKey};
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 /// The algorithms Gatehouse keeps a current key for. All four exist from the first start so a
 /// client can choose any of them without a restart.
 pub const ALGS: [SigningAlg; 4] = SigningAlg::ALL;
+
+/// Verified tokens remembered per key ring; beyond this many the memory starts again empty.
+const MAX_VERIFIED: usize = 10_000;
+
+/// A token's header and claims, once its signature has been checked.
+pub type Verified = Arc<(JsonObject, JsonObject)>;
 
 /// Parsed keys: the current signer per algorithm and every published key.
 #[derive(Debug)]
@@ -20,6 +26,11 @@ pub struct KeyRing {
     current: BTreeMap<SigningAlg, Arc<SigningKey>>,
     published: Vec<Arc<SigningKey>>,
     jwks: bytes::Bytes,
+    /// Tokens whose signature one of `published` verified, by SHA-256 of the whole token. A
+    /// resource server introspects the same access token on every call it receives; the
+    /// signature check (most of the cost) then runs once. It belongs to this ring: a key change
+    /// builds a new ring, so a retired key's tokens are verified afresh (and fail).
+    verified: Mutex<HashMap<[u8; 32], Verified>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,7 +126,25 @@ impl KeyRing {
             "keys": published.iter().map(|k| serde_json::Value::Object(k.public_jwk().clone())).collect::<Vec<_>>()
         });
         let jwks = bytes::Bytes::from(serde_json::to_vec(&jwks).unwrap_or_default());
-        Ok(Self { current, published, jwks })
+        Ok(Self { current, published, jwks, verified: Mutex::new(HashMap::new()) })
+    }
+
+    /// [`jose::verify`] against the published keys, remembering what verified. Only the
+    /// signature is vouched for: claims (`exp` above all) stay the caller's to check every time.
+    pub fn verify(&self, token: &str) -> Result<Verified, JoseError> {
+        let mut digest = [0u8; 32];
+        digest.copy_from_slice(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes()).as_ref());
+        if let Some(hit) = self.verified.lock().ok().and_then(|seen| seen.get(&digest).cloned()) {
+            return Ok(hit);
+        }
+        let verified = Arc::new(jose::verify(token, self.published())?);
+        if let Ok(mut seen) = self.verified.lock() {
+            if seen.len() >= MAX_VERIFIED {
+                seen.clear();
+            }
+            seen.insert(digest, verified.clone());
+        }
+        Ok(verified)
     }
 
     /// The key that signs with `alg` now.
@@ -209,5 +238,53 @@ impl Keys {
             *g = Arc::new(ring);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring(stored: &[StoredKey]) -> KeyRing {
+        KeyRing::from_stored(stored).expect("ring")
+    }
+
+    async fn stored_keys() -> Vec<StoredKey> {
+        let mut keys = Vec::new();
+        for alg in ALGS {
+            keys.push(new_stored_key(alg, KeyState::Current, 0).await.expect("key"));
+        }
+        keys
+    }
+
+    #[tokio::test]
+    async fn a_remembered_token_is_still_only_that_exact_token() {
+        let keys = stored_keys().await;
+        let ring = ring(&keys);
+        let signer = ring.signer(SigningAlg::ES256).expect("signer");
+        let token = signer.sign("at+jwt", &serde_json::json!({"sub": "alice"})).expect("sign");
+        let first = ring.verify(&token).expect("verifies");
+        let again = ring.verify(&token).expect("verifies again");
+        assert!(Arc::ptr_eq(&first, &again), "the second check is answered from memory");
+        assert_eq!(again.1.get("sub").and_then(|v| v.as_str()), Some("alice"));
+
+        let (head, rest) = token.rsplit_once('.').expect("compact JWS");
+        let mut signature = rest.as_bytes().to_vec();
+        signature[4] = if signature[4] == b'A' { b'B' } else { b'A' };
+        let forged = format!("{head}.{}", String::from_utf8(signature).expect("ascii"));
+        assert!(ring.verify(&forged).is_err(), "a changed signature is checked, not remembered");
+    }
+
+    #[tokio::test]
+    async fn a_ring_without_the_key_does_not_accept_what_the_old_ring_verified() {
+        let keys = stored_keys().await;
+        let old = ring(&keys);
+        let token =
+            old.signer(SigningAlg::EdDSA).expect("signer").sign("at+jwt", &serde_json::json!({})).expect("sign");
+        old.verify(&token).expect("verifies");
+        let mut replaced = keys.clone();
+        replaced.retain(|k| k.alg != SigningAlg::EdDSA);
+        replaced.push(new_stored_key(SigningAlg::EdDSA, KeyState::Current, 0).await.expect("key"));
+        assert!(ring(&replaced).verify(&token).is_err(), "the key is no longer published");
     }
 }

@@ -17,14 +17,14 @@ use gatehouse_protocol::error::OAuthError;
 use gatehouse_protocol::introspect::{
     AccessTokenView, Hint, Introspection, access_token_view, lookup_order, may_introspect,
 };
-use gatehouse_protocol::jose;
 use gatehouse_protocol::token::refresh_token::RefreshGrant;
 use std::sync::Arc;
 
 /// A JWT access token this issuer signed, of the right type, unexpired and not revoked.
 pub(crate) async fn live_access_token(core: &Core, token: &str) -> Result<Option<AccessTokenView>, OAuthError> {
-    let Ok((header, claims)) = jose::verify(token, core.tokens.keys.get().published()) else { return Ok(None) };
-    let Some(view) = access_token_view(&header, &claims, &core.tokens.issuer, core.now()) else { return Ok(None) };
+    let Ok(verified) = core.tokens.keys.get().verify(token) else { return Ok(None) };
+    let (header, claims) = verified.as_ref();
+    let Some(view) = access_token_view(header, claims, &core.tokens.issuer, core.now()) else { return Ok(None) };
     if core.store.is_access_token_revoked(&view.jti).await? {
         return Ok(None);
     }
