@@ -309,13 +309,13 @@ async fn keys(store: &gatehouse_store::SqlStore, action: KeysAction) -> anyhow::
                     "KID", "ALG", "STATE", "CREATED", "ACTIVATED", "RETIRED"
                 );
                 for k in &keys {
-                    let t = |x: Option<i64>| x.map_or_else(|| "-".to_owned(), utc);
+                    let t = |x: Option<i64>| x.map_or_else(|| "-".to_owned(), gatehouse_protocol::clock::utc);
                     println!(
                         "{:<44} {:<6} {:<8} {:<20} {:<20} {:<20}",
                         k.kid,
                         k.alg.as_str(),
                         k.state.as_str(),
-                        utc(k.created_at),
+                        gatehouse_protocol::clock::utc(k.created_at),
                         t(k.activated_at),
                         t(k.retired_at)
                     );
@@ -346,21 +346,6 @@ async fn keys(store: &gatehouse_store::SqlStore, action: KeysAction) -> anyhow::
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// Unix seconds as `YYYY-MM-DD HH:MM:SS` UTC (civil-from-days, H. Hinnant's algorithm).
-fn utc(t: i64) -> String {
-    let (days, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", secs / 3600, secs % 3600 / 60, secs % 60)
 }
 
 async fn serve(cfg: ValidConfig) -> anyhow::Result<()> {

@@ -127,6 +127,9 @@ pub enum UserAction {
         /// The subject identifier; generated when absent.
         #[arg(long)]
         sub: Option<String>,
+        /// Make the user an administrator (may sign in to the admin console).
+        #[arg(long)]
+        admin: bool,
         #[arg(long)]
         password_stdin: bool,
         #[command(flatten)]
@@ -156,6 +159,10 @@ pub enum UserAction {
     Disable { username: String },
     /// Enable a disabled user.
     Enable { username: String },
+    /// Make a user an administrator: they may sign in to the admin console.
+    GrantAdmin { username: String },
+    /// Take administration from a user.
+    RevokeAdmin { username: String },
     /// Delete a user with their sessions and consents.
     Remove { username: String },
 }
@@ -436,6 +443,7 @@ fn show_user(u: &UserView, out: &Output) -> anyhow::Result<()> {
     println!("username:  {}", u.username);
     println!("sub:       {}", u.sub);
     println!("disabled:  {}", u.disabled);
+    println!("admin:     {}", u.admin);
     for (k, v) in &u.claims {
         println!("claim:     {k} = {v}");
     }
@@ -449,13 +457,13 @@ pub async fn user(store: &dyn Store, action: UserAction) -> anyhow::Result<ExitC
         async move { a.get_user_by_username(&name).await }
     };
     match action {
-        UserAction::Add { username, claims, sub, password_stdin, out } => {
+        UserAction::Add { username, claims, sub, admin, password_stdin, out } => {
             let claims = match parse_claims(&claims) {
                 Ok(c) => c,
                 Err(e) => return Ok(refused(&e)),
             };
             let password = read_password(password_stdin)?;
-            let spec = UserSpec { username, sub, password: Some(password), claims, ..Default::default() };
+            let spec = UserSpec { username, sub, password: Some(password), claims, admin, ..Default::default() };
             match a.create_user(&spec).await {
                 Ok(u) => show_user(&UserView::from(u), &out)?,
                 Err(e) => return Ok(refused(&e)),
@@ -476,10 +484,11 @@ pub async fn user(store: &dyn Store, action: UserAction) -> anyhow::Result<ExitC
                     .iter()
                     .map(|u| {
                         let email = u.claims.get("email").and_then(Value::as_str).unwrap_or("-").to_owned();
-                        vec![u.username.clone(), u.sub.clone(), email, if u.disabled { "yes" } else { "no" }.to_owned()]
+                        let yes_no = |b: bool| if b { "yes" } else { "no" }.to_owned();
+                        vec![u.username.clone(), u.sub.clone(), email, yes_no(u.disabled), yes_no(u.admin)]
                     })
                     .collect();
-                table(&["USERNAME", "SUB", "EMAIL", "DISABLED"], &rows);
+                table(&["USERNAME", "SUB", "EMAIL", "DISABLED", "ADMIN"], &rows);
             }
         }
         UserAction::Show { username, out } => match by_name(username).await {
@@ -497,8 +506,20 @@ pub async fn user(store: &dyn Store, action: UserAction) -> anyhow::Result<ExitC
                 Err(e) => return Ok(refused(&e)),
             }
         }
-        UserAction::Disable { username } => return set_disabled(&a, username, true).await,
-        UserAction::Enable { username } => return set_disabled(&a, username, false).await,
+        UserAction::Disable { username } => {
+            return set_flag(&a, username, UserUpdate { disabled: Some(true), ..Default::default() }, "disabled").await;
+        }
+        UserAction::Enable { username } => {
+            return set_flag(&a, username, UserUpdate { disabled: Some(false), ..Default::default() }, "enabled").await;
+        }
+        UserAction::GrantAdmin { username } => {
+            let update = UserUpdate { admin: Some(true), ..Default::default() };
+            return set_flag(&a, username, update, "made administrator:").await;
+        }
+        UserAction::RevokeAdmin { username } => {
+            let update = UserUpdate { admin: Some(false), ..Default::default() };
+            return set_flag(&a, username, update, "no longer administrator:").await;
+        }
         UserAction::Remove { username } => {
             let result = match by_name(username.clone()).await {
                 Ok(u) => a.delete_user(&u.sub).await,
@@ -513,16 +534,16 @@ pub async fn user(store: &dyn Store, action: UserAction) -> anyhow::Result<ExitC
     Ok(Exit::Ok.into())
 }
 
-async fn set_disabled(a: &Admin<'_>, username: String, disabled: bool) -> anyhow::Result<ExitCode> {
+/// Applies `update` to one user and says `done` of them.
+async fn set_flag(a: &Admin<'_>, username: String, update: UserUpdate, done: &str) -> anyhow::Result<ExitCode> {
     let result = match a.get_user_by_username(&username).await {
-        Ok(u) => a.update_user(&u.sub, &UserUpdate { disabled: Some(disabled), ..Default::default() }).await,
+        Ok(u) => a.update_user(&u.sub, &update).await,
         Err(e) => Err(e),
     };
     match result {
         Ok((_, ended)) => {
             println!(
-                "{} user {username}{}",
-                if disabled { "disabled" } else { "enabled" },
+                "{done} user {username}{}",
                 match ended.len() {
                     0 => String::new(),
                     n => format!("; {n} session(s) ended"),

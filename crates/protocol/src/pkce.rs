@@ -35,13 +35,18 @@ pub fn is_valid_challenge(c: &str, method: Method) -> bool {
     }
 }
 
+/// RFC 7636 §4.2: the S256 challenge of `verifier` (for Gatehouse's own console, a client).
+pub fn s256_challenge(verifier: &str) -> String {
+    B64.encode(digest::digest(&digest::SHA256, verifier.as_bytes()))
+}
+
 /// RFC 7636 §4.6: the server recomputes the challenge from the verifier and compares.
 pub fn verify(challenge: &str, method: Method, verifier: &str) -> bool {
     if !is_valid_verifier(verifier) {
         return false;
     }
     let computed = match method {
-        Method::S256 => B64.encode(digest::digest(&digest::SHA256, verifier.as_bytes())),
+        Method::S256 => s256_challenge(verifier),
         Method::Plain => verifier.to_owned(),
     };
     bool::from(computed.as_bytes().ct_eq(challenge.as_bytes()))

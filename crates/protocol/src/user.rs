@@ -15,6 +15,8 @@ pub struct User {
     pub password_hash: SecretHash,
     pub claims: Map<String, Value>,
     pub disabled: bool,
+    /// May use the admin console and the admin API with a token granted `gatehouse:admin`.
+    pub admin: bool,
 }
 
 /// A user as an operator writes it.
@@ -35,6 +37,9 @@ pub struct UserSpec {
     pub claims: Map<String, Value>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
+    /// An administrator: may sign in to the admin console (`/admin`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub admin: bool,
 }
 
 /// A validated user spec whose password is not hashed yet.
@@ -45,6 +50,7 @@ pub struct ValidUser {
     pub password: PasswordInput,
     pub claims: Map<String, Value>,
     pub disabled: bool,
+    pub admin: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -112,6 +118,7 @@ impl UserSpec {
                 password,
                 claims: self.claims.clone(),
                 disabled: self.disabled,
+                admin: self.admin,
             }),
             _ => Err(errs),
         }

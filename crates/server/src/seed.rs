@@ -96,7 +96,14 @@ pub async fn apply(store: &dyn Store, cfg: &ValidConfig, now: UnixTime) -> Resul
                 PasswordInput::Hashed(h) => h,
                 PasswordInput::Plain(p) => hash_or_reuse(existing, &p)?,
             };
-            Ok(User { sub, username: u.username, password_hash, claims: u.claims, disabled: u.disabled })
+            Ok(User {
+                sub,
+                username: u.username,
+                password_hash,
+                claims: u.claims,
+                disabled: u.disabled,
+                admin: u.admin,
+            })
         });
     }
     let mut users = Vec::with_capacity(cfg.users.len());

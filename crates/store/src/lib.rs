@@ -45,7 +45,7 @@ pub trait ClientStore: Send + Sync {
     async fn insert_client(&self, client: &Client, now: UnixTime) -> Result<bool>;
     async fn get_client(&self, id: &ClientId) -> Result<Option<Client>>;
     async fn list_clients(&self) -> Result<Vec<Client>>;
-    /// Clients by id; `search` looks in the whole client document (id, name, URIs, scopes).
+    /// Clients by id; `search` looks in the id, name, redirect URIs, scopes and grant types.
     async fn list_clients_page(&self, page: &Page) -> Result<Vec<Client>>;
     /// Returns whether a client was deleted.
     async fn delete_client(&self, id: &ClientId) -> Result<bool>;

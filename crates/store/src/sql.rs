@@ -336,6 +336,7 @@ fn user_from_row(row: &AnyRow) -> Result<User> {
         password_hash: SecretHash::parse(&hash).map_err(|e| corrupt("users")(e.to_string()))?,
         claims: serde_json::from_str(&claims).map_err(|e| corrupt("users")(e.to_string()))?,
         disabled: row.try_get::<i64, _>("disabled")? != 0,
+        admin: row.try_get::<i64, _>("admin")? != 0,
     })
 }
 
@@ -379,8 +380,8 @@ impl SqlStore {
     /// Inserts a user row; `on_conflict` says what a taken sub does (nothing: a conflict error).
     async fn write_user(&self, on_conflict: &str, user: &User, now: UnixTime) -> Result<()> {
         let sql = format!(
-            "INSERT INTO users (sub, username, password_hash, claims, disabled, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) {on_conflict}"
+            "INSERT INTO users (sub, username, password_hash, claims, disabled, admin, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) {on_conflict}"
         );
         sqlx::query(&sql)
             .bind(&user.sub)
@@ -388,6 +389,7 @@ impl SqlStore {
             .bind(user.password_hash.to_stored())
             .bind(to_json(&user.claims)?)
             .bind(i64::from(user.disabled))
+            .bind(i64::from(user.admin))
             .bind(now)
             .bind(now)
             .execute(&self.pool)
@@ -441,17 +443,37 @@ impl ClientStore for SqlStore {
     }
 
     async fn list_clients_page(&self, page: &Page) -> Result<Vec<Client>> {
-        let rows = sqlx::query(
-            "SELECT document, secret_hash FROM clients
-             WHERE ($1 = '' OR client_id > $1) AND LOWER(document) LIKE $2 ESCAPE '\\'
-             ORDER BY client_id LIMIT $3",
-        )
-        .bind(page.after.as_deref().unwrap_or(""))
-        .bind(like_pattern(page.search.as_deref()))
-        .bind(page.limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(client_from_row).collect()
+        // SQL narrows to documents holding the text anywhere; only a match in a value counts
+        // (the document's key names, such as "post_logout_redirect_uris", would match "post"
+        // for every client). Batches continue until the page is full or the table ends.
+        let needle = page.search.as_deref().map(str::to_lowercase);
+        let mut after = page.after.clone().unwrap_or_default();
+        let mut out = Vec::new();
+        loop {
+            let rows = sqlx::query(
+                "SELECT document, secret_hash FROM clients
+                 WHERE ($1 = '' OR client_id > $1) AND LOWER(document) LIKE $2 ESCAPE '\\'
+                 ORDER BY client_id LIMIT $3",
+            )
+            .bind(&after)
+            .bind(like_pattern(needle.as_deref()))
+            .bind(page.limit)
+            .fetch_all(&self.pool)
+            .await?;
+            let full = rows.len() as i64 >= page.limit;
+            for row in &rows {
+                let client = client_from_row(row)?;
+                after = client.id.as_str().to_owned();
+                if needle.as_deref().is_none_or(|n| client_values_contain(&client, n))
+                    && (out.len() as i64) < page.limit
+                {
+                    out.push(client);
+                }
+            }
+            if !full || out.len() as i64 >= page.limit {
+                return Ok(out);
+            }
+        }
     }
 
     async fn delete_client(&self, id: &ClientId) -> Result<bool> {
@@ -481,6 +503,16 @@ impl ClientStore for SqlStore {
 
 /// A `LIKE` pattern (with `\` as the escape character) matching text that contains `search`,
 /// lower-cased; everything when there is no search.
+/// Whether lower-case `needle` is in one of the client's values an operator would search by.
+fn client_values_contain(c: &Client, needle: &str) -> bool {
+    let has = |v: &str| v.to_lowercase().contains(needle);
+    has(c.id.as_str())
+        || c.name.as_deref().is_some_and(has)
+        || c.redirect_uris.iter().chain(&c.post_logout_redirect_uris).any(|u| has(u.as_str()))
+        || c.scopes.iter().any(|s| has(s.as_str()))
+        || c.grants.iter().any(|g| has(g.as_str()))
+}
+
 fn like_pattern(search: Option<&str>) -> String {
     let mut p = String::from("%");
     for c in search.unwrap_or("").to_lowercase().chars() {
@@ -493,7 +525,7 @@ fn like_pattern(search: Option<&str>) -> String {
     p
 }
 
-const USER_COLUMNS: &str = "sub, username, password_hash, claims, disabled";
+const USER_COLUMNS: &str = "sub, username, password_hash, claims, disabled, admin";
 
 #[async_trait]
 impl UserStore for SqlStore {
@@ -501,7 +533,8 @@ impl UserStore for SqlStore {
         self.write_user(
             "ON CONFLICT (sub) DO UPDATE
              SET username = excluded.username, password_hash = excluded.password_hash,
-                 claims = excluded.claims, disabled = excluded.disabled, updated_at = excluded.updated_at",
+                 claims = excluded.claims, disabled = excluded.disabled, admin = excluded.admin,
+                 updated_at = excluded.updated_at",
             user,
             now,
         )

@@ -37,6 +37,8 @@ fn user(sub: &str, name: &str) -> User {
             .cloned()
             .unwrap(),
         disabled: false,
+        // Both values, so a round trip shows the column is kept.
+        admin: name.starts_with('a'),
     }
 }
 

@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_protocol::ClientId;
 use gatehouse_protocol::claims::ADMIN_SCOPE;
 use serde::de::DeserializeOwned;
-use std::sync::Arc;
 
 /// RFC 9457 problem details. `errors` names each offending field of the request body.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -203,7 +202,10 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Segment
     }
 }
 
-/// An authenticated admin caller. The audit log records `client:<client_id>`.
+/// An authenticated admin caller: a client's own token (`client_credentials`; the audit log
+/// records `client:<client_id>`) or an administrator's, obtained through a client that holds
+/// `gatehouse:admin` (the console; `user:<sub>`). A user who is not an administrator gets
+/// nothing from a token that carries the scope.
 pub struct Caller {
     pub actor: String,
 }
@@ -212,30 +214,37 @@ impl FromRequestParts<crate::AppState> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, Self::Rejection> {
-        let core: &Arc<Core> = &state.core;
         let token = crate::web::bearer_token(&parts.headers).filter(|t| !t.is_empty()).ok_or_else(|| {
             Problem::unauthorized(StatusCode::UNAUTHORIZED, None, "send an access token: Authorization: Bearer ...")
         })?;
-        let invalid =
-            || Problem::unauthorized(StatusCode::UNAUTHORIZED, Some("invalid_token"), "the access token is not valid");
-        let view =
-            crate::lifecycle::live_access_token(core, token).await.map_err(|e| internal(&e))?.ok_or_else(invalid)?;
-        let insufficient = || {
-            Problem::unauthorized(
-                StatusCode::FORBIDDEN,
-                Some("insufficient_scope"),
-                "the access token was not granted gatehouse:admin",
-            )
-        };
-        if !view.scope.contains(ADMIN_SCOPE) {
-            return Err(insufficient());
-        }
-        // Deleting the client, or taking the scope from it, takes effect at once.
-        let id = ClientId::parse(&view.client_id).map_err(|_| invalid())?;
-        match core.store.get_client(&id).await? {
-            Some(c) if c.scopes.contains(ADMIN_SCOPE) => Ok(Self { actor: format!("client:{}", view.client_id) }),
-            Some(_) => Err(insufficient()),
-            None => Err(invalid()),
-        }
+        Ok(Self { actor: admin_actor(&state.core, token).await? })
+    }
+}
+
+/// Who `token` lets administer Gatehouse (`client:<id>` or `user:<sub>`), checked afresh on
+/// every call: revoking the token, deleting the client, taking the scope from it or taking
+/// administration from the user takes effect at once. 401 for a token that is not valid, 403
+/// for one that does not carry administration.
+pub(crate) async fn admin_actor(core: &Core, token: &str) -> Result<String, Problem> {
+    let invalid =
+        || Problem::unauthorized(StatusCode::UNAUTHORIZED, Some("invalid_token"), "the access token is not valid");
+    let view = crate::lifecycle::live_access_token(core, token).await.map_err(|e| internal(&e))?.ok_or_else(invalid)?;
+    let insufficient = |detail| Problem::unauthorized(StatusCode::FORBIDDEN, Some("insufficient_scope"), detail);
+    if !view.scope.contains(ADMIN_SCOPE) {
+        return Err(insufficient("the access token was not granted gatehouse:admin"));
+    }
+    let id = ClientId::parse(&view.client_id).map_err(|_| invalid())?;
+    match core.store.get_client(&id).await? {
+        Some(c) if c.scopes.contains(ADMIN_SCOPE) => {}
+        Some(_) => return Err(insufficient("the access token was not granted gatehouse:admin")),
+        None => return Err(invalid()),
+    }
+    if view.sub == view.client_id {
+        return Ok(format!("client:{}", view.client_id));
+    }
+    match core.store.get_user_by_sub(&view.sub).await? {
+        Some(u) if u.admin && !u.disabled => Ok(format!("user:{}", u.sub)),
+        Some(u) if !u.disabled => Err(insufficient("the signed-in user is not an administrator")),
+        _ => Err(invalid()),
     }
 }

@@ -2,6 +2,7 @@
 
 use super::admin;
 use super::http::{Caller, Params, Problem, json};
+use super::ops::{self, AdminError};
 use crate::core::Core;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -74,9 +75,20 @@ pub async fn rotate_keys(
             Problem::bad_request("alg", format!("unknown algorithm {a:?}; supported: {}", SigningAlg::names()))
         })?],
     };
-    admin(&core, &caller).rotate_keys(&algs).await?;
+    rotate_and_reload(&core, admin(&core, &caller), &algs).await?;
+    Ok(json(StatusCode::OK, &key_list(&core).await?))
+}
+
+/// Rotates `algs` and puts the new keys in force on this node at once (others follow by
+/// `NOTIFY` or at their next key reload).
+pub(crate) async fn rotate_and_reload(
+    core: &Core,
+    admin: ops::Admin<'_>,
+    algs: &[SigningAlg],
+) -> Result<(), AdminError> {
+    admin.rotate_keys(algs).await?;
     if let Err(e) = core.tokens.keys.reload(core.store.as_ref()).await {
         tracing::warn!(error = %e, "rotated, but could not reload the keys here; the reloader will");
     }
-    Ok(json(StatusCode::OK, &key_list(&core).await?))
+    Ok(())
 }

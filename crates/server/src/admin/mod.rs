@@ -10,6 +10,8 @@ mod clients;
 pub mod http;
 mod keys;
 pub mod ops;
+pub(crate) use keys::rotate_and_reload;
+pub(crate) use users::notify_ended;
 mod scopes;
 mod users;
 

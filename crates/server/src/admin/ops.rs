@@ -30,7 +30,7 @@ pub enum AdminError {
 }
 
 impl AdminError {
-    fn field(key: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn field(key: &'static str, message: impl Into<String>) -> Self {
         Self::Invalid(vec![FieldError::new(key, message)])
     }
 }
@@ -67,6 +67,9 @@ pub struct UserUpdate {
     /// A disabled user cannot sign in, and their sessions end.
     #[serde(default)]
     pub disabled: Option<bool>,
+    /// An administrator may use the admin console.
+    #[serde(default)]
+    pub admin: Option<bool>,
 }
 
 impl Admin<'_> {
@@ -183,6 +186,17 @@ impl Admin<'_> {
         )))
     }
 
+    /// An administrator signed in to the console may not delete, disable or demote themselves,
+    /// for the same reason.
+    fn not_locking_self_out(&self, sub: &str, after: Option<&User>) -> Result<()> {
+        if self.actor != user_target(sub) || after.is_some_and(|u| u.admin && !u.disabled) {
+            return Ok(());
+        }
+        Err(AdminError::Conflict(
+            "this would lock out the administrator making the request; ask another administrator or use the CLI".into(),
+        ))
+    }
+
     /// RFC 7396 JSON merge patch over the client's spec (its config-file form).
     pub async fn patch_client(&self, id: &str, patch: &Value) -> Result<Written> {
         let current = self.get_client(id).await?;
@@ -234,6 +248,7 @@ impl Admin<'_> {
             password_hash,
             claims: valid.claims,
             disabled: valid.disabled,
+            admin: valid.admin,
         };
         self.store.insert_user(&user, self.now).await.map_err(|e| match e {
             StoreError::Conflict(_) => AdminError::Conflict("a user with that username or sub already exists".into()),
@@ -262,9 +277,17 @@ impl Admin<'_> {
             password_hash: Some(current.password_hash.to_stored()),
             claims: update.claims.clone().unwrap_or_else(|| current.claims.clone()),
             disabled: update.disabled.unwrap_or(current.disabled),
+            admin: update.admin.unwrap_or(current.admin),
         };
         let valid = spec.validate().map_err(AdminError::Invalid)?;
-        let user = User { username: valid.username, claims: valid.claims, disabled: valid.disabled, ..current.clone() };
+        let user = User {
+            username: valid.username,
+            claims: valid.claims,
+            disabled: valid.disabled,
+            admin: valid.admin,
+            ..current.clone()
+        };
+        self.not_locking_self_out(sub, Some(&user))?;
         self.store.upsert_user(&user, self.now).await.map_err(|e| match e {
             StoreError::Conflict(_) => AdminError::Conflict("another user has that username".into()),
             e => e.into(),
@@ -276,6 +299,7 @@ impl Admin<'_> {
             ("username", user.username != current.username),
             ("claims", user.claims != current.claims),
             ("disabled", user.disabled != current.disabled),
+            ("admin", user.admin != current.admin),
         ] {
             if differs {
                 changed.push(key);
@@ -303,6 +327,7 @@ impl Admin<'_> {
     /// Deletes a user with their sessions and consents; returns the sessions ended.
     pub async fn delete_user(&self, sub: &str) -> Result<Vec<String>> {
         self.get_user(sub).await?;
+        self.not_locking_self_out(sub, None)?;
         let ended = self.store.delete_user_sessions(sub, None).await?;
         if !self.store.delete_user(sub).await? {
             return Err(AdminError::NotFound("user"));
@@ -418,7 +443,7 @@ fn client_details(c: &Client) -> Value {
 
 /// Who the user is; never the password hash, and not the claims (personal data).
 fn user_details(u: &User) -> Value {
-    json!({ "username": u.username, "disabled": u.disabled, "claims": u.claims.keys().collect::<Vec<_>>() })
+    json!({ "username": u.username, "disabled": u.disabled, "admin": u.admin, "claims": u.claims.keys().collect::<Vec<_>>() })
 }
 
 fn scope_details(d: &ScopeDefinition) -> Value {
@@ -499,6 +524,7 @@ pub async fn export(store: &dyn Store) -> Result<Export> {
             password_hash: Some(u.password_hash.to_stored()),
             claims: u.claims,
             disabled: u.disabled,
+            admin: u.admin,
         })
         .collect();
     Ok(Export { version: 1, scopes, clients, users })
@@ -512,7 +538,9 @@ pub const BOOTSTRAP_CLIENT_ID: &str = "gatehouse-admin";
 /// to be shown once. `None` when an admin client exists, or another node created it first.
 pub async fn bootstrap(store: &dyn Store, now: UnixTime) -> Result<Option<(String, Secret)>> {
     use gatehouse_protocol::claims::ADMIN_SCOPE;
-    if store.list_clients().await?.iter().any(|c| c.scopes.contains(ADMIN_SCOPE)) {
+    // The console's client administers nothing by itself: only an administrator signed in.
+    if store.list_clients().await?.iter().any(|c| c.scopes.contains(ADMIN_SCOPE) && c.id.as_str() != CONSOLE_CLIENT_ID)
+    {
         return Ok(None);
     }
     let spec = ClientSpec {
@@ -539,6 +567,43 @@ pub async fn bootstrap(store: &dyn Store, now: UnixTime) -> Result<Option<(Strin
                 ))),
             }
         }
+        Err(e) => Err(e),
+    }
+}
+
+/// The admin console's own client: public, code + PKCE, redirected back to `/admin/callback`.
+pub const CONSOLE_CLIENT_ID: &str = "gatehouse-console";
+
+/// The console client as it must be for `issuer`.
+pub fn console_client_spec(issuer: &str) -> ClientSpec {
+    use gatehouse_protocol::claims::ADMIN_SCOPE;
+    ClientSpec {
+        client_id: CONSOLE_CLIENT_ID.to_owned(),
+        client_name: Some("Gatehouse admin console".to_owned()),
+        scope: Some(format!("openid {ADMIN_SCOPE}")),
+        grants: Some(vec!["authorization_code".to_owned()]),
+        redirect_uris: vec![format!("{}/admin/callback", issuer.trim_end_matches('/'))],
+        token_endpoint_auth_method: Some("none".to_owned()),
+        access_token_signed_response_alg: Some("ES256".to_owned()),
+        first_party: true,
+        require_pkce: true,
+        ..Default::default()
+    }
+}
+
+/// Creates the console client, or puts it back as it must be (the issuer may have changed, or
+/// someone edited it). Several nodes starting at once converge on the same row.
+pub async fn ensure_console_client(store: &dyn Store, issuer: &str, now: UnixTime) -> Result<()> {
+    let admin = Admin { store, actor: "bootstrap".to_owned(), now };
+    let spec = console_client_spec(issuer);
+    let wanted = spec.validate(&|_| true).map_err(AdminError::Invalid)?.client;
+    match admin.get_client(CONSOLE_CLIENT_ID).await {
+        Ok(c) if c == wanted => Ok(()),
+        Ok(_) => admin.update_client(CONSOLE_CLIENT_ID, &spec).await.map(|_| ()),
+        Err(AdminError::NotFound(_)) => match admin.create_client(&spec).await {
+            Ok(_) | Err(AdminError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     }
 }

@@ -24,11 +24,13 @@ pub struct UserView {
     #[schema(value_type = Object)]
     pub claims: Map<String, Value>,
     pub disabled: bool,
+    /// May use the admin console.
+    pub admin: bool,
 }
 
 impl From<User> for UserView {
     fn from(u: User) -> Self {
-        Self { sub: u.sub, username: u.username, claims: u.claims, disabled: u.disabled }
+        Self { sub: u.sub, username: u.username, claims: u.claims, disabled: u.disabled, admin: u.admin }
     }
 }
 
@@ -125,8 +127,8 @@ pub async fn get_user(
     Ok(json(StatusCode::OK, &UserView::from(admin(&core, &caller).get_user(&sub).await?)))
 }
 
-/// Change a user's username, claims (replaced whole) or `disabled`. Disabling ends the user's
-/// sessions.
+/// Change a user's username, claims (replaced whole), `disabled` or `admin`. Disabling ends the
+/// user's sessions.
 #[utoipa::path(patch, path = "/admin/v1/users/{sub}", tag = "users", request_body = UserUpdate,
     params(("sub" = String, Path)),
     responses((status = 200, body = UserView), (status = 409, body = Problem, content_type = "application/problem+json")))]
@@ -219,7 +221,7 @@ pub async fn revoke_session(
 }
 
 /// OIDC Back-Channel Logout for sessions an admin ended.
-async fn notify_ended(core: &Arc<Core>, sub: &str, sids: Vec<String>) {
+pub(crate) async fn notify_ended(core: &Arc<Core>, sub: &str, sids: Vec<String>) {
     for sid in sids {
         let s = Session { sid, sub: sub.to_owned(), auth_time: 0, amr: Vec::new(), expires_at: 0 };
         crate::backchannel::session_ended(core, &s).await;
