@@ -35,6 +35,8 @@ pub struct AppState {
     pub issuer: Arc<str>,
     pub core: Arc<Core>,
     pub registration: Arc<crate::config::RegistrationPolicy>,
+    /// Whether `/admin` serves the console.
+    pub console: bool,
 }
 
 impl FromRef<AppState> for Arc<crate::config::RegistrationPolicy> {
@@ -150,6 +152,9 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new();
     if metrics.exposed {
         router = router.route("/metrics", get(crate::metrics::scrape));
+    }
+    if state.console {
+        router = router.merge(crate::console::router());
     }
     router
         .merge(metadata)

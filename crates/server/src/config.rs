@@ -66,6 +66,8 @@ pub struct Config {
     pub database_pool: DatabasePoolConfig,
     #[serde(default)]
     pub metrics: MetricsConfig,
+    #[serde(default)]
+    pub console: ConsoleConfig,
     /// A folder of templates (login.html, consent.html, error.html, form_post.html, base.html,
     /// gatehouse.css) replacing the built-in ones of the same name.
     #[serde(default)]
@@ -148,6 +150,15 @@ pub struct MetricsConfig {
     pub token: Option<String>,
 }
 
+/// `[console]`: the admin console at `/admin`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// `false` removes `/admin` (the admin API stays). Default `true`.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
 /// `[throttle]`: brute-force back-off (see `throttle`), seconds and counts.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -220,6 +231,8 @@ pub struct ValidConfig {
     pub database_pool: gatehouse_store::PoolOptions,
     /// `None`: no `/metrics`; `Some(None)`: open; `Some(Some(token))`: behind a bearer token.
     pub metrics: Option<Option<String>>,
+    /// Whether the admin console is served at `/admin`.
+    pub console: bool,
     pub registration: RegistrationPolicy,
     pub throttle: crate::throttle::ThrottlePolicy,
     pub limits: crate::Limits,
@@ -458,6 +471,7 @@ impl Config {
                 cache_ttl: self.cache_ttl.unwrap_or(5).min(3600),
                 database_pool,
                 metrics,
+                console: self.console.enabled.unwrap_or(true),
                 registration,
                 throttle,
                 limits,

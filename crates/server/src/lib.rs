@@ -6,6 +6,7 @@
 //!   requests finish. `gatehouse serve` and the integration tests both use it.
 
 pub mod config;
+mod console;
 pub mod issuer;
 pub mod keys;
 pub mod secrets;
@@ -57,6 +58,9 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
     let store: Arc<dyn Store> = Arc::new(store);
     let now = clock.now();
     let report = seed::apply(store.as_ref(), cfg, now).await?;
+    if cfg.console {
+        admin::ops::ensure_console_client(store.as_ref(), &cfg.issuer, now).await?;
+    }
     tracing::debug!(?report, "applied configuration to the store");
     let ring = KeyRing::load_or_init(store.as_ref(), now).await?;
     let algs_ring = ring.algs();
@@ -88,7 +92,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         secure_cookies: !config::is_loopback_issuer(&cfg.issuer),
         backchannel: backchannel::http_client(),
     });
-    Ok(AppState { store, keys, issuer, core, registration: Arc::new(cfg.registration.clone()) })
+    Ok(AppState { store, keys, issuer, core, registration: Arc::new(cfg.registration.clone()), console: cfg.console })
 }
 
 /// Re-reads the signing keys every `every` seconds, so a rotation made by another node or by

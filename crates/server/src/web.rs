@@ -8,7 +8,7 @@ use gatehouse_protocol::authorize::ResponseMode;
 use minijinja::{Environment, Value, context};
 use std::path::PathBuf;
 
-const DEFAULTS: [(&str, &str); 8] = [
+const DEFAULTS: [(&str, &str); 24] = [
     ("logout.html", include_str!("../templates/logout.html")),
     ("device.html", include_str!("../templates/device.html")),
     ("base.html", include_str!("../templates/base.html")),
@@ -17,6 +17,22 @@ const DEFAULTS: [(&str, &str); 8] = [
     ("error.html", include_str!("../templates/error.html")),
     ("form_post.html", include_str!("../templates/form_post.html")),
     ("gatehouse.css", include_str!("../templates/gatehouse.css")),
+    ("console/base.html", include_str!("../templates/console/base.html")),
+    ("console/home.html", include_str!("../templates/console/home.html")),
+    ("console/audit_table.html", include_str!("../templates/console/audit_table.html")),
+    ("console/audit.html", include_str!("../templates/console/audit.html")),
+    ("console/list_search.html", include_str!("../templates/console/list_search.html")),
+    ("console/clients.html", include_str!("../templates/console/clients.html")),
+    ("console/client.html", include_str!("../templates/console/client.html")),
+    ("console/secret.html", include_str!("../templates/console/secret.html")),
+    ("console/users.html", include_str!("../templates/console/users.html")),
+    ("console/new_user.html", include_str!("../templates/console/new_user.html")),
+    ("console/user.html", include_str!("../templates/console/user.html")),
+    ("console/scopes.html", include_str!("../templates/console/scopes.html")),
+    ("console/keys.html", include_str!("../templates/console/keys.html")),
+    ("console/message.html", include_str!("../templates/console/message.html")),
+    ("console/denied.html", include_str!("../templates/console/denied.html")),
+    ("console/done.html", include_str!("../templates/console/done.html")),
 ];
 
 pub struct Pages {
@@ -29,6 +45,8 @@ impl Pages {
     /// `dir`: an operator's template folder; a file there replaces the default of that name.
     pub fn new(dir: Option<PathBuf>, issuer: &str) -> Self {
         let mut env = Environment::new();
+        // Stricter than Jinja's: '/' is encoded too, so a value is always one path segment.
+        env.add_filter("urlencode", |v: String| path_segment(&v));
         let folder = dir.clone();
         env.set_loader(move |name| {
             if let Some(d) = &folder {
@@ -79,6 +97,12 @@ impl Pages {
     }
 }
 
+/// `s` percent-encoded as one URL path segment or query value (client ids and subjects may hold
+/// any printable character).
+pub fn path_segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>().replace('+', "%20")
+}
+
 /// `X-Frame-Options: DENY`, a strict CSP, no referrer, no caching. `script_nonce` allows the one
 /// inline script of the form_post page.
 pub fn with_page_headers(mut r: Response, script_nonce: Option<&str>) -> Response {
@@ -98,6 +122,23 @@ pub fn with_page_headers(mut r: Response, script_nonce: Option<&str>) -> Respons
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
+}
+
+/// Lets the page's forms end in a redirect to `target` (the client's redirect URI). CSP's
+/// `form-action` also governs where a form submission is redirected (CSP Level 3 §6.4.1), so
+/// with `'self'` alone a browser refuses the 303 that hands the code to the client.
+pub fn allow_form_redirect(r: &mut Response, target: &str) {
+    let Ok(url) = url::Url::parse(target) else { return };
+    let source = match url.scheme() {
+        "http" | "https" => url.origin().ascii_serialization(),
+        // A native app's private-use scheme (RFC 8252 §7.1): the scheme is the source.
+        scheme => format!("{scheme}:"),
+    };
+    let Some(csp) = r.headers().get(header::CONTENT_SECURITY_POLICY).and_then(|v| v.to_str().ok()) else { return };
+    let csp = csp.replace("form-action 'self'", &format!("form-action 'self' {source}"));
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
 }
 
 /// The token of an `Authorization: Bearer ...` header (RFC 6750 §2.1; the scheme name is
@@ -185,6 +226,20 @@ mod tests {
         let s = v.to_str().unwrap();
         assert!(s.contains("HttpOnly") && s.contains("SameSite=Lax") && s.contains("Secure"));
         assert!(!set_cookie("s", "v", 60, false).to_str().unwrap().contains("Secure"));
+    }
+
+    #[test]
+    fn forms_may_end_at_the_redirect_uri_origin_only() {
+        let csp = |target: &str| {
+            let mut r = with_page_headers(StatusCode::OK.into_response(), None);
+            allow_form_redirect(&mut r, target);
+            r.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned()
+        };
+        assert!(
+            csp("https://app.example.com:8443/cb?x=1").ends_with("form-action 'self' https://app.example.com:8443")
+        );
+        assert!(csp("com.example.app:/oauth2redirect").ends_with("form-action 'self' com.example.app:"));
+        assert!(csp("not a url").ends_with("form-action 'self'"));
     }
 
     #[test]

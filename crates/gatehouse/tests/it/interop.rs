@@ -114,3 +114,29 @@ async fn admin_api_matches_its_openapi_document() {
         .env("NO_COLOR", "1");
     run(cmd, "schemathesis").await;
 }
+
+/// The admin console and the sign-in pages in Debian's headless Chromium, driven by Playwright
+/// (`interop/browser`): a real browser enforces what reqwest does not (CSP, cookie paths,
+/// SameSite, form redirects), and checks labels, contrast, focus and layout. Set
+/// `SCREENSHOTS_DIR=docs/screenshots` (from the repository root) to refresh the README's
+/// pictures.
+#[tokio::test]
+async fn admin_console_in_chromium() {
+    let dir = interop_dir("browser");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    let ready = dir.join("node_modules/playwright-core").is_dir() && std::path::Path::new(&chromium).exists();
+    if !available("Playwright with Chromium", ready, "npm ci --prefix interop/browser; apt-get install chromium") {
+        return;
+    }
+    let s = TestServer::start(&crate::console::config(), TestDb::sqlite()).await.unwrap();
+    let mut cmd = Command::new("node");
+    cmd.current_dir(&dir)
+        .args(["--test", "--test-reporter=tap", "--test-timeout=120000", "--test-concurrency=1"])
+        .args(["console.test.mjs", "pages.test.mjs"])
+        .env("GATEHOUSE_URL", &s.url)
+        .env("CHROMIUM", &chromium);
+    if let Ok(shots) = std::env::var("SCREENSHOTS_DIR") {
+        cmd.env("SCREENSHOTS_DIR", PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(shots));
+    }
+    run(cmd, "Playwright (Chromium)").await;
+}

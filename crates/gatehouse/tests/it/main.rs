@@ -9,6 +9,7 @@ mod authorize;
 mod backchannel;
 mod cli;
 mod conformance;
+mod console;
 mod crash;
 mod device;
 mod discovery;

@@ -8,6 +8,9 @@ mod device_code;
 mod password;
 mod refresh_token;
 
+/// The code redemption of `/token`, for the admin console (a client inside the server).
+pub(crate) use authorization_code::handle as redeem_code;
+
 use crate::client_auth::authenticate;
 use crate::core::Core;
 use crate::error::ApiError;
