@@ -282,19 +282,26 @@ impl Flow<'_> {
     }
 
     async fn login_page(&self, error: Option<&str>, status: StatusCode) -> Reply {
+        self.login_form(error, status, self.req.login_hint.clone()).await
+    }
+
+    /// The login page, its username field filled with `username` (the hint, or what was typed).
+    async fn login_form(&self, error: Option<&str>, status: StatusCode, username: Option<String>) -> Reply {
         let (interaction, csrf, cookies) = match self.interaction().await {
             Ok(x) => x,
             Err(e) => return self.reply(self.back(&e)),
         };
-        let response = self.core.pages.render(
+        let mut response = self.core.pages.render(
             status,
             "login.html",
             context! {
                 interaction, csrf, error,
                 client_name => self.client.name.clone().unwrap_or_else(|| self.client.id.to_string()),
-                username => self.req.login_hint.clone(),
+                username,
             },
         );
+        // Signing in may answer the client at once (consent given before, or first party).
+        crate::web::allow_form_redirect(&mut response, self.req.redirect_uri.as_str());
         Reply { response, cookies }
     }
 
@@ -309,7 +316,7 @@ impl Flow<'_> {
             Err(e) => return self.reply(self.back(&e.into())),
         };
         let scopes = self.core.scope_lines(&self.req.scope);
-        let response = self.core.pages.render(
+        let mut response = self.core.pages.render(
             StatusCode::OK,
             "consent.html",
             context! {
@@ -317,6 +324,7 @@ impl Flow<'_> {
                 client_name => self.client.name.clone().unwrap_or_else(|| self.client.id.to_string()),
             },
         );
+        crate::web::allow_form_redirect(&mut response, self.req.redirect_uri.as_str());
         Reply { response, cookies }
     }
 
@@ -552,14 +560,14 @@ pub async fn login(
     let username = params.get("username").unwrap_or("").to_owned();
     let password = Secret::new(params.get("password").unwrap_or(""));
     let user = match check_password(&core, &username, &password, Some(peer.ip())).await {
-        Err(msg) => return flow.login_page(Some(&msg), StatusCode::TOO_MANY_REQUESTS).await.into_response(),
+        Err(msg) => {
+            return flow.login_form(Some(&msg), StatusCode::TOO_MANY_REQUESTS, Some(username)).await.into_response();
+        }
         Ok(Err(e)) => return server_error_page(&core, e),
         // The same message whether the user exists or not.
         Ok(Ok(None)) => {
-            return flow
-                .login_page(Some("The username or password is incorrect."), StatusCode::UNAUTHORIZED)
-                .await
-                .into_response();
+            let message = "The username or password is incorrect.";
+            return flow.login_form(Some(message), StatusCode::UNAUTHORIZED, Some(username)).await.into_response();
         }
         Ok(Ok(Some(u))) => u,
     };

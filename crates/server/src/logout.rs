@@ -148,6 +148,9 @@ pub async fn end_session(
             post_logout_redirect_uri => req.post_logout_redirect_uri, state => req.state,
         },
     );
+    if let Some(target) = &req.post_logout_redirect_uri {
+        crate::web::allow_form_redirect(&mut r, target);
+    }
     if let Some(c) = new_cookie {
         r.headers_mut().append(header::SET_COOKIE, c);
     }

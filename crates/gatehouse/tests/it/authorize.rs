@@ -311,3 +311,24 @@ async fn a_clients_session_ttl_asks_for_a_fresh_sign_in() {
     // Other clients keep using the 61-second-old session.
     assert!(b.authorize(&webapp_auth(&[("prompt", "none")])).await.redirect_params().contains_key("code"));
 }
+
+/// Found by the Chromium suite: after a wrong password the page showed `None` in the username
+/// field (a missing hint rendered as text), so a person who only retyped the password failed
+/// again. The field keeps what was typed; the forms may also hand the code to the client's
+/// origin (CSP `form-action` governs the redirect after a form, in a real browser).
+#[tokio::test]
+async fn a_failed_login_keeps_the_username_and_forms_may_reach_the_client() {
+    let s = TestServer::start(CONFIG, TestDb::sqlite()).await.unwrap();
+    let b = Browser::new(&s.url);
+    let page = b.authorize(&webapp_auth(&[])).await;
+    assert!(!page.body.contains("value=\"None\""));
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("form-action 'self' http://127.0.0.1:3000"), "{csp}");
+    let again = b.login(&page, "alice", "wrong").await;
+    assert_eq!(again.status, 401);
+    assert!(again.body.contains("value=\"alice\""), "the typed username stays");
+    let consent = b.login(&again, "alice", "alice-password").await;
+    assert!(consent.is_consent_page());
+    let csp = consent.header("content-security-policy").unwrap();
+    assert!(csp.contains("form-action 'self' http://127.0.0.1:3000"), "{csp}");
+}
