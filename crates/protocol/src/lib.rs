@@ -43,6 +43,7 @@ pub mod discovery;
 pub mod end_session;
 pub mod error;
 pub mod grant;
+pub mod i18n;
 pub mod introspect;
 pub mod jose;
 pub mod params;

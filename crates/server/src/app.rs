@@ -173,6 +173,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .fallback(not_found)
         .with_state(state)
+        .layer(axum::middleware::from_fn(crate::i18n::remember_accept_language))
         // Per route (MatchedPath is set by then); the fallback counts as "unmatched".
         .layer(axum::middleware::from_fn_with_state(metrics, crate::metrics::track))
         .layer(tower::util::option_layer(hsts))

@@ -298,6 +298,7 @@ impl Flow<'_> {
                 interaction, csrf, error,
                 client_name => self.client.name.clone().unwrap_or_else(|| self.client.id.to_string()),
                 username,
+                ui_locales => self.req.ui_locales.clone(),
             },
         );
         // Signing in may answer the client at once (consent given before, or first party).
@@ -322,6 +323,7 @@ impl Flow<'_> {
             context! {
                 interaction, csrf, scopes, username,
                 client_name => self.client.name.clone().unwrap_or_else(|| self.client.id.to_string()),
+                ui_locales => self.req.ui_locales.clone(),
             },
         );
         crate::web::allow_form_redirect(&mut response, self.req.redirect_uri.as_str());

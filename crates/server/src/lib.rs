@@ -21,6 +21,7 @@ mod client_auth;
 mod core;
 mod device;
 mod error;
+mod i18n;
 mod lifecycle;
 mod logout;
 mod metrics;

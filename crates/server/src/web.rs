@@ -5,10 +5,11 @@
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use gatehouse_protocol::authorize::ResponseMode;
+use gatehouse_protocol::i18n::{Lang, negotiate};
 use minijinja::{Environment, Value, context};
 use std::path::PathBuf;
 
-const DEFAULTS: [(&str, &str); 24] = [
+pub(crate) const DEFAULTS: [(&str, &str); 24] = [
     ("logout.html", include_str!("../templates/logout.html")),
     ("device.html", include_str!("../templates/device.html")),
     ("base.html", include_str!("../templates/base.html")),
@@ -47,6 +48,11 @@ impl Pages {
         let mut env = Environment::new();
         // Stricter than Jinja's: '/' is encoded too, so a value is always one path segment.
         env.add_filter("urlencode", |v: String| path_segment(&v));
+        // `{{ "Sign in" | t }}`: the sentence in the page's language (crate::i18n).
+        env.add_filter("t", |state: &minijinja::State, text: String| {
+            let lang = state.lookup("lang").and_then(|l| l.as_str().and_then(Lang::of_tag)).unwrap_or_default();
+            crate::i18n::translate(lang, &text).to_owned()
+        });
         let folder = dir.clone();
         env.set_loader(move |name| {
             if let Some(d) = &folder {
@@ -77,11 +83,23 @@ impl Pages {
             .into_response()
     }
 
-    /// Renders a page with the security headers pages carry (DESIGN.md §7).
+    /// Renders a page with the security headers pages carry (DESIGN.md §7), in the language of
+    /// the sign-in (`ui_locales` in `ctx`) or of the browser (crate::i18n). The console is
+    /// English only.
     pub fn render(&self, status: StatusCode, name: &str, ctx: Value) -> Response {
-        let ctx = context! { base => self.base, ..ctx };
+        let lang = if name.starts_with("console/") {
+            Lang::En
+        } else {
+            let ui_locales = ctx.get_attr("ui_locales").ok().and_then(|v| v.as_str().map(str::to_owned));
+            negotiate(ui_locales.as_deref(), crate::i18n::accept_language().as_deref())
+        };
+        let ctx = context! { base => self.base, lang => lang.tag(), ..ctx };
         match self.env.get_template(name).and_then(|t| t.render(ctx)) {
-            Ok(html) => with_page_headers((status, Html(html)).into_response(), None),
+            Ok(html) => {
+                let mut r = with_page_headers((status, Html(html)).into_response(), None);
+                r.headers_mut().insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.tag()));
+                r
+            }
             Err(e) => {
                 tracing::error!(template = name, error = %e, "template failed");
                 with_page_headers(

@@ -25,6 +25,7 @@ mod logout;
 mod logs;
 mod metrics;
 mod nodes;
+mod pages;
 mod register;
 mod restart;
 mod security;

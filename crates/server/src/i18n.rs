@@ -1,0 +1,194 @@
+//! Pages in the reader's language. Templates are written in English and pass every sentence
+//! through the `t` filter (`{{ "Sign in" | t }}`), gettext-style: the English text is the key,
+//! and a sentence without a translation shows in English. Operators' own templates can use
+//! `t` the same way.
+//!
+//! The language comes from [`gatehouse_protocol::i18n::negotiate`]: the sign-in's `ui_locales`
+//! when the page belongs to one, else the request's `Accept-Language`, which a middleware keeps
+//! for the request in [`ACCEPT_LANGUAGE`] so that no handler has to pass it along.
+
+use axum::extract::Request;
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::Response;
+use gatehouse_protocol::i18n::Lang;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+tokio::task_local! {
+    /// The `Accept-Language` of the request being answered.
+    pub static ACCEPT_LANGUAGE: Option<String>;
+}
+
+/// Keeps the request's `Accept-Language` for the pages it renders.
+pub async fn remember_accept_language(req: Request, next: Next) -> Response {
+    let accept = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    ACCEPT_LANGUAGE.scope(accept, next.run(req)).await
+}
+
+/// The request's `Accept-Language`, inside [`remember_accept_language`].
+pub fn accept_language() -> Option<String> {
+    ACCEPT_LANGUAGE.try_with(Clone::clone).ok().flatten()
+}
+
+/// `text` in `lang`, or `text` itself when it has no translation.
+pub fn translate(lang: Lang, text: &str) -> &str {
+    let table: &HashMap<&str, &str> = match lang {
+        Lang::En => return text,
+        Lang::De => &GERMAN_TABLE,
+    };
+    table.get(text).copied().unwrap_or(text)
+}
+
+static GERMAN_TABLE: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| GERMAN.iter().copied().collect());
+
+/// German. Keys are the English sentences exactly as the templates and handlers write them.
+pub const GERMAN: &[(&str, &str)] = &[
+    // login.html, device.html
+    ("Sign in", "Anmelden"),
+    ("to continue to", "weiter zu"),
+    ("Username", "Benutzername"),
+    ("Password", "Passwort"),
+    ("The username or password is incorrect.", "Benutzername oder Passwort ist falsch."),
+    // consent.html
+    ("Allow", "Zulassen"),
+    ("Deny", "Ablehnen"),
+    ("Signed in as", "Angemeldet als"),
+    ("asks to:", "möchte:"),
+    ("Allow access?", "Zugriff erlauben?"),
+    // device.html
+    ("Connect a device", "Gerät verbinden"),
+    ("Enter the code shown on your device.", "Geben Sie den Code ein, den Ihr Gerät anzeigt."),
+    ("Code", "Gerätecode"),
+    ("Continue", "Weiter"),
+    ("to connect", "um zu verbinden:"),
+    ("The device showing this code asks to:", "Das Gerät mit diesem Code möchte:"),
+    ("Device connected", "Gerät verbunden"),
+    ("Request denied", "Anfrage abgelehnt"),
+    (
+        "is now signed in. You can return to your device.",
+        "ist jetzt angemeldet. Sie können zu Ihrem Gerät zurückkehren.",
+    ),
+    (
+        "was not given access. You can close this page.",
+        "hat keinen Zugriff erhalten. Sie können diese Seite schließen.",
+    ),
+    (
+        "The form could not be verified. Please enter the code again.",
+        "Das Formular konnte nicht geprüft werden. Bitte geben Sie den Code erneut ein.",
+    ),
+    (
+        "That code is not valid or has expired. Check the code on your device.",
+        "Dieser Code ist ungültig oder abgelaufen. Prüfen Sie den Code auf Ihrem Gerät.",
+    ),
+    (
+        "That code has expired. Start again on your device.",
+        "Dieser Code ist abgelaufen. Beginnen Sie auf Ihrem Gerät erneut.",
+    ),
+    // logout.html
+    ("Sign out", "Abmelden"),
+    ("Sign out?", "Abmelden?"),
+    (
+        "asks to sign you out of all applications that use this account",
+        "möchte Sie von allen Anwendungen abmelden, die dieses Konto nutzen",
+    ),
+    ("Sign out of all applications that use this account", "Von allen Anwendungen abmelden, die dieses Konto nutzen"),
+    ("Stay signed in", "Angemeldet bleiben"),
+    ("Still signed in", "Weiterhin angemeldet"),
+    ("Nothing changed. You can close this page.", "Nichts wurde geändert. Sie können diese Seite schließen."),
+    ("Signed out", "Abgemeldet"),
+    ("You are signed out. You can close this page.", "Sie sind abgemeldet. Sie können diese Seite schließen."),
+    ("Choose Sign out or Stay signed in.", "Wählen Sie „Abmelden“ oder „Angemeldet bleiben“."),
+    (
+        "The form could not be verified. Nothing was changed.",
+        "Das Formular konnte nicht geprüft werden. Nichts wurde geändert.",
+    ),
+    (
+        "The application asking to sign you out is not known here.",
+        "Die Anwendung, die Sie abmelden möchte, ist hier nicht bekannt.",
+    ),
+    // error.html, form_post.html and the handlers' messages
+    ("Something went wrong", "Etwas ist schiefgelaufen"),
+    ("Error:", "Fehler:"),
+    ("Continuing…", "Weiter…"),
+    ("Press the button to continue.", "Drücken Sie die Schaltfläche, um fortzufahren."),
+    ("Choose Allow or Deny.", "Wählen Sie „Zulassen“ oder „Ablehnen“."),
+    ("The request is malformed.", "Die Anfrage ist fehlerhaft."),
+    ("The form is malformed.", "Das Formular ist fehlerhaft."),
+    ("The request must be a form post.", "Die Anfrage muss ein Formular sein."),
+    ("The form must be posted as a form.", "Das Formular muss als Formular gesendet werden."),
+    (
+        "Gatehouse is briefly unavailable. Please try again in a moment.",
+        "Gatehouse ist kurz nicht erreichbar. Bitte versuchen Sie es gleich noch einmal.",
+    ),
+    (
+        "Gatehouse had a problem. Please try again.",
+        "Bei Gatehouse ist ein Problem aufgetreten. Bitte versuchen Sie es erneut.",
+    ),
+    (
+        "This sign-in page has expired or was opened elsewhere. Go back to the application and start again.",
+        "Diese Anmeldeseite ist abgelaufen oder wurde anderswo geöffnet. Kehren Sie zur Anwendung zurück und beginnen Sie erneut.",
+    ),
+    (
+        "The form could not be verified. Go back to the application and start again.",
+        "Das Formular konnte nicht geprüft werden. Kehren Sie zur Anwendung zurück und beginnen Sie erneut.",
+    ),
+    ("The request has no client_id.", "Der Anfrage fehlt die client_id."),
+    (
+        "The application asking you to sign in is not known here.",
+        "Die Anwendung, bei der Sie sich anmelden sollen, ist hier nicht bekannt.",
+    ),
+    (
+        "The request has no redirect_uri and the application has several registered.",
+        "Der Anfrage fehlt die redirect_uri, und die Anwendung hat mehrere registriert.",
+    ),
+    (
+        "The address the application asked to return to is not one it registered, so you were not sent there.",
+        "Die Adresse, zu der die Anwendung zurückkehren wollte, ist nicht registriert; Sie wurden deshalb nicht dorthin geschickt.",
+    ),
+    // built-in scopes on the consent pages
+    ("Sign you in and know who you are", "Sie anmelden und wissen, wer Sie sind"),
+    ("See your name and basic profile", "Ihren Namen und Ihr Basisprofil sehen"),
+    ("See your email address", "Ihre E-Mail-Adresse sehen"),
+    ("See your postal address", "Ihre Postanschrift sehen"),
+    ("See your phone number", "Ihre Telefonnummer sehen"),
+    ("Stay signed in while you are away (refresh tokens)", "Angemeldet bleiben, während Sie weg sind (Refresh-Tokens)"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every sentence a built-in page passes through `t` has a German translation: a new
+    /// English sentence without one fails here, not in front of a German reader.
+    #[test]
+    fn every_sentence_of_the_built_in_pages_is_translated() {
+        let filter = "| t";
+        for (name, source) in
+            crate::web::DEFAULTS.iter().filter(|(n, _)| n.ends_with(".html") && !n.starts_with("console/"))
+        {
+            let mut rest = *source;
+            while let Some(i) = rest.find(filter) {
+                let before = rest[..i].trim_end();
+                if let Some(text) = before.strip_suffix('"').and_then(|b| b.rfind('"').map(|q| &b[q + 1..])) {
+                    assert_ne!(translate(Lang::De, text), text, "{name}: {text:?} has no German");
+                }
+                rest = &rest[i + filter.len()..];
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_sentences_pass_through() {
+        assert_eq!(translate(Lang::De, "Sign in"), "Anmelden");
+        assert_eq!(translate(Lang::De, "Access to inventory"), "Access to inventory");
+        assert_eq!(translate(Lang::En, "Sign in"), "Sign in");
+    }
+
+    #[test]
+    fn the_built_in_scope_descriptions_are_translated() {
+        for s in gatehouse_protocol::claims::standard_scopes() {
+            assert_ne!(translate(Lang::De, &s.description), s.description, "{}", s.name.as_str());
+        }
+    }
+}
