@@ -45,7 +45,7 @@ pub fn negotiate(ui_locales: Option<&str>, accept_language: Option<&str>) -> Lan
         })
         .collect();
     // Stable: among equal weights the header's order decides.
-    weighted.sort_by(|a, b| b.0.cmp(&a.0));
+    weighted.sort_by_key(|(q, _)| std::cmp::Reverse(*q));
     weighted.first().map_or(Lang::En, |(_, l)| *l)
 }
 
