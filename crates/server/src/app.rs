@@ -169,6 +169,7 @@ pub fn app(state: AppState) -> Router {
         .route("/device/login", post(crate::device::device_login))
         .route("/device/consent", post(crate::device::device_consent))
         .route("/assets/gatehouse.css", get(css))
+        .route("/assets/logo", get(logo))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)
@@ -214,6 +215,10 @@ async fn jwks(State(keys): State<Arc<Keys>>) -> Response {
 
 async fn css(State(core): State<Arc<Core>>) -> Response {
     core.pages.css()
+}
+
+async fn logo(State(core): State<Arc<Core>>) -> Response {
+    core.pages.logo()
 }
 
 /// Liveness: the process answers.

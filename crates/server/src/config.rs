@@ -68,6 +68,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     #[serde(default)]
     pub console: ConsoleConfig,
+    #[serde(default)]
+    pub theme: ThemeConfig,
     /// A folder of templates (login.html, consent.html, error.html, form_post.html, base.html,
     /// gatehouse.css) replacing the built-in ones of the same name.
     #[serde(default)]
@@ -159,6 +161,111 @@ pub struct ConsoleConfig {
     pub enabled: Option<bool>,
 }
 
+/// `[theme]`: the sign-in pages in an organisation's colours, with its logo.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThemeConfig {
+    /// A PNG, SVG, JPEG or WebP file (at most 256 KiB), shown above each page's heading.
+    #[serde(default)]
+    pub logo: Option<PathBuf>,
+    /// The logo's text alternative (its organisation's name). Required with `logo`.
+    #[serde(default)]
+    pub logo_alt: Option<String>,
+    /// Colours as `#rrggbb` or `#rgb`: buttons and links, text on them, the page behind the
+    /// card, the text. Checked against WCAG AA contrast (4.5:1).
+    #[serde(default)]
+    pub accent: Option<String>,
+    #[serde(default)]
+    pub accent_text: Option<String>,
+    #[serde(default)]
+    pub background: Option<String>,
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+impl ThemeConfig {
+    fn validate(&self, file: &str, errs: &mut Vec<String>) -> crate::web::Theme {
+        let mut theme = crate::web::Theme::default();
+        let mut colour = |key: &'static str, value: &Option<String>| {
+            let v = value.as_deref()?;
+            match parse_colour(v) {
+                Some(rgb) => {
+                    theme.colours.push((key, v.to_owned()));
+                    Some(rgb)
+                }
+                None => {
+                    errs.push(format!("{file}: theme.{key}: {v:?} is not a colour (#rrggbb or #rgb)"));
+                    None
+                }
+            }
+        };
+        const DEFAULT_ACCENT: [u8; 3] = [0x1f, 0x5f, 0xbf];
+        let accent = colour("accent", &self.accent);
+        let accent_text = colour("accent_text", &self.accent_text);
+        let _ = colour("background", &self.background);
+        let text = colour("text", &self.text);
+        let white = [255, 255, 255];
+        for (what, fg, bg) in [
+            ("theme.accent_text on theme.accent", accent_text.unwrap_or(white), accent.unwrap_or(DEFAULT_ACCENT)),
+            ("theme.text on the white card", text.unwrap_or([0x1b, 0x1f, 0x24]), white),
+        ] {
+            let ratio = contrast(fg, bg);
+            if ratio < 4.5 {
+                errs.push(format!("{file}: {what}: contrast {ratio:.2}:1; pages need at least 4.5:1 (WCAG AA)"));
+            }
+        }
+        if let Some(path) = &self.logo {
+            let kind = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+                Some("png") => Some("image/png"),
+                Some("svg") => Some("image/svg+xml"),
+                Some("jpg" | "jpeg") => Some("image/jpeg"),
+                Some("webp") => Some("image/webp"),
+                _ => None,
+            };
+            match (kind, std::fs::read(path)) {
+                (None, _) => {
+                    errs.push(format!("{file}: theme.logo: {} is not .png, .svg, .jpg or .webp", path.display()))
+                }
+                (_, Err(e)) => errs.push(format!("{file}: theme.logo: {}: {e}", path.display())),
+                (Some(_), Ok(bytes)) if bytes.len() > 256 * 1024 => {
+                    errs.push(format!("{file}: theme.logo: {} is over 256 KiB", path.display()))
+                }
+                (Some(kind), Ok(bytes)) => theme.logo = Some((bytes::Bytes::from(bytes), kind)),
+            }
+            match self.logo_alt.as_deref().map(str::trim) {
+                Some(alt) if !alt.is_empty() => theme.logo_alt = alt.to_owned(),
+                _ => errs.push(format!("{file}: theme.logo_alt: say what the logo shows (its organisation's name)")),
+            }
+        }
+        theme
+    }
+}
+
+/// `#rrggbb` or `#rgb` as red, green, blue.
+fn parse_colour(v: &str) -> Option<[u8; 3]> {
+    let hex = v.strip_prefix('#')?;
+    let digits: Vec<u8> =
+        hex.chars().map(|c| c.to_digit(16).and_then(|d| u8::try_from(d).ok())).collect::<Option<_>>()?;
+    match digits.as_slice() {
+        [r, g, b] => Some([r * 17, g * 17, b * 17]),
+        [r1, r2, g1, g2, b1, b2] => Some([r1 * 16 + r2, g1 * 16 + g2, b1 * 16 + b2]),
+        _ => None,
+    }
+}
+
+/// WCAG 2.1 contrast ratio of two sRGB colours.
+fn contrast(a: [u8; 3], b: [u8; 3]) -> f64 {
+    let luminance = |c: [u8; 3]| {
+        let lin = |v: u8| {
+            let v = f64::from(v) / 255.0;
+            if v <= 0.039_28 { v / 12.92 } else { ((v + 0.055) / 1.055).powf(2.4) }
+        };
+        0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2])
+    };
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
 /// `[throttle]`: brute-force back-off (see `throttle`), seconds and counts.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -233,6 +340,7 @@ pub struct ValidConfig {
     pub metrics: Option<Option<String>>,
     /// Whether the admin console is served at `/admin`.
     pub console: bool,
+    pub theme: crate::web::Theme,
     pub registration: RegistrationPolicy,
     pub throttle: crate::throttle::ThrottlePolicy,
     pub limits: crate::Limits,
@@ -397,6 +505,7 @@ impl Config {
             Some(b) => limits.max_header_bytes = b,
             None => {}
         }
+        let theme = self.theme.validate(&file, &mut errs);
         let database_pool = self.validate_pool(&file, &mut errs);
         let metrics = match (self.metrics.enabled.unwrap_or(true), &self.metrics.token) {
             (false, _) => None,
@@ -472,6 +581,7 @@ impl Config {
                 database_pool,
                 metrics,
                 console: self.console.enabled.unwrap_or(true),
+                theme,
                 registration,
                 throttle,
                 limits,

@@ -85,7 +85,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
             rng: Arc::new(issuer::SystemRng),
         },
         catalog,
-        pages: web::Pages::new(cfg.templates.clone(), &cfg.issuer),
+        pages: web::Pages::new(cfg.templates.clone(), &cfg.issuer, cfg.theme.clone()),
         secrets: client_auth::SecretCache::default(),
         throttle: throttle::Throttle::new(store.clone(), clock.clone(), cfg.throttle, metrics.clone()),
         metrics,

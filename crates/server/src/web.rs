@@ -40,11 +40,39 @@ pub struct Pages {
     env: Environment<'static>,
     base: String,
     css: String,
+    theme: Theme,
+}
+
+/// An operator's theme (`[theme]`, validated): colours become CSS custom properties appended to
+/// the stylesheet; the logo is served from memory at `/assets/logo`.
+#[derive(Debug, Clone, Default)]
+pub struct Theme {
+    /// (`accent` | `accent_text` | `background` | `text`, `#rrggbb`)
+    pub colours: Vec<(&'static str, String)>,
+    pub logo: Option<(bytes::Bytes, &'static str)>,
+    pub logo_alt: String,
+}
+
+impl Theme {
+    /// The CSS that puts the colours in force over the stylesheet's own.
+    fn css(&self) -> String {
+        if self.colours.is_empty() {
+            return String::new();
+        }
+        let var = |key: &str| match key {
+            "accent" => "--accent",
+            "accent_text" => "--accent-fg",
+            "background" => "--bg",
+            _ => "--fg",
+        };
+        let decls: Vec<String> = self.colours.iter().map(|(k, v)| format!("{}: {v};", var(k))).collect();
+        format!("\n/* [theme] */\n:root {{ {} }}\n", decls.join(" "))
+    }
 }
 
 impl Pages {
     /// `dir`: an operator's template folder; a file there replaces the default of that name.
-    pub fn new(dir: Option<PathBuf>, issuer: &str) -> Self {
+    pub fn new(dir: Option<PathBuf>, issuer: &str, theme: Theme) -> Self {
         let mut env = Environment::new();
         // Stricter than Jinja's: '/' is encoded too, so a value is always one path segment.
         env.add_filter("urlencode", |v: String| path_segment(&v));
@@ -72,7 +100,25 @@ impl Pages {
             .unwrap_or_else(|| {
                 DEFAULTS.iter().find(|(n, _)| *n == "gatehouse.css").map(|(_, s)| (*s).to_owned()).unwrap_or_default()
             });
-        Self { env, base: issuer.trim_end_matches('/').to_owned(), css }
+        let css = css + &theme.css();
+        Self { env, base: issuer.trim_end_matches('/').to_owned(), css, theme }
+    }
+
+    /// GET `/assets/logo`: the theme's logo. An SVG may hold script; the policy keeps it inert
+    /// even when opened directly.
+    pub fn logo(&self) -> Response {
+        match &self.theme.logo {
+            Some((bytes, kind)) => (
+                [
+                    (header::CONTENT_TYPE, *kind),
+                    (header::CACHE_CONTROL, "public, max-age=3600"),
+                    (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+                ],
+                bytes.clone(),
+            )
+                .into_response(),
+            None => StatusCode::NOT_FOUND.into_response(),
+        }
     }
 
     pub fn css(&self) -> Response {
@@ -93,7 +139,8 @@ impl Pages {
             let ui_locales = ctx.get_attr("ui_locales").ok().and_then(|v| v.as_str().map(str::to_owned));
             negotiate(ui_locales.as_deref(), crate::i18n::accept_language().as_deref())
         };
-        let ctx = context! { base => self.base, lang => lang.tag(), ..ctx };
+        let logo = self.theme.logo.is_some().then_some(self.theme.logo_alt.as_str());
+        let ctx = context! { base => self.base, lang => lang.tag(), logo, ..ctx };
         match self.env.get_template(name).and_then(|t| t.render(ctx)) {
             Ok(html) => {
                 let mut r = with_page_headers((status, Html(html)).into_response(), None);
@@ -262,7 +309,7 @@ mod tests {
 
     #[test]
     fn templates_escape_html() {
-        let p = Pages::new(None, "http://x");
+        let p = Pages::new(None, "http://x", Theme::default());
         let r = p.error(StatusCode::BAD_REQUEST, "<script>alert(1)</script>", None);
         assert_eq!(r.status(), 400);
         assert_eq!(r.headers()[header::X_FRAME_OPTIONS], "DENY");

@@ -53,3 +53,29 @@ async fn pages_follow_accept_language_and_ui_locales_comes_first() {
     let console = get_in(&s, "/admin/assets/console.css", "de").await;
     assert_eq!(console.status, 200);
 }
+
+#[tokio::test]
+async fn an_operator_theme_recolours_the_pages_and_shows_the_logo() {
+    let dir = tempfile::tempdir().unwrap();
+    let logo = dir.path().join("acme.svg");
+    let svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"120\" height=\"32\"><rect width=\"120\" height=\"32\" fill=\"#0b6e4f\"/></svg>";
+    std::fs::write(&logo, svg).unwrap();
+    let theme = format!(
+        "[theme]\nlogo = {logo:?}\nlogo_alt = \"Acme Corp\"\naccent = \"#0b6e4f\"\naccent_text = \"#ffffff\"\nbackground = \"#eef2f0\"\n{CONFIG}"
+    );
+    let s = TestServer::start(&theme, TestDb::sqlite()).await.unwrap();
+    let login = get_in(&s, &authorize_query(&[]), "en").await;
+    assert!(login.body.contains("<img class=\"logo\""), "{}", login.body);
+    assert!(login.body.contains("alt=\"Acme Corp\""));
+    let css = s.http.get(s.url("/assets/gatehouse.css")).send().await.unwrap().text().await.unwrap();
+    assert!(css.ends_with(":root { --accent: #0b6e4f; --accent-fg: #ffffff; --bg: #eef2f0; }\n"), "{css}");
+    let r = s.http.get(s.url("/assets/logo")).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("sandbox"), "an SVG stays inert");
+    assert_eq!(r.text().await.unwrap(), svg);
+
+    // Without a theme: no logo, the stylesheet as shipped.
+    let plain = TestServer::start(CONFIG, TestDb::sqlite()).await.unwrap();
+    assert_eq!(plain.http.get(plain.url("/assets/logo")).send().await.unwrap().status(), 404);
+    assert!(!get_in(&plain, &authorize_query(&[]), "en").await.body.contains("class=\"logo\""));
+}

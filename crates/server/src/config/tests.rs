@@ -140,3 +140,41 @@ fn metrics_are_on_by_default_and_may_want_a_token_or_be_off() {
     assert_eq!(t.metrics, Some(Some("0123456789abcdef".into())));
     assert!(errors("[metrics]\ntoken = \"short\"\n").iter().any(|e| e.contains("metrics.token")));
 }
+
+#[test]
+fn theme_colours_are_checked_for_form_and_contrast() {
+    let v = check("[theme]\naccent = \"#0b6e4f\"\naccent_text = \"#fff\"\nbackground = \"#eef2f0\"\n").unwrap();
+    assert_eq!(v.theme.colours.len(), 3);
+    let e = errors("[theme]\naccent = \"green\"\ntext = \"#12345\"\n");
+    assert_eq!(e.len(), 2, "{e:?}");
+    assert!(e[0].contains("theme.accent") && e[0].contains("#rrggbb"), "{e:?}");
+    let e = errors("[theme]\naccent = \"#ffdd00\"\n");
+    assert!(e[0].contains("contrast") && e[0].contains("4.5:1"), "white on yellow is unreadable: {e:?}");
+    let e = errors("[theme]\ntext = \"#999999\"\n");
+    assert!(e[0].contains("theme.text"), "{e:?}");
+}
+
+#[test]
+fn a_theme_logo_must_be_an_image_with_a_text_alternative() {
+    let dir = tempfile::tempdir().unwrap();
+    let logo = dir.path().join("logo.svg");
+    std::fs::write(&logo, "<svg xmlns=\"http://www.w3.org/2000/svg\"/>").unwrap();
+    let ok = check(&format!("[theme]\nlogo = {:?}\nlogo_alt = \"Acme\"\n", logo)).unwrap();
+    assert_eq!(ok.theme.logo.as_ref().map(|(_, kind)| *kind), Some("image/svg+xml"));
+    assert!(errors(&format!("[theme]\nlogo = {logo:?}\n"))[0].contains("logo_alt"));
+    let text = dir.path().join("logo.txt");
+    std::fs::write(&text, "hi").unwrap();
+    assert!(errors(&format!("[theme]\nlogo = {text:?}\nlogo_alt = \"A\"\n"))[0].contains(".png"));
+    let missing = dir.path().join("nope.png");
+    assert!(errors(&format!("[theme]\nlogo = {missing:?}\nlogo_alt = \"A\"\n"))[0].contains("nope.png"));
+}
+
+#[test]
+fn contrast_matches_wcag() {
+    assert!((contrast([0, 0, 0], [255, 255, 255]) - 21.0).abs() < 0.01);
+    assert!((contrast([0x76, 0x76, 0x76], [255, 255, 255]) - 4.54).abs() < 0.01);
+    assert_eq!(parse_colour("#0b6e4f"), Some([0x0b, 0x6e, 0x4f]));
+    assert_eq!(parse_colour("#fff"), Some([255, 255, 255]));
+    assert_eq!(parse_colour("#ggg"), None);
+    assert_eq!(parse_colour("fff"), None);
+}
