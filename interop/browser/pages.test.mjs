@@ -88,3 +88,20 @@ test('the device page accepts a code and signs the user in without JavaScript', 
   assert.match(await page.content(), /connected|done|return to your device/i);
   await ctx.close();
 });
+
+test('a German browser gets German pages; ui_locales overrides it', async () => {
+  const ctx = await browser.newContext({ locale: 'de-DE', javaScriptEnabled: false });
+  const page = await ctx.newPage();
+  await page.goto(authorizeUrl());
+  await page.getByRole('heading', { name: 'Anmelden' }).waitFor();
+  assert.equal(await page.locator('html').getAttribute('lang'), 'de');
+  await page.getByLabel('Benutzername').fill('alice');
+  await page.getByLabel('Passwort').fill('alice-password');
+  await page.getByRole('button', { name: 'Anmelden' }).click();
+  await page.getByRole('button', { name: 'Zulassen' }).waitFor();
+  await shoot(page, 'consent-de');
+  await accessible(page);
+  await page.goto(authorizeUrl({ ui_locales: 'en' }));
+  await page.getByRole('button', { name: 'Allow' }).waitFor();
+  await ctx.close();
+});
