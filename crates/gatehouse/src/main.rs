@@ -154,7 +154,7 @@ async fn open_store(
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.log_format);
+    let otel = init_tracing(cli.log_format);
     // Blocking threads (argon2, key generation) end one second after their last job instead of
     // ten, and the allocator then returns their memory: idle RSS after a start that hashed the
     // config's secrets falls to its floor in seconds.
@@ -169,23 +169,75 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    let code = match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("gatehouse: {e:#}");
             ExitCode::FAILURE
         }
+    };
+    // The spans still queued go out before the process ends.
+    if let Some(provider) = otel
+        && let Err(e) = provider.shutdown()
+    {
+        eprintln!("gatehouse: could not flush the OpenTelemetry spans: {e}");
     }
+    code
 }
 
-fn init_tracing(format: LogFormat) {
+/// Logs to stderr (text or JSON lines) and, when an OTLP endpoint is configured, spans to it.
+/// Returns the span exporter's provider, to flush at exit.
+fn init_tracing(format: LogFormat) -> Option<opentelemetry_sdk::trace::SdkTracerProvider> {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = match format {
+        LogFormat::Text => fmt.boxed(),
+        LogFormat::Json => fmt.json().boxed(),
+    };
+    let (provider, problem) = match otlp_provider() {
+        Ok(p) => (p, None),
+        Err(e) => (None, Some(e)),
+    };
+    let otel = provider.as_ref().map(|p| {
+        use opentelemetry::trace::TracerProvider as _;
+        tracing_opentelemetry::layer().with_tracer(p.tracer("gatehouse"))
+    });
+    tracing_subscriber::registry().with(fmt).with(otel).with(filter).init();
+    if let Some(e) = problem {
+        tracing::warn!(error = %e, "OpenTelemetry export is configured but could not start; spans are not exported");
     }
+    provider
+}
+
+/// OpenTelemetry (OTLP/HTTP, protobuf), configured the way every OpenTelemetry SDK is: by the
+/// standard environment variables. Off unless `OTEL_EXPORTER_OTLP_ENDPOINT` (or
+/// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) is set; `OTEL_EXPORTER_OTLP_HEADERS`,
+/// `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_SERVICE_NAME` (default `gatehouse`),
+/// `OTEL_RESOURCE_ATTRIBUTES` and the batch settings `OTEL_BSP_*` apply as usual.
+fn otlp_provider() -> anyhow::Result<Option<opentelemetry_sdk::trace::SdkTracerProvider>> {
+    let configured = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
+        .iter()
+        .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()));
+    if !configured {
+        return Ok(None);
+    }
+    gatehouse_server::install_tls_provider();
+    let exporter = opentelemetry_otlp::SpanExporter::builder().with_http().build()?;
+    let mut resource = opentelemetry_sdk::Resource::builder()
+        .with_attribute(opentelemetry::KeyValue::new("service.version", env!("CARGO_PKG_VERSION")));
+    if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
+        resource = resource.with_service_name("gatehouse");
+    }
+    Ok(Some(
+        opentelemetry_sdk::trace::SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_resource(resource.build())
+            .build(),
+    ))
 }
 
 /// Loads and validates, printing every problem; `None` when invalid.

@@ -16,8 +16,7 @@ const FIRST_RETRY: Duration = Duration::from_millis(500);
 
 /// The outbound HTTP client: rustls on aws-lc-rs, short timeouts, no redirects (§2.5).
 pub fn http_client() -> reqwest::Client {
-    // The process-wide rustls provider; a second call finds it installed, which is fine.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    crate::install_tls_provider();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .connect_timeout(Duration::from_secs(3))

@@ -41,6 +41,12 @@ use gatehouse_store::{SqlStore, Store, StoreOptions};
 use std::future::Future;
 use std::sync::Arc;
 
+/// Installs rustls on aws-lc-rs as the process's TLS provider, for every outbound HTTPS client
+/// (back-channel logout, the OpenTelemetry exporter). A second call finds it installed.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 /// Opens the store (running migrations), applies the config's clients, users and scopes, loads
 /// or creates the signing keys, and returns the application state.
 pub async fn build(cfg: &ValidConfig) -> anyhow::Result<AppState> {

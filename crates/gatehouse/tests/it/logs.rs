@@ -148,3 +148,67 @@ async fn a_full_run_with_debug_logging_logs_no_secret() {
         assert!(!text.contains(s.as_str()), "the log holds a secret ({}…)", &s[..6]);
     }
 }
+
+/// One OTLP request the stand-in collector received: its content type and body.
+type Export = (String, Vec<u8>);
+
+/// OpenTelemetry export: with `OTEL_EXPORTER_OTLP_ENDPOINT` set, the request spans reach an
+/// OTLP/HTTP collector (a stand-in here that records what it receives), carrying the service
+/// name and each request's id; a graceful stop flushes what is queued. Nothing secret goes along.
+/// (Multi-threaded: the collector must answer while the test blocks waiting for the stop.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spans_are_exported_over_otlp_when_an_endpoint_is_configured() {
+    use axum::body::Bytes;
+    use std::sync::{Arc, Mutex};
+    let received: Arc<Mutex<Vec<Export>>> = Arc::default();
+    let sink = received.clone();
+    let collector = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: Bytes| {
+            let sink = sink.clone();
+            async move {
+                let kind = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+                sink.lock().unwrap().push((kind, body.to_vec()));
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, collector).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("g.toml");
+    std::fs::write(&cfg, crate::admin::config()).unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let base = format!("http://{listen}");
+    let (child, _log) = spawn_serve_logged(
+        dir.path(),
+        &["--config", cfg.to_str().unwrap(), "--listen", &listen],
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint), ("OTEL_SERVICE_NAME", "gatehouse-under-test")],
+    );
+    let http = gatehouse_testkit::http_client();
+    let r = http
+        .post(format!("{base}/token"))
+        .basic_auth("service", Some("service-secret"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    let request_id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let token: Value = r.json().await.unwrap();
+    let access_token = token["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(sigterm_and_wait(child), 0);
+
+    let batches = received.lock().unwrap().clone();
+    assert!(!batches.is_empty(), "the spans were flushed at the graceful stop");
+    let all: Vec<u8> = batches.iter().flat_map(|(_, b)| b.clone()).collect();
+    let has = |needle: &str| all.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(batches.iter().all(|(kind, _)| kind == "application/x-protobuf"), "OTLP/HTTP protobuf");
+    assert!(has("gatehouse-under-test"), "the service name is the resource's");
+    assert!(has("request") && has("/token"), "the request span, with its path");
+    assert!(has(&request_id), "the request id links the span to the log lines and the response");
+    for secret in ["service-secret", access_token.as_str()] {
+        assert!(!has(secret), "nothing secret is exported");
+    }
+}
