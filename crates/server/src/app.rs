@@ -156,10 +156,9 @@ pub fn app(state: AppState) -> Router {
     if state.console {
         router = router.merge(crate::console::router());
     }
-    router
-        .merge(metadata)
-        .merge(api)
-        .merge(crate::admin::router())
+    // The pages people read: they answer in the browser's language (crate::i18n). Only these
+    // routes pay for remembering Accept-Language.
+    let pages = Router::new()
         .route("/authorize", get(crate::authorize::authorize).post(crate::authorize::authorize))
         .route("/login", post(crate::authorize::login))
         .route("/consent", post(crate::authorize::consent))
@@ -168,13 +167,18 @@ pub fn app(state: AppState) -> Router {
         .route("/device", get(crate::device::device_page).post(crate::device::device_submit))
         .route("/device/login", post(crate::device::device_login))
         .route("/device/consent", post(crate::device::device_consent))
+        .layer(axum::middleware::from_fn(crate::i18n::remember_accept_language));
+    router
+        .merge(metadata)
+        .merge(api)
+        .merge(crate::admin::router())
+        .merge(pages)
         .route("/assets/gatehouse.css", get(css))
         .route("/assets/logo", get(logo))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)
         .with_state(state)
-        .layer(axum::middleware::from_fn(crate::i18n::remember_accept_language))
         // Per route (MatchedPath is set by then); the fallback counts as "unmatched".
         .layer(axum::middleware::from_fn_with_state(metrics, crate::metrics::track))
         .layer(tower::util::option_layer(hsts))
