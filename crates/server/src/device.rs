@@ -244,9 +244,11 @@ pub async fn device_login(
         let headers = headers.clone();
         let user_code = user_code.clone();
         let client_id = rec.client_id.clone();
+        let username = username.clone();
         async move {
             let client_name = client_name(&core, &client_id).await;
-            page(&core, &headers, status, context! { step => "login", client_name, user_code, error })
+            // What was typed stays, so only the password needs typing again.
+            page(&core, &headers, status, context! { step => "login", client_name, user_code, error, username })
         }
     };
     let user = match check_password(&core, &username, &password, Some(peer.ip())).await {

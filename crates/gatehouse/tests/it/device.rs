@@ -190,3 +190,20 @@ async fn device_forms_need_the_csrf_cookie() {
         b.post("/device", &[("csrf", "x".repeat(43).as_str()), ("user_code", d["user_code"].as_str().unwrap())]).await;
     assert_eq!(page.status, 403);
 }
+
+/// A wrong password on the device page keeps the typed username (as the login page does).
+#[tokio::test]
+async fn a_failed_device_sign_in_keeps_the_username() {
+    let (s, _) = start(TestDb::sqlite()).await;
+    let (_, d) = device_authorization(&s, &[("client_id", "tv"), ("scope", "openid")]).await;
+    let b = Browser::new(&s.url);
+    let login = enter_code(&b, d["user_code"].as_str().unwrap()).await;
+    assert!(!login.body.contains("value=\"None\""));
+    let (csrf, code) = (login.field("csrf").unwrap(), login.field("user_code").unwrap());
+    let again = b
+        .post("/device/login", &[("csrf", &csrf), ("user_code", &code), ("username", "alice"), ("password", "nope")])
+        .await;
+    assert_eq!(again.status, 401);
+    assert!(again.body.contains("value=\"alice\""), "{}", again.body);
+    assert!(sign_in(&b, &again).await.body.contains("decision"), "then the right password goes on to consent");
+}
