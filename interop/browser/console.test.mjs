@@ -88,7 +88,7 @@ test('an administrator creates a client, a user signs in with it, the session is
   const sessions = page.getByRole('table').filter({ has: page.getByRole('columnheader', { name: 'Session' }) });
   assert.equal(await sessions.getByRole('row').count(), 2, 'a header row and alice\'s one session');
   await accessible(page);
-  await shoot(page, 'console-user', ['code']);
+  await shoot(page, 'console-user');
   await page.getByRole('button', { name: /^End session/ }).click();
   await page.getByText('The sessions were ended.').waitFor();
   await page.getByText('No active session.').waitFor();
@@ -105,10 +105,12 @@ test('an administrator creates a client, a user signs in with it, the session is
   }
   const creation = await log.getByRole('row').filter({ hasText: 'client.create' }).filter({ hasText: 'client:shop' }).textContent();
   assert.match(creation, /user:/, 'the actor is the signed-in administrator');
+  assert.equal(await page.getByLabel('Who').inputValue(), '', 'an empty filter field is empty');
   await page.getByLabel('What (prefix)').fill('session.');
   await page.getByRole('button', { name: 'Filter' }).click();
+  await log.getByRole('row').filter({ hasText: 'session.revoke' }).first().waitFor();
   assert.equal(await log.getByRole('row').filter({ hasText: 'client.create' }).count(), 0);
-  await shoot(page, 'console-audit', ['time', 'td:nth-child(2)', 'td:nth-child(4)', 'code.details']);
+  await shoot(page, 'console-audit');
 
   // Signing out revokes the console's token and asks to end the Gatehouse session.
   await page.getByRole('button', { name: 'Sign out' }).click();
@@ -152,6 +154,6 @@ test('forms without the CSRF token change nothing', async () => {
   await page.getByText(/^Rotated/).waitFor();
   assert.equal(await page.getByRole('row').count(), before + 1);
   await accessible(page);
-  await shoot(page, 'console-keys', ['td:nth-child(1)', 'td:nth-child(4)', 'td:nth-child(5)', 'td:nth-child(6)']);
+  await shoot(page, 'console-keys');
   await ctx.close();
 });

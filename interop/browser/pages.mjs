@@ -66,9 +66,9 @@ export async function accessible(page) {
   assert.ok(focus.outline, `${page.url()}: the focused ${focus.tag} shows no outline`);
 }
 
-// A screenshot for the README (SCREENSHOTS_DIR), with what changes every run (ids,
-// secrets, times) masked so the pictures stay comparable. Checks first that the page rendered
-// styled: its stylesheets loaded and applied, and the picture is not a near-empty PNG.
+// A screenshot for the README (SCREENSHOTS_DIR), with `mask` (secrets) covered. Checks first
+// that the page rendered styled: its stylesheets loaded and applied, and the picture is not a
+// near-empty PNG.
 export async function shoot(page, name, mask = []) {
   const styled = await page.evaluate(() =>
     [...document.styleSheets].every((s) => s.cssRules.length > 0) && getComputedStyle(document.body).fontFamily.includes('system-ui'));

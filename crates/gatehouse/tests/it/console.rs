@@ -117,6 +117,9 @@ async fn an_administrator_signs_in_and_every_page_renders() {
             let p = b.get(path).await;
             assert_eq!(p.status, 200, "{path}: {}", p.body);
             assert!(p.body.contains(expect), "{path} shows {expect}");
+            // A missing value is shown as nothing, never as the word "None" (the Chromium
+            // suite found filter fields that said "None" and then filtered by it).
+            assert!(!p.body.contains("None"), "{path} renders a missing value as \"None\"");
             let csp = p.header("content-security-policy").unwrap();
             assert!(csp.contains("default-src 'none'") && !csp.contains("script-src"), "{path}: no script at all");
             assert_eq!(p.header("x-frame-options"), Some("DENY"));
