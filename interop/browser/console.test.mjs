@@ -3,15 +3,14 @@
 // find all of it in the audit log. Screenshots go to SCREENSHOTS_DIR when it is set.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
-import { accessible, shoot } from './pages.mjs';
+import { accessible, launch, shoot } from './pages.mjs';
 
 const BASE = process.env.GATEHOUSE_URL;
 const CALLBACK = 'http://127.0.0.1:9/shop/callback';
 let browser;
 
 before(async () => {
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'] });
+  browser = await launch();
 });
 after(async () => { await browser?.close(); });
 

@@ -2,8 +2,14 @@
 // heading, a label for every field, a name for every button, text contrast of at least WCAG
 // AA (4.5:1, 3:1 for large text), keyboard focus that shows, and a layout that fits the screen.
 import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+
+// Debian's Chromium (or CHROMIUM), headless.
+export function launch() {
+  return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'] });
+}
 
 export async function accessible(page) {
   const problems = await page.evaluate(() => {

@@ -3,15 +3,14 @@
 // desktop and a phone width, and are photographed for the README.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
-import { accessible, shoot } from './pages.mjs';
+import { accessible, launch, shoot } from './pages.mjs';
 
 const BASE = process.env.GATEHOUSE_URL;
 const WEBAPP_CB = 'http://127.0.0.1:3000/callback';
 let browser;
 
 before(async () => {
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'] });
+  browser = await launch();
 });
 after(async () => { await browser?.close(); });
 

@@ -186,11 +186,12 @@ pub struct ThemeConfig {
 impl ThemeConfig {
     fn validate(&self, file: &str, errs: &mut Vec<String>) -> crate::web::Theme {
         let mut theme = crate::web::Theme::default();
-        let mut colour = |key: &'static str, value: &Option<String>| {
+        // Each setting and the stylesheet's custom property it sets.
+        let mut colour = |key: &'static str, css_var: &'static str, value: &Option<String>| {
             let v = value.as_deref()?;
             match parse_colour(v) {
                 Some(rgb) => {
-                    theme.colours.push((key, v.to_owned()));
+                    theme.colours.push((css_var, v.to_owned()));
                     Some(rgb)
                 }
                 None => {
@@ -200,10 +201,10 @@ impl ThemeConfig {
             }
         };
         const DEFAULT_ACCENT: [u8; 3] = [0x1f, 0x5f, 0xbf];
-        let accent = colour("accent", &self.accent);
-        let accent_text = colour("accent_text", &self.accent_text);
-        let _ = colour("background", &self.background);
-        let text = colour("text", &self.text);
+        let accent = colour("accent", "--accent", &self.accent);
+        let accent_text = colour("accent_text", "--accent-fg", &self.accent_text);
+        let _ = colour("background", "--bg", &self.background);
+        let text = colour("text", "--fg", &self.text);
         let white = [255, 255, 255];
         for (what, fg, bg) in [
             ("theme.accent_text on theme.accent", accent_text.unwrap_or(white), accent.unwrap_or(DEFAULT_ACCENT)),

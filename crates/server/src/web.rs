@@ -47,7 +47,7 @@ pub struct Pages {
 /// the stylesheet; the logo is served from memory at `/assets/logo`.
 #[derive(Debug, Clone, Default)]
 pub struct Theme {
-    /// (`accent` | `accent_text` | `background` | `text`, `#rrggbb`)
+    /// (the stylesheet's custom property, e.g. `--accent`; a validated `#rrggbb` or `#rgb`)
     pub colours: Vec<(&'static str, String)>,
     pub logo: Option<(bytes::Bytes, &'static str)>,
     pub logo_alt: String,
@@ -59,13 +59,7 @@ impl Theme {
         if self.colours.is_empty() {
             return String::new();
         }
-        let var = |key: &str| match key {
-            "accent" => "--accent",
-            "accent_text" => "--accent-fg",
-            "background" => "--bg",
-            _ => "--fg",
-        };
-        let decls: Vec<String> = self.colours.iter().map(|(k, v)| format!("{}: {v};", var(k))).collect();
+        let decls: Vec<String> = self.colours.iter().map(|(var, v)| format!("{var}: {v};")).collect();
         format!("\n/* [theme] */\n:root {{ {} }}\n", decls.join(" "))
     }
 }
