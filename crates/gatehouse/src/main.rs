@@ -195,7 +195,8 @@ fn init_tracing(format: LogFormat) -> Option<opentelemetry_sdk::trace::SdkTracer
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
     let fmt = match format {
-        LogFormat::Text => fmt.boxed(),
+        // Colours for a terminal only: not in files, journald or `docker logs`.
+        LogFormat::Text => fmt.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).boxed(),
         LogFormat::Json => fmt.json().boxed(),
     };
     let (provider, problem) = match otlp_provider() {
