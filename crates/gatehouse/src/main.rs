@@ -99,7 +99,7 @@ enum Command {
         #[arg(long, global = true)]
         database: Option<String>,
     },
-    /// Users: add, list, show, set-password, disable, enable, remove.
+    /// Users: add, list, show, set-password, disable, enable, grant-admin, revoke-admin, remove.
     User {
         #[command(subcommand)]
         action: manage::UserAction,
