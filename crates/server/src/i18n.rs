@@ -12,6 +12,7 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::Response;
 use gatehouse_protocol::i18n::Lang;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
@@ -31,13 +32,23 @@ pub fn accept_language() -> Option<String> {
     ACCEPT_LANGUAGE.try_with(Clone::clone).ok().flatten()
 }
 
-/// `text` in `lang`, or `text` itself when it has no translation.
-pub fn translate(lang: Lang, text: &str) -> &str {
+/// `text` in `lang`, or `text` itself when it has no translation. A sentence with a number in
+/// it ("Try again in 30 seconds.") is looked up with the number as `{n}` and put back after.
+pub fn translate(lang: Lang, text: &str) -> Cow<'_, str> {
     let table: &HashMap<&str, &str> = match lang {
-        Lang::En => return text,
+        Lang::En => return Cow::Borrowed(text),
         Lang::De => &GERMAN_TABLE,
     };
-    table.get(text).copied().unwrap_or(text)
+    if let Some(found) = table.get(text) {
+        return Cow::Borrowed(found);
+    }
+    let Some(start) = text.find(|c: char| c.is_ascii_digit()) else { return Cow::Borrowed(text) };
+    let end = text[start..].find(|c: char| !c.is_ascii_digit()).map_or(text.len(), |e| start + e);
+    let (before, n, after) = (&text[..start], &text[start..end], &text[end..]);
+    match table.get(format!("{before}{{n}}{after}").as_str()) {
+        Some(found) => Cow::Owned(found.replace("{n}", n)),
+        None => Cow::Borrowed(text),
+    }
 }
 
 static GERMAN_TABLE: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::new(|| GERMAN.iter().copied().collect());
@@ -46,6 +57,31 @@ static GERMAN_TABLE: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::n
 pub const GERMAN: &[(&str, &str)] = &[
     // login.html, device.html
     ("Sign in", "Anmelden"),
+    // Throttled (crate::throttle::retry_in says when): `{n}` is the number.
+    (
+        "Too many failed attempts. Try again in {n} second.",
+        "Zu viele Fehlversuche. Versuchen Sie es in {n} Sekunde erneut.",
+    ),
+    (
+        "Too many failed attempts. Try again in {n} seconds.",
+        "Zu viele Fehlversuche. Versuchen Sie es in {n} Sekunden erneut.",
+    ),
+    (
+        "Too many failed attempts. Try again in {n} minutes.",
+        "Zu viele Fehlversuche. Versuchen Sie es in {n} Minuten erneut.",
+    ),
+    (
+        "Too many wrong codes. Try again in {n} second.",
+        "Zu viele falsche Codes. Versuchen Sie es in {n} Sekunde erneut.",
+    ),
+    (
+        "Too many wrong codes. Try again in {n} seconds.",
+        "Zu viele falsche Codes. Versuchen Sie es in {n} Sekunden erneut.",
+    ),
+    (
+        "Too many wrong codes. Try again in {n} minutes.",
+        "Zu viele falsche Codes. Versuchen Sie es in {n} Minuten erneut.",
+    ),
     ("to continue to", "weiter zu"),
     ("Username", "Benutzername"),
     ("Password", "Passwort"),
@@ -183,6 +219,28 @@ mod tests {
         assert_eq!(translate(Lang::De, "Sign in"), "Anmelden");
         assert_eq!(translate(Lang::De, "Access to inventory"), "Access to inventory");
         assert_eq!(translate(Lang::En, "Sign in"), "Sign in");
+    }
+
+    /// The throttling messages carry a number; every form `retry_in` makes is translated.
+    #[test]
+    fn sentences_with_a_number_are_translated_around_it() {
+        for secs in [1, 2, 45, 119, 120, 900] {
+            let when = crate::throttle::retry_in(secs);
+            for sentence in [
+                format!("Too many failed attempts. Try again {when}."),
+                format!("Too many wrong codes. Try again {when}."),
+            ] {
+                let german = translate(Lang::De, &sentence);
+                assert!(german.starts_with("Zu viele"), "{sentence:?} has no German: {german:?}");
+                let n: String = when.chars().filter(char::is_ascii_digit).collect();
+                assert!(german.contains(&format!(" {n} ")), "{german:?} lost the number of {sentence:?}");
+            }
+        }
+        assert_eq!(translate(Lang::De, "Try 3 times"), "Try 3 times", "no key with {{n}}: unchanged");
+        assert_eq!(
+            translate(Lang::En, "Too many wrong codes. Try again in 5 seconds."),
+            "Too many wrong codes. Try again in 5 seconds."
+        );
     }
 
     #[test]

@@ -73,7 +73,7 @@ impl Pages {
         // `{{ "Sign in" | t }}`: the sentence in the page's language (crate::i18n).
         env.add_filter("t", |state: &minijinja::State, text: String| {
             let lang = state.lookup("lang").and_then(|l| l.as_str().and_then(Lang::of_tag)).unwrap_or_default();
-            crate::i18n::translate(lang, &text).to_owned()
+            crate::i18n::translate(lang, &text).into_owned()
         });
         let folder = dir.clone();
         env.set_loader(move |name| {

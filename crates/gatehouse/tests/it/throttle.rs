@@ -48,6 +48,11 @@ async fn an_account_locked_at_one_node_is_locked_at_another() {
         let page = browser.login(&page, "alice", "alice-password").await;
         assert_eq!(page.status, 429);
         assert!(page.body.contains("Try again in 1 second."), "{}", page.body);
+        // ...in the sign-in's language.
+        let page = browser.authorize(&crate::webapp_auth(&[("ui_locales", "de")])).await;
+        let page = browser.login(&page, "alice", "alice-password").await;
+        assert_eq!(page.status, 429);
+        assert!(page.body.contains("Versuchen Sie es in 1 Sekunde erneut."), "{}", page.body);
 
         // The back-off passes: 1 s after the sixth failure.
         clock.advance(2);
