@@ -28,6 +28,11 @@ RUN set -eu; \
     /rootfs/usr/local/bin/gatehouse --version
 
 FROM scratch
+ARG GIT_REVISION=unknown
+LABEL org.opencontainers.image.title="Gatehouse" \
+      org.opencontainers.image.description="OpenID Connect provider and OAuth 2.0 authorization server" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.revision="${GIT_REVISION}"
 COPY --from=build /rootfs/ /
 COPY --from=build --chown=10001:10001 /data/ /
 USER 10001:10001

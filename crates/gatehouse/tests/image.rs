@@ -201,6 +201,7 @@ async fn the_container_image_builds_small_and_runs_as_non_root() {
     assert!(config["ExposedPorts"].get("8080/tcp").is_some(), "{config}");
     assert!(config["Volumes"].get("/var/lib/gatehouse").is_some(), "{config}");
     assert_eq!(config["StopSignal"], "SIGTERM");
+    assert_eq!(config["Labels"]["org.opencontainers.image.revision"], revision.trim());
 
     // What it holds: the binary, its C libraries, passwd, the default config; no shell.
     let container = Container(format!("gatehouse-image-test-{}", std::process::id()));
