@@ -93,18 +93,17 @@ impl From<AdminError> for Problem {
             }
             AdminError::NotFound(what) => Self::new(StatusCode::NOT_FOUND, "about:blank", format!("no such {what}")),
             AdminError::Conflict(m) => Self::new(StatusCode::CONFLICT, CONFLICT, m),
-            AdminError::Store(e @ gatehouse_store::StoreError::Unavailable(_)) => {
-                tracing::warn!(error = %e, "admin API: database briefly unavailable");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "about:blank",
-                    "the database is briefly unavailable; try again",
-                )
-            }
+            AdminError::Store(e @ gatehouse_store::StoreError::Unavailable(_)) => unavailable(&e),
             AdminError::Store(e) => internal(&e),
             AdminError::Internal(m) => internal(&m),
         }
     }
+}
+
+/// 503 with `Retry-After` (added by [`Problem::into_response`]): the database is briefly away.
+fn unavailable(detail: &dyn std::fmt::Display) -> Problem {
+    tracing::warn!(error = %detail, "admin API: database briefly unavailable");
+    Problem::new(StatusCode::SERVICE_UNAVAILABLE, "about:blank", "the database is briefly unavailable; try again")
 }
 
 fn internal(detail: &dyn std::fmt::Display) -> Problem {
@@ -228,7 +227,13 @@ impl FromRequestParts<crate::AppState> for Caller {
 pub(crate) async fn admin_actor(core: &Core, token: &str) -> Result<String, Problem> {
     let invalid =
         || Problem::unauthorized(StatusCode::UNAUTHORIZED, Some("invalid_token"), "the access token is not valid");
-    let view = crate::lifecycle::live_access_token(core, token).await.map_err(|e| internal(&e))?.ok_or_else(invalid)?;
+    let view = crate::lifecycle::live_access_token(core, token)
+        .await
+        .map_err(|e| match e {
+            gatehouse_protocol::error::OAuthError::TemporarilyUnavailable(_) => unavailable(&e),
+            e => internal(&e),
+        })?
+        .ok_or_else(invalid)?;
     let insufficient = |detail| Problem::unauthorized(StatusCode::FORBIDDEN, Some("insufficient_scope"), detail);
     if !view.scope.contains(ADMIN_SCOPE) {
         return Err(insufficient("the access token was not granted gatehouse:admin"));
