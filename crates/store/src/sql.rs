@@ -132,9 +132,12 @@ impl SqlStore {
             Backend::Sqlite => sqlite_url(url)?,
             Backend::Postgres => url.to_owned(),
         };
-        // Connections are checked before use (the default), so after a database restart the
-        // dead ones are replaced instead of failing a request each.
-        let opts = AnyPoolOptions::new().acquire_timeout(options.pool.acquire_timeout).test_before_acquire(true);
+        // sqlx pings every connection as it goes back to the pool, and by default pings it again
+        // as it comes out: a third round trip per statement (a third worker-thread hand-off on
+        // SQLite) for a connection checked moments ago. PostgreSQL connections idle for over a
+        // second are still pinged before use, so after a database restart the dead ones are
+        // replaced instead of failing a request each; a SQLite file does not go away.
+        let opts = AnyPoolOptions::new().acquire_timeout(options.pool.acquire_timeout).test_before_acquire(false);
         let pool = match backend {
             Backend::Sqlite => {
                 opts.max_connections(options.pool.max_connections.unwrap_or(8))
@@ -160,6 +163,14 @@ impl SqlStore {
             Backend::Postgres => {
                 let statement_timeout = options.pool.statement_timeout.map_or(0, |t| t.as_millis());
                 opts.max_connections(options.pool.max_connections.unwrap_or(16))
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for > Duration::from_secs(1) {
+                                sqlx::Connection::ping(conn).await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .after_connect(move |conn, _| {
                         Box::pin(async move {
                             sqlx::query(&format!("SET statement_timeout = {statement_timeout}"))

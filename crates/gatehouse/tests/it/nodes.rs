@@ -257,6 +257,10 @@ async fn a_node_whose_database_goes_away_answers_503_and_recovers_by_itself() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"], "temporarily_unavailable", "{body}");
     assert!(!body.to_string().contains("127.0.0.1"), "no detail leaks: {body}");
+    // The admin API too, where a token A has not seen yet needs the database for its
+    // revocation check.
+    let (st, _, p) = call(&a, &t, "GET", "/admin/v1/users", None).await;
+    assert_eq!(st, 503, "{p}");
     // Meanwhile B, which still reaches the database, changes the client A has cached.
     let (st, _, rotated) = call(&b, &t, "POST", "/admin/v1/clients/steady/rotate-secret", None).await;
     assert_eq!(st, 200);
@@ -276,4 +280,34 @@ async fn a_node_whose_database_goes_away_answers_503_and_recovers_by_itself() {
     b.stop().await;
     a.stop().await;
     drop(db);
+}
+
+/// After a database restart the pool's connections are dead. A connection idle for over a
+/// second is tested before use and replaced, so the first requests after a quiet spell succeed
+/// instead of failing once per dead connection.
+#[tokio::test]
+async fn connections_idle_across_a_database_restart_are_replaced_before_use() {
+    use gatehouse_testkit::proxy::TcpProxy;
+    let Some(db) = TestDb::postgres().await else { return };
+    let proxy = TcpProxy::start(db.server_addr().unwrap()).await.unwrap();
+    let a = TestServer::start(&crate::admin::config(), db.through(&proxy)).await.unwrap();
+    let t = admin_token(&a).await;
+    // Requests at once, so that the pool holds several connections.
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (http, url, t) = (a.http.clone(), a.url("/admin/v1/users"), t.clone());
+        set.spawn(async move { http.get(url).bearer_auth(t).send().await.unwrap().status().as_u16() });
+    }
+    assert_eq!(set.join_all().await, [200; 8]);
+
+    // The database "restarts": every open connection breaks, new ones are accepted again.
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    proxy.restore();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    for i in 0..8 {
+        let (st, _, body) = call(&a, &t, "GET", "/admin/v1/users", None).await;
+        assert_eq!(st, 200, "request {i} after the restart met a dead connection: {body}");
+    }
+    a.stop().await;
 }
