@@ -265,13 +265,15 @@ impl SqlStore {
         now: UnixTime,
         retire: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     ) -> Result<bool> {
-        refresh_insert(INSERT_REFRESH, successor, now).execute(&self.pool).await?;
-        if retire.execute(&self.pool).await?.rows_affected() == 1 {
+        // One connection for both: each return to the pool costs sqlx a ping, one more hop.
+        let mut conn = self.pool.acquire().await?;
+        refresh_insert(INSERT_REFRESH, successor, now).execute(&mut *conn).await?;
+        if retire.execute(&mut *conn).await?.rows_affected() == 1 {
             return Ok(true);
         }
         sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = $1")
             .bind(&successor.token_hash)
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await?;
         Ok(false)
     }
