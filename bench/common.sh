@@ -16,6 +16,9 @@ wait_for() {
   echo "server at $1 did not come up" >&2; exit 1
 }
 # A database URL for database $2 on the server of admin URL $1.
+# The admin URL with another database. Without an sslmode of its own it gets sslmode=disable:
+# the database is on this machine, and the figures (all taken so) measure Gatehouse, not TLS to
+# it (Gatehouse's default, as libpq's, is `prefer`).
 pg_database_url() {
-  python3 -c 'import sys,urllib.parse as u; p=u.urlsplit(sys.argv[1]); print(p._replace(path="/"+sys.argv[2]).geturl())' "$1" "$2"
+  python3 -c 'import sys,urllib.parse as u; p=u.urlsplit(sys.argv[1]); q=p.query if "sslmode=" in p.query else "&".join(x for x in [p.query, "sslmode=disable"] if x); print(p._replace(path="/"+sys.argv[2], query=q).geturl())' "$1" "$2"
 }

@@ -494,3 +494,32 @@ async fn conditional_rotation_settles_races() {
         s.close().await;
     }
 }
+
+/// PostgreSQL over TLS, as managed services demand: `sslmode=require` in the database URL gives
+/// a server whose every connection is encrypted (libpq's `sslmode` values; the default, `prefer`,
+/// encrypts when the server offers it).
+#[tokio::test]
+async fn postgres_connections_use_tls_when_the_url_requires_it() {
+    use sqlx::Row;
+    let Some(db) = TestDb::postgres().await else { return };
+    let mut tls = db.shared();
+    tls.url = format!("{}?sslmode=require", db.url);
+    let s = gatehouse_testkit::TestServer::start("", tls).await.unwrap();
+    assert_eq!(s.http.get(s.url("/readyz")).send().await.unwrap().status(), 200);
+    let (st, discovery) = s.get_json("/.well-known/openid-configuration").await.unwrap();
+    assert_eq!((st.as_u16(), discovery["issuer"].as_str()), (200, Some(s.url.as_str())));
+
+    // Gatehouse's connections to its database, seen from the server side.
+    let watcher = sqlx::PgPool::connect(&format!("{}?sslmode=disable", db.url)).await.unwrap();
+    let rows = sqlx::query(
+        "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+         WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()",
+    )
+    .fetch_all(&watcher)
+    .await
+    .unwrap();
+    let encrypted: Vec<bool> = rows.iter().map(|r| r.get("ssl")).collect();
+    assert!(!encrypted.is_empty() && encrypted.iter().all(|e| *e), "connections' TLS: {encrypted:?}");
+    watcher.close().await;
+    s.stop().await;
+}
