@@ -1,8 +1,8 @@
 //! [`SqlStore`] for sign-in state: interactions, sessions, consent, codes, refresh tokens and
 //! the access-token revocation list. Single-use redemption is a conditional `UPDATE` that
 //! stores the successor refresh token in the same statement (PostgreSQL) or right before it
-//! (SQLite, see [`SqlStore::successor_first`]), so the database, not luck, settles concurrent
-//! redemptions, and the loser's family revocation always reaches the winner's token.
+//! (SQLite, see [`redeem!`]), so the database, not luck, settles concurrent redemptions, and the
+//! loser's family revocation always reaches the winner's token.
 
 use crate::{
     Backend, CodeLookup, CodeStore, ConsentStore, Interaction, InteractionStore, IssuedAccessToken, NewRefresh,
@@ -13,7 +13,7 @@ use gatehouse_protocol::clock::UnixTime;
 use sqlx::Row;
 
 /// The columns of a refresh token row and their parameters, `$1`–`$7`, bound by
-/// [`refresh_insert`]; statements that retire a code or token in a CTE `used` number their own
+/// [`refresh_insert`]; statements that retire a code or token ([`redeem!`]) number their own
 /// parameters from `$8`.
 macro_rules! refresh_columns {
     () => {
@@ -21,7 +21,45 @@ macro_rules! refresh_columns {
     };
 }
 
-const INSERT_REFRESH: &str = concat!("INSERT INTO ", refresh_columns!(), " VALUES ($1, $2, $3, $4, $5, $6, $7)");
+macro_rules! insert_refresh {
+    () => {
+        concat!("INSERT INTO ", refresh_columns!(), " VALUES ($1, $2, $3, $4, $5, $6, $7)")
+    };
+}
+
+/// A redemption in one round trip: store the successor refresh token (`$1`–`$7`, `$5` being now)
+/// if and only if `$retire`, a conditional `UPDATE` of the code or token presented (`$8`…),
+/// changes a row; a row comes back when it did.
+///
+/// PostgreSQL: one statement, the successor inserted from the `UPDATE`'s `RETURNING`.
+///
+/// SQLite has no writing CTEs, so three statements sent together (one hand-off to sqlx's worker
+/// thread), each atomic, without a transaction: store the successor, retire, and take the
+/// successor back out if the `UPDATE` changed nothing (`changes()` is the last completed
+/// statement's count, on this connection). Because the successor is stored before the retiring
+/// statement runs, a loser (which can only notice it lost after that statement) always finds the
+/// winner's successor when it revokes the family. A crash between them leaves a successor nobody
+/// holds. The statements must be read to the end (`fetch_all`): sqlx stops running them when the
+/// reader goes away.
+macro_rules! redeem {
+    (Postgres, $retire:expr) => {
+        concat!(
+            "WITH used AS (",
+            $retire,
+            " RETURNING 1 AS won) INSERT INTO ",
+            refresh_columns!(),
+            " SELECT $1, $2, $3, $4, $5, $6, $7 FROM used RETURNING 1 AS won"
+        )
+    };
+    (Sqlite, $retire:expr) => {
+        concat!(
+            insert_refresh!(),
+            "; ",
+            $retire,
+            " RETURNING 1 AS won; DELETE FROM refresh_tokens WHERE token_hash = $1 AND changes() = 0"
+        )
+    };
+}
 
 /// `sql` (an insert of [`refresh_columns`]) with `$1`–`$7` bound for `t`.
 fn refresh_insert<'q>(
@@ -230,81 +268,53 @@ impl CodeStore for SqlStore {
         at: &IssuedAccessToken,
         refresh: Option<&NewRefresh>,
     ) -> Result<bool> {
-        const CONSUME: &str =
-            "UPDATE authorization_codes SET consumed_at = $1, access_token_jti = $2, access_token_exp = $3
-             WHERE code_hash = $4 AND consumed_at IS NULL";
-        let consume = || sqlx::query(CONSUME).bind(now).bind(&at.jti).bind(at.expires_at).bind(code_hash);
-        match (refresh, self.backend) {
-            (None, _) => Ok(consume().execute(&self.pool).await?.rows_affected() == 1),
-            (Some(t), Backend::Postgres) => {
-                const SQL: &str = concat!(
-                    "WITH used AS (UPDATE authorization_codes SET consumed_at = $5, access_token_jti = $9, access_token_exp = $10
-                     WHERE code_hash = $8 AND consumed_at IS NULL RETURNING 1 AS one)
-                     INSERT INTO ",
-                    refresh_columns!(),
-                    " SELECT $1, $2, $3, $4, $5, $6, $7 FROM used RETURNING token_hash"
-                );
-                let q = refresh_insert(SQL, t, now).bind(code_hash).bind(&at.jti).bind(at.expires_at);
-                Ok(q.fetch_optional(&self.pool).await?.is_some())
-            }
-            (Some(t), Backend::Sqlite) => self.successor_first(t, now, consume()).await,
+        macro_rules! consume {
+            ($now:literal, $code:literal, $jti:literal, $exp:literal) => {
+                concat!(
+                    "UPDATE authorization_codes SET consumed_at = ",
+                    $now,
+                    ", access_token_jti = ",
+                    $jti,
+                    ", access_token_exp = ",
+                    $exp,
+                    " WHERE code_hash = ",
+                    $code,
+                    " AND consumed_at IS NULL"
+                )
+            };
         }
-    }
-}
-
-impl SqlStore {
-    /// SQLite's single-use redemption in two statements, each atomic, without a transaction
-    /// (fewer round trips to SQLite's worker thread): store the successor, then `retire` the
-    /// code or token, and take the successor back out if another redemption retired it first.
-    /// Because the successor is stored before the retiring statement runs, a loser (which
-    /// can only notice it lost after that statement) always finds the winner's successor when
-    /// it revokes the family. A crash between the two leaves a successor nobody holds.
-    async fn successor_first<'q>(
-        &self,
-        successor: &NewRefresh,
-        now: UnixTime,
-        retire: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> Result<bool> {
-        // One connection for both: each return to the pool costs sqlx a ping, one more hop.
-        let mut conn = self.pool.acquire().await?;
-        refresh_insert(INSERT_REFRESH, successor, now).execute(&mut *conn).await?;
-        if retire.execute(&mut *conn).await?.rows_affected() == 1 {
-            return Ok(true);
-        }
-        sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = $1")
-            .bind(&successor.token_hash)
-            .execute(&mut *conn)
-            .await?;
-        Ok(false)
+        let Some(t) = refresh else {
+            let q = sqlx::query(consume!("$1", "$2", "$3", "$4")).bind(now).bind(code_hash).bind(&at.jti);
+            return Ok(q.bind(at.expires_at).execute(&self.pool).await?.rows_affected() == 1);
+        };
+        let sql = match self.backend {
+            Backend::Postgres => redeem!(Postgres, consume!("$5", "$8", "$9", "$10")),
+            Backend::Sqlite => redeem!(Sqlite, consume!("$5", "$8", "$9", "$10")),
+        };
+        let q = refresh_insert(sql, t, now).bind(code_hash).bind(&at.jti).bind(at.expires_at);
+        Ok(!q.fetch_all(&self.pool).await?.is_empty())
     }
 }
 
 #[async_trait]
 impl RefreshTokenStore for SqlStore {
     async fn insert_refresh(&self, token: &NewRefresh, now: UnixTime) -> Result<()> {
-        refresh_insert(INSERT_REFRESH, token, now).execute(&self.pool).await?;
+        refresh_insert(insert_refresh!(), token, now).execute(&self.pool).await?;
         Ok(())
     }
 
     async fn rotate_refresh(&self, token_hash: &str, now: UnixTime, successor: &NewRefresh) -> Result<bool> {
-        const RETIRE: &str = "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL AND revoked_at IS NULL";
-        match self.backend {
-            Backend::Postgres => {
-                const SQL: &str = concat!(
-                    "WITH used AS (UPDATE refresh_tokens SET rotated_at = $5
-                     WHERE token_hash = $8 AND rotated_at IS NULL AND revoked_at IS NULL RETURNING 1 AS one)
-                     INSERT INTO ",
-                    refresh_columns!(),
-                    " SELECT $1, $2, $3, $4, $5, $6, $7 FROM used RETURNING token_hash"
-                );
-                let q = refresh_insert(SQL, successor, now).bind(token_hash);
-                Ok(q.fetch_optional(&self.pool).await?.is_some())
-            }
-            Backend::Sqlite => {
-                let retired = sqlx::query(RETIRE).bind(now).bind(token_hash);
-                self.successor_first(successor, now, retired).await
-            }
+        macro_rules! retire {
+            () => {
+                "UPDATE refresh_tokens SET rotated_at = $5 WHERE token_hash = $8 AND rotated_at IS NULL AND revoked_at IS NULL"
+            };
         }
+        let sql = match self.backend {
+            Backend::Postgres => redeem!(Postgres, retire!()),
+            Backend::Sqlite => redeem!(Sqlite, retire!()),
+        };
+        let q = refresh_insert(sql, successor, now).bind(token_hash);
+        Ok(!q.fetch_all(&self.pool).await?.is_empty())
     }
 
     async fn revoke_family(&self, family_id: &str, now: UnixTime) -> Result<u64> {
