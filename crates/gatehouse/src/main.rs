@@ -17,6 +17,17 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Hands the memory freed during start-up back to the system. Seeding the config's secrets runs
+/// argon2 (19 MiB a call); mimalloc returns freed memory a second later, but only when some later
+/// free gives it the chance, which on an idle server is never: idle RSS stayed 9 MiB above its
+/// floor (30 MiB instead of 21).
+#[allow(unsafe_code)]
+fn release_freed_memory() {
+    // SAFETY: `mi_collect` takes no pointers; it walks and trims mimalloc's own structures and
+    // may be called from any thread at any time (mimalloc.h).
+    unsafe { libmimalloc_sys::mi_collect(true) }
+}
+
 /// `gatehouse --version`: the crate version and the git revision it was built from.
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("BUILD_GIT_REVISION"), ")");
 
@@ -156,8 +167,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let otel = init_tracing(cli.log_format);
     // Blocking threads (argon2, key generation) end one second after their last job instead of
-    // ten, and the allocator then returns their memory: idle RSS after a start that hashed the
-    // config's secrets falls to its floor in seconds.
+    // ten: each keeps a stack and its allocator heap while it lives.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_keep_alive(std::time::Duration::from_secs(1))
@@ -404,6 +414,7 @@ async fn keys(store: &gatehouse_store::SqlStore, action: KeysAction) -> anyhow::
 async fn serve(cfg: ValidConfig) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let state = gatehouse_server::build(&cfg).await.context("starting Gatehouse")?;
+    release_freed_memory();
     let now = gatehouse_protocol::clock::Clock::now(&gatehouse_protocol::clock::SystemClock);
     if let Some((id, secret)) = gatehouse_server::admin::ops::bootstrap(state.store.as_ref(), now)
         .await
