@@ -11,6 +11,7 @@ mod cache;
 pub mod changes;
 pub mod cleanup;
 mod device;
+mod direct;
 mod error;
 mod sign_in;
 pub mod sql;

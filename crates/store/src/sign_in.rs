@@ -1,8 +1,10 @@
 //! [`SqlStore`] for sign-in state: interactions, sessions, consent, codes, refresh tokens and
 //! the access-token revocation list. Single-use redemption is a conditional `UPDATE` that
-//! stores the successor refresh token in the same statement (PostgreSQL) or right before it
-//! (SQLite, see [`redeem!`]), so the database, not luck, settles concurrent redemptions, and the
-//! loser's family revocation always reaches the winner's token.
+//! stores the successor refresh token in the same statement (PostgreSQL), the same transaction
+//! (SQLite on the calling thread, [`crate::direct`]) or right before it (SQLite through sqlx,
+//! see [`redeem!`]), so the database, not luck, settles concurrent redemptions, and the loser's
+//! family revocation always reaches the winner's token. On SQLite, code and refresh token
+//! lookups and redemptions try [`crate::direct`] first, with the same SQL.
 
 use crate::{
     Backend, CodeLookup, CodeStore, ConsentStore, Interaction, InteractionStore, IssuedAccessToken, NewRefresh,
@@ -26,6 +28,9 @@ macro_rules! insert_refresh {
         concat!("INSERT INTO ", refresh_columns!(), " VALUES ($1, $2, $3, $4, $5, $6, $7)")
     };
 }
+
+/// The insert of a refresh token ([`refresh_columns`]).
+pub(crate) const INSERT_REFRESH: &str = insert_refresh!();
 
 /// A redemption in one round trip: store the successor refresh token (`$1`–`$7`, `$5` being now)
 /// if and only if `$retire`, a conditional `UPDATE` of the code or token presented (`$8`…),
@@ -246,10 +251,17 @@ impl CodeStore for SqlStore {
     }
 
     async fn find_code(&self, code_hash: &str) -> Result<Option<CodeLookup>> {
-        let row = sqlx::query("SELECT grant_id, document, consumed_at FROM authorization_codes WHERE code_hash = $1")
-            .bind(code_hash)
-            .fetch_optional(&self.pool)
-            .await?;
+        const SQL: &str = "SELECT grant_id, document, consumed_at FROM authorization_codes WHERE code_hash = $1";
+        if let Some(found) = self.direct.as_ref().and_then(|d| {
+            d.find(SQL, &[("$1", &code_hash)], |r| {
+                let consumed: Option<i64> = r.get(2)?;
+                Ok(CodeLookup { grant_id: r.get(0)?, document: r.get(1)?, consumed: consumed.is_some() })
+            })
+            .ok()
+        }) {
+            return found;
+        }
+        let row = sqlx::query(SQL).bind(code_hash).fetch_optional(&self.pool).await?;
         row.map(|r| {
             let consumed: Option<i64> = r.try_get("consumed_at")?;
             Ok(CodeLookup {
@@ -283,6 +295,13 @@ impl CodeStore for SqlStore {
                 )
             };
         }
+        if let Some(direct) = &self.direct {
+            let params: &crate::direct::Params<'_> =
+                &[("$5", &now), ("$8", &code_hash), ("$9", &at.jti), ("$10", &at.expires_at)];
+            if let Ok(redeemed) = direct.redeem(consume!("$5", "$8", "$9", "$10"), params, refresh, now) {
+                return redeemed;
+            }
+        }
         let Some(t) = refresh else {
             let q = sqlx::query(consume!("$1", "$2", "$3", "$4")).bind(now).bind(code_hash).bind(&at.jti);
             return Ok(q.bind(at.expires_at).execute(&self.pool).await?.rows_affected() == 1);
@@ -299,7 +318,7 @@ impl CodeStore for SqlStore {
 #[async_trait]
 impl RefreshTokenStore for SqlStore {
     async fn insert_refresh(&self, token: &NewRefresh, now: UnixTime) -> Result<()> {
-        refresh_insert(insert_refresh!(), token, now).execute(&self.pool).await?;
+        refresh_insert(INSERT_REFRESH, token, now).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -308,6 +327,12 @@ impl RefreshTokenStore for SqlStore {
             () => {
                 "UPDATE refresh_tokens SET rotated_at = $5 WHERE token_hash = $8 AND rotated_at IS NULL AND revoked_at IS NULL"
             };
+        }
+        if let Some(direct) = &self.direct {
+            let params: &crate::direct::Params<'_> = &[("$5", &now), ("$8", &token_hash)];
+            if let Ok(redeemed) = direct.redeem(retire!(), params, Some(successor), now) {
+                return redeemed;
+            }
         }
         let sql = match self.backend {
             Backend::Postgres => redeem!(Postgres, retire!()),
@@ -352,24 +377,45 @@ impl RefreshTokenStore for SqlStore {
     }
 
     async fn find_refresh(&self, token_hash: &str, now: UnixTime) -> Result<Option<RefreshLookup>> {
-        let row = sqlx::query(
-            "SELECT family_id, document, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1",
-        )
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| {
-            let rotated: Option<i64> = r.try_get("rotated_at")?;
-            let revoked: Option<i64> = r.try_get("revoked_at")?;
-            let expires_at: i64 = r.try_get("expires_at")?;
-            Ok(RefreshLookup {
-                family_id: r.try_get("family_id")?,
-                document: r.try_get("document")?,
-                live: rotated.is_none() && revoked.is_none() && expires_at > now,
-                used: rotated.is_some() || revoked.is_some(),
+        const SQL: &str =
+            "SELECT family_id, document, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1";
+        if let Some(found) = self.direct.as_ref().and_then(|d| {
+            d.find(SQL, &[("$1", &token_hash)], |r| {
+                Ok(refresh_lookup(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, now))
             })
+            .ok()
+        }) {
+            return found;
+        }
+        let row = sqlx::query(SQL).bind(token_hash).fetch_optional(&self.pool).await?;
+        row.map(|r| {
+            Ok(refresh_lookup(
+                r.try_get("family_id")?,
+                r.try_get("document")?,
+                r.try_get("expires_at")?,
+                r.try_get("rotated_at")?,
+                r.try_get("revoked_at")?,
+                now,
+            ))
         })
         .transpose()
+    }
+}
+
+/// A refresh token row's lookup as of `now`.
+fn refresh_lookup(
+    family_id: String,
+    document: String,
+    expires_at: UnixTime,
+    rotated_at: Option<UnixTime>,
+    revoked_at: Option<UnixTime>,
+    now: UnixTime,
+) -> RefreshLookup {
+    RefreshLookup {
+        family_id,
+        document,
+        live: rotated_at.is_none() && revoked_at.is_none() && expires_at > now,
+        used: rotated_at.is_some() || revoked_at.is_some(),
     }
 }
 

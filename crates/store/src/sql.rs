@@ -2,7 +2,8 @@
 //!
 //! The SQL is written once in the common dialect of both (numbered `$n` parameters, `ON
 //! CONFLICT`, `RETURNING`, partial indexes) and runs through sqlx's `Any` driver, so there is no
-//! per-database fork of any query.
+//! per-database fork of any query. On SQLite the redemption path behind `/token` runs the same
+//! SQL on the calling thread instead ([`crate::direct`]).
 
 use crate::cache::TtlCache;
 use crate::changes::{CHANNEL, Change};
@@ -69,6 +70,8 @@ pub struct SqlStore {
     pub(crate) users: Arc<TtlCache<User>>,
     /// Whether an access token (by `jti`) is revoked: read by every introspection and userinfo.
     pub(crate) revoked: Arc<TtlCache<bool>>,
+    /// SQLite: the redemption path on the calling thread, see [`crate::direct`].
+    pub(crate) direct: Option<Arc<crate::direct::Direct>>,
     /// Changes other nodes announced (PostgreSQL), for the server's own caches.
     changes: tokio::sync::broadcast::Sender<Change>,
     /// Stops the listener when the last clone of this store is dropped.
@@ -128,9 +131,9 @@ impl SqlStore {
     pub async fn connect_with(url: &str, options: StoreOptions) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
-        let url = match backend {
-            Backend::Sqlite => sqlite_url(url)?,
-            Backend::Postgres => url.to_owned(),
+        let (url, sqlite_path) = match backend {
+            Backend::Sqlite => sqlite_url(url).map(|(url, path)| (url, Some(path)))?,
+            Backend::Postgres => (url.to_owned(), None),
         };
         // sqlx pings every connection as it goes back to the pool, and by default pings it again
         // as it comes out: a third round trip per statement (a third worker-thread hand-off on
@@ -184,9 +187,11 @@ impl SqlStore {
             }
         };
         MIGRATOR.run(&pool).await?;
+        let direct = sqlite_path.map(|p| crate::direct::Direct::open(&p).map(Arc::new)).transpose()?;
         let mut store = Self {
             pool,
             backend,
+            direct,
             clients: Arc::new(TtlCache::new(options.cache_ttl)),
             users: Arc::new(TtlCache::new(options.cache_ttl)),
             revoked: Arc::new(TtlCache::new(options.cache_ttl)),
@@ -306,8 +311,9 @@ async fn relisten(url: &str) -> sqlx::postgres::PgListener {
     }
 }
 
-/// Normalises a SQLite URL: creates the parent folder and asks sqlx to create the file.
-fn sqlite_url(url: &str) -> Result<String> {
+/// Normalises a SQLite URL: creates the parent folder and asks sqlx to create the file. Also
+/// gives the file's path.
+fn sqlite_url(url: &str) -> Result<(String, String)> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path.is_empty() || path == ":memory:" {
@@ -323,7 +329,7 @@ fn sqlite_url(url: &str) -> Result<String> {
             .map_err(|e| StoreError::Url(format!("cannot create {}: {e}", parent.display())))?;
     }
     let query = if query.contains("mode=") { query.to_owned() } else { format!("mode=rwc&{query}") };
-    Ok(format!("sqlite://{path}?{}", query.trim_end_matches('&')))
+    Ok((format!("sqlite://{path}?{}", query.trim_end_matches('&')), path.to_owned()))
 }
 
 fn corrupt(table: &'static str) -> impl Fn(String) -> StoreError {
@@ -809,8 +815,9 @@ mod tests {
     fn sqlite_urls_are_normalised() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("sub/g.db");
-        let url = sqlite_url(&format!("sqlite://{}", p.display())).unwrap();
+        let (url, path) = sqlite_url(&format!("sqlite://{}", p.display())).unwrap();
         assert_eq!(url, format!("sqlite://{}?mode=rwc", p.display()));
+        assert_eq!(path, p.display().to_string());
         assert!(p.parent().unwrap().is_dir());
         assert!(sqlite_url("sqlite::memory:").is_err());
     }

@@ -458,6 +458,50 @@ async fn concurrent_key_rotations_all_succeed() {
     }
 }
 
+/// On SQLite, lookups and redemptions run on the calling thread and never wait for a lock
+/// there: while another connection holds the write lock (a CLI command, a login writing its
+/// session), a redemption waits for it through sqlx instead, then succeeds, and lookups go on.
+/// Without that fallback the rotation fails at once with "database is locked".
+#[tokio::test]
+async fn sqlite_redemptions_wait_for_another_writer_through_sqlx() {
+    use gatehouse_store::{CodeStore, RefreshTokenStore};
+    use sqlx::Connection;
+    let db = TestDb::sqlite();
+    let s = SqlStore::connect(&db.url).await.unwrap();
+    let now = 1_000;
+    s.insert_refresh(&refresh_row("old", "family", now + 60), now).await.unwrap();
+    s.insert_code("code", "grant", "{}", now + 60).await.unwrap();
+
+    let mut other = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
+    let rotation = tokio::spawn({
+        let s = s.clone();
+        async move { s.rotate_refresh("old", now, &refresh_row("new", "family", now + 60)).await }
+    });
+    let at = gatehouse_store::IssuedAccessToken { jti: "at".into(), expires_at: now + 60 };
+    let exchange = tokio::spawn({
+        let s = s.clone();
+        async move { s.consume_code("code", now, &at, Some(&refresh_row("first", "grant", now + 60))).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!rotation.is_finished() && !exchange.is_finished(), "a redemption did not wait for the writer");
+    // Reading needs no lock in WAL mode.
+    assert!(s.find_refresh("old", now).await.unwrap().unwrap().live);
+    assert!(!s.find_code("code").await.unwrap().unwrap().consumed);
+
+    sqlx::query("COMMIT").execute(&mut other).await.unwrap();
+    assert!(rotation.await.unwrap().unwrap(), "the rotation failed instead of waiting");
+    assert!(exchange.await.unwrap().unwrap(), "the code exchange failed instead of waiting");
+    assert!(s.find_refresh("old", now).await.unwrap().unwrap().used);
+    assert!(s.find_refresh("new", now).await.unwrap().unwrap().live);
+    assert!(s.find_refresh("first", now).await.unwrap().unwrap().live);
+    assert!(s.find_code("code").await.unwrap().unwrap().consumed);
+    // And once the lock is free, on the calling thread again: a replay retires nothing.
+    assert!(!s.rotate_refresh("old", now, &refresh_row("newer", "family", now + 60)).await.unwrap());
+    assert!(s.find_refresh("newer", now).await.unwrap().is_none());
+    s.close().await;
+}
+
 /// Two nodes rotating on a schedule: the one that saw a stale current key changes nothing.
 #[tokio::test]
 async fn conditional_rotation_settles_races() {
