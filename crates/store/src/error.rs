@@ -26,7 +26,10 @@ impl From<sqlx::Error> for StoreError {
         match &e {
             E::Database(db) if db.is_unique_violation() => Self::Conflict("unique constraint"),
             E::Database(db) if db.code().is_some_and(|c| is_transient_sqlstate(&c)) => Self::Unavailable(e.to_string()),
-            E::Io(_) | E::Tls(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed => {
+            // Protocol: the other end said something that is not PostgreSQL, as a connection cut
+            // half-way does (a proxy or load balancer that accepted it, then closed it: "unexpected
+            // response from SSLRequest: 0x00").
+            E::Io(_) | E::Tls(_) | E::Protocol(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed => {
                 Self::Unavailable(e.to_string())
             }
             _ => Self::Database(e.to_string()),
@@ -64,7 +67,7 @@ impl From<StoreError> for OAuthError {
 
 #[cfg(test)]
 mod tests {
-    use super::is_transient_sqlstate;
+    use super::{StoreError, is_transient_sqlstate};
 
     #[test]
     fn passing_failures_are_told_from_lasting_ones() {
@@ -74,5 +77,10 @@ mod tests {
         for code in ["23505", "42P01", "22001", "1", "19", "2067"] {
             assert!(!is_transient_sqlstate(code), "{code}");
         }
+        let cut = sqlx::Error::Protocol("unexpected response from SSLRequest: 0x00".into());
+        assert!(matches!(StoreError::from(cut), StoreError::Unavailable(_)));
+        let gone = sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into());
+        assert!(matches!(StoreError::from(gone), StoreError::Unavailable(_)));
+        assert!(matches!(StoreError::from(sqlx::Error::RowNotFound), StoreError::Database(_)));
     }
 }
