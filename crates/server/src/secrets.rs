@@ -1,16 +1,19 @@
 //! Randomness and hashing for secrets, on the server side of the protocol crate's rules:
 //! salts and generated values come from aws-lc's system random source.
 //!
-//! argon2id costs ~19 MiB and tens of milliseconds per call, so at most one call per CPU runs
-//! at a time ([`argon2_permit`]): a burst of logins or of clients missing the secret cache
-//! queues instead of allocating hundreds of megabytes.
+//! argon2id costs ~19 MiB and tens of milliseconds per call, so at most one call per two CPUs
+//! (and at least one) runs at a time ([`argon2_permit`]): a burst of logins or of clients
+//! missing the secret cache queues instead of allocating hundreds of megabytes, and leaves half
+//! the CPUs to every other request.
 
 use gatehouse_protocol::secret::{Secret, SecretHash};
 use std::sync::LazyLock;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-static ARGON2: LazyLock<Semaphore> =
-    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get)));
+static ARGON2: LazyLock<Semaphore> = LazyLock::new(|| {
+    let cpus = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    Semaphore::new((cpus / 2).max(1))
+});
 
 /// Waits for a turn to run argon2.
 pub async fn argon2_permit() -> Option<SemaphorePermit<'static>> {
