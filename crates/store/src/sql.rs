@@ -187,7 +187,14 @@ impl SqlStore {
             }
         };
         MIGRATOR.run(&pool).await?;
-        let direct = sqlite_path.map(|p| crate::direct::Direct::open(&p).map(Arc::new)).transpose()?;
+        // Without it (a file this process may only read, say) everything goes through sqlx.
+        let direct = sqlite_path.and_then(|p| match crate::direct::Direct::open(&p) {
+            Ok(d) => Some(Arc::new(d)),
+            Err(e) => {
+                tracing::warn!(error = %e, "SQLite: /token's lookups and redemptions go through sqlx's worker threads");
+                None
+            }
+        });
         let mut store = Self {
             pool,
             backend,
