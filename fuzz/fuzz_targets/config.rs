@@ -1,7 +1,7 @@
 //! The config loader: TOML parsing, layering and validation of every entry.
 #![no_main]
 
-use gatehouse_server::config::{Config, Overrides};
+use gatehouse_core::config::{Config, Overrides};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

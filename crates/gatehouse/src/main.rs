@@ -1,12 +1,11 @@
 //! `gatehouse`: the command line. Parses flags, loads and validates the configuration, opens
 //! the store and serves (STYLE.md rule 11: a thin binary over an injectable server).
 
-mod bench_seed;
 mod manage;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use gatehouse_server::config::{Config, Overrides, ValidConfig};
+use gatehouse_core::config::{Config, Overrides, ValidConfig};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -143,14 +142,6 @@ enum Command {
         /// bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
-    /// Benchmark only: write authorization codes as /authorize does and print them.
-    #[command(hide = true)]
-    BenchSeedCodes {
-        #[command(flatten)]
-        args: bench_seed::SeedCodes,
-        #[arg(long)]
-        database: Option<String>,
-    },
 }
 
 /// The store named by the configuration (and `--database`), migrated.
@@ -236,7 +227,7 @@ fn otlp_provider() -> anyhow::Result<Option<opentelemetry_sdk::trace::SdkTracerP
     if !configured {
         return Ok(None);
     }
-    gatehouse_server::install_tls_provider();
+    gatehouse_core::backchannel::install_tls_provider();
     let exporter = opentelemetry_otlp::SpanExporter::builder().with_http().build()?;
     let mut resource = opentelemetry_sdk::Resource::builder()
         .with_attribute(opentelemetry::KeyValue::new("service.version", env!("CARGO_PKG_VERSION")));
@@ -337,10 +328,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 _ => Ok(ExitCode::SUCCESS),
             }
         }
-        Command::BenchSeedCodes { args, database } => {
-            let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };
-            bench_seed::seed_codes(&store, args).await
-        }
         Command::Migrate { database } => {
             let overrides = Overrides { database, ..Default::default() };
             let Some(cfg) = load(cli.config.as_deref(), &overrides) else { return Ok(ExitCode::FAILURE) };
@@ -397,7 +384,7 @@ async fn keys(store: &gatehouse_store::SqlStore, action: KeysAction) -> anyhow::
             if parsed.is_empty() {
                 parsed = SigningAlg::ALL.to_vec();
             }
-            let admin = gatehouse_server::admin::ops::Admin {
+            let admin = gatehouse_core::admin::Admin {
                 store,
                 actor: format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into())),
                 now: SystemClock.now(),
@@ -413,10 +400,10 @@ async fn keys(store: &gatehouse_store::SqlStore, action: KeysAction) -> anyhow::
 
 async fn serve(cfg: ValidConfig) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let state = gatehouse_server::build(&cfg).await.context("starting Gatehouse")?;
+    let services = gatehouse_core::build(&cfg).await.context("starting Gatehouse")?;
     release_freed_memory();
     let now = gatehouse_protocol::clock::Clock::now(&gatehouse_protocol::clock::SystemClock);
-    if let Some((id, secret)) = gatehouse_server::admin::ops::bootstrap(state.store.as_ref(), now)
+    if let Some((id, secret)) = gatehouse_core::admin::bootstrap(services.store.as_ref(), now)
         .await
         .context("creating the bootstrap admin client")?
     {
@@ -438,7 +425,8 @@ async fn serve(cfg: ValidConfig) -> anyhow::Result<()> {
         startup_ms = started.elapsed().as_millis() as u64,
         "Gatehouse is ready"
     );
-    gatehouse_server::serve_with(listener, gatehouse_server::app(state), cfg.limits, shutdown_signal()).await?;
+    let app = gatehouse_server::app(gatehouse_server::AppState::new(services, &cfg));
+    gatehouse_server::serve_with(listener, app, cfg.limits, shutdown_signal()).await?;
     tracing::info!("Gatehouse stopped");
     Ok(())
 }

@@ -4,14 +4,14 @@
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use gatehouse_core::admin::{Admin, AdminError, UserUpdate};
+use gatehouse_core::config::{Config, Overrides};
 use gatehouse_protocol::claims::ScopeSpec;
 use gatehouse_protocol::client::ClientSpec;
 use gatehouse_protocol::clock::{Clock, SystemClock};
 use gatehouse_protocol::secret::Secret;
 use gatehouse_protocol::user::UserSpec;
-use gatehouse_server::admin::ops::{Admin, AdminError, UserUpdate};
 use gatehouse_server::admin::{ClientView, ScopeView, UserView};
-use gatehouse_server::config::{Config, Overrides};
 use gatehouse_store::{Page, Store};
 use serde_json::{Map, Value};
 use std::io::{IsTerminal, Read};
@@ -598,7 +598,7 @@ pub async fn scope(store: &dyn Store, action: ScopeAction) -> anyhow::Result<Exi
 /// Writes the store's clients, users and scopes in the config format (TOML, or JSON for a
 /// `.json` file), with hashes instead of secrets.
 pub async fn export(store: &dyn Store, output: Option<PathBuf>) -> anyhow::Result<ExitCode> {
-    let doc = match gatehouse_server::admin::ops::export(store).await {
+    let doc = match gatehouse_core::admin::export(store).await {
         Ok(d) => d,
         Err(e) => return Ok(refused(&e)),
     };
@@ -639,7 +639,7 @@ pub async fn import(store: &dyn Store, file: PathBuf) -> anyhow::Result<ExitCode
         }
     };
     let a = admin(store);
-    let report = gatehouse_server::seed::apply(store, &cfg, a.now).await?;
+    let report = gatehouse_core::seed::apply(store, &cfg, a.now).await?;
     a.audit(
         "import",
         "store",

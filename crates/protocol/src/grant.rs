@@ -57,6 +57,14 @@ impl GrantType {
         }
     }
 
+    /// A short name for labels and logs: the canonical name, `device_code` for the RFC 8628 URN.
+    pub fn metric_label(self) -> &'static str {
+        match self {
+            Self::DeviceCode => "device_code",
+            g => g.as_str(),
+        }
+    }
+
     /// Parses one name; `device_code` is accepted as an alias of the RFC 8628 URN.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {

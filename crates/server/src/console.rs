@@ -1,5 +1,5 @@
 //! The admin console at `/admin`: server-rendered pages over the operations the admin API and
-//! the CLI use ([`crate::admin::ops`]), so every change is validated and audited the same way.
+//! the CLI use (`gatehouse_core::admin`), so every change is validated and audited the same way.
 //! No JavaScript: forms post back here, guarded by the CSRF double-submit cookie.
 //!
 //! Signing in is Gatehouse's own authorization code flow with PKCE, for the built-in public
@@ -9,22 +9,26 @@
 //! the user or revoking the token ends their console session at the next click.
 
 use crate::admin::http::{Problem, admin_actor};
-use crate::admin::ops::{Admin, AdminError, CONSOLE_CLIENT_ID, UserUpdate};
-use crate::app::AppState;
-use crate::core::Core;
-use crate::web::{cookie, path_segment};
+use crate::state::{AppState, MAX_BODY};
+use crate::web::{Pages, cookie, csrf_matches, path_segment};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Path, RawQuery, Request, State};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, RawQuery, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use gatehouse_core::admin::{Admin, AdminError, Administration, CONSOLE_CLIENT_ID, UserUpdate};
+use gatehouse_core::grant::Grants;
+use gatehouse_core::issuer::TokenIssuer;
+use gatehouse_core::lifecycle::TokenLifecycle;
+use gatehouse_core::sign_in::SignIn;
 use gatehouse_protocol::claims::ScopeSpec;
 use gatehouse_protocol::client::ClientSpec;
 use gatehouse_protocol::jose::SigningAlg;
 use gatehouse_protocol::secret::Secret;
 use gatehouse_protocol::user::UserSpec;
+use gatehouse_store::Store;
 use gatehouse_store::{AuditQuery, Page};
 use minijinja::{Value, context};
 use serde_json::{Map, json};
@@ -36,6 +40,44 @@ const LOGIN_COOKIE: &str = "gh_console_login";
 const PAGE: i64 = 25;
 /// Seconds a sign-in may take between `/admin/login` and the callback.
 const LOGIN_TTL: i64 = 600;
+
+/// What the console uses: the operations, the token checks, the code redemption of its own
+/// sign-in, and the pages.
+#[derive(Clone)]
+pub struct Core {
+    admin: Arc<Administration>,
+    lifecycle: Arc<TokenLifecycle>,
+    grants: Arc<Grants>,
+    sign_in: Arc<SignIn>,
+    tokens: Arc<TokenIssuer>,
+    store: Arc<dyn Store>,
+    pages: Arc<Pages>,
+}
+
+impl FromRef<AppState> for Core {
+    fn from_ref(s: &AppState) -> Self {
+        let g = &s.services;
+        Self {
+            admin: g.admin.clone(),
+            lifecycle: g.lifecycle.clone(),
+            grants: g.grants.clone(),
+            sign_in: g.sign_in.clone(),
+            tokens: g.tokens.clone(),
+            store: g.store.clone(),
+            pages: s.pages.clone(),
+        }
+    }
+}
+
+impl Core {
+    fn now(&self) -> gatehouse_protocol::clock::UnixTime {
+        self.admin.now()
+    }
+
+    fn csrf_token(&self, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+        self.pages.csrf_token(headers, &self.sign_in)
+    }
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -73,7 +115,7 @@ struct Operator {
 
 impl Operator {
     fn admin<'a>(&self, core: &'a Core) -> Admin<'a> {
-        Admin { store: core.store.as_ref(), actor: self.actor.clone(), now: core.now() }
+        core.admin.as_actor(self.actor.clone())
     }
 }
 
@@ -83,7 +125,7 @@ async fn operator(core: &Core, headers: &HeaderMap, uri: &Uri) -> Result<Operato
     let Some(token) = cookie(headers, SESSION_COOKIE).filter(|t| !t.is_empty()) else {
         return Err(to_login(core, uri));
     };
-    let actor = match admin_actor(core, token).await {
+    let actor = match admin_actor(&core.lifecycle, core.store.as_ref(), token).await {
         Ok(actor) => actor,
         Err(p) if p.status == 401 => return Err(to_login(core, uri)),
         Err(p) if p.status == 403 => {
@@ -107,7 +149,7 @@ async fn operator(core: &Core, headers: &HeaderMap, uri: &Uri) -> Result<Operato
 async fn posted(core: &Core, headers: &HeaderMap, uri: &Uri, body: &[u8]) -> Result<(Operator, Form), Response> {
     let op = operator(core, headers, uri).await?;
     let form = Form::parse(body);
-    if !Core::csrf_matches(headers, Some(form.get("csrf"))) {
+    if !csrf_matches(headers, Some(form.get("csrf"))) {
         let message = "This form expired. Go back, reload the page and try again.";
         return Err(render(core, &op, StatusCode::FORBIDDEN, "console/message.html", context! { error => message }));
     }
@@ -121,7 +163,7 @@ impl FromRequestParts<AppState> for SignedIn {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        operator(&state.core, &parts.headers, &parts.uri).await.map(Self)
+        operator(&Core::from_ref(state), &parts.headers, &parts.uri).await.map(Self)
     }
 }
 
@@ -133,10 +175,9 @@ impl FromRequest<AppState> for Posted {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
         let (parts, body) = req.into_parts();
-        let body = axum::body::to_bytes(body, crate::app::MAX_BODY)
-            .await
-            .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
-        let (op, form) = posted(&state.core, &parts.headers, &parts.uri, &body).await?;
+        let body =
+            axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
+        let (op, form) = posted(&Core::from_ref(state), &parts.headers, &parts.uri, &body).await?;
         Ok(Self(op, form))
     }
 }
@@ -168,7 +209,7 @@ fn with_cookies(mut r: Response, cookies: Vec<HeaderValue>) -> Response {
 /// through a redirect that a browser may count as cross-site when the login page was opened
 /// from elsewhere; forms are guarded by the CSRF token.
 fn console_cookie(core: &Core, name: &str, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if core.secure_cookies { "; Secure" } else { "" };
+    let secure = if core.pages.cookies().secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!("{name}={value}; Path=/admin; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"))
         .unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
 }
@@ -250,7 +291,7 @@ fn next_cursor<T>(items: &[T], key: impl Fn(&T) -> String) -> Option<String> {
 
 /// GET `/admin/login`: starts the authorization code flow (PKCE S256, a fresh `state`) for the
 /// console's client; the verifier and where to go afterwards wait in a short-lived cookie.
-async fn login(State(core): State<Arc<Core>>, RawQuery(query): RawQuery) -> Response {
+async fn login(State(core): State<Core>, RawQuery(query): RawQuery) -> Response {
     let back = query_param(query.as_deref(), "return")
         .filter(|r| r.starts_with("/admin") && !r.starts_with("/admin/login") && !r.contains('\\'))
         .unwrap_or_else(|| "/admin".to_owned());
@@ -278,7 +319,7 @@ async fn login(State(core): State<Arc<Core>>, RawQuery(query): RawQuery) -> Resp
 
 /// GET `/admin/callback`: checks `state`, redeems the code in-process (the same redemption as
 /// `/token`, PKCE included) and keeps the access token as the console session.
-async fn callback(State(core): State<Arc<Core>>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+async fn callback(State(core): State<Core>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let query = query.as_deref();
     let pending = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
     let pending = |k| query_param(Some(pending), k);
@@ -286,8 +327,7 @@ async fn callback(State(core): State<Arc<Core>>, headers: HeaderMap, RawQuery(qu
     let (Some(state), Some(verifier)) = (pending("state"), pending("verifier")) else {
         return with_cookies(see_other(&core, "/admin"), vec![clear]);
     };
-    let same_state = query_param(query, "state")
-        .is_some_and(|s| bool::from(subtle::ConstantTimeEq::ct_eq(s.as_bytes(), state.as_bytes())));
+    let same_state = query_param(query, "state").is_some_and(|s| gatehouse_core::secrets::constant_time_eq(&s, &state));
     if !same_state {
         let page = core.pages.error(StatusCode::BAD_REQUEST, "This sign-in is not the one the console started.", None);
         return with_cookies(page, vec![clear]);
@@ -299,7 +339,7 @@ async fn callback(State(core): State<Arc<Core>>, headers: HeaderMap, RawQuery(qu
     let Some(code) = query_param(query, "code") else {
         return with_cookies(core.pages.error(StatusCode::BAD_REQUEST, "No code came back.", None), vec![clear]);
     };
-    let admin = Admin { store: core.store.as_ref(), actor: String::new(), now: core.now() };
+    let admin = core.admin.as_actor(String::new());
     let client = match admin.get_client(CONSOLE_CLIENT_ID).await {
         Ok(c) => c,
         Err(AdminError::NotFound(_)) => {
@@ -309,7 +349,7 @@ async fn callback(State(core): State<Arc<Core>>, headers: HeaderMap, RawQuery(qu
         Err(e) => return problem_page(&core, &Problem::from(e)),
     };
     let redirect_uri = format!("{}/admin/callback", core.tokens.issuer.trim_end_matches('/'));
-    let tokens = match crate::token::redeem_code(&core, &client, &code, Some(&redirect_uri), Some(&verifier)).await {
+    let tokens = match core.grants.redeem_code(&client, &code, &redirect_uri, &verifier).await {
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(error = %e, "console sign-in: the code did not redeem");
@@ -325,13 +365,12 @@ async fn callback(State(core): State<Arc<Core>>, headers: HeaderMap, RawQuery(qu
 /// POST `/admin/logout`: revokes the console's access token and ends the sign-in at Gatehouse
 /// (the end-session page asks the browser to confirm). Open to a user who turned out not to be
 /// an administrator, so it checks only the CSRF field.
-async fn logout(State(core): State<Arc<Core>>, headers: HeaderMap, body: Bytes) -> Response {
-    if !Core::csrf_matches(&headers, Some(Form::parse(&body).get("csrf"))) {
+async fn logout(State(core): State<Core>, headers: HeaderMap, body: Bytes) -> Response {
+    if !csrf_matches(&headers, Some(Form::parse(&body).get("csrf"))) {
         return core.pages.error(StatusCode::FORBIDDEN, "This form expired. Reload the page and try again.", None);
     }
     if let Some(token) = cookie(&headers, SESSION_COOKIE)
-        && let Ok(Some(view)) = crate::lifecycle::live_access_token(&core, token).await
-        && let Err(e) = core.store.revoke_access_token(&view.jti, view.exp).await
+        && let Err(e) = core.lifecycle.revoke_access_token(token).await
     {
         tracing::warn!(error = %e, "console sign-out: could not revoke the access token");
     }
@@ -349,7 +388,7 @@ async fn css() -> Response {
 
 // ---- pages ----
 
-async fn home(State(core): State<Arc<Core>>, SignedIn(op): SignedIn) -> Response {
+async fn home(State(core): State<Core>, SignedIn(op): SignedIn) -> Response {
     let q = AuditQuery { before: None, actor: None, action: None, target: None, limit: 10 };
     match core.store.list_audit(&q).await {
         Ok(entries) => {
@@ -362,7 +401,7 @@ async fn home(State(core): State<Arc<Core>>, SignedIn(op): SignedIn) -> Response
 
 // clients
 
-async fn clients(State(core): State<Arc<Core>>, SignedIn(op): SignedIn, RawQuery(query): RawQuery) -> Response {
+async fn clients(State(core): State<Core>, SignedIn(op): SignedIn, RawQuery(query): RawQuery) -> Response {
     let page = list_page(query.as_deref());
     match core.store.list_clients_page(&page).await {
         Ok(list) => {
@@ -428,7 +467,7 @@ fn client_fields(form: &Form) -> Map<String, serde_json::Value> {
     m
 }
 
-async fn new_client(State(core): State<Arc<Core>>, SignedIn(op): SignedIn) -> Response {
+async fn new_client(State(core): State<Core>, SignedIn(op): SignedIn) -> Response {
     render(&core, &op, StatusCode::OK, "console/client.html", context! { section => "clients", ..client_form(None) })
 }
 
@@ -438,12 +477,12 @@ fn secret_page(core: &Core, op: &Operator, client_id: &str, secret: &Secret, cre
     render(core, op, StatusCode::OK, "console/secret.html", ctx)
 }
 
-async fn create_client(State(core): State<Arc<Core>>, Posted(op, form): Posted) -> Response {
+async fn create_client(State(core): State<Core>, Posted(op, form): Posted) -> Response {
     let mut fields = client_fields(&form);
     fields.insert("client_id".into(), json!(form.get("client_id").trim()));
     let spec: ClientSpec = match serde_json::from_value(serde_json::Value::Object(fields)) {
         Ok(s) => s,
-        Err(e) => return failed(&core, &op, crate::admin::ops::serde_field_error(&e), "/admin/clients/new"),
+        Err(e) => return failed(&core, &op, gatehouse_core::admin::serde_field_error(&e), "/admin/clients/new"),
     };
     match op.admin(&core).create_client(&spec).await {
         Ok(w) => match w.generated_secret {
@@ -455,7 +494,7 @@ async fn create_client(State(core): State<Arc<Core>>, Posted(op, form): Posted) 
 }
 
 async fn client(
-    State(core): State<Arc<Core>>,
+    State(core): State<Core>,
     SignedIn(op): SignedIn,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
@@ -473,7 +512,7 @@ async fn client(
     }
 }
 
-async fn update_client(State(core): State<Arc<Core>>, Path(id): Path<String>, Posted(op, form): Posted) -> Response {
+async fn update_client(State(core): State<Core>, Path(id): Path<String>, Posted(op, form): Posted) -> Response {
     let back = format!("/admin/clients/{}", path_segment(&id));
     match op.admin(&core).patch_client(&id, &serde_json::Value::Object(client_fields(&form))).await {
         Ok(w) => match w.generated_secret {
@@ -484,14 +523,14 @@ async fn update_client(State(core): State<Arc<Core>>, Path(id): Path<String>, Po
     }
 }
 
-async fn rotate_secret(State(core): State<Arc<Core>>, Path(id): Path<String>, Posted(op, _): Posted) -> Response {
+async fn rotate_secret(State(core): State<Core>, Path(id): Path<String>, Posted(op, _): Posted) -> Response {
     match op.admin(&core).rotate_client_secret(&id).await {
         Ok((c, secret)) => secret_page(&core, &op, c.id.as_str(), &secret, false),
         Err(e) => failed(&core, &op, e, &format!("/admin/clients/{}", path_segment(&id))),
     }
 }
 
-async fn delete_client(State(core): State<Arc<Core>>, Path(id): Path<String>, Posted(op, _): Posted) -> Response {
+async fn delete_client(State(core): State<Core>, Path(id): Path<String>, Posted(op, _): Posted) -> Response {
     match op.admin(&core).delete_client(&id).await {
         Ok(()) => see_other(&core, "/admin/clients?done=deleted"),
         Err(e) => failed(&core, &op, e, &format!("/admin/clients/{}", path_segment(&id))),
@@ -500,7 +539,7 @@ async fn delete_client(State(core): State<Arc<Core>>, Path(id): Path<String>, Po
 
 // users
 
-async fn users(State(core): State<Arc<Core>>, SignedIn(op): SignedIn, RawQuery(query): RawQuery) -> Response {
+async fn users(State(core): State<Core>, SignedIn(op): SignedIn, RawQuery(query): RawQuery) -> Response {
     let page = list_page(query.as_deref());
     match core.store.list_users_page(&page, None).await {
         Ok(list) => {
@@ -521,11 +560,11 @@ async fn users(State(core): State<Arc<Core>>, SignedIn(op): SignedIn, RawQuery(q
     }
 }
 
-async fn new_user(State(core): State<Arc<Core>>, SignedIn(op): SignedIn) -> Response {
+async fn new_user(State(core): State<Core>, SignedIn(op): SignedIn) -> Response {
     render(&core, &op, StatusCode::OK, "console/new_user.html", context! { section => "users" })
 }
 
-async fn create_user(State(core): State<Arc<Core>>, Posted(op, form): Posted) -> Response {
+async fn create_user(State(core): State<Core>, Posted(op, form): Posted) -> Response {
     let mut claims = Map::new();
     for key in ["email", "name"] {
         if let Some(v) = form.text(key) {
@@ -546,7 +585,7 @@ async fn create_user(State(core): State<Arc<Core>>, Posted(op, form): Posted) ->
 }
 
 async fn user(
-    State(core): State<Arc<Core>>,
+    State(core): State<Core>,
     SignedIn(op): SignedIn,
     Path(sub): Path<String>,
     RawQuery(query): RawQuery,
@@ -576,7 +615,7 @@ async fn user(
     render(&core, &op, StatusCode::OK, "console/user.html", ctx)
 }
 
-async fn update_user(State(core): State<Arc<Core>>, Path(sub): Path<String>, Posted(op, form): Posted) -> Response {
+async fn update_user(State(core): State<Core>, Path(sub): Path<String>, Posted(op, form): Posted) -> Response {
     let back = format!("/admin/users/{}", path_segment(&sub));
     let claims = match serde_json::from_str::<Map<String, serde_json::Value>>(form.get("claims")) {
         Ok(c) => c,
@@ -590,14 +629,14 @@ async fn update_user(State(core): State<Arc<Core>>, Path(sub): Path<String>, Pos
     };
     match op.admin(&core).update_user(&sub, &update).await {
         Ok((_, ended)) => {
-            crate::admin::notify_ended(&core, &sub, ended).await;
+            core.admin.sessions_ended(&sub, ended).await;
             see_other(&core, &format!("{back}?done=saved"))
         }
         Err(e) => failed(&core, &op, e, &back),
     }
 }
 
-async fn set_password(State(core): State<Arc<Core>>, Path(sub): Path<String>, Posted(op, form): Posted) -> Response {
+async fn set_password(State(core): State<Core>, Path(sub): Path<String>, Posted(op, form): Posted) -> Response {
     let back = format!("/admin/users/{}", path_segment(&sub));
     match op.admin(&core).set_password(&sub, Secret::new(form.get("password").to_owned())).await {
         Ok(()) => see_other(&core, &format!("{back}?done=password")),
@@ -605,22 +644,22 @@ async fn set_password(State(core): State<Arc<Core>>, Path(sub): Path<String>, Po
     }
 }
 
-async fn end_sessions(State(core): State<Arc<Core>>, Path(sub): Path<String>, Posted(op, form): Posted) -> Response {
+async fn end_sessions(State(core): State<Core>, Path(sub): Path<String>, Posted(op, form): Posted) -> Response {
     let back = format!("/admin/users/{}", path_segment(&sub));
     let sid = form.text("sid");
     match op.admin(&core).end_sessions(&sub, sid.as_deref()).await {
         Ok(ended) => {
-            crate::admin::notify_ended(&core, &sub, ended).await;
+            core.admin.sessions_ended(&sub, ended).await;
             see_other(&core, &format!("{back}?done=sessions"))
         }
         Err(e) => failed(&core, &op, e, &back),
     }
 }
 
-async fn delete_user(State(core): State<Arc<Core>>, Path(sub): Path<String>, Posted(op, _): Posted) -> Response {
+async fn delete_user(State(core): State<Core>, Path(sub): Path<String>, Posted(op, _): Posted) -> Response {
     match op.admin(&core).delete_user(&sub).await {
         Ok(ended) => {
-            crate::admin::notify_ended(&core, &sub, ended).await;
+            core.admin.sessions_ended(&sub, ended).await;
             see_other(&core, "/admin/users?done=deleted")
         }
         Err(e) => failed(&core, &op, e, &format!("/admin/users/{}", path_segment(&sub))),
@@ -629,7 +668,7 @@ async fn delete_user(State(core): State<Arc<Core>>, Path(sub): Path<String>, Pos
 
 // scopes
 
-async fn scopes(State(core): State<Arc<Core>>, SignedIn(op): SignedIn, RawQuery(query): RawQuery) -> Response {
+async fn scopes(State(core): State<Core>, SignedIn(op): SignedIn, RawQuery(query): RawQuery) -> Response {
     match op.admin(&core).scopes().await {
         Ok(list) => {
             let rows: Vec<_> = list
@@ -649,7 +688,7 @@ async fn scopes(State(core): State<Arc<Core>>, SignedIn(op): SignedIn, RawQuery(
     }
 }
 
-async fn create_scope(State(core): State<Arc<Core>>, Posted(op, form): Posted) -> Response {
+async fn create_scope(State(core): State<Core>, Posted(op, form): Posted) -> Response {
     let spec = ScopeSpec {
         name: form.get("name").trim().to_owned(),
         claims: form.get("claims").split_whitespace().map(str::to_owned).collect(),
@@ -662,7 +701,7 @@ async fn create_scope(State(core): State<Arc<Core>>, Posted(op, form): Posted) -
     }
 }
 
-async fn delete_scope(State(core): State<Arc<Core>>, Path(name): Path<String>, Posted(op, _): Posted) -> Response {
+async fn delete_scope(State(core): State<Core>, Path(name): Path<String>, Posted(op, _): Posted) -> Response {
     match op.admin(&core).delete_scope(&name).await {
         Ok(()) => see_other(&core, "/admin/scopes?done=deleted"),
         Err(e) => failed(&core, &op, e, "/admin/scopes"),
@@ -671,7 +710,7 @@ async fn delete_scope(State(core): State<Arc<Core>>, Path(name): Path<String>, P
 
 // keys
 
-async fn keys(State(core): State<Arc<Core>>, SignedIn(op): SignedIn, RawQuery(query): RawQuery) -> Response {
+async fn keys(State(core): State<Core>, SignedIn(op): SignedIn, RawQuery(query): RawQuery) -> Response {
     match core.store.list_keys().await {
         Ok(list) => {
             let when = |t: Option<i64>| t.map(gatehouse_protocol::clock::utc);
@@ -693,7 +732,7 @@ async fn keys(State(core): State<Arc<Core>>, SignedIn(op): SignedIn, RawQuery(qu
     }
 }
 
-async fn rotate_keys(State(core): State<Arc<Core>>, Posted(op, form): Posted) -> Response {
+async fn rotate_keys(State(core): State<Core>, Posted(op, form): Posted) -> Response {
     let algs = match form.text("alg") {
         None => SigningAlg::ALL.to_vec(),
         Some(a) => match SigningAlg::parse(&a) {
@@ -701,7 +740,7 @@ async fn rotate_keys(State(core): State<Arc<Core>>, Posted(op, form): Posted) ->
             None => return failed(&core, &op, AdminError::field("alg", "unknown algorithm"), "/admin/keys"),
         },
     };
-    match crate::admin::rotate_and_reload(&core, op.admin(&core), &algs).await {
+    match core.admin.rotate_keys(&op.admin(&core), &algs).await {
         Ok(()) => see_other(&core, "/admin/keys?done=rotated"),
         Err(e) => failed(&core, &op, e, "/admin/keys"),
     }
@@ -721,7 +760,7 @@ fn audit_rows(entries: Vec<gatehouse_store::AuditEntry>) -> Vec<serde_json::Valu
         .collect()
 }
 
-async fn audit(State(core): State<Arc<Core>>, SignedIn(op): SignedIn, RawQuery(query): RawQuery) -> Response {
+async fn audit(State(core): State<Core>, SignedIn(op): SignedIn, RawQuery(query): RawQuery) -> Response {
     let q = query.as_deref();
     let filter = AuditQuery {
         before: query_param(q, "before"),

@@ -62,3 +62,95 @@ impl IntoResponse for ApiError {
         resp
     }
 }
+
+/// What the error page says: set on a response by [`PageError`], rendered by
+/// `web::render_error_pages` with the templates, in the page's language.
+#[derive(Debug, Clone)]
+pub struct ErrorPage {
+    pub message: std::borrow::Cow<'static, str>,
+    pub code: Option<&'static str>,
+}
+
+/// Why a page (authorize, login, consent, device, logout, console) could not be answered as
+/// asked. Handlers return it with `?`; the person sees the error page, and a failure of the
+/// server is logged, never shown.
+#[derive(Debug)]
+pub enum PageError {
+    /// A refusal the person can read: its status, a sentence, and the error code beside it.
+    Refused {
+        status: StatusCode,
+        message: std::borrow::Cow<'static, str>,
+        code: Option<&'static str>,
+    },
+    /// A response chosen instead (a redirect, a form shown again with its message).
+    Response(Box<Response>),
+    /// The database is briefly away (503 with `Retry-After`) or the server failed (500).
+    Unavailable(String),
+    Server(String),
+}
+
+impl PageError {
+    pub fn bad_request(message: &'static str) -> Self {
+        Self::Refused { status: StatusCode::BAD_REQUEST, message: message.into(), code: Some("invalid_request") }
+    }
+
+    pub fn refused(
+        status: StatusCode,
+        message: impl Into<std::borrow::Cow<'static, str>>,
+        code: Option<&'static str>,
+    ) -> Self {
+        Self::Refused { status, message: message.into(), code }
+    }
+}
+
+impl From<gatehouse_store::StoreError> for PageError {
+    fn from(e: gatehouse_store::StoreError) -> Self {
+        match e {
+            gatehouse_store::StoreError::Unavailable(_) => Self::Unavailable(e.to_string()),
+            e => Self::Server(e.to_string()),
+        }
+    }
+}
+
+impl From<OAuthError> for PageError {
+    fn from(e: OAuthError) -> Self {
+        match e {
+            OAuthError::TemporarilyUnavailable(d) => Self::Unavailable(d.to_string()),
+            e => Self::Server(e.to_string()),
+        }
+    }
+}
+
+impl From<Response> for PageError {
+    fn from(r: Response) -> Self {
+        Self::Response(Box::new(r))
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, message, code) = match self {
+            Self::Response(r) => return *r,
+            Self::Refused { status, message, code } => (status, message, code),
+            Self::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "temporarily unavailable on a page");
+                let message = "Gatehouse is briefly unavailable. Please try again in a moment.";
+                (StatusCode::SERVICE_UNAVAILABLE, message.into(), Some("temporarily_unavailable"))
+            }
+            Self::Server(detail) => {
+                tracing::error!(error = %detail, "server error on a page");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Gatehouse had a problem. Please try again.".into(),
+                    Some("server_error"),
+                )
+            }
+        };
+        let mut r = status.into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        r.extensions_mut().insert(ErrorPage { message, code });
+        r
+    }
+}

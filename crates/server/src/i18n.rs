@@ -57,7 +57,7 @@ static GERMAN_TABLE: LazyLock<HashMap<&'static str, &'static str>> = LazyLock::n
 pub const GERMAN: &[(&str, &str)] = &[
     // login.html, device.html
     ("Sign in", "Anmelden"),
-    // Throttled (crate::throttle::retry_in says when): `{n}` is the number.
+    // Throttled (gatehouse_core::throttle::retry_in says when): `{n}` is the number.
     (
         "Too many failed attempts. Try again in {n} second.",
         "Zu viele Fehlversuche. Versuchen Sie es in {n} Sekunde erneut.",
@@ -225,7 +225,7 @@ mod tests {
     #[test]
     fn sentences_with_a_number_are_translated_around_it() {
         for secs in [1, 2, 45, 119, 120, 900] {
-            let when = crate::throttle::retry_in(secs);
+            let when = gatehouse_core::throttle::retry_in(secs);
             for sentence in [
                 format!("Too many failed attempts. Try again {when}."),
                 format!("Too many wrong codes. Try again {when}."),

@@ -1,160 +1,14 @@
-//! Prometheus metrics at `/metrics` (text exposition format): HTTP requests and latency per
-//! route and status, tokens issued per grant type, password checks (login page, device page,
-//! password grant) by outcome, throttled attempts by key kind, and, read at each scrape, the
-//! database's round-trip time, the connection pool, and the age of every current signing key.
+//! Prometheus metrics over HTTP: every request counted and timed by the route that matched,
+//! and `GET /metrics` rendering `gatehouse_core::metrics`.
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use gatehouse_protocol::clock::UnixTime;
+use gatehouse_core::metrics::Metrics;
 use gatehouse_store::Store;
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Instant;
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct HttpLabels {
-    method: &'static str,
-    /// The route as declared (`/register/{client_id}`), never the raw path: bounded cardinality.
-    route: String,
-    status: u16,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct GrantLabels {
-    grant_type: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct OutcomeLabels {
-    outcome: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct KindLabels {
-    kind: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct PoolLabels {
-    state: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct AlgLabels {
-    alg: &'static str,
-}
-
-/// Every metric, registered once per server.
-pub struct Metrics {
-    registry: Registry,
-    http_requests: Family<HttpLabels, Counter>,
-    http_seconds: Family<HttpLabels, Histogram>,
-    tokens: Family<GrantLabels, Counter>,
-    logins: Family<OutcomeLabels, Counter>,
-    throttled: Family<KindLabels, Counter>,
-    store_ping: Gauge<f64, AtomicU64>,
-    pool: Family<PoolLabels, Gauge>,
-    key_age: Family<AlgLabels, Gauge>,
-    /// Whether `/metrics` exists, and the bearer token it wants (`[metrics]`).
-    pub(crate) exposed: bool,
-    token: Option<String>,
-}
-
-impl Metrics {
-    /// `exposure`: `None` keeps `/metrics` off; `Some(token)` serves it, behind `token` if any.
-    pub fn new(exposure: Option<Option<String>>) -> Self {
-        let mut registry = Registry::with_prefix("gatehouse");
-        let http_requests = Family::<HttpLabels, Counter>::default();
-        // 0.5 ms to ~16 s.
-        let http_seconds = Family::<HttpLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new(exponential_buckets(0.0005, 2.0, 16))
-        });
-        let tokens = Family::<GrantLabels, Counter>::default();
-        let logins = Family::<OutcomeLabels, Counter>::default();
-        let throttled = Family::<KindLabels, Counter>::default();
-        let store_ping = Gauge::<f64, AtomicU64>::default();
-        let pool = Family::<PoolLabels, Gauge>::default();
-        let key_age = Family::<AlgLabels, Gauge>::default();
-        registry.register("http_requests", "HTTP requests by method, route and status", http_requests.clone());
-        registry.register("http_request_duration_seconds", "HTTP request latency", http_seconds.clone());
-        registry.register("tokens_issued", "Successful token responses by grant type", tokens.clone());
-        registry.register(
-            "password_checks",
-            "Username and password checks (login pages, password grant) by outcome",
-            logins.clone(),
-        );
-        registry.register("throttled", "Attempts refused by brute-force throttling, by key kind", throttled.clone());
-        registry.register(
-            "store_ping_seconds",
-            "Round-trip time of a trivial database query, measured at this scrape",
-            store_ping.clone(),
-        );
-        registry.register("store_pool_connections", "Database pool connections by state", pool.clone());
-        registry.register(
-            "signing_key_age_seconds",
-            "How long each algorithm's current key has signed",
-            key_age.clone(),
-        );
-        Self {
-            registry,
-            http_requests,
-            http_seconds,
-            tokens,
-            logins,
-            throttled,
-            store_ping,
-            pool,
-            key_age,
-            exposed: exposure.is_some(),
-            token: exposure.flatten(),
-        }
-    }
-}
-
-impl Metrics {
-    pub fn token_issued(&self, grant_type: &'static str) {
-        self.tokens.get_or_create(&GrantLabels { grant_type }).inc();
-    }
-
-    /// `outcome`: `success`, `failure` or `throttled`.
-    pub fn password_check(&self, outcome: &'static str) {
-        self.logins.get_or_create(&OutcomeLabels { outcome }).inc();
-    }
-
-    pub fn throttled(&self, kind: &'static str) {
-        self.throttled.get_or_create(&KindLabels { kind }).inc();
-    }
-
-    /// Reads what is measured at scrape time, then renders everything.
-    async fn render(&self, store: &dyn Store, now: UnixTime) -> Result<String, std::fmt::Error> {
-        let started = Instant::now();
-        match store.ping().await {
-            Ok(()) => self.store_ping.set(started.elapsed().as_secs_f64()),
-            Err(_) => self.store_ping.set(f64::NAN),
-        };
-        let (open, idle) = store.pool_status();
-        let idle = i64::try_from(idle).unwrap_or(i64::MAX);
-        self.pool.get_or_create(&PoolLabels { state: "idle" }).set(idle);
-        self.pool.get_or_create(&PoolLabels { state: "in_use" }).set(i64::from(open) - idle);
-        if let Ok(keys) = store.list_keys().await {
-            for k in keys.iter().filter(|k| k.state == gatehouse_store::KeyState::Current) {
-                let age = k.activated_at.map_or(0, |t| now - t);
-                self.key_age.get_or_create(&AlgLabels { alg: k.alg.as_str() }).set(age);
-            }
-        }
-        let mut out = String::new();
-        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
-        Ok(out)
-    }
-}
 
 /// Counts and times every request, by the route that matched.
 pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
@@ -172,23 +26,25 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
     };
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
     let response = next.run(request).await;
-    let labels = HttpLabels { method, route, status: response.status().as_u16() };
-    metrics.http_seconds.get_or_create(&labels).observe(started.elapsed().as_secs_f64());
-    metrics.http_requests.get_or_create(&labels).inc();
+    metrics.http_request(method, route, response.status().as_u16(), started.elapsed().as_secs_f64());
     response
 }
 
 /// `GET /metrics`, behind `Authorization: Bearer <[metrics] token>` when one is set.
-pub async fn scrape(State(core): State<Arc<crate::core::Core>>, headers: axum::http::HeaderMap) -> Response {
-    if let Some(expected) = &core.metrics.token {
+pub async fn scrape(
+    State(metrics): State<Arc<Metrics>>,
+    State(store): State<Arc<dyn Store>>,
+    State(clock): State<Arc<dyn gatehouse_protocol::clock::Clock>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(expected) = &metrics.token {
         let presented = crate::web::bearer_token(&headers).unwrap_or_default();
-        let ok: bool = subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), expected.as_bytes()).into();
-        if !ok {
+        if !gatehouse_core::secrets::constant_time_eq(presented, expected) {
             let challenge = HeaderValue::from_static("Bearer realm=\"gatehouse-metrics\"");
             return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, challenge)]).into_response();
         }
     }
-    match core.metrics.render(core.store.as_ref(), core.now()).await {
+    match metrics.render(store.as_ref(), clock.now()).await {
         Ok(body) => {
             let ct = HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8");
             ([(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], body)

@@ -2,12 +2,18 @@
 //! an operator's template folder overrides file by file), security headers, cookies, and the
 //! authorization response in its three modes.
 
+use crate::error::ErrorPage;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
+use gatehouse_core::sign_in::SignIn;
+use gatehouse_core::theme::Theme;
 use gatehouse_protocol::authorize::ResponseMode;
 use gatehouse_protocol::i18n::{Lang, negotiate};
 use minijinja::{Environment, Value, context};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub(crate) const DEFAULTS: [(&str, &str); 24] = [
     ("logout.html", include_str!("../templates/logout.html")),
@@ -41,32 +47,25 @@ pub struct Pages {
     base: String,
     css: String,
     theme: Theme,
+    cookies: CookiePolicy,
 }
 
-/// An operator's theme (`[theme]`, validated): colours become CSS custom properties appended to
-/// the stylesheet; the logo is served from memory at `/assets/logo`.
-#[derive(Debug, Clone, Default)]
-pub struct Theme {
-    /// (the stylesheet's custom property, e.g. `--accent`; a validated `#rrggbb` or `#rgb`)
-    pub colours: Vec<(&'static str, String)>,
-    pub logo: Option<(bytes::Bytes, &'static str)>,
-    pub logo_alt: String,
+/// How the browser's cookies are set: `Secure` (off only for an http issuer on loopback), and
+/// how long the session and CSRF cookies live.
+#[derive(Debug, Clone, Copy)]
+pub struct CookiePolicy {
+    pub secure: bool,
+    pub max_age: i64,
 }
 
-impl Theme {
-    /// The CSS that puts the colours in force over the stylesheet's own.
-    fn css(&self) -> String {
-        if self.colours.is_empty() {
-            return String::new();
-        }
-        let decls: Vec<String> = self.colours.iter().map(|(var, v)| format!("{var}: {v};")).collect();
-        format!("\n/* [theme] */\n:root {{ {} }}\n", decls.join(" "))
-    }
-}
+/// The cookie holding the SSO session's id.
+pub const SESSION_COOKIE: &str = "gh_session";
+/// The cookie holding the browser's CSRF token.
+pub const CSRF_COOKIE: &str = "gh_csrf";
 
 impl Pages {
     /// `dir`: an operator's template folder; a file there replaces the default of that name.
-    pub fn new(dir: Option<PathBuf>, issuer: &str, theme: Theme) -> Self {
+    pub fn new(dir: Option<PathBuf>, issuer: &str, theme: Theme, cookies: CookiePolicy) -> Self {
         let mut env = Environment::new();
         // Stricter than Jinja's: '/' is encoded too, so a value is always one path segment.
         env.add_filter("urlencode", |v: String| path_segment(&v));
@@ -95,7 +94,7 @@ impl Pages {
                 DEFAULTS.iter().find(|(n, _)| *n == "gatehouse.css").map(|(_, s)| (*s).to_owned()).unwrap_or_default()
             });
         let css = css + &theme.css();
-        Self { env, base: issuer.trim_end_matches('/').to_owned(), css, theme }
+        Self { env, base: issuer.trim_end_matches('/').to_owned(), css, theme, cookies }
     }
 
     /// GET `/assets/logo`: the theme's logo. An SVG may hold script; the policy keeps it inert
@@ -154,6 +153,47 @@ impl Pages {
     pub fn error(&self, status: StatusCode, message: &str, code: Option<&str>) -> Response {
         self.render(status, "error.html", context! { message, code })
     }
+
+    pub fn cookies(&self) -> CookiePolicy {
+        self.cookies
+    }
+
+    /// A cookie for every path, as [`set_cookie`] makes it under this policy.
+    pub fn cookie(&self, name: &str, value: &str, max_age: i64) -> HeaderValue {
+        set_cookie(name, value, max_age, self.cookies.secure)
+    }
+
+    /// The browser's CSRF token (double-submit cookie, shared by every form), and the cookie
+    /// to set when it has none yet.
+    pub fn csrf_token(&self, headers: &HeaderMap, sign_in: &SignIn) -> (String, Option<HeaderValue>) {
+        match cookie(headers, CSRF_COOKIE).filter(|c| c.len() >= 32) {
+            Some(c) => (c.to_owned(), None),
+            None => {
+                let c = sign_in.new_csrf_token();
+                let set = self.cookie(CSRF_COOKIE, &c, self.cookies.max_age);
+                (c, Some(set))
+            }
+        }
+    }
+}
+
+/// Whether a form's `csrf` field matches the browser's CSRF cookie.
+pub fn csrf_matches(headers: &HeaderMap, form_value: Option<&str>) -> bool {
+    SignIn::csrf_matches(cookie(headers, CSRF_COOKIE), form_value)
+}
+
+/// Renders the [`ErrorPage`] a page handler failed with (`PageError`), in the page's language:
+/// handlers return errors with `?` and never need the templates for it.
+pub async fn render_error_pages(State(pages): State<Arc<Pages>>, req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let Some(page) = response.extensions().get::<ErrorPage>().cloned() else { return response };
+    let mut rendered = pages.error(response.status(), &page.message, page.code);
+    for (name, value) in response.headers() {
+        if name == header::RETRY_AFTER || name == header::SET_COOKIE {
+            rendered.headers_mut().append(name, value.clone());
+        }
+    }
+    rendered
 }
 
 /// `s` percent-encoded as one URL path segment or query value (client ids and subjects may hold
@@ -303,7 +343,7 @@ mod tests {
 
     #[test]
     fn templates_escape_html() {
-        let p = Pages::new(None, "http://x", Theme::default());
+        let p = Pages::new(None, "http://x", Theme::default(), CookiePolicy { secure: true, max_age: 60 });
         let r = p.error(StatusCode::BAD_REQUEST, "<script>alert(1)</script>", None);
         assert_eq!(r.status(), 400);
         assert_eq!(r.headers()[header::X_FRAME_OPTIONS], "DENY");

@@ -5,7 +5,7 @@
 //! on SQLite had over half of the server's CPU in those switches, more than signing and SQL
 //! together. The lookups and single-use redemptions behind `/token` (a few microseconds of
 //! SQLite work each) therefore run here, on one connection of their own, in the thread that
-//! asks, with the same SQL as the sqlx path ([`crate::sign_in`]).
+//! asks, with the same SQL as the sqlx path (`sign_in.rs`, which passes its statements in).
 //!
 //! Nothing here waits for a lock: the connection's busy timeout is zero. When another
 //! connection holds the write lock (a login writing its session, the cleanup task, a CLI
@@ -56,13 +56,13 @@ impl Direct {
     }
 
     /// Single-use redemption in one transaction: `retire` (a conditional `UPDATE` of the code
-    /// or token presented) and, when it changed a row, the insert of `successor` (`$1`–`$7`).
+    /// or token presented) and, when it changed a row, `insert` of `successor` (`$1`–`$7`).
     /// `true` when this call retired it.
     pub(crate) fn redeem(
         &self,
         retire: &str,
         params: &Params<'_>,
-        successor: Option<&NewRefresh>,
+        successor: Option<(&str, &NewRefresh)>,
         now: UnixTime,
     ) -> std::result::Result<Result<bool>, Busy> {
         let mut conn = self.conn.lock().map_err(|_| Busy)?;
@@ -74,10 +74,10 @@ impl Direct {
                 bind(&mut stmt, params)?;
                 stmt.raw_execute()? == 1
             };
-            if let (true, Some(t)) = (retired, successor) {
+            if let (true, Some((insert, t))) = (retired, successor) {
                 let jti = t.access_token.as_ref().map(|a| a.jti.as_str());
                 let exp = t.access_token.as_ref().map(|a| a.expires_at);
-                let mut stmt = tx.prepare_cached(crate::sign_in::INSERT_REFRESH)?;
+                let mut stmt = tx.prepare_cached(insert)?;
                 bind(
                     &mut stmt,
                     &[

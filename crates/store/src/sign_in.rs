@@ -1,11 +1,12 @@
 //! [`SqlStore`] for sign-in state: interactions, sessions, consent, codes, refresh tokens and
 //! the access-token revocation list. Single-use redemption is a conditional `UPDATE` that
 //! stores the successor refresh token in the same statement (PostgreSQL), the same transaction
-//! (SQLite on the calling thread, [`crate::direct`]) or right before it (SQLite through sqlx,
+//! (SQLite on the calling thread, `direct.rs`) or right before it (SQLite through sqlx,
 //! see [`redeem!`]), so the database, not luck, settles concurrent redemptions, and the loser's
 //! family revocation always reaches the winner's token. On SQLite, code and refresh token
-//! lookups and redemptions try [`crate::direct`] first, with the same SQL.
+//! lookups and redemptions try `direct.rs` first, with the same SQL.
 
+use crate::direct::Params as DirectParams;
 use crate::{
     Backend, CodeLookup, CodeStore, ConsentStore, Interaction, InteractionStore, IssuedAccessToken, NewRefresh,
     RefreshLookup, RefreshTokenStore, Result, RevocationStore, Session, SessionStore, SqlStore, StoreError,
@@ -296,9 +297,9 @@ impl CodeStore for SqlStore {
             };
         }
         if let Some(direct) = &self.direct {
-            let params: &crate::direct::Params<'_> =
+            let params: &DirectParams<'_> =
                 &[("$5", &now), ("$8", &code_hash), ("$9", &at.jti), ("$10", &at.expires_at)];
-            if let Ok(redeemed) = direct.redeem(consume!("$5", "$8", "$9", "$10"), params, refresh, now) {
+            if let Ok(redeemed) = direct.redeem(consume!("$5", "$8", "$9", "$10"), params, refresh.map(|r| (INSERT_REFRESH, r)), now) {
                 return redeemed;
             }
         }
@@ -329,8 +330,8 @@ impl RefreshTokenStore for SqlStore {
             };
         }
         if let Some(direct) = &self.direct {
-            let params: &crate::direct::Params<'_> = &[("$5", &now), ("$8", &token_hash)];
-            if let Ok(redeemed) = direct.redeem(retire!(), params, Some(successor), now) {
+            let params: &DirectParams<'_> = &[("$5", &now), ("$8", &token_hash)];
+            if let Ok(redeemed) = direct.redeem(retire!(), params, Some((INSERT_REFRESH, successor)), now) {
                 return redeemed;
             }
         }

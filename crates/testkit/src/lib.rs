@@ -5,8 +5,8 @@
 pub mod browser;
 pub mod proxy;
 
+use gatehouse_core::config::{Config, Overrides};
 use gatehouse_protocol::clock::{Clock, SystemClock};
-use gatehouse_server::config::{Config, Overrides};
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::Once;
@@ -160,12 +160,12 @@ impl TestServer {
         // `${ISSUER}` in the config stands for the issuer, the server's own URL unless given.
         let toml = toml.replace("${ISSUER}", &issuer);
         let cfg = Config::from_toml_str(&toml, &overrides)?.validate()?;
-        let state = gatehouse_server::build_with_clock(&cfg, clock).await?;
+        let services = gatehouse_core::build_with_clock(&cfg, clock).await?;
+        let app = gatehouse_server::app(gatehouse_server::AppState::new(services, &cfg));
         let (tx, rx) = oneshot::channel::<()>();
-        let task =
-            tokio::spawn(gatehouse_server::serve_with(listener, gatehouse_server::app(state), cfg.limits, async {
-                let _ = rx.await;
-            }));
+        let task = tokio::spawn(gatehouse_server::serve_with(listener, app, cfg.limits, async {
+            let _ = rx.await;
+        }));
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build()?;
         Ok(Self { url, http, db, shutdown: Some(tx), task: Some(task) })
     }

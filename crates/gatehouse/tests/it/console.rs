@@ -425,7 +425,7 @@ async fn the_console_client_is_kept_as_it_must_be_and_can_be_turned_off() {
     // gets the bootstrap client.
     let empty = TestServer::start("", TestDb::sqlite()).await.unwrap();
     let store = gatehouse_store::SqlStore::connect(&empty.db.url).await.unwrap();
-    let created = gatehouse_server::admin::ops::bootstrap(&store, 0).await.unwrap();
+    let created = gatehouse_core::admin::bootstrap(&store, 0).await.unwrap();
     assert!(created.is_some(), "gatehouse-admin is created beside gatehouse-console");
 
     let off = TestServer::start(&format!("[console]\nenabled = false\n{}", config()), TestDb::sqlite()).await.unwrap();

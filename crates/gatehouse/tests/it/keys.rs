@@ -86,7 +86,7 @@ async fn rotation_publishes_before_signing_and_keeps_retired_keys() {
         assert_eq!(userinfo_status(&s, &new_token).await, 200);
 
         // A token signed by a key Gatehouse never published does not.
-        let der = gatehouse_server::keys::generate_pkcs8(SigningAlg::RS256).unwrap();
+        let der = gatehouse_core::keys::generate_pkcs8(SigningAlg::RS256).unwrap();
         let stranger = SigningKey::from_pkcs8(SigningAlg::RS256, &der).unwrap();
         use base64::Engine;
         let payload =

@@ -30,13 +30,14 @@ async fn pages_forbid_framing_foreign_forms_referrers_and_caching() {
 #[tokio::test]
 async fn https_issuers_send_hsts() {
     let db = TestDb::sqlite();
-    let overrides = gatehouse_server::config::Overrides {
+    let overrides = gatehouse_core::config::Overrides {
         issuer: Some("https://id.example.test".into()),
         database: Some(db.url.clone()),
         listen: None,
     };
-    let cfg = gatehouse_server::config::Config::from_toml_str(CONFIG, &overrides).unwrap().validate().unwrap();
-    let state = gatehouse_server::build(&cfg).await.unwrap();
+    let cfg = gatehouse_core::config::Config::from_toml_str(CONFIG, &overrides).unwrap().validate().unwrap();
+    let services = gatehouse_core::build(&cfg).await.unwrap();
+    let state = gatehouse_server::AppState::new(services, &cfg);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -392,15 +392,19 @@ async fn on_postgres_one_node_cleans_up_at_a_time() {
         .await
         .unwrap();
     assert_eq!(s.delete_expired(100, 0, 10).await.unwrap(), None, "the lock is held elsewhere");
-    let lifetimes = gatehouse_server::issuer::Lifetimes::default();
-    assert_eq!(gatehouse_server::cleanup_once(&s, 100, lifetimes).await.unwrap(), 0);
+    let lifetimes = gatehouse_core::issuer::Lifetimes::default();
+    assert_eq!(gatehouse_core::background::cleanup_once(&s, 100, lifetimes).await.unwrap(), 0);
     assert!(s.is_access_token_revoked("expired-0").await.unwrap(), "nothing was deleted");
     sqlx::query("SELECT pg_advisory_unlock($1)")
         .bind(gatehouse_store::cleanup::CLEANUP_LOCK)
         .fetch_one(&mut other_node)
         .await
         .unwrap();
-    assert_eq!(gatehouse_server::cleanup_once(&s, 100, lifetimes).await.unwrap(), 3, "the lock is free again");
+    assert_eq!(
+        gatehouse_core::background::cleanup_once(&s, 100, lifetimes).await.unwrap(),
+        3,
+        "the lock is free again"
+    );
     other_node.close().await.unwrap();
     s.close().await;
 }
@@ -411,13 +415,13 @@ async fn server_cleanup_drains_a_backlog_larger_than_a_batch() {
     use gatehouse_store::RevocationStore;
     let db = TestDb::sqlite();
     let s = SqlStore::connect(&db.url).await.unwrap();
-    let n = gatehouse_server::CLEANUP_BATCH * 2 + 7;
+    let n = gatehouse_core::background::CLEANUP_BATCH * 2 + 7;
     for i in 0..n {
         s.revoke_access_token(&format!("j{i}"), 10).await.unwrap();
     }
     s.revoke_access_token("alive", 1_000).await.unwrap();
     let deleted =
-        gatehouse_server::cleanup_once(&s, 100, gatehouse_server::issuer::Lifetimes::default()).await.unwrap();
+        gatehouse_core::background::cleanup_once(&s, 100, gatehouse_core::issuer::Lifetimes::default()).await.unwrap();
     assert_eq!(deleted, n as u64);
     assert!(s.is_access_token_revoked("alive").await.unwrap());
     s.close().await;

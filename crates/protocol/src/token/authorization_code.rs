@@ -1,10 +1,8 @@
 //! RFC 6749 §4.1.3 and RFC 7636 §4.5–4.6: redeeming an authorization code.
 
-use super::check_grant_allowed;
 use crate::client::Client;
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
-use crate::grant::GrantType;
 use crate::pkce;
 use crate::scope::ScopeSet;
 use serde::{Deserialize, Serialize};
@@ -35,7 +33,6 @@ pub fn validate(
     code_verifier: Option<&str>,
     now: UnixTime,
 ) -> Result<(), OAuthError> {
-    check_grant_allowed(client, GrantType::AuthorizationCode)?;
     // RFC 6749 §4.1.3: the code was issued to this client.
     if grant.client_id != client.id.as_str() {
         return Err(OAuthError::InvalidGrant("the code was issued to another client"));

@@ -2,7 +2,8 @@
 //!
 //! The form is parsed once into [`TokenRequest`]; each grant is a module of its own with a
 //! `validate` that checks the request against the client and the stored record, so adding a
-//! grant touches no other (the fosite shape). Issuing (minting, persisting) is the server's.
+//! grant touches no other (the fosite shape). Whether the client holds the grant at all is
+//! [`check_grant_allowed`], once per request. Issuing (minting, persisting) is `gatehouse-core`'s.
 
 pub mod authorization_code;
 pub mod client_credentials;
@@ -91,7 +92,8 @@ impl TokenRequest {
     }
 }
 
-/// The grant must be one the client was given (RFC 6749 §5.2 `unauthorized_client`). A
+/// The grant must be one the client was given (RFC 6749 §5.2 `unauthorized_client`), checked
+/// once per request before any grant's own rules (and before anything is looked up). A
 /// `hybrid` client redeems its codes like an `authorization_code` one (OIDC Core §3.3.3).
 pub fn check_grant_allowed(client: &Client, grant: GrantType) -> Result<(), OAuthError> {
     let allowed = client.grants.contains(grant)

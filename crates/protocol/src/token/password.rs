@@ -1,14 +1,12 @@
 //! RFC 6749 §4.3: the resource owner password credentials grant, for clients that list it.
 //! Checking the password (argon2, throttled) is the server's; this is the client/scope rule.
 
-use super::{check_grant_allowed, resolve_scope};
+use super::resolve_scope;
 use crate::client::Client;
 use crate::error::OAuthError;
-use crate::grant::GrantType;
 use crate::scope::ScopeSet;
 
 pub fn validate(client: &Client, requested: Option<&ScopeSet>) -> Result<ScopeSet, OAuthError> {
-    check_grant_allowed(client, GrantType::Password)?;
     if client.is_public() {
         return Err(OAuthError::UnauthorizedClient("the password grant needs a confidential client"));
     }

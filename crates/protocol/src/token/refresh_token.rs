@@ -1,11 +1,9 @@
 //! RFC 6749 §6: refreshing. Tokens rotate on every use; a rotated token presented again
 //! revokes its whole family (RFC 9700 §4.14.2). A narrower scope may be asked, never a wider one.
 
-use super::check_grant_allowed;
 use crate::client::Client;
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
-use crate::grant::GrantType;
 use crate::scope::ScopeSet;
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +30,6 @@ pub fn validate(
     requested: Option<&ScopeSet>,
     now: UnixTime,
 ) -> Result<ScopeSet, OAuthError> {
-    check_grant_allowed(client, GrantType::RefreshToken)?;
     if grant.client_id != client.id.as_str() {
         return Err(OAuthError::InvalidGrant("the refresh token was issued to another client"));
     }

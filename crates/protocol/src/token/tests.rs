@@ -48,7 +48,7 @@ fn client_credentials_rules() {
     assert_eq!(client_credentials::validate(&c, Some(&scopes("openid"))).unwrap_err().code(), "invalid_scope");
     assert_eq!(client_credentials::validate(&c, Some(&scopes("admin"))).unwrap_err().code(), "invalid_scope");
     let no_grant = client(&["authorization_code"], false);
-    assert_eq!(client_credentials::validate(&no_grant, None).unwrap_err().code(), "unauthorized_client");
+    assert_eq!(check_grant_allowed(&no_grant, GrantType::ClientCredentials).unwrap_err().code(), "unauthorized_client");
 }
 
 #[test]
@@ -57,7 +57,7 @@ fn password_rules() {
     assert_eq!(password::validate(&c, Some(&scopes("openid profile"))).unwrap(), scopes("openid profile"));
     assert_eq!(password::validate(&c, Some(&scopes("openid email"))).unwrap_err().code(), "invalid_scope");
     assert_eq!(
-        password::validate(&client(&["authorization_code"], false), None).unwrap_err().code(),
+        check_grant_allowed(&client(&["authorization_code"], false), GrantType::Password).unwrap_err().code(),
         "unauthorized_client"
     );
 }
@@ -125,5 +125,5 @@ fn refresh_rules() {
     assert_eq!(validate(&c, &g, Some(&scopes("openid roles")), 10).unwrap_err().code(), "invalid_scope");
     assert_eq!(validate(&c, &g, None, 100).unwrap_err().code(), "invalid_grant");
     let no_grant = client(&["authorization_code"], false);
-    assert_eq!(validate(&no_grant, &g, None, 10).unwrap_err().code(), "unauthorized_client");
+    assert_eq!(check_grant_allowed(&no_grant, GrantType::RefreshToken).unwrap_err().code(), "unauthorized_client");
 }

@@ -1,10 +1,10 @@
 //! `/admin/v1/audit`: who changed what, when; newest first.
 
 use super::http::{Caller, Params, Problem, json};
-use crate::core::Core;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use gatehouse_core::admin::Administration;
 use gatehouse_protocol::clock::UnixTime;
 use gatehouse_store::AuditQuery;
 use serde_json::Value;
@@ -53,7 +53,7 @@ pub struct AuditParams {
     responses((status = 200, body = AuditList)))]
 pub async fn list_audit(
     _: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Params(p): Params<AuditParams>,
 ) -> Result<Response, Problem> {
     let q = AuditQuery {
@@ -61,9 +61,9 @@ pub async fn list_audit(
         actor: p.actor,
         action: p.action,
         target: p.target,
-        limit: super::limit(p.limit)?,
+        limit: super::http::limit(p.limit)?,
     };
-    let entries = core.store.list_audit(&q).await?;
+    let entries = ops.store().list_audit(&q).await?;
     let next_cursor = (entries.len() as i64 >= q.limit).then(|| entries.last().map(|e| e.id.clone())).flatten();
     let items = entries
         .into_iter()

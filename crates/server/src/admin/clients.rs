@@ -1,12 +1,11 @@
 //! `/admin/v1/clients`: create (a generated secret is shown once), read, update (replace or
 //! RFC 7396 merge patch), delete, rotate the secret.
 
-use super::http::{Body, Caller, Params, Problem, Segments, json};
-use super::{ListParams, admin};
-use crate::core::Core;
+use super::http::{Body, Caller, ListParams, Params, Problem, Segments, json};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::admin::Administration;
 use gatehouse_protocol::Client;
 use gatehouse_protocol::client::ClientSpec;
 use gatehouse_protocol::secret::Secret;
@@ -44,12 +43,12 @@ pub struct ClientList {
     responses((status = 200, body = ClientList)))]
 pub async fn list_clients(
     _: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Params(p): Params<ListParams>,
 ) -> Result<Response, Problem> {
     let page = p.page()?;
-    let clients = core.store.list_clients_page(&page).await?;
-    let next_cursor = super::next_cursor(&page, &clients, |c| c.id.as_str().to_owned());
+    let clients = ops.store().list_clients_page(&page).await?;
+    let next_cursor = super::http::next_cursor(&page, &clients, |c| c.id.as_str().to_owned());
     let items = clients.into_iter().map(|c| ClientView::new(c, None)).collect();
     Ok(json(StatusCode::OK, &ClientList { items, next_cursor }))
 }
@@ -60,10 +59,10 @@ pub async fn list_clients(
     responses((status = 201, body = ClientView), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_client(
     caller: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Body(spec): Body<ClientSpec>,
 ) -> Result<Response, Problem> {
-    let w = admin(&core, &caller).create_client(&spec).await?;
+    let w = ops.as_actor(caller.actor.clone()).create_client(&spec).await?;
     let location = format!("/admin/v1/clients/{}", w.client.id);
     let mut r = json(StatusCode::CREATED, &ClientView::new(w.client, w.generated_secret.as_ref()));
     if let Ok(v) = HeaderValue::from_str(&location) {
@@ -77,10 +76,10 @@ pub async fn create_client(
     params(("client_id" = String, Path)), responses((status = 200, body = ClientView)))]
 pub async fn get_client(
     caller: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Segments(id): Segments<String>,
 ) -> Result<Response, Problem> {
-    let c = admin(&core, &caller).get_client(&id).await?;
+    let c = ops.as_actor(caller.actor.clone()).get_client(&id).await?;
     Ok(json(StatusCode::OK, &ClientView::new(c, None)))
 }
 
@@ -89,11 +88,11 @@ pub async fn get_client(
     params(("client_id" = String, Path)), responses((status = 200, body = ClientView), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn put_client(
     caller: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Segments(id): Segments<String>,
     Body(spec): Body<ClientSpec>,
 ) -> Result<Response, Problem> {
-    let w = admin(&core, &caller).update_client(&id, &spec).await?;
+    let w = ops.as_actor(caller.actor.clone()).update_client(&id, &spec).await?;
     Ok(json(StatusCode::OK, &ClientView::new(w.client, w.generated_secret.as_ref())))
 }
 
@@ -103,11 +102,11 @@ pub async fn put_client(
     params(("client_id" = String, Path)), responses((status = 200, body = ClientView), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn patch_client(
     caller: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Segments(id): Segments<String>,
     Body(patch): Body<Value>,
 ) -> Result<Response, Problem> {
-    let w = admin(&core, &caller).patch_client(&id, &patch).await?;
+    let w = ops.as_actor(caller.actor.clone()).patch_client(&id, &patch).await?;
     Ok(json(StatusCode::OK, &ClientView::new(w.client, w.generated_secret.as_ref())))
 }
 
@@ -116,10 +115,10 @@ pub async fn patch_client(
     params(("client_id" = String, Path)), responses((status = 204), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_client(
     caller: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Segments(id): Segments<String>,
 ) -> Result<Response, Problem> {
-    admin(&core, &caller).delete_client(&id).await?;
+    ops.as_actor(caller.actor.clone()).delete_client(&id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -130,9 +129,9 @@ pub async fn delete_client(
     responses((status = 200, body = ClientView), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn rotate_secret(
     caller: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Segments(id): Segments<String>,
 ) -> Result<Response, Problem> {
-    let (client, secret) = admin(&core, &caller).rotate_client_secret(&id).await?;
+    let (client, secret) = ops.as_actor(caller.actor.clone()).rotate_client_secret(&id).await?;
     Ok(json(StatusCode::OK, &ClientView::new(client, Some(&secret))))
 }

@@ -2,14 +2,16 @@
 //! are problems too, and the caller check (a bearer access token of Gatehouse's own, granted
 //! `gatehouse:admin`, whose client may still hold that scope).
 
-use super::ops::AdminError;
-use crate::core::Core;
+use crate::state::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::admin::AdminError;
+use gatehouse_core::lifecycle::TokenLifecycle;
 use gatehouse_protocol::ClientId;
 use gatehouse_protocol::claims::ADMIN_SCOPE;
+use gatehouse_store::{Page, Store};
 use serde::de::DeserializeOwned;
 
 /// RFC 9457 problem details. `errors` names each offending field of the request body.
@@ -169,7 +171,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
             .map_err(|e| Problem::new(e.status(), "about:blank", e.body_text()))?;
         match serde_json::from_slice(&bytes) {
             Ok(v) => Ok(Self(v)),
-            Err(e) => Err(super::ops::serde_field_error(&e).into()),
+            Err(e) => Err(gatehouse_core::admin::serde_field_error(&e).into()),
         }
     }
 }
@@ -209,14 +211,15 @@ pub struct Caller {
     pub actor: String,
 }
 
-impl FromRequestParts<crate::AppState> for Caller {
+impl FromRequestParts<AppState> for Caller {
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, state: &crate::AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = crate::web::bearer_token(&parts.headers).filter(|t| !t.is_empty()).ok_or_else(|| {
             Problem::unauthorized(StatusCode::UNAUTHORIZED, None, "send an access token: Authorization: Bearer ...")
         })?;
-        Ok(Self { actor: admin_actor(&state.core, token).await? })
+        let s = &state.services;
+        Ok(Self { actor: admin_actor(&s.lifecycle, s.store.as_ref(), token).await? })
     }
 }
 
@@ -224,10 +227,11 @@ impl FromRequestParts<crate::AppState> for Caller {
 /// every call: revoking the token, deleting the client, taking the scope from it or taking
 /// administration from the user takes effect at once. 401 for a token that is not valid, 403
 /// for one that does not carry administration.
-pub(crate) async fn admin_actor(core: &Core, token: &str) -> Result<String, Problem> {
+pub async fn admin_actor(tokens: &TokenLifecycle, store: &dyn Store, token: &str) -> Result<String, Problem> {
     let invalid =
         || Problem::unauthorized(StatusCode::UNAUTHORIZED, Some("invalid_token"), "the access token is not valid");
-    let view = crate::lifecycle::live_access_token(core, token)
+    let view = tokens
+        .live_access_token(token)
         .await
         .map_err(|e| match e {
             gatehouse_protocol::error::OAuthError::TemporarilyUnavailable(_) => unavailable(&e),
@@ -239,7 +243,7 @@ pub(crate) async fn admin_actor(core: &Core, token: &str) -> Result<String, Prob
         return Err(insufficient("the access token was not granted gatehouse:admin"));
     }
     let id = ClientId::parse(&view.client_id).map_err(|_| invalid())?;
-    match core.store.get_client(&id).await? {
+    match store.get_client(&id).await? {
         Some(c) if c.scopes.contains(ADMIN_SCOPE) => {}
         Some(_) => return Err(insufficient("the access token was not granted gatehouse:admin")),
         None => return Err(invalid()),
@@ -247,9 +251,49 @@ pub(crate) async fn admin_actor(core: &Core, token: &str) -> Result<String, Prob
     if view.sub == view.client_id {
         return Ok(format!("client:{}", view.client_id));
     }
-    match core.store.get_user_by_sub(&view.sub).await? {
+    match store.get_user_by_sub(&view.sub).await? {
         Some(u) if u.admin && !u.disabled => Ok(format!("user:{}", u.sub)),
         Some(u) if !u.disabled => Err(insufficient("the signed-in user is not an administrator")),
         _ => Err(invalid()),
     }
+}
+
+/// Entries per page when the caller does not say, and the most it may ask for.
+const DEFAULT_LIMIT: i64 = 50;
+const MAX_LIMIT: i64 = 200;
+
+/// Paging and search for lists.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Entries per page, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Keep entries containing this text (case-insensitive).
+    pub q: Option<String>,
+}
+
+impl ListParams {
+    pub fn page(&self) -> Result<Page, Problem> {
+        Ok(Page {
+            search: self.q.clone().filter(|q| !q.is_empty()),
+            after: self.cursor.clone(),
+            limit: limit(self.limit)?,
+        })
+    }
+}
+
+pub fn limit(l: Option<i64>) -> Result<i64, Problem> {
+    match l {
+        None => Ok(DEFAULT_LIMIT),
+        Some(l) if (1..=MAX_LIMIT).contains(&l) => Ok(l),
+        Some(_) => Err(Problem::bad_request("limit", format!("must be from 1 to {MAX_LIMIT}"))),
+    }
+}
+
+/// The cursor for the page after `items`: the last key, when the page was full.
+pub fn next_cursor<T>(page: &Page, items: &[T], key: impl Fn(&T) -> String) -> Option<String> {
+    (items.len() as i64 >= page.limit).then(|| items.last().map(key)).flatten()
 }

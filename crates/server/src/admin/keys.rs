@@ -1,12 +1,10 @@
 //! `/admin/v1/keys`: the signing keys (never their private parts) and rotation.
 
-use super::admin;
 use super::http::{Caller, Params, Problem, json};
-use super::ops::{self, AdminError};
-use crate::core::Core;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use gatehouse_core::admin::Administration;
 use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::jose::SigningAlg;
 use std::sync::Arc;
@@ -35,9 +33,9 @@ pub struct RotateParams {
     pub alg: Option<String>,
 }
 
-async fn key_list(core: &Core) -> Result<KeyList, Problem> {
-    let items = core
-        .store
+async fn key_list(ops: &Administration) -> Result<KeyList, Problem> {
+    let items = ops
+        .store()
         .list_keys()
         .await?
         .into_iter()
@@ -55,8 +53,8 @@ async fn key_list(core: &Core) -> Result<KeyList, Problem> {
 
 /// The signing keys, oldest first.
 #[utoipa::path(get, path = "/admin/v1/keys", tag = "keys", responses((status = 200, body = KeyList)))]
-pub async fn list_keys(_: Caller, State(core): State<Arc<Core>>) -> Result<Response, Problem> {
-    Ok(json(StatusCode::OK, &key_list(&core).await?))
+pub async fn list_keys(_: Caller, State(ops): State<Arc<Administration>>) -> Result<Response, Problem> {
+    Ok(json(StatusCode::OK, &key_list(&ops).await?))
 }
 
 /// Rotate: the current key retires (still published), the published next key starts signing,
@@ -66,7 +64,7 @@ pub async fn list_keys(_: Caller, State(core): State<Arc<Core>>) -> Result<Respo
     responses((status = 200, body = KeyList), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn rotate_keys(
     caller: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Params(p): Params<RotateParams>,
 ) -> Result<Response, Problem> {
     let algs = match p.alg.as_deref() {
@@ -75,20 +73,6 @@ pub async fn rotate_keys(
             Problem::bad_request("alg", format!("unknown algorithm {a:?}; supported: {}", SigningAlg::names()))
         })?],
     };
-    rotate_and_reload(&core, admin(&core, &caller), &algs).await?;
-    Ok(json(StatusCode::OK, &key_list(&core).await?))
-}
-
-/// Rotates `algs` and puts the new keys in force on this node at once (others follow by
-/// `NOTIFY` or at their next key reload).
-pub(crate) async fn rotate_and_reload(
-    core: &Core,
-    admin: ops::Admin<'_>,
-    algs: &[SigningAlg],
-) -> Result<(), AdminError> {
-    admin.rotate_keys(algs).await?;
-    if let Err(e) = core.tokens.keys.reload(core.store.as_ref()).await {
-        tracing::warn!(error = %e, "rotated, but could not reload the keys here; the reloader will");
-    }
-    Ok(())
+    ops.rotate_keys(&ops.as_actor(caller.actor.clone()), &algs).await?;
+    Ok(json(StatusCode::OK, &key_list(&ops).await?))
 }

@@ -3,15 +3,13 @@
 //!
 //! Callers present a Gatehouse access token granted `gatehouse:admin` (client_credentials, or
 //! the admin console's authorization code): Gatehouse protects itself with its own tokens. The
-//! operations themselves live in [`ops`], shared with the CLI and dynamic registration.
+//! operations themselves are `gatehouse_core::admin`'s, shared with the console, the CLI and
+//! dynamic registration.
 
 mod audit;
 mod clients;
 pub mod http;
 mod keys;
-pub mod ops;
-pub(crate) use keys::rotate_and_reload;
-pub(crate) use users::notify_ended;
 mod scopes;
 mod users;
 
@@ -19,63 +17,17 @@ pub use clients::ClientView;
 pub use scopes::ScopeView;
 pub use users::UserView;
 
-use crate::AppState;
-use crate::core::Core;
+use crate::state::AppState;
 use axum::Router;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use gatehouse_store::Page;
-use http::{Caller, Problem};
+use http::Problem;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{RefOr, Required};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-/// Entries per page when the caller does not say, and the most it may ask for.
-const DEFAULT_LIMIT: i64 = 50;
-const MAX_LIMIT: i64 = 200;
-
-/// Paging and search for lists.
-#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// Entries per page, 1 to 200 (default 50).
-    #[param(minimum = 1, maximum = 200)]
-    pub limit: Option<i64>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-    /// Keep entries containing this text (case-insensitive).
-    pub q: Option<String>,
-}
-
-impl ListParams {
-    fn page(&self) -> Result<Page, Problem> {
-        Ok(Page {
-            search: self.q.clone().filter(|q| !q.is_empty()),
-            after: self.cursor.clone(),
-            limit: limit(self.limit)?,
-        })
-    }
-}
-
-fn limit(l: Option<i64>) -> Result<i64, Problem> {
-    match l {
-        None => Ok(DEFAULT_LIMIT),
-        Some(l) if (1..=MAX_LIMIT).contains(&l) => Ok(l),
-        Some(_) => Err(Problem::bad_request("limit", format!("must be from 1 to {MAX_LIMIT}"))),
-    }
-}
-
-/// The cursor for the page after `items`: the last key, when the page was full.
-fn next_cursor<T>(page: &Page, items: &[T], key: impl Fn(&T) -> String) -> Option<String> {
-    (items.len() as i64 >= page.limit).then(|| items.last().map(key)).flatten()
-}
-
-fn admin<'a>(core: &'a Core, caller: &Caller) -> ops::Admin<'a> {
-    ops::Admin { store: core.store.as_ref(), actor: caller.actor.clone(), now: core.now() }
-}
 
 #[derive(OpenApi)]
 #[openapi(

@@ -2,12 +2,11 @@
 //! claims. A change is in force on this node at once and on every other within
 //! `catalog_reload_interval` seconds.
 
-use super::admin;
 use super::http::{Body, Caller, Problem, Segments, json};
-use crate::core::Core;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::admin::Administration;
 use gatehouse_protocol::claims::{ScopeDefinition, ScopeSpec};
 use std::sync::Arc;
 
@@ -44,8 +43,8 @@ pub struct ScopeList {
 
 /// Every scope, built-in ones first.
 #[utoipa::path(get, path = "/admin/v1/scopes", tag = "scopes", responses((status = 200, body = ScopeList)))]
-pub async fn list_scopes(caller: Caller, State(core): State<Arc<Core>>) -> Result<Response, Problem> {
-    let scopes = admin(&core, &caller).scopes().await?;
+pub async fn list_scopes(caller: Caller, State(ops): State<Arc<Administration>>) -> Result<Response, Problem> {
+    let scopes = ops.as_actor(caller.actor.clone()).scopes().await?;
     Ok(json(StatusCode::OK, &ScopeList { items: scopes.iter().map(ScopeView::from).collect() }))
 }
 
@@ -54,11 +53,11 @@ pub async fn list_scopes(caller: Caller, State(core): State<Arc<Core>>) -> Resul
     responses((status = 201, body = ScopeView), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_scope(
     caller: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Body(spec): Body<ScopeSpec>,
 ) -> Result<Response, Problem> {
-    let def = admin(&core, &caller).create_scope(&spec).await?;
-    core.catalog.reload(core.store.as_ref()).await?;
+    let def = ops.as_actor(caller.actor.clone()).create_scope(&spec).await?;
+    ops.reload_scopes().await?;
     Ok(json(StatusCode::CREATED, &ScopeView::from(&def)))
 }
 
@@ -67,11 +66,12 @@ pub async fn create_scope(
     params(("name" = String, Path)), responses((status = 200, body = ScopeView)))]
 pub async fn get_scope(
     caller: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Segments(name): Segments<String>,
 ) -> Result<Response, Problem> {
-    let scopes = admin(&core, &caller).scopes().await?;
-    let def = scopes.iter().find(|s| s.name.as_str() == name).ok_or(super::ops::AdminError::NotFound("scope"))?;
+    let scopes = ops.as_actor(caller.actor.clone()).scopes().await?;
+    let def =
+        scopes.iter().find(|s| s.name.as_str() == name).ok_or(gatehouse_core::admin::AdminError::NotFound("scope"))?;
     Ok(json(StatusCode::OK, &ScopeView::from(def)))
 }
 
@@ -81,12 +81,12 @@ pub async fn get_scope(
     responses((status = 200, body = ScopeView), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn put_scope(
     caller: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Segments(name): Segments<String>,
     Body(spec): Body<ScopeSpec>,
 ) -> Result<Response, Problem> {
-    let def = admin(&core, &caller).update_scope(&name, &spec).await?;
-    core.catalog.reload(core.store.as_ref()).await?;
+    let def = ops.as_actor(caller.actor.clone()).update_scope(&name, &spec).await?;
+    ops.reload_scopes().await?;
     Ok(json(StatusCode::OK, &ScopeView::from(&def)))
 }
 
@@ -96,10 +96,10 @@ pub async fn put_scope(
     responses((status = 204), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_scope(
     caller: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Segments(name): Segments<String>,
 ) -> Result<Response, Problem> {
-    admin(&core, &caller).delete_scope(&name).await?;
-    core.catalog.reload(core.store.as_ref()).await?;
+    ops.as_actor(caller.actor.clone()).delete_scope(&name).await?;
+    ops.reload_scopes().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

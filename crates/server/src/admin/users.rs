@@ -2,19 +2,41 @@
 //! SSO sessions: list, revoke one or all (the clients that got tokens in them are told through
 //! back-channel logout).
 
-use super::http::{Body, Caller, Params, Problem, Segments, json};
-use super::ops::UserUpdate;
-use super::{ListParams, admin};
-use crate::core::Core;
+use super::http::{Body, Caller, ListParams, Params, Problem, Segments, json};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::admin::Administration;
+use gatehouse_core::admin::UserUpdate;
 use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::secret::Secret;
 use gatehouse_protocol::user::{User, UserSpec};
-use gatehouse_store::Session;
 use serde_json::{Map, Value};
 use std::sync::Arc;
+
+/// What to change on a user; absent fields stay as they are (the body of PATCH).
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Replaces all of the user's claims.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub claims: Option<Map<String, Value>>,
+    /// A disabled user cannot sign in, and their sessions end.
+    #[serde(default)]
+    pub disabled: Option<bool>,
+    /// An administrator may use the admin console.
+    #[serde(default)]
+    pub admin: Option<bool>,
+}
+
+impl From<UserPatch> for UserUpdate {
+    fn from(p: UserPatch) -> Self {
+        Self { username: p.username, claims: p.claims, disabled: p.disabled, admin: p.admin }
+    }
+}
 
 /// A user as the admin API shows it: never the password or its hash.
 #[derive(serde::Serialize, utoipa::ToSchema)]
@@ -89,12 +111,12 @@ pub struct SessionsEnded {
     responses((status = 200, body = UserList)))]
 pub async fn list_users(
     _: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Params(p): Params<UserListParams>,
 ) -> Result<Response, Problem> {
     let page = ListParams { limit: p.limit, cursor: p.cursor, q: p.q }.page()?;
-    let users = core.store.list_users_page(&page, p.disabled).await?;
-    let next_cursor = super::next_cursor(&page, &users, |u| u.username.clone());
+    let users = ops.store().list_users_page(&page, p.disabled).await?;
+    let next_cursor = super::http::next_cursor(&page, &users, |u| u.username.clone());
     Ok(json(StatusCode::OK, &UserList { items: users.into_iter().map(UserView::from).collect(), next_cursor }))
 }
 
@@ -104,10 +126,10 @@ pub async fn list_users(
     responses((status = 201, body = UserView), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_user(
     caller: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Body(spec): Body<UserSpec>,
 ) -> Result<Response, Problem> {
-    let user = admin(&core, &caller).create_user(&spec).await?;
+    let user = ops.as_actor(caller.actor.clone()).create_user(&spec).await?;
     let location = format!("/admin/v1/users/{}", user.sub);
     let mut r = json(StatusCode::CREATED, &UserView::from(user));
     if let Ok(v) = HeaderValue::from_str(&location) {
@@ -121,25 +143,25 @@ pub async fn create_user(
     params(("sub" = String, Path)), responses((status = 200, body = UserView)))]
 pub async fn get_user(
     caller: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Segments(sub): Segments<String>,
 ) -> Result<Response, Problem> {
-    Ok(json(StatusCode::OK, &UserView::from(admin(&core, &caller).get_user(&sub).await?)))
+    Ok(json(StatusCode::OK, &UserView::from(ops.as_actor(caller.actor.clone()).get_user(&sub).await?)))
 }
 
 /// Change a user's username, claims (replaced whole), `disabled` or `admin`. Disabling ends the
 /// user's sessions.
-#[utoipa::path(patch, path = "/admin/v1/users/{sub}", tag = "users", request_body = UserUpdate,
+#[utoipa::path(patch, path = "/admin/v1/users/{sub}", tag = "users", request_body = UserPatch,
     params(("sub" = String, Path)),
     responses((status = 200, body = UserView), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn patch_user(
     caller: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Segments(sub): Segments<String>,
-    Body(update): Body<UserUpdate>,
+    Body(update): Body<UserPatch>,
 ) -> Result<Response, Problem> {
-    let (user, ended) = admin(&core, &caller).update_user(&sub, &update).await?;
-    notify_ended(&core, &sub, ended).await;
+    let (user, ended) = ops.as_actor(caller.actor.clone()).update_user(&sub, &update.into()).await?;
+    ops.sessions_ended(&sub, ended).await;
     Ok(json(StatusCode::OK, &UserView::from(user)))
 }
 
@@ -148,11 +170,11 @@ pub async fn patch_user(
     params(("sub" = String, Path)), responses((status = 204)))]
 pub async fn delete_user(
     caller: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Segments(sub): Segments<String>,
 ) -> Result<Response, Problem> {
-    let ended = admin(&core, &caller).delete_user(&sub).await?;
-    notify_ended(&core, &sub, ended).await;
+    let ended = ops.as_actor(caller.actor.clone()).delete_user(&sub).await?;
+    ops.sessions_ended(&sub, ended).await;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -161,11 +183,11 @@ pub async fn delete_user(
     params(("sub" = String, Path)), responses((status = 204)))]
 pub async fn set_password(
     caller: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Segments(sub): Segments<String>,
     Body(body): Body<NewPassword>,
 ) -> Result<Response, Problem> {
-    admin(&core, &caller).set_password(&sub, body.password).await?;
+    ops.as_actor(caller.actor.clone()).set_password(&sub, body.password).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -174,13 +196,13 @@ pub async fn set_password(
     params(("sub" = String, Path)), responses((status = 200, body = SessionList)))]
 pub async fn list_sessions(
     caller: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Segments(sub): Segments<String>,
 ) -> Result<Response, Problem> {
-    admin(&core, &caller).get_user(&sub).await?;
-    let items = core
-        .store
-        .list_user_sessions(&sub, core.now())
+    ops.as_actor(caller.actor.clone()).get_user(&sub).await?;
+    let items = ops
+        .store()
+        .list_user_sessions(&sub, ops.now())
         .await?
         .into_iter()
         .map(|(s, created_at)| SessionView {
@@ -199,11 +221,11 @@ pub async fn list_sessions(
     params(("sub" = String, Path)), responses((status = 200, body = SessionsEnded)))]
 pub async fn revoke_sessions(
     caller: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Segments(sub): Segments<String>,
 ) -> Result<Response, Problem> {
-    let ended = admin(&core, &caller).end_sessions(&sub, None).await?;
-    notify_ended(&core, &sub, ended.clone()).await;
+    let ended = ops.as_actor(caller.actor.clone()).end_sessions(&sub, None).await?;
+    ops.sessions_ended(&sub, ended.clone()).await;
     Ok(json(StatusCode::OK, &SessionsEnded { ended }))
 }
 
@@ -212,18 +234,10 @@ pub async fn revoke_sessions(
     params(("sub" = String, Path), ("sid" = String, Path)), responses((status = 204)))]
 pub async fn revoke_session(
     caller: Caller,
-    State(core): State<Arc<Core>>,
+    State(ops): State<Arc<Administration>>,
     Segments((sub, sid)): Segments<(String, String)>,
 ) -> Result<Response, Problem> {
-    let ended = admin(&core, &caller).end_sessions(&sub, Some(&sid)).await?;
-    notify_ended(&core, &sub, ended).await;
+    let ended = ops.as_actor(caller.actor.clone()).end_sessions(&sub, Some(&sid)).await?;
+    ops.sessions_ended(&sub, ended).await;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// OIDC Back-Channel Logout for sessions an admin ended.
-pub(crate) async fn notify_ended(core: &Arc<Core>, sub: &str, sids: Vec<String>) {
-    for sid in sids {
-        let s = Session { sid, sub: sub.to_owned(), auth_time: 0, amr: Vec::new(), expires_at: 0 };
-        crate::backchannel::session_ended(core, &s).await;
-    }
 }

@@ -1,0 +1,218 @@
+//! The authorization endpoint's work apart from its pages (RFC 6749 §4.1, OIDC Core §3): the
+//! pending request kept server-side while the user signs in and consents (an *interaction*,
+//! found by a random id and bound to the browser's CSRF token), remembered consent, the
+//! `id_token_hint`, and issuing the code and tokens of the response.
+
+use crate::issuer::{IdTokenInput, Subject, TokenIssuer, hash_token};
+use gatehouse_protocol::authorize::AuthorizeRequest;
+use gatehouse_protocol::client::{Client, ClientId};
+use gatehouse_protocol::clock::Clock;
+use gatehouse_protocol::error::{InternalError, OAuthError};
+use gatehouse_protocol::scope::ScopeSet;
+use gatehouse_protocol::token::authorization_code::CodeGrant;
+use gatehouse_protocol::user::User;
+use gatehouse_store::{Interaction, Session, Store, StoreError};
+use std::sync::Arc;
+
+pub struct Authorization {
+    store: Arc<dyn Store>,
+    tokens: Arc<TokenIssuer>,
+    clock: Arc<dyn Clock>,
+}
+
+/// A pending authorization request, as its interaction id found it.
+pub struct Pending {
+    pub request: AuthorizeRequest,
+    /// The CSRF token the interaction was opened with.
+    pub csrf: String,
+}
+
+/// One scope on a consent page.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ScopeLine {
+    pub name: String,
+    pub description: String,
+}
+
+fn internal(e: impl std::fmt::Display) -> OAuthError {
+    OAuthError::Server(InternalError::new(e.to_string()))
+}
+
+impl Authorization {
+    pub fn new(store: Arc<dyn Store>, tokens: Arc<TokenIssuer>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, tokens, clock }
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.tokens.issuer
+    }
+
+    /// A fresh random value of `bytes` bytes, base64url (state, nonces, ids).
+    pub fn random(&self, bytes: usize) -> String {
+        self.tokens.random(bytes)
+    }
+
+    pub fn now(&self) -> gatehouse_protocol::clock::UnixTime {
+        self.clock.now()
+    }
+
+    /// A user by subject, enabled or not.
+    pub async fn user(&self, sub: &str) -> Result<Option<User>, StoreError> {
+        self.store.get_user_by_sub(sub).await
+    }
+
+    pub async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
+        self.store.get_client(id).await
+    }
+
+    /// An enabled user, by subject.
+    pub async fn active_user(&self, sub: &str) -> Result<Option<User>, StoreError> {
+        Ok(self.store.get_user_by_sub(sub).await?.filter(|u| !u.disabled))
+    }
+
+    /// The scopes the user consented to for the client before.
+    pub async fn consented(&self, sub: &str, client: &Client) -> Result<Option<ScopeSet>, StoreError> {
+        Ok(self.store.get_consent(sub, client.id.as_str()).await?.and_then(|c| ScopeSet::parse(&c).ok()))
+    }
+
+    /// Remembers consent to `scope`: the union of what was ever approved for this client.
+    pub async fn remember_consent(&self, sub: &str, client: &Client, scope: &ScopeSet) -> Result<(), StoreError> {
+        let mut all = scope.clone();
+        if let Ok(Some(prev)) = self.consented(sub, client).await {
+            for s in prev.iter() {
+                all.insert(s.clone());
+            }
+        }
+        self.store.put_consent(sub, client.id.as_str(), &all.to_string(), self.clock.now()).await
+    }
+
+    /// Keeps `request` while the user signs in and consents; returns the interaction's id.
+    pub async fn open_interaction(&self, request: &AuthorizeRequest, csrf: &str) -> Result<String, OAuthError> {
+        let id = self.tokens.random(32);
+        let request = serde_json::to_string(request).map_err(internal)?;
+        let now = self.clock.now();
+        let i = Interaction { request, csrf: csrf.to_owned(), expires_at: now + self.tokens.lifetimes.interaction };
+        self.store.insert_interaction(&hash_token(&id), &i, now).await?;
+        Ok(id)
+    }
+
+    /// The unexpired interaction with this id.
+    pub async fn interaction(&self, id: &str) -> Result<Option<Pending>, OAuthError> {
+        let Some(stored) = self.store.get_interaction(&hash_token(id), self.clock.now()).await? else {
+            return Ok(None);
+        };
+        let request: AuthorizeRequest = serde_json::from_str(&stored.request).map_err(internal)?;
+        Ok(Some(Pending { request, csrf: stored.csrf }))
+    }
+
+    /// Ends an interaction: the request is answered.
+    pub async fn close_interaction(&self, id: &str) {
+        if let Err(e) = self.store.delete_interaction(&hash_token(id)).await {
+            tracing::warn!(error = %e, "could not delete a finished interaction");
+        }
+    }
+
+    /// The `sub` of an ID token this issuer signed for this client. Expiry is not checked: OIDC
+    /// Core §3.1.2.1 allows an expired token as a hint.
+    pub fn id_token_hint_subject(&self, hint: &str, client: &Client) -> Option<String> {
+        let claims = self.tokens.verify_own(hint)?;
+        let aud_ok = match claims.get("aud") {
+            Some(serde_json::Value::String(a)) => a == client.id.as_str(),
+            Some(serde_json::Value::Array(a)) => a.iter().any(|x| x.as_str() == Some(client.id.as_str())),
+            _ => false,
+        };
+        aud_ok.then(|| claims.get("sub").and_then(|v| v.as_str()).map(str::to_owned)).flatten()
+    }
+
+    /// The consent page's plain-words line for each scope.
+    pub fn scope_lines(&self, scope: &ScopeSet) -> Vec<ScopeLine> {
+        let catalog = self.tokens.catalog.get();
+        scope
+            .iter()
+            .map(|s| ScopeLine {
+                name: s.to_string(),
+                description: catalog
+                    .scopes
+                    .iter()
+                    .find(|d| d.name == *s)
+                    .map_or_else(|| format!("Use {s}"), |d| d.description.clone()),
+            })
+            .collect()
+    }
+
+    /// The parameters of the authorization response: a code, tokens, or both (OIDC Core
+    /// §3.1.2.5, §3.2.2.5, §3.3.2.5), `state`, and RFC 9207's `iss`.
+    pub async fn issue(
+        &self,
+        client: &Client,
+        req: &AuthorizeRequest,
+        session: &Session,
+    ) -> Result<Vec<(&'static str, String)>, OAuthError> {
+        let now = self.clock.now();
+        let tokens = &self.tokens;
+        let rt = req.response_type;
+        let mut params: Vec<(&'static str, String)> = Vec::new();
+        // Remembered so that ending this session can notify the client (back-channel logout).
+        self.store.add_session_client(&session.sid, client.id.as_str(), now).await?;
+        let code = if rt.code {
+            let code = tokens.random(32);
+            let grant = CodeGrant {
+                grant_id: tokens.random(16),
+                client_id: client.id.to_string(),
+                sub: session.sub.clone(),
+                redirect_uri: req.redirect_uri.to_string(),
+                scope: req.scope.clone(),
+                nonce: req.nonce.clone(),
+                code_challenge: req.code_challenge.clone(),
+                code_challenge_method: req.code_challenge_method,
+                auth_time: session.auth_time,
+                sid: session.sid.clone(),
+                amr: session.amr.clone(),
+                expires_at: now + tokens.lifetimes.for_client(client).code,
+            };
+            let doc = serde_json::to_string(&grant).map_err(internal)?;
+            self.store.insert_code(&hash_token(&code), &grant.grant_id, &doc, grant.expires_at).await?;
+            params.push(("code", code.clone()));
+            Some(code)
+        } else {
+            None
+        };
+        if rt.token || rt.id_token {
+            let user = self.active_user(&session.sub).await?.ok_or(OAuthError::LoginRequired)?;
+            let access_token = if rt.token {
+                let subject = Subject {
+                    sub: &user.sub,
+                    user: Some(&user),
+                    auth_time: Some(session.auth_time),
+                    sid: Some(&session.sid),
+                };
+                let (at, _) = tokens.access_token(client, &subject, &req.scope, now)?;
+                params.push(("access_token", at.clone()));
+                params.push(("token_type", "Bearer".to_owned()));
+                params.push(("expires_in", tokens.lifetimes.for_client(client).access_token.to_string()));
+                params.push(("scope", req.scope.to_string()));
+                Some(at)
+            } else {
+                None
+            };
+            if rt.id_token {
+                let input = IdTokenInput {
+                    user: &user,
+                    scope: &req.scope,
+                    auth_time: session.auth_time,
+                    sid: &session.sid,
+                    amr: &session.amr,
+                    nonce: req.nonce.as_deref(),
+                    access_token: access_token.as_deref(),
+                    code: code.as_deref(),
+                };
+                params.push(("id_token", tokens.id_token(client, &input, now)?));
+            }
+        }
+        if let Some(s) = &req.state {
+            params.push(("state", s.clone()));
+        }
+        params.push(("iss", tokens.issuer.to_string()));
+        Ok(params)
+    }
+}

@@ -1,0 +1,119 @@
+//! OpenID Connect Back-Channel Logout 1.0: when an SSO session ends, every client that received
+//! tokens in it and registered a `backchannel_logout_uri` gets a signed logout token (§2.4) by
+//! POST (§2.5). Delivery runs in the background with retries and back-off, is logged, and never
+//! holds up the person signing out.
+
+use crate::issuer::TokenIssuer;
+use gatehouse_protocol::client::Client;
+use gatehouse_protocol::clock::Clock;
+use gatehouse_protocol::tokens::{BACKCHANNEL_LOGOUT_EVENT, LOGOUT_TOKEN_TYP, LogoutTokenClaims};
+use gatehouse_store::{Session, Store};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Attempts per client, and the wait before each retry (doubling).
+const ATTEMPTS: u32 = 4;
+const FIRST_RETRY: Duration = Duration::from_millis(500);
+
+/// Installs rustls on aws-lc-rs as the process's TLS provider, for every outbound HTTPS client
+/// (back-channel logout, the OpenTelemetry exporter). A second call finds it installed.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// The outbound HTTP client: rustls on aws-lc-rs, short timeouts, no redirects (§2.5).
+pub fn http_client() -> reqwest::Client {
+    install_tls_provider();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .connect_timeout(Duration::from_secs(3))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// Sends logout tokens to the clients of ended sessions.
+pub struct Backchannel {
+    store: Arc<dyn Store>,
+    tokens: Arc<TokenIssuer>,
+    clock: Arc<dyn Clock>,
+    http: reqwest::Client,
+}
+
+impl Backchannel {
+    pub fn new(store: Arc<dyn Store>, tokens: Arc<TokenIssuer>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, tokens, clock, http: http_client() }
+    }
+
+    /// Sessions an administrator ended (by sid; the rest of the session is gone already).
+    pub async fn sessions_ended(self: &Arc<Self>, sub: &str, sids: Vec<String>) {
+        for sid in sids {
+            let s = Session { sid, sub: sub.to_owned(), auth_time: 0, amr: Vec::new(), expires_at: 0 };
+            self.session_ended(&s).await;
+        }
+    }
+
+    /// Tells the session's clients that it ended. Returns at once; delivery happens in the background.
+    pub async fn session_ended(self: &Arc<Self>, session: &Session) {
+        let client_ids = match self.store.take_session_clients(&session.sid).await {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::warn!(error = %e, sid = %session.sid, "could not read the session's clients; no back-channel logout sent");
+                return;
+            }
+        };
+        for id in client_ids {
+            let Ok(id) = gatehouse_protocol::ClientId::parse(&id) else { continue };
+            let client = match self.store.get_client(&id).await {
+                Ok(Some(c)) if c.backchannel_logout_uri.is_some() => c,
+                _ => continue,
+            };
+            let (this, session) = (self.clone(), session.clone());
+            tokio::spawn(async move { this.deliver(&client, &session).await });
+        }
+    }
+
+    async fn deliver(&self, client: &Client, session: &Session) {
+        let Some(uri) = &client.backchannel_logout_uri else { return };
+        let now = self.clock.now();
+        let jti = self.tokens.random(16);
+        let claims = LogoutTokenClaims {
+            iss: &self.tokens.issuer,
+            sub: &session.sub,
+            aud: client.id.as_str(),
+            iat: now,
+            exp: now + 120,
+            jti: &jti,
+            sid: &session.sid,
+            events: serde_json::json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
+        };
+        let ring = self.tokens.keys.get();
+        let token = match ring.signer(client.id_token_signed_response_alg).map(|k| k.sign(LOGOUT_TOKEN_TYP, &claims)) {
+            Some(Ok(t)) => t,
+            _ => {
+                tracing::error!(client_id = %client.id, "could not sign a logout token");
+                return;
+            }
+        };
+        let mut wait = FIRST_RETRY;
+        for attempt in 1..=ATTEMPTS {
+            let sent = self.http.post(uri.as_str()).form(&[("logout_token", token.as_str())]).send().await;
+            match sent {
+                // §2.8: 200 (or 204) means the RP logged the session out.
+                Ok(r) if r.status().is_success() => {
+                    tracing::info!(client_id = %client.id, sid = %session.sid, attempt, "back-channel logout delivered");
+                    return;
+                }
+                Ok(r) => {
+                    tracing::warn!(client_id = %client.id, status = r.status().as_u16(), attempt, "back-channel logout refused")
+                }
+                Err(e) => tracing::warn!(client_id = %client.id, error = %e, attempt, "back-channel logout failed"),
+            }
+            if attempt < ATTEMPTS {
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+        }
+        tracing::error!(client_id = %client.id, sid = %session.sid, "back-channel logout gave up after {ATTEMPTS} attempts");
+    }
+}

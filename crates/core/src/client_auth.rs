@@ -1,0 +1,149 @@
+//! Client authentication, written once for every endpoint that needs it (token, introspection,
+//! revocation, device authorization): parse, look up, check the method, verify the secret.
+//!
+//! Operator-chosen secrets are argon2id hashes, tens of milliseconds each. A successful check
+//! is remembered for a few minutes under an HMAC of (client, stored hash, presented secret)
+//! with a per-process random key (DESIGN.md §4): a client authenticating thousands of times a
+//! second pays argon2 once, the cache holds nothing an attacker could use, and a changed
+//! secret hash changes every key.
+
+use crate::throttle::{Key, Throttle};
+use aws_lc_rs::hmac;
+use gatehouse_protocol::client::Client;
+use gatehouse_protocol::client_auth::{self, Presented};
+use gatehouse_protocol::error::OAuthError;
+use gatehouse_protocol::params::Params;
+use gatehouse_protocol::secret::SecretHash;
+use gatehouse_store::Store;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const TTL: Duration = Duration::from_secs(300);
+const MAX_ENTRIES: usize = 10_000;
+
+pub struct SecretCache {
+    key: hmac::Key,
+    seen: Mutex<HashMap<[u8; 32], Instant>>,
+}
+
+impl Default for SecretCache {
+    fn default() -> Self {
+        let mut k = [0u8; 32];
+        gatehouse_protocol::rand::Rng::fill(&crate::issuer::SystemRng, &mut k);
+        Self { key: hmac::Key::new(hmac::HMAC_SHA256, &k), seen: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl SecretCache {
+    fn tag(&self, client: &Client, hash: &SecretHash, presented: &str) -> [u8; 32] {
+        let mut ctx = hmac::Context::with_key(&self.key);
+        for part in [client.id.as_str(), &hash.to_stored(), presented] {
+            ctx.update(&(part.len() as u64).to_le_bytes());
+            ctx.update(part.as_bytes());
+        }
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ctx.sign().as_ref());
+        out
+    }
+
+    fn remembered(&self, tag: &[u8; 32]) -> bool {
+        let now = Instant::now();
+        self.seen.lock().is_ok_and(|seen| seen.get(tag).is_some_and(|t| *t > now))
+    }
+
+    /// The answer without running a slow hash: `Some` for a fast (SHA-256) hash, or a slow one
+    /// remembered as verified; `None` when argon2 must run.
+    fn cached(
+        &self,
+        client: &Client,
+        hash: &SecretHash,
+        presented: &gatehouse_protocol::secret::Secret,
+    ) -> Option<bool> {
+        if !hash.is_slow() {
+            return Some(hash.verify(presented));
+        }
+        self.remembered(&self.tag(client, hash, presented.expose())).then_some(true)
+    }
+
+    /// Verifies `presented` against the client's hash, using and filling the cache.
+    async fn verify(&self, client: &Client, hash: &SecretHash, presented: &gatehouse_protocol::secret::Secret) -> bool {
+        if !hash.is_slow() {
+            return hash.verify(presented);
+        }
+        let tag = self.tag(client, hash, presented.expose());
+        if self.remembered(&tag) {
+            return true;
+        }
+        // Many requests of one client can miss together; after waiting for an argon2 turn,
+        // the first one's result is usually here already.
+        let _permit = crate::secrets::argon2_permit().await;
+        if self.remembered(&tag) {
+            return true;
+        }
+        let (h, p) = (hash.clone(), presented.clone());
+        let ok = tokio::task::spawn_blocking(move || h.verify(&p)).await.unwrap_or(false);
+        if ok && let Ok(mut seen) = self.seen.lock() {
+            let now = Instant::now();
+            if seen.len() >= MAX_ENTRIES {
+                seen.retain(|_, t| *t > now);
+                if seen.len() >= MAX_ENTRIES {
+                    seen.clear();
+                }
+            }
+            seen.insert(tag, now + TTL);
+        }
+        ok
+    }
+}
+
+/// Authenticates clients: the store to find them, the cache of verified secrets, and the
+/// throttle for wrong ones.
+pub struct ClientAuth {
+    store: Arc<dyn Store>,
+    secrets: SecretCache,
+    throttle: Arc<Throttle>,
+}
+
+impl ClientAuth {
+    pub fn new(store: Arc<dyn Store>, throttle: Arc<Throttle>) -> Self {
+        Self { store, secrets: SecretCache::default(), throttle }
+    }
+
+    /// Authenticates the client of a request (RFC 6749 §2.3, §3.2.1). Wrong secrets are throttled
+    /// per client and per source address (DESIGN.md §7); the check costs a store read only when a
+    /// slow (argon2) secret misses the cache, so the hot path stays one lookup.
+    pub async fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        params: &Params,
+        peer: Option<IpAddr>,
+    ) -> Result<(Client, Presented), OAuthError> {
+        let presented = client_auth::parse(authorization, params)?;
+        let via_basic = presented.via_basic();
+        let client =
+            self.store.get_client(&presented.client_id).await?.ok_or(OAuthError::InvalidClient { via_basic })?;
+        client_auth::check_method(&client, &presented)?;
+        if let (Some(hash), Some(secret)) = (&client.secret, &presented.secret) {
+            let mut keys = vec![Key::Client(client.id.as_str())];
+            keys.extend(peer.map(Key::Ip));
+            let ok = match self.secrets.cached(&client, hash, secret) {
+                Some(ok) => ok,
+                None if self.throttle.wait(&keys).await.is_some() => {
+                    return Err(OAuthError::InvalidClient { via_basic });
+                }
+                None => self.secrets.verify(&client, hash, secret).await,
+            };
+            if !ok {
+                // A generated (SHA-256) secret has 256 bits: guessing it is hopeless, so only the
+                // operator-chosen (argon2) kind is counted.
+                if hash.is_slow() {
+                    self.throttle.failure(&keys).await;
+                }
+                return Err(OAuthError::InvalidClient { via_basic });
+            }
+        }
+        Ok((client, presented))
+    }
+}

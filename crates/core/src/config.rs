@@ -1,0 +1,781 @@
+//! Configuration (DESIGN.md §2, STYLE.md rule 10): defaults → TOML or JSON file (chosen by
+//! extension) → `GATEHOUSE_*` environment → command-line flags, then [`Config::validate`] into a
+//! [`ValidConfig`]. Every problem is reported at once, naming the file, the entry and the key.
+//! Nothing starts on a bad config.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Json, Serialized, Toml};
+use gatehouse_protocol::claims::{ADMIN_SCOPE, ScopeDefinition, ScopeSpec, builtin_scopes};
+use gatehouse_protocol::client::{ClientSpec, FieldError, ValidClient};
+use gatehouse_protocol::grant::{GrantSet, GrantType};
+use gatehouse_protocol::jose::SigningAlg;
+use gatehouse_protocol::scope::ScopeSet;
+use gatehouse_protocol::secret::Secret;
+use gatehouse_protocol::user::{UserSpec, ValidUser};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE: &str = "sqlite://gatehouse-data/gatehouse.db";
+const DEFAULT_REGISTRATION_SCOPES: &str = "openid profile email address phone offline_access";
+const DEFAULT_REGISTRATION_GRANTS: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
+
+/// The configuration as written: every key optional, defaults applied by `validate`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Format version of this file; only 1 exists.
+    #[serde(default)]
+    pub version: Option<u32>,
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub listen: Option<String>,
+    #[serde(default)]
+    pub database: Option<String>,
+    #[serde(default)]
+    pub tokens: TokensConfig,
+    /// How often (seconds) each node re-reads the signing keys, to pick up rotations. Default 60.
+    #[serde(default)]
+    pub key_reload_interval: Option<u64>,
+    /// Rotate signing keys automatically once a key has signed for this many seconds (e.g.
+    /// 7776000 for 90 days). Off when absent.
+    #[serde(default)]
+    pub key_rotation_interval: Option<i64>,
+    /// How often (seconds) expired codes, tokens, sessions and retired keys are deleted. Default 300.
+    #[serde(default)]
+    pub cleanup_interval: Option<u64>,
+    /// Seconds between re-reads of the scopes (changes made on other nodes); default 5.
+    #[serde(default)]
+    pub catalog_reload_interval: Option<u64>,
+    /// Seconds a client or user read from the store is reused before it is read again (changes
+    /// made on other nodes arrive within it; this node's own changes at once); 0 turns it off.
+    /// Default 5.
+    #[serde(default)]
+    pub cache_ttl: Option<u64>,
+    #[serde(default)]
+    pub registration: RegistrationConfig,
+    #[serde(default)]
+    pub throttle: ThrottleConfig,
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    #[serde(default)]
+    pub database_pool: DatabasePoolConfig,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
+    #[serde(default)]
+    pub console: ConsoleConfig,
+    #[serde(default)]
+    pub theme: ThemeConfig,
+    /// A folder of templates (login.html, consent.html, error.html, form_post.html, base.html,
+    /// gatehouse.css) replacing the built-in ones of the same name.
+    #[serde(default)]
+    pub templates: Option<PathBuf>,
+    #[serde(default)]
+    pub clients: Vec<ClientSpec>,
+    #[serde(default)]
+    pub users: Vec<UserSpec>,
+    #[serde(default)]
+    pub scopes: Vec<ScopeSpec>,
+    /// Where the file part came from, for messages.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokensConfig {
+    /// Default algorithm for JWT access tokens; RS256 has the widest resource-server support.
+    #[serde(default)]
+    pub access_token_signed_response_alg: Option<String>,
+    /// Lifetimes in seconds.
+    #[serde(default)]
+    pub authorization_code_ttl: Option<i64>,
+    #[serde(default)]
+    pub access_token_ttl: Option<i64>,
+    #[serde(default)]
+    pub id_token_ttl: Option<i64>,
+    #[serde(default)]
+    pub refresh_token_idle_ttl: Option<i64>,
+    #[serde(default)]
+    pub refresh_token_absolute_ttl: Option<i64>,
+    #[serde(default)]
+    pub session_ttl: Option<i64>,
+    #[serde(default)]
+    pub device_code_ttl: Option<i64>,
+    #[serde(default)]
+    pub device_poll_interval: Option<i64>,
+}
+
+/// `[limits]`: connection limits against slow and greedy clients.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    #[serde(default)]
+    pub max_connections: Option<usize>,
+    /// Seconds a client has to send its request head.
+    #[serde(default)]
+    pub header_read_timeout: Option<u64>,
+    #[serde(default)]
+    pub max_header_bytes: Option<usize>,
+}
+
+/// `[database_pool]`: the connections each node keeps to the database.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabasePoolConfig {
+    /// Connections at most (per node). Default 16 on PostgreSQL, 8 on SQLite.
+    #[serde(default)]
+    pub max_connections: Option<u32>,
+    /// Seconds a request keeps trying to get a working connection (refused connections and a
+    /// database that is starting are retried with backoff) before it is answered 503. Default 5.
+    #[serde(default)]
+    pub acquire_timeout: Option<u64>,
+    /// Seconds a statement may run before PostgreSQL cancels it (503); 0 for no limit.
+    /// Default 30. Not applicable to SQLite.
+    #[serde(default)]
+    pub statement_timeout: Option<u64>,
+}
+
+/// `[metrics]`: the Prometheus endpoint.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// `false` removes `/metrics` (404). Default `true`.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// When set, `/metrics` wants `Authorization: Bearer <token>` (at least 16 characters).
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+/// `[console]`: the admin console at `/admin`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleConfig {
+    /// `false` removes `/admin` (the admin API stays). Default `true`.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+}
+
+/// `[theme]`: the sign-in pages in an organisation's colours, with its logo.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThemeConfig {
+    /// A PNG, SVG, JPEG or WebP file (at most 256 KiB), shown above each page's heading.
+    #[serde(default)]
+    pub logo: Option<PathBuf>,
+    /// The logo's text alternative (its organisation's name). Required with `logo`.
+    #[serde(default)]
+    pub logo_alt: Option<String>,
+    /// Colours as `#rrggbb` or `#rgb`: buttons and links, text on them, the page behind the
+    /// card, the text. Checked against WCAG AA contrast (4.5:1).
+    #[serde(default)]
+    pub accent: Option<String>,
+    #[serde(default)]
+    pub accent_text: Option<String>,
+    #[serde(default)]
+    pub background: Option<String>,
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+impl ThemeConfig {
+    fn validate(&self, file: &str, errs: &mut Vec<String>) -> crate::theme::Theme {
+        let mut theme = crate::theme::Theme::default();
+        // Each setting and the stylesheet's custom property it sets.
+        let mut colour = |key: &'static str, css_var: &'static str, value: &Option<String>| {
+            let v = value.as_deref()?;
+            match parse_colour(v) {
+                Some(rgb) => {
+                    theme.colours.push((css_var, v.to_owned()));
+                    Some(rgb)
+                }
+                None => {
+                    errs.push(format!("{file}: theme.{key}: {v:?} is not a colour (#rrggbb or #rgb)"));
+                    None
+                }
+            }
+        };
+        const DEFAULT_ACCENT: [u8; 3] = [0x1f, 0x5f, 0xbf];
+        let accent = colour("accent", "--accent", &self.accent);
+        let accent_text = colour("accent_text", "--accent-fg", &self.accent_text);
+        let _ = colour("background", "--bg", &self.background);
+        let text = colour("text", "--fg", &self.text);
+        let white = [255, 255, 255];
+        for (what, fg, bg) in [
+            ("theme.accent_text on theme.accent", accent_text.unwrap_or(white), accent.unwrap_or(DEFAULT_ACCENT)),
+            ("theme.text on the white card", text.unwrap_or([0x1b, 0x1f, 0x24]), white),
+        ] {
+            let ratio = contrast(fg, bg);
+            if ratio < 4.5 {
+                errs.push(format!("{file}: {what}: contrast {ratio:.2}:1; pages need at least 4.5:1 (WCAG AA)"));
+            }
+        }
+        if let Some(path) = &self.logo {
+            let kind = match path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+                Some("png") => Some("image/png"),
+                Some("svg") => Some("image/svg+xml"),
+                Some("jpg" | "jpeg") => Some("image/jpeg"),
+                Some("webp") => Some("image/webp"),
+                _ => None,
+            };
+            match (kind, std::fs::read(path)) {
+                (None, _) => {
+                    errs.push(format!("{file}: theme.logo: {} is not .png, .svg, .jpg or .webp", path.display()))
+                }
+                (_, Err(e)) => errs.push(format!("{file}: theme.logo: {}: {e}", path.display())),
+                (Some(_), Ok(bytes)) if bytes.len() > 256 * 1024 => {
+                    errs.push(format!("{file}: theme.logo: {} is over 256 KiB", path.display()))
+                }
+                (Some(kind), Ok(bytes)) => theme.logo = Some((bytes::Bytes::from(bytes), kind)),
+            }
+            match self.logo_alt.as_deref().map(str::trim) {
+                Some(alt) if !alt.is_empty() => theme.logo_alt = alt.to_owned(),
+                _ => errs.push(format!("{file}: theme.logo_alt: say what the logo shows (its organisation's name)")),
+            }
+        }
+        theme
+    }
+}
+
+/// `#rrggbb` or `#rgb` as red, green, blue.
+fn parse_colour(v: &str) -> Option<[u8; 3]> {
+    let hex = v.strip_prefix('#')?;
+    let digits: Vec<u8> =
+        hex.chars().map(|c| c.to_digit(16).and_then(|d| u8::try_from(d).ok())).collect::<Option<_>>()?;
+    match digits.as_slice() {
+        [r, g, b] => Some([r * 17, g * 17, b * 17]),
+        [r1, r2, g1, g2, b1, b2] => Some([r1 * 16 + r2, g1 * 16 + g2, b1 * 16 + b2]),
+        _ => None,
+    }
+}
+
+/// WCAG 2.1 contrast ratio of two sRGB colours.
+fn contrast(a: [u8; 3], b: [u8; 3]) -> f64 {
+    let luminance = |c: [u8; 3]| {
+        let lin = |v: u8| {
+            let v = f64::from(v) / 255.0;
+            if v <= 0.039_28 { v / 12.92 } else { ((v + 0.055) / 1.055).powf(2.4) }
+        };
+        0.2126 * lin(c[0]) + 0.7152 * lin(c[1]) + 0.0722 * lin(c[2])
+    };
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
+/// `[throttle]`: brute-force back-off (see `throttle`), seconds and counts.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleConfig {
+    #[serde(default)]
+    pub free_failures: Option<i64>,
+    #[serde(default)]
+    pub free_failures_per_ip: Option<i64>,
+    #[serde(default)]
+    pub first_delay: Option<i64>,
+    #[serde(default)]
+    pub max_delay: Option<i64>,
+    #[serde(default)]
+    pub window: Option<i64>,
+}
+
+/// `[registration]`: dynamic client registration (RFC 7591) and management (RFC 7592).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrationConfig {
+    /// Off by default: anyone who can reach `/register` could create clients.
+    #[serde(default)]
+    pub enabled: bool,
+    /// When set, `/register` requires it as a bearer token (RFC 7591 §3); open otherwise.
+    #[serde(default)]
+    pub initial_access_token: Option<Secret>,
+    /// The scopes a registered client may be given (space separated); default: the OpenID
+    /// Connect ones. `gatehouse:admin` can never be registered.
+    #[serde(default)]
+    pub allowed_scopes: Option<String>,
+    /// The grants a registered client may use; default: authorization_code, refresh_token,
+    /// client_credentials. `password` is refused whatever this says.
+    #[serde(default)]
+    pub allowed_grants: Option<Vec<String>>,
+}
+
+/// Dynamic registration policy, validated.
+#[derive(Debug, Clone, Default)]
+pub struct RegistrationPolicy {
+    pub enabled: bool,
+    pub initial_access_token: Option<Secret>,
+    pub allowed_scopes: ScopeSet,
+    pub allowed_grants: GrantSet,
+}
+
+/// Values from command-line flags, the highest layer.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database: Option<String>,
+}
+
+/// A configuration that passed validation; the only kind the server accepts.
+#[derive(Debug, Clone)]
+pub struct ValidConfig {
+    pub issuer: String,
+    pub listen: SocketAddr,
+    pub database: String,
+    pub access_token_alg: SigningAlg,
+    pub lifetimes: crate::issuer::Lifetimes,
+    pub key_reload_interval: u64,
+    pub key_rotation_interval: Option<i64>,
+    pub cleanup_interval: u64,
+    pub catalog_reload_interval: u64,
+    pub cache_ttl: u64,
+    pub database_pool: gatehouse_store::PoolOptions,
+    /// `None`: no `/metrics`; `Some(None)`: open; `Some(Some(token))`: behind a bearer token.
+    pub metrics: Option<Option<String>>,
+    /// Whether the admin console is served at `/admin`.
+    pub console: bool,
+    pub theme: crate::theme::Theme,
+    pub registration: RegistrationPolicy,
+    pub throttle: crate::throttle::ThrottlePolicy,
+    pub limits: Limits,
+    pub templates: Option<PathBuf>,
+    pub clients: Vec<ValidClient>,
+    pub users: Vec<ValidUser>,
+    pub scopes: Vec<ScopeDefinition>,
+    pub source: Option<PathBuf>,
+    pub warnings: Vec<String>,
+}
+
+/// Connection-level limits against slow and greedy clients (`[limits]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Open connections at most; beyond it new ones wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// A client must send its whole request head within this (slowloris).
+    pub header_read_timeout: std::time::Duration,
+    /// Largest request head (request line and headers), in bytes: larger gets 431.
+    pub max_header_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 10_000,
+            header_read_timeout: std::time::Duration::from_secs(10),
+            max_header_bytes: 32 * 1024,
+        }
+    }
+}
+
+/// Every problem found, each on its own line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub Vec<String>);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration ({} problem{}):", self.0.len(), if self.0.len() == 1 { "" } else { "s" })?;
+        for e in &self.0 {
+            writeln!(f, "  - {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Environment keys that are not configuration (`GATEHOUSE_CONFIG` names the file; test and
+/// logging variables belong to other layers).
+fn is_config_env_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    !(key == "config" || key == "log" || key == "log_format" || key.starts_with("test_"))
+}
+
+impl Config {
+    /// Loads the layers. `file` is read as JSON when it ends in `.json`, TOML otherwise.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let mut fig = Figment::new();
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError(vec![format!("{}: no such file", path.display())]));
+            }
+            fig = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+                fig.merge(Json::file_exact(path))
+            } else {
+                fig.merge(Toml::file_exact(path))
+            };
+        }
+        Self::extract(fig, file, overrides)
+    }
+
+    /// Loads from TOML text (tests and embedding), with environment and overrides on top.
+    pub fn from_toml_str(toml: &str, overrides: &Overrides) -> Result<Self, ConfigError> {
+        Self::extract(Figment::new().merge(Toml::string(toml)), None, overrides)
+    }
+
+    fn extract(fig: Figment, file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let fig = fig
+            .merge(Env::prefixed("GATEHOUSE_").split("__").filter(|k| is_config_env_key(k.as_str())))
+            .merge(Serialized::defaults(overrides));
+        let mut cfg: Config = fig
+            .extract()
+            .map_err(|e| ConfigError(e.into_iter().map(|e| describe_figment_error(&e, file)).collect()))?;
+        cfg.source = file.map(Path::to_path_buf);
+        Ok(cfg)
+    }
+
+    /// Applies defaults and checks every entry.
+    pub fn validate(&self) -> Result<ValidConfig, ConfigError> {
+        let file = self.source.as_ref().map_or_else(|| "config".to_owned(), |p| p.display().to_string());
+        let mut errs = Vec::new();
+        let mut warnings = Vec::new();
+
+        if let Some(v) = self.version
+            && v != 1
+        {
+            errs.push(format!("{file}: version: {v} is not a known config version (this Gatehouse reads 1)"));
+        }
+
+        let listen_raw = self.listen.clone().unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen = listen_raw.parse::<SocketAddr>().map_err(|_| {
+            errs.push(format!("{file}: listen: {listen_raw:?} is not an address:port such as 127.0.0.1:8080"))
+        });
+        let issuer = self.issuer.clone().unwrap_or_else(|| format!("http://{listen_raw}"));
+        if let Err(m) = check_issuer(&issuer) {
+            errs.push(format!("{file}: issuer: {m}"));
+        } else if issuer.starts_with("http://") && !is_loopback_issuer(&issuer) {
+            warnings.push(format!(
+                "issuer {issuer} is plain http on a non-loopback host; OpenID Connect requires https in production"
+            ));
+        }
+        let database = self.database.clone().unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+        if let Err(e) = gatehouse_store::Backend::from_url(&database) {
+            errs.push(format!("{file}: database: {e}"));
+        }
+        let access_token_alg = match self.tokens.access_token_signed_response_alg.as_deref() {
+            None => SigningAlg::RS256,
+            Some(raw) => SigningAlg::parse(raw).unwrap_or_else(|| {
+                errs.push(format!(
+                    "{file}: tokens.access_token_signed_response_alg: unknown algorithm {raw:?}; supported: {}",
+                    SigningAlg::names()
+                ));
+                SigningAlg::RS256
+            }),
+        };
+
+        let mut lifetimes = crate::issuer::Lifetimes::default();
+        let t = &self.tokens;
+        for (key, value, slot) in [
+            ("authorization_code_ttl", t.authorization_code_ttl, &mut lifetimes.code),
+            ("access_token_ttl", t.access_token_ttl, &mut lifetimes.access_token),
+            ("id_token_ttl", t.id_token_ttl, &mut lifetimes.id_token),
+            ("refresh_token_idle_ttl", t.refresh_token_idle_ttl, &mut lifetimes.refresh_idle),
+            ("refresh_token_absolute_ttl", t.refresh_token_absolute_ttl, &mut lifetimes.refresh_absolute),
+            ("session_ttl", t.session_ttl, &mut lifetimes.session),
+            ("device_code_ttl", t.device_code_ttl, &mut lifetimes.device_code),
+            ("device_poll_interval", t.device_poll_interval, &mut lifetimes.device_poll_interval),
+        ] {
+            match value {
+                None => {}
+                Some(v) if (1..=366 * 86400).contains(&v) => *slot = v,
+                Some(v) => {
+                    errs.push(format!("{file}: tokens.{key}: {v} is not a number of seconds from 1 to 31622400"))
+                }
+            }
+        }
+        if let Some(r) = self.key_rotation_interval
+            && r < 3600
+        {
+            errs.push(format!("{file}: key_rotation_interval: {r} seconds is too short; at least 3600 (an hour)"));
+        }
+        if let Some(dir) = &self.templates
+            && !dir.is_dir()
+        {
+            errs.push(format!("{file}: templates: {} is not a folder", dir.display()));
+        }
+
+        let scopes = self.validate_scopes(&file, &mut errs);
+        let defined: HashSet<String> = scopes.iter().map(|s| s.name.as_str().to_owned()).collect();
+        let scope_defined = |s: &str| defined.contains(s);
+
+        let registration = self.validate_registration(&file, &scope_defined, &mut errs);
+        let mut limits = Limits::default();
+        match self.limits.max_connections {
+            Some(n) if !(1..=1_000_000).contains(&n) => {
+                errs.push(format!("{file}: limits.max_connections: {n} is out of range (1 to 1000000)"))
+            }
+            Some(n) => limits.max_connections = n,
+            None => {}
+        }
+        match self.limits.header_read_timeout {
+            Some(t) if !(1..=300).contains(&t) => {
+                errs.push(format!("{file}: limits.header_read_timeout: {t} is out of range (1 to 300 seconds)"))
+            }
+            Some(t) => limits.header_read_timeout = std::time::Duration::from_secs(t),
+            None => {}
+        }
+        match self.limits.max_header_bytes {
+            Some(b) if !(8192..=1_048_576).contains(&b) => {
+                errs.push(format!("{file}: limits.max_header_bytes: {b} is out of range (8192 to 1048576)"))
+            }
+            Some(b) => limits.max_header_bytes = b,
+            None => {}
+        }
+        let theme = self.theme.validate(&file, &mut errs);
+        let database_pool = self.validate_pool(&file, &mut errs);
+        let metrics = match (self.metrics.enabled.unwrap_or(true), &self.metrics.token) {
+            (false, _) => None,
+            (true, Some(t)) if t.len() < 16 => {
+                errs.push(format!("{file}: metrics.token: at least 16 characters"));
+                None
+            }
+            (true, token) => Some(token.clone()),
+        };
+        let mut throttle = crate::throttle::ThrottlePolicy::default();
+        let t = &self.throttle;
+        for (key, value, slot, range) in [
+            ("free_failures", t.free_failures, &mut throttle.free_failures, 1..=1000),
+            ("free_failures_per_ip", t.free_failures_per_ip, &mut throttle.free_failures_per_ip, 1..=100_000),
+            ("first_delay", t.first_delay, &mut throttle.first_delay, 1..=3600),
+            ("max_delay", t.max_delay, &mut throttle.max_delay, 1..=86_400),
+            ("window", t.window, &mut throttle.window, 60..=30 * 86_400),
+        ] {
+            match value {
+                None => {}
+                Some(v) if range.contains(&v) => *slot = v,
+                Some(v) => errs.push(format!(
+                    "{file}: throttle.{key}: {v} is out of range ({} to {})",
+                    range.start(),
+                    range.end()
+                )),
+            }
+        }
+
+        let mut clients = Vec::new();
+        let mut seen_clients: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, spec) in self.clients.iter().enumerate() {
+            let at = format!("{file}: clients[{i}] (client_id {:?})", spec.client_id);
+            if let Some(first) = seen_clients.insert(&spec.client_id, i) {
+                errs.push(format!("{at}: client_id: duplicate; clients[{first}] has the same client_id"));
+            }
+            match spec.validate(&scope_defined) {
+                Ok(v) => clients.push(v),
+                Err(fe) => errs.extend(fe.iter().map(|e| format!("{at}: {e}"))),
+            }
+        }
+
+        let mut users = Vec::new();
+        let mut seen_names: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut seen_subs: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, spec) in self.users.iter().enumerate() {
+            let at = format!("{file}: users[{i}] (username {:?})", spec.username);
+            if let Some(first) = seen_names.insert(&spec.username, i) {
+                errs.push(format!("{at}: username: duplicate; users[{first}] has the same username"));
+            }
+            if let Some(sub) = &spec.sub
+                && let Some(first) = seen_subs.insert(sub, i)
+            {
+                errs.push(format!("{at}: sub: duplicate; users[{first}] has the same sub"));
+            }
+            match spec.validate() {
+                Ok(v) => users.push(v),
+                Err(fe) => errs.extend(fe.iter().map(|e| format!("{at}: {e}"))),
+            }
+        }
+
+        match listen {
+            Ok(listen) if errs.is_empty() => Ok(ValidConfig {
+                issuer,
+                listen,
+                database,
+                access_token_alg,
+                lifetimes,
+                key_reload_interval: self.key_reload_interval.unwrap_or(60).clamp(1, 3600),
+                cleanup_interval: self.cleanup_interval.unwrap_or(300).clamp(1, 86_400),
+                catalog_reload_interval: self.catalog_reload_interval.unwrap_or(5).clamp(1, 3600),
+                cache_ttl: self.cache_ttl.unwrap_or(5).min(3600),
+                database_pool,
+                metrics,
+                console: self.console.enabled.unwrap_or(true),
+                theme,
+                registration,
+                throttle,
+                limits,
+                key_rotation_interval: self.key_rotation_interval,
+                templates: self.templates.clone(),
+                clients,
+                users,
+                scopes,
+                source: self.source.clone(),
+                warnings,
+            }),
+            _ => Err(ConfigError(errs)),
+        }
+    }
+
+    /// Built-in scopes plus `[[scopes]]`.
+    fn validate_pool(&self, file: &str, errs: &mut Vec<String>) -> gatehouse_store::PoolOptions {
+        let p = &self.database_pool;
+        let mut pool = gatehouse_store::PoolOptions::default();
+        match p.max_connections {
+            Some(n) if !(1..=1000).contains(&n) => {
+                errs.push(format!("{file}: database_pool.max_connections: {n} is out of range (1 to 1000)"))
+            }
+            n => pool.max_connections = n,
+        }
+        match p.acquire_timeout {
+            Some(t) if !(1..=300).contains(&t) => {
+                errs.push(format!("{file}: database_pool.acquire_timeout: {t} is out of range (1 to 300 seconds)"))
+            }
+            Some(t) => pool.acquire_timeout = std::time::Duration::from_secs(t),
+            None => {}
+        }
+        match p.statement_timeout {
+            Some(t) if t > 3600 => {
+                errs.push(format!("{file}: database_pool.statement_timeout: {t} is out of range (0 to 3600 seconds)"))
+            }
+            Some(0) => pool.statement_timeout = None,
+            Some(t) => pool.statement_timeout = Some(std::time::Duration::from_secs(t)),
+            None => {}
+        }
+        pool
+    }
+
+    fn validate_registration(
+        &self,
+        file: &str,
+        scope_defined: &dyn Fn(&str) -> bool,
+        errs: &mut Vec<String>,
+    ) -> RegistrationPolicy {
+        let r = &self.registration;
+        let allowed_scopes = match ScopeSet::parse(r.allowed_scopes.as_deref().unwrap_or(DEFAULT_REGISTRATION_SCOPES)) {
+            Ok(set) => {
+                for s in set.iter() {
+                    if s.as_str() == ADMIN_SCOPE {
+                        errs.push(format!(
+                            "{file}: registration.allowed_scopes: {ADMIN_SCOPE} can never be self-registered"
+                        ));
+                    } else if !scope_defined(s.as_str()) {
+                        errs.push(format!(
+                            "{file}: registration.allowed_scopes: scope {:?} is not defined",
+                            s.as_str()
+                        ));
+                    }
+                }
+                set
+            }
+            Err(e) => {
+                errs.push(format!("{file}: registration.allowed_scopes: {e}"));
+                ScopeSet::default()
+            }
+        };
+        let mut allowed_grants = GrantSet::default();
+        for g in r.allowed_grants.clone().unwrap_or_else(|| DEFAULT_REGISTRATION_GRANTS.map(str::to_owned).to_vec()) {
+            if let Err(bad) = allowed_grants.extend_from_entry(&g) {
+                errs.push(format!(
+                    "{file}: registration.allowed_grants: unknown grant {bad:?}; valid grants: {}",
+                    GrantType::valid_names()
+                ));
+            }
+        }
+        if allowed_grants.contains(GrantType::Password) {
+            errs.push(format!(
+                "{file}: registration.allowed_grants: password can never be self-registered (RFC 9700 §2.4)"
+            ));
+        }
+        if r.initial_access_token.as_ref().is_some_and(|t| t.expose().len() < 16) {
+            errs.push(format!(
+                "{file}: registration.initial_access_token: too short; use at least 16 random characters"
+            ));
+        }
+        RegistrationPolicy {
+            enabled: r.enabled,
+            initial_access_token: r.initial_access_token.clone(),
+            allowed_scopes,
+            allowed_grants,
+        }
+    }
+
+    fn validate_scopes(&self, file: &str, errs: &mut Vec<String>) -> Vec<ScopeDefinition> {
+        let mut out = builtin_scopes();
+        for (i, spec) in self.scopes.iter().enumerate() {
+            let at = format!("{file}: scopes[{i}] (name {:?})", spec.name);
+            match spec.validate() {
+                Ok(d) if out.iter().any(|s| s.name == d.name) => {
+                    errs.push(format!("{at}: {}", FieldError::new("name", "duplicate scope name")));
+                }
+                Ok(d) => out.push(d),
+                Err(fe) => errs.extend(fe.iter().map(|e| format!("{at}: {e}"))),
+            }
+        }
+        out
+    }
+}
+
+/// OIDC Discovery §3 / RFC 8414 §2: an http(s) URL with no query or fragment.
+fn check_issuer(issuer: &str) -> Result<(), String> {
+    let u = url::Url::parse(issuer).map_err(|_| format!("{issuer:?} is not an absolute URL"))?;
+    if u.scheme() != "https" && u.scheme() != "http" {
+        return Err(format!("{issuer:?} must be an https URL (http is accepted for development)"));
+    }
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err(format!("{issuer:?} may not have a query or fragment (RFC 8414 §2)"));
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err(format!("{issuer:?} has no host"));
+    }
+    Ok(())
+}
+
+/// Whether the issuer is plain http on a loopback host, where `Secure` cookies cannot work.
+pub fn is_loopback_issuer(issuer: &str) -> bool {
+    url::Url::parse(issuer).is_ok_and(|u| {
+        u.scheme() == "http"
+            && match u.host() {
+                Some(url::Host::Domain(d)) => d == "localhost",
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            }
+    })
+}
+
+/// Renders a figment error as `file: key.path: problem`.
+fn describe_figment_error(e: &figment::Error, file: Option<&Path>) -> String {
+    let key = if e.path.is_empty() { String::new() } else { format!("{}: ", render_path(&e.path)) };
+    let origin = match &e.metadata {
+        Some(m) if m.name.contains("environment") => "environment (GATEHOUSE_*)".to_owned(),
+        Some(m) if m.name.contains("Serialized") => "command line".to_owned(),
+        _ => file.map_or_else(|| "config".to_owned(), |p| p.display().to_string()),
+    };
+    let mut kind = e.kind.to_string();
+    if let figment::error::Kind::UnknownField(_, expected) = &e.kind {
+        kind = format!("{kind} (allowed here: {})", expected.join(", "));
+    }
+    format!("{origin}: {key}{kind}")
+}
+
+/// `clients.0.grants` → `clients[0].grants`.
+fn render_path(path: &[String]) -> String {
+    let mut out = String::new();
+    for p in path {
+        if p.chars().all(|c| c.is_ascii_digit()) {
+            out.push_str(&format!("[{p}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(p);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

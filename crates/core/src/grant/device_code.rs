@@ -1,0 +1,37 @@
+//! RFC 8628 §3.4–3.5: polling with a device code. `authorization_pending` until the person
+//! decides, `slow_down` (and a longer interval) when polled too fast, `access_denied`,
+//! `expired_token`; tokens exactly once.
+
+use crate::grant::issue::{Issuing, UserGrant, active_user, issue_for_user};
+use crate::issuer::hash_token;
+use gatehouse_protocol::client::Client;
+use gatehouse_protocol::device;
+use gatehouse_protocol::error::OAuthError;
+use gatehouse_protocol::scope::ScopeSet;
+use gatehouse_protocol::token::TokenResponse;
+
+pub async fn handle(core: &Issuing, client: &Client, device_code: &str) -> Result<TokenResponse, OAuthError> {
+    let now = core.now();
+    let hash = hash_token(device_code);
+    let rec =
+        core.store.poll_device(&hash, now).await?.ok_or(OAuthError::InvalidGrant("the device code is invalid"))?;
+    device::poll(&rec.status, rec.client_id == client.id.as_str(), rec.expires_at, rec.polled_too_fast, now)?;
+    if !core.store.redeem_device(&hash, now).await? {
+        return Err(OAuthError::InvalidGrant("the device code has already been used"));
+    }
+    let approval = rec.approval.ok_or(OAuthError::InvalidGrant("the device code is invalid"))?;
+    let user = active_user(core, &approval.sub).await?;
+    let scope = ScopeSet::parse(&rec.scope).map_err(|_| OAuthError::InvalidGrant("the device code is invalid"))?;
+    let g = UserGrant {
+        user: &user,
+        grant_scope: scope.clone(),
+        scope,
+        auth_time: approval.auth_time,
+        sid: approval.sid,
+        amr: approval.amr,
+        nonce: None,
+        family_id: core.tokens.random(16),
+        family_expires_at: None,
+    };
+    issue_for_user(core, client, g).await
+}

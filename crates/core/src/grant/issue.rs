@@ -1,0 +1,172 @@
+//! What the user grants share once validated: deciding what to issue (the access token's id,
+//! the refresh token and its row) before anything is stored, so a redemption records it in the
+//! same statement that retires the code or refresh token; signing afterwards; and the answer to
+//! a replay (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
+
+use crate::issuer::{IdTokenInput, Subject, TokenIssuer, hash_token};
+use gatehouse_protocol::client::Client;
+use gatehouse_protocol::clock::{Clock, UnixTime};
+use gatehouse_protocol::error::{InternalError, OAuthError};
+use gatehouse_protocol::grant::GrantType;
+use gatehouse_protocol::scope::ScopeSet;
+use gatehouse_protocol::token::TokenResponse;
+use gatehouse_protocol::token::refresh_token::RefreshGrant;
+use gatehouse_protocol::user::User;
+use gatehouse_store::{IssuedAccessToken, NewRefresh, Store};
+use std::sync::Arc;
+
+/// What every grant issues with: the store, the token minting, the clock.
+pub struct Issuing {
+    pub store: Arc<dyn Store>,
+    pub tokens: Arc<TokenIssuer>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Issuing {
+    pub fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+}
+
+pub(crate) fn internal(e: impl std::fmt::Display) -> OAuthError {
+    OAuthError::Server(InternalError::new(e.to_string()))
+}
+
+/// What a user grant (code, refresh, password) has established about the sign-in.
+pub struct UserGrant<'a> {
+    pub user: &'a User,
+    /// The scope of the tokens issued now.
+    pub scope: ScopeSet,
+    /// The scope the refresh token keeps: the original grant's, even when a refresh narrowed
+    /// `scope` (RFC 6749 §6: the new refresh token has the same scope as the old).
+    pub grant_scope: ScopeSet,
+    pub auth_time: UnixTime,
+    pub sid: String,
+    pub amr: Vec<String>,
+    pub nonce: Option<String>,
+    /// The refresh family to continue, or a new one with this id.
+    pub family_id: String,
+    pub family_expires_at: Option<UnixTime>,
+}
+
+/// What a user grant issues, decided before anything is stored, so a redemption can record it
+/// in the same statement that retires the code or refresh token.
+pub struct Planned {
+    pub access_token: IssuedAccessToken,
+    /// The refresh token and its row, when the client gets one.
+    pub refresh: Option<(String, NewRefresh)>,
+}
+
+/// What was presented again after its single use.
+#[derive(Clone, Copy)]
+pub enum Replay {
+    Code,
+    RefreshToken,
+}
+
+/// A used code or rotated refresh token presented again (or a concurrent use that lost the
+/// race): revokes everything issued from its grant (RFC 6749 §4.1.2, RFC 9700 §4.14.2) and
+/// returns the error to answer with.
+pub async fn replayed(core: &Issuing, client: &Client, family_id: &str, now: UnixTime, what: Replay) -> OAuthError {
+    let n = match core.store.revoke_family(family_id, now).await {
+        Ok(n) => n,
+        Err(e) => return e.into(),
+    };
+    match what {
+        Replay::Code => {
+            tracing::warn!(client_id = %client.id, revoked_refresh_tokens = n, "authorization code replayed; its grant is revoked");
+            OAuthError::InvalidGrant("the code has already been used")
+        }
+        Replay::RefreshToken => {
+            tracing::warn!(client_id = %client.id, revoked_refresh_tokens = n, "rotated refresh token reused; its family is revoked");
+            OAuthError::InvalidGrant("the refresh token is no longer valid")
+        }
+    }
+}
+
+/// The user a grant is about, if they still exist and are enabled.
+pub async fn active_user(core: &Issuing, sub: &str) -> Result<User, OAuthError> {
+    match core.store.get_user_by_sub(sub).await? {
+        Some(u) if !u.disabled => Ok(u),
+        _ => Err(OAuthError::InvalidGrant("the user no longer exists or is disabled")),
+    }
+}
+
+/// Issues access token, ID token (for `openid`) and refresh token (when the client has the
+/// refresh grant and, for OpenID requests, `offline_access` was granted; OIDC Core §11), for a
+/// grant that retires nothing (password, device code).
+pub async fn issue_for_user(core: &Issuing, client: &Client, g: UserGrant<'_>) -> Result<TokenResponse, OAuthError> {
+    let now = core.now();
+    let planned = plan(core, client, &g, now)?;
+    if let Some((_, row)) = &planned.refresh {
+        core.store.insert_refresh(row, now).await?;
+    }
+    sign(core, client, &g, planned, now)
+}
+
+/// The access token's id and the refresh token (with the row to store) for `g`.
+pub fn plan(core: &Issuing, client: &Client, g: &UserGrant<'_>, now: UnixTime) -> Result<Planned, OAuthError> {
+    let access_token = core.tokens.access_token_id(client, now);
+    let wants_refresh = client.grants.contains(GrantType::RefreshToken)
+        && (!g.grant_scope.contains("openid") || g.grant_scope.contains("offline_access"));
+    if !wants_refresh {
+        return Ok(Planned { access_token, refresh: None });
+    }
+    let lt = core.tokens.lifetimes.for_client(client);
+    let family_expires_at = g.family_expires_at.unwrap_or(now + lt.refresh_absolute);
+    let rt = core.tokens.random(32);
+    let grant = RefreshGrant {
+        family_id: g.family_id.clone(),
+        client_id: client.id.to_string(),
+        sub: g.user.sub.clone(),
+        scope: g.grant_scope.clone(),
+        auth_time: g.auth_time,
+        sid: g.sid.clone(),
+        amr: g.amr.clone(),
+        expires_at: (now + lt.refresh_idle).min(family_expires_at),
+        family_expires_at,
+    };
+    let row = NewRefresh {
+        token_hash: hash_token(&rt),
+        family_id: g.family_id.clone(),
+        document: serde_json::to_string(&grant).map_err(internal)?,
+        expires_at: grant.expires_at,
+        access_token: Some(access_token.clone()),
+    };
+    Ok(Planned { access_token, refresh: Some((rt, row)) })
+}
+
+/// Signs the tokens [`plan`] decided on (after the store has recorded them).
+pub fn sign(
+    core: &Issuing,
+    client: &Client,
+    g: &UserGrant<'_>,
+    planned: Planned,
+    now: UnixTime,
+) -> Result<TokenResponse, OAuthError> {
+    let subject = Subject { sub: &g.user.sub, user: Some(g.user), auth_time: Some(g.auth_time), sid: Some(&g.sid) };
+    let (access_token, _) = core.tokens.access_token_as(client, &subject, &g.scope, now, planned.access_token)?;
+    let id_token = if g.scope.contains("openid") {
+        let input = IdTokenInput {
+            user: g.user,
+            scope: &g.scope,
+            auth_time: g.auth_time,
+            sid: &g.sid,
+            amr: &g.amr,
+            nonce: g.nonce.as_deref(),
+            access_token: Some(&access_token),
+            code: None,
+        };
+        Some(core.tokens.id_token(client, &input, now)?)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: core.tokens.lifetimes.for_client(client).access_token,
+        refresh_token: planned.refresh.map(|(rt, _)| rt),
+        id_token,
+        scope: g.scope.to_string(),
+    })
+}

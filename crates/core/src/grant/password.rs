@@ -1,0 +1,44 @@
+//! RFC 6749 §4.3: the resource owner password grant. Failures are throttled per account and
+//! per source address (in the shared password check).
+
+use crate::grant::issue::{Issuing, UserGrant, issue_for_user};
+use crate::sign_in::{CheckError, SignIn};
+use gatehouse_protocol::client::Client;
+use gatehouse_protocol::error::OAuthError;
+use gatehouse_protocol::scope::ScopeSet;
+use gatehouse_protocol::secret::Secret;
+use gatehouse_protocol::token::{TokenResponse, password};
+
+pub async fn handle(
+    core: &Issuing,
+    sign_in: &SignIn,
+    client: &Client,
+    username: &str,
+    pw: &Secret,
+    requested: Option<&ScopeSet>,
+    peer: std::net::IpAddr,
+) -> Result<TokenResponse, OAuthError> {
+    let scope = password::validate(client, requested)?;
+    // Throttled per account and per source address in the shared password check. Not per
+    // client: one app's many users would lock each other out with their typos.
+    let user = match sign_in.check_password(username, pw, Some(peer)).await {
+        Err(CheckError::Throttled(_)) => {
+            return Err(OAuthError::InvalidGrant("too many failed attempts; try again later"));
+        }
+        Err(CheckError::Store(e)) => return Err(e.into()),
+        Ok(None) => return Err(OAuthError::InvalidGrant("the username or password is incorrect")),
+        Ok(Some(u)) => u,
+    };
+    let grant = UserGrant {
+        user: &user,
+        grant_scope: scope.clone(),
+        scope,
+        auth_time: core.now(),
+        sid: core.tokens.random(16),
+        amr: vec!["pwd".into()],
+        nonce: None,
+        family_id: core.tokens.random(16),
+        family_expires_at: None,
+    };
+    issue_for_user(core, client, grant).await
+}

@@ -1,0 +1,212 @@
+//! Minting tokens: JWT access tokens (RFC 9068) and ID tokens (OIDC Core §2), signed with the
+//! in-memory keys; opaque handles (codes, refresh tokens, session ids) and their storage hashes.
+
+use crate::keys::Keys;
+use gatehouse_protocol::client::Client;
+use gatehouse_protocol::clock::UnixTime;
+use gatehouse_protocol::error::{InternalError, OAuthError};
+use gatehouse_protocol::jose::SigningAlg;
+use gatehouse_protocol::rand::{Rng, token};
+use gatehouse_protocol::scope::ScopeSet;
+use gatehouse_protocol::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims, ClaimTarget, IdTokenClaims, released_claims};
+use gatehouse_protocol::user::User;
+use gatehouse_store::IssuedAccessToken;
+use std::sync::Arc;
+
+/// Token and session lifetimes in seconds. Defaults follow what certified providers ship
+/// (node-oidc-provider, Hydra): short codes, one-hour tokens, two-week refresh and sessions.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub code: i64,
+    pub access_token: i64,
+    pub id_token: i64,
+    pub refresh_idle: i64,
+    pub refresh_absolute: i64,
+    pub session: i64,
+    pub interaction: i64,
+    /// RFC 8628: how long a device code lives, and the minimum polling interval.
+    pub device_code: i64,
+    pub device_poll_interval: i64,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Self {
+            code: 60,
+            access_token: 3600,
+            id_token: 3600,
+            refresh_idle: 14 * 86400,
+            refresh_absolute: 30 * 86400,
+            session: 14 * 86400,
+            interaction: 3600,
+            device_code: 600,
+            device_poll_interval: 5,
+        }
+    }
+}
+
+impl Lifetimes {
+    /// The server's lifetimes with the client's overrides applied.
+    pub fn for_client(&self, client: &Client) -> Self {
+        let o = &client.lifetimes;
+        Self {
+            code: o.authorization_code_ttl.unwrap_or(self.code),
+            access_token: o.access_token_ttl.unwrap_or(self.access_token),
+            id_token: o.id_token_ttl.unwrap_or(self.id_token),
+            refresh_idle: o.refresh_token_idle_ttl.unwrap_or(self.refresh_idle),
+            refresh_absolute: o.refresh_token_absolute_ttl.unwrap_or(self.refresh_absolute),
+            device_code: o.device_code_ttl.unwrap_or(self.device_code),
+            ..*self
+        }
+    }
+}
+
+/// The system random source for the protocol's [`Rng`].
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemRng;
+
+impl Rng for SystemRng {
+    fn fill(&self, buf: &mut [u8]) {
+        // aws-lc's generator only fails if the OS source is broken; zeroes would then be
+        // dangerous, so abort the process rather than hand out predictable tokens.
+        if aws_lc_rs::rand::fill(buf).is_err() {
+            std::process::abort();
+        }
+    }
+}
+
+/// SHA-256 of an opaque token, base64url: what the store keeps instead of the token.
+pub fn hash_token(t: &str) -> String {
+    use base64::Engine;
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, t.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d.as_ref())
+}
+
+pub struct TokenIssuer {
+    pub issuer: Arc<str>,
+    pub keys: Arc<Keys>,
+    pub catalog: Arc<crate::catalog::Catalog>,
+    pub lifetimes: Lifetimes,
+    pub default_access_token_alg: SigningAlg,
+    pub rng: Arc<dyn Rng>,
+}
+
+/// What an ID token says, and what is returned beside it.
+pub struct IdTokenInput<'a> {
+    pub user: &'a User,
+    pub scope: &'a ScopeSet,
+    pub auth_time: UnixTime,
+    pub sid: &'a str,
+    pub amr: &'a [String],
+    pub nonce: Option<&'a str>,
+    /// The access token returned with it, for `at_hash`.
+    pub access_token: Option<&'a str>,
+    /// The code returned with it, for `c_hash`.
+    pub code: Option<&'a str>,
+}
+
+/// Who an access token is about.
+pub struct Subject<'a> {
+    pub sub: &'a str,
+    pub user: Option<&'a User>,
+    pub auth_time: Option<UnixTime>,
+    pub sid: Option<&'a str>,
+}
+
+fn internal(e: impl std::fmt::Display) -> OAuthError {
+    OAuthError::Server(InternalError::new(e.to_string()))
+}
+
+impl TokenIssuer {
+    pub fn random(&self, bytes: usize) -> String {
+        token(self.rng.as_ref(), bytes)
+    }
+
+    /// The claims of a JWT this issuer signed with any published key, expired or not (an
+    /// `id_token_hint`, OIDC Core §3.1.2.1, RP-Initiated Logout §2).
+    pub fn verify_own(&self, token: &str) -> Option<gatehouse_protocol::jose::JsonObject> {
+        let (_, claims) = gatehouse_protocol::jose::verify(token, self.keys.get().published()).ok()?;
+        (claims.get("iss").and_then(|v| v.as_str()) == Some(&*self.issuer)).then_some(claims)
+    }
+
+    /// The id and expiry of an access token about to be issued to `client`, for the store to
+    /// record before the token exists.
+    pub fn access_token_id(&self, client: &Client, now: UnixTime) -> IssuedAccessToken {
+        IssuedAccessToken { jti: self.random(16), expires_at: now + self.lifetimes.for_client(client).access_token }
+    }
+
+    /// An RFC 9068 access token. `aud` is the issuer: Gatehouse's own userinfo is the resource
+    /// until resource indicators land.
+    pub fn access_token(
+        &self,
+        client: &Client,
+        subject: &Subject<'_>,
+        scope: &ScopeSet,
+        now: UnixTime,
+    ) -> Result<(String, IssuedAccessToken), OAuthError> {
+        self.access_token_as(client, subject, scope, now, self.access_token_id(client, now))
+    }
+
+    /// [`Self::access_token`] with the id and expiry chosen beforehand.
+    pub fn access_token_as(
+        &self,
+        client: &Client,
+        subject: &Subject<'_>,
+        scope: &ScopeSet,
+        now: UnixTime,
+        id: IssuedAccessToken,
+    ) -> Result<(String, IssuedAccessToken), OAuthError> {
+        let alg = client.access_token_signed_response_alg.unwrap_or(self.default_access_token_alg);
+        let ring = self.keys.get();
+        let key = ring.signer(alg).ok_or_else(|| internal(format!("no current {alg} key")))?;
+        let IssuedAccessToken { jti, expires_at: exp } = id;
+        let extra = subject
+            .user
+            .map(|u| released_claims(&u.claims, scope, &self.catalog.get().scopes, ClaimTarget::AccessToken))
+            .unwrap_or_default();
+        let claims = AccessTokenClaims {
+            iss: &self.issuer,
+            sub: subject.sub,
+            aud: &self.issuer,
+            exp,
+            iat: now,
+            jti: &jti,
+            client_id: client.id.as_str(),
+            scope: scope.to_string(),
+            auth_time: subject.auth_time,
+            sid: subject.sid,
+            extra,
+        };
+        let jwt = key.sign(ACCESS_TOKEN_TYP, &claims).map_err(internal)?;
+        Ok((jwt, IssuedAccessToken { jti, expires_at: exp }))
+    }
+
+    /// An ID token (OIDC Core §2) with `at_hash`/`c_hash` for what is returned beside it.
+    pub fn id_token(&self, client: &Client, t: &IdTokenInput<'_>, now: UnixTime) -> Result<String, OAuthError> {
+        let alg = client.id_token_signed_response_alg;
+        let ring = self.keys.get();
+        let key = ring.signer(alg).ok_or_else(|| internal(format!("no current {alg} key")))?;
+        let extra = released_claims(
+            &t.user.claims,
+            t.scope,
+            &self.catalog.get().scopes,
+            ClaimTarget::IdToken { access_token_issued: t.access_token.is_some() },
+        );
+        let claims = IdTokenClaims {
+            iss: &self.issuer,
+            sub: &t.user.sub,
+            aud: client.id.as_str(),
+            exp: now + self.lifetimes.for_client(client).id_token,
+            iat: now,
+            auth_time: t.auth_time,
+            nonce: t.nonce,
+            amr: t.amr,
+            azp: client.id.as_str(),
+            sid: t.sid,
+            at_hash: t.access_token.map(|at| alg.half_hash(at)),
+            c_hash: t.code.map(|c| alg.half_hash(c)),
+            extra,
+        };
+        key.sign("JWT", &claims).map_err(internal)
+    }
+}

@@ -1,0 +1,172 @@
+//! What happens to tokens after they are issued: introspection (RFC 7662), revocation
+//! (RFC 7009) and the claims userinfo answers with (OIDC Core §5.3). Lookups honour
+//! `token_type_hint` for their order without trusting it, and never reveal anything about tokens
+//! of other clients.
+
+use crate::issuer::{TokenIssuer, hash_token};
+use gatehouse_protocol::client::Client;
+use gatehouse_protocol::clock::Clock;
+use gatehouse_protocol::error::OAuthError;
+use gatehouse_protocol::introspect::{
+    AccessTokenView, Hint, Introspection, access_token_view, lookup_order, may_introspect,
+};
+use gatehouse_protocol::jose::JsonObject;
+use gatehouse_protocol::token::refresh_token::RefreshGrant;
+use gatehouse_protocol::tokens::{ClaimTarget, released_claims};
+use gatehouse_store::Store;
+use serde_json::Value;
+use std::sync::Arc;
+
+pub struct TokenLifecycle {
+    store: Arc<dyn Store>,
+    tokens: Arc<TokenIssuer>,
+    clock: Arc<dyn Clock>,
+}
+
+const BAD_TOKEN: OAuthError = OAuthError::InvalidToken("the access token is invalid or expired");
+
+impl TokenLifecycle {
+    pub fn new(store: Arc<dyn Store>, tokens: Arc<TokenIssuer>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, tokens, clock }
+    }
+
+    /// A JWT access token this issuer signed, of the right type, unexpired and not revoked.
+    pub async fn live_access_token(&self, token: &str) -> Result<Option<AccessTokenView>, OAuthError> {
+        let Ok(verified) = self.tokens.keys.get().verify(token) else { return Ok(None) };
+        let (header, claims) = verified.as_ref();
+        let Some(view) = access_token_view(header, claims, &self.tokens.issuer, self.clock.now()) else {
+            return Ok(None);
+        };
+        if self.store.is_access_token_revoked(&view.jti).await? {
+            return Ok(None);
+        }
+        Ok(Some(view))
+    }
+
+    /// The username of an enabled user, `Err(())` when the user is gone or disabled (the token is
+    /// then inactive), `Ok(None)` when the subject is a client (client_credentials).
+    async fn subject_username(&self, sub: &str, client_id: &str) -> Result<Result<Option<String>, ()>, OAuthError> {
+        match self.store.get_user_by_sub(sub).await? {
+            Some(u) if !u.disabled => Ok(Ok(Some(u.username))),
+            Some(_) => Ok(Err(())),
+            None if sub == client_id => Ok(Ok(None)),
+            None => Ok(Err(())),
+        }
+    }
+
+    /// RFC 7662 §2.2: what `client` may learn about `token`.
+    pub async fn introspect(
+        &self,
+        client: &Client,
+        token: &str,
+        hint: Option<Hint>,
+    ) -> Result<Introspection, OAuthError> {
+        let mut answer = Introspection::inactive();
+        for kind in lookup_order(hint, token) {
+            match kind {
+                Hint::AccessToken => {
+                    let Some(v) = self.live_access_token(token).await? else { continue };
+                    if !may_introspect(client.id.as_str(), &client.introspection_audiences, &v.client_id, &v.aud) {
+                        break;
+                    }
+                    let Ok(username) = self.subject_username(&v.sub, &v.client_id).await? else { break };
+                    answer = Introspection {
+                        active: true,
+                        scope: Some(v.scope.to_string()),
+                        client_id: Some(v.client_id),
+                        username,
+                        token_type: Some("Bearer"),
+                        exp: Some(v.exp),
+                        iat: Some(v.iat),
+                        sub: Some(v.sub),
+                        aud: Some(v.aud),
+                        iss: Some(self.tokens.issuer.to_string()),
+                        jti: Some(v.jti),
+                    };
+                    break;
+                }
+                Hint::RefreshToken => {
+                    let Some(found) = self.store.find_refresh(&hash_token(token), self.clock.now()).await? else {
+                        continue;
+                    };
+                    let Ok(grant) = serde_json::from_str::<RefreshGrant>(&found.document) else { continue };
+                    // Refresh tokens are only ever the business of the client they were issued to.
+                    if !found.live || grant.client_id != client.id.as_str() {
+                        break;
+                    }
+                    let Ok(username) = self.subject_username(&grant.sub, &grant.client_id).await? else { break };
+                    answer = Introspection {
+                        active: true,
+                        scope: Some(grant.scope.to_string()),
+                        client_id: Some(grant.client_id),
+                        username,
+                        token_type: Some("refresh_token"),
+                        exp: Some(grant.expires_at),
+                        sub: Some(grant.sub),
+                        iss: Some(self.tokens.issuer.to_string()),
+                        ..Introspection::default()
+                    };
+                    break;
+                }
+            }
+        }
+        Ok(answer)
+    }
+
+    /// RFC 7009 §2.1: revokes `token` if it is `client`'s; unknown, expired or already revoked
+    /// tokens are fine (§2.2), another client's are refused.
+    pub async fn revoke(&self, client: &Client, token: &str, hint: Option<Hint>) -> Result<(), OAuthError> {
+        let foreign = OAuthError::UnauthorizedClient("the token was issued to another client");
+        let now = self.clock.now();
+        for kind in lookup_order(hint, token) {
+            match kind {
+                Hint::AccessToken => {
+                    let Some(v) = self.live_access_token(token).await? else { continue };
+                    if v.client_id != client.id.as_str() {
+                        return Err(foreign);
+                    }
+                    self.store.revoke_access_token(&v.jti, v.exp).await?;
+                    tracing::info!(client_id = %client.id, "access token revoked");
+                    break;
+                }
+                Hint::RefreshToken => {
+                    let Some(found) = self.store.find_refresh(&hash_token(token), now).await? else { continue };
+                    let Ok(grant) = serde_json::from_str::<RefreshGrant>(&found.document) else { continue };
+                    if grant.client_id != client.id.as_str() {
+                        return Err(foreign);
+                    }
+                    let n = self.store.revoke_family(&found.family_id, now).await?;
+                    tracing::info!(client_id = %client.id, revoked_refresh_tokens = n, "refresh token family revoked");
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Revokes an access token of Gatehouse's own (the console's, at sign-out), if it is live.
+    pub async fn revoke_access_token(&self, token: &str) -> Result<(), OAuthError> {
+        if let Some(view) = self.live_access_token(token).await? {
+            self.store.revoke_access_token(&view.jti, view.exp).await?;
+        }
+        Ok(())
+    }
+
+    /// OIDC Core §5.3: the claims of the granted scopes (§5.4), `sub` always. A missing, expired,
+    /// revoked or forged token, or one of a disabled user, is `invalid_token`; a token not
+    /// granted `openid` is `insufficient_scope`.
+    pub async fn userinfo(&self, token: &str) -> Result<JsonObject, OAuthError> {
+        let view = self.live_access_token(token).await?.ok_or(BAD_TOKEN)?;
+        if !view.scope.contains("openid") {
+            return Err(OAuthError::InsufficientScope);
+        }
+        let user = match self.store.get_user_by_sub(&view.sub).await? {
+            Some(u) if !u.disabled => u,
+            _ => return Err(BAD_TOKEN),
+        };
+        let mut out =
+            released_claims(&user.claims, &view.scope, &self.tokens.catalog.get().scopes, ClaimTarget::Userinfo);
+        out.insert("sub".into(), Value::String(user.sub));
+        Ok(out)
+    }
+}

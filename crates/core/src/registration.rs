@@ -1,0 +1,254 @@
+//! Dynamic client registration (RFC 7591) and management (RFC 7592), apart from HTTP.
+//!
+//! Open, or gated by an initial access token (RFC 7591 §3). A registered client is validated
+//! like every other client (exact redirect URIs) and capped by policy: only the allowed scopes
+//! and grants, never `gatehouse:admin` or `password`, and none of the operator-only settings
+//! (first-party, lifetimes, introspection rights) since metadata Gatehouse does not offer to
+//! registrants is ignored (RFC 7591 §2).
+
+use crate::admin::{Admin, AdminError, Written};
+use crate::config::RegistrationPolicy;
+use crate::issuer::{TokenIssuer, hash_token};
+use crate::secrets::constant_time_eq;
+use gatehouse_protocol::authorize::SUPPORTED_RESPONSE_TYPES;
+use gatehouse_protocol::client::{ClientSpec, FieldError, TokenEndpointAuthMethod};
+use gatehouse_protocol::clock::Clock;
+use gatehouse_protocol::{Client, ClientId};
+use gatehouse_store::Store;
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// The RFC 7591 §2 metadata a registrant may set; anything else is ignored.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Metadata {
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
+    #[serde(default)]
+    token_endpoint_auth_method: Option<String>,
+    #[serde(default)]
+    grant_types: Option<Vec<String>>,
+    #[serde(default)]
+    response_types: Option<Vec<String>>,
+    #[serde(default)]
+    client_name: Option<String>,
+    #[serde(default)]
+    scope: Option<String>,
+    #[serde(default)]
+    id_token_signed_response_alg: Option<String>,
+    #[serde(default)]
+    backchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    backchannel_logout_session_required: bool,
+}
+
+/// Why a registration request was refused (RFC 7591 §3.2.2, RFC 6750 §3.1).
+#[derive(Debug)]
+pub enum RegistrationError {
+    /// `invalid_redirect_uri` or `invalid_client_metadata`, with a description.
+    Metadata { code: &'static str, description: String },
+    /// The access token is missing or not valid for this client.
+    InvalidToken,
+    /// The server failed; the detail is for the log.
+    Server(String),
+}
+
+impl RegistrationError {
+    pub fn metadata(description: impl Into<String>) -> Self {
+        Self::Metadata { code: "invalid_client_metadata", description: description.into() }
+    }
+}
+
+/// RFC 7591 §3.2.2: redirect URI problems are `invalid_redirect_uri`, others `invalid_client_metadata`.
+impl From<AdminError> for RegistrationError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Invalid(fields) => {
+                let code = if fields.iter().any(|f| f.key.contains("redirect_uri")) {
+                    "invalid_redirect_uri"
+                } else {
+                    "invalid_client_metadata"
+                };
+                let description = fields.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+                Self::Metadata { code, description }
+            }
+            AdminError::Conflict(m) => Self::metadata(m),
+            AdminError::NotFound(_) => Self::InvalidToken,
+            e => Self::Server(e.to_string()),
+        }
+    }
+}
+
+impl From<gatehouse_store::StoreError> for RegistrationError {
+    fn from(e: gatehouse_store::StoreError) -> Self {
+        AdminError::from(e).into()
+    }
+}
+
+pub struct Registration {
+    store: Arc<dyn Store>,
+    tokens: Arc<TokenIssuer>,
+    clock: Arc<dyn Clock>,
+    policy: RegistrationPolicy,
+}
+
+type Result<T> = std::result::Result<T, RegistrationError>;
+
+impl Registration {
+    pub fn new(
+        store: Arc<dyn Store>,
+        tokens: Arc<TokenIssuer>,
+        clock: Arc<dyn Clock>,
+        policy: RegistrationPolicy,
+    ) -> Self {
+        Self { store, tokens, clock, policy }
+    }
+
+    /// Whether `/register` exists at all (off by default).
+    pub fn enabled(&self) -> bool {
+        self.policy.enabled
+    }
+
+    fn registrar(&self) -> Admin<'_> {
+        Admin { store: self.store.as_ref(), actor: "registration".to_owned(), now: self.clock.now() }
+    }
+
+    /// RFC 7591 §3: whether `bearer` is the initial access token, when one is required.
+    pub fn admits(&self, bearer: Option<&str>) -> bool {
+        match &self.policy.initial_access_token {
+            Some(expected) => bearer.is_some_and(|t| constant_time_eq(t, expected.expose())),
+            None => true,
+        }
+    }
+
+    /// RFC 7591 §3.1: registers a client. `bearer` is the initial access token, when one came.
+    pub async fn register(&self, bearer: Option<&str>, m: Metadata) -> Result<Value> {
+        if !self.admits(bearer) {
+            return Err(RegistrationError::InvalidToken);
+        }
+        let client_id = self.tokens.random(16);
+        let spec = self.spec(client_id, m)?;
+        let Written { client, generated_secret } = self.registrar().create_client_within(&spec, &self.within()).await?;
+        let rat = self.tokens.random(32);
+        self.store.set_registration_token(&client.id, Some(&hash_token(&rat))).await?;
+        let mut extra = json!({
+            "client_id_issued_at": self.clock.now(),
+            "registration_access_token": rat,
+        });
+        if let (Some(s), Some(o)) = (&generated_secret, extra.as_object_mut()) {
+            o.insert("client_secret".into(), json!(s.expose()));
+            // RFC 7591 §3.2.1: 0 means the secret does not expire.
+            o.insert("client_secret_expires_at".into(), json!(0));
+        }
+        Ok(self.metadata(&client, extra))
+    }
+
+    /// RFC 7592 §2.1: the client's metadata as registered.
+    pub fn read(&self, client: &Client) -> Value {
+        self.metadata(client, json!({}))
+    }
+
+    /// RFC 7592 §2.2: replaces the metadata; the secret stays.
+    pub async fn update(&self, client: Client, m: Metadata) -> Result<Value> {
+        // §2.2: the client_id in the body must be the client's.
+        if m.client_id.as_deref() != Some(client.id.as_str()) {
+            return Err(RegistrationError::metadata("client_id must be the registered client's"));
+        }
+        let was_public = client.token_endpoint_auth_method == TokenEndpointAuthMethod::None;
+        let spec = self.spec(client.id.to_string(), m)?;
+        let Written { client, generated_secret } =
+            self.registrar().update_client_within(client.id.as_str(), &spec, &self.within()).await?;
+        let mut extra = json!({});
+        if let (Some(s), Some(o), true) = (&generated_secret, extra.as_object_mut(), was_public) {
+            o.insert("client_secret".into(), json!(s.expose()));
+            o.insert("client_secret_expires_at".into(), json!(0));
+        }
+        Ok(self.metadata(&client, extra))
+    }
+
+    /// RFC 7592 §2.3: deletes the client.
+    pub async fn delete(&self, client: &Client) -> Result<()> {
+        self.registrar().delete_client(client.id.as_str()).await?;
+        Ok(())
+    }
+
+    /// The client whose registration access token came with the request (RFC 7592 §2).
+    pub async fn registered_client(&self, bearer: Option<&str>, id: &str) -> Result<Client> {
+        let token = bearer.ok_or(RegistrationError::InvalidToken)?;
+        let id = ClientId::parse(id).map_err(|_| RegistrationError::InvalidToken)?;
+        match self.store.registration_token(&id).await? {
+            Some(h) if constant_time_eq(&h, &hash_token(token)) => {}
+            _ => return Err(RegistrationError::InvalidToken),
+        }
+        self.store.get_client(&id).await?.ok_or(RegistrationError::InvalidToken)
+    }
+
+    /// The metadata as a client spec, capped by the policy.
+    fn spec(&self, client_id: String, m: Metadata) -> std::result::Result<ClientSpec, AdminError> {
+        let policy = &self.policy;
+        let scope = m.scope.unwrap_or_else(|| policy.allowed_scopes.to_string());
+        if let Some(s) = scope.split(' ').filter(|s| !s.is_empty()).find(|s| !policy.allowed_scopes.contains(s)) {
+            return Err(AdminError::field(
+                "scope",
+                format!("{s:?} may not be registered; allowed: {}", policy.allowed_scopes),
+            ));
+        }
+        // RFC 7591 §2: grant_types defaults to authorization_code.
+        let grant_types = m.grant_types.unwrap_or_else(|| vec!["authorization_code".into()]);
+        Ok(ClientSpec {
+            client_id,
+            client_name: m.client_name,
+            scope: Some(scope),
+            grant_types: Some(grant_types),
+            response_types: m.response_types,
+            redirect_uris: m.redirect_uris,
+            post_logout_redirect_uris: m.post_logout_redirect_uris,
+            token_endpoint_auth_method: m.token_endpoint_auth_method,
+            id_token_signed_response_alg: m.id_token_signed_response_alg,
+            backchannel_logout_uri: m.backchannel_logout_uri,
+            backchannel_logout_session_required: m.backchannel_logout_session_required,
+            ..Default::default()
+        })
+    }
+
+    /// The grants a registered client ends up with (from grant_types and response_types) must
+    /// all be allowed.
+    fn within(&self) -> impl Fn(&Client) -> std::result::Result<(), Vec<FieldError>> + Sync + '_ {
+        move |c| match c.grants.iter().find(|g| !self.policy.allowed_grants.contains(*g)) {
+            Some(g) => Err(vec![FieldError::new(
+                "grant_types",
+                format!(
+                    "{g} may not be registered; allowed: {}",
+                    self.policy.allowed_grants.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            )]),
+            None => Ok(()),
+        }
+    }
+
+    /// RFC 7591 §3.2.1 / RFC 7592 §3: the client's metadata as registered.
+    fn metadata(&self, c: &Client, extra: Value) -> Value {
+        let mut v = serde_json::to_value(c).unwrap_or_else(|_| json!({}));
+        if let Some(o) = v.as_object_mut() {
+            // RFC 7591 names: grant_types and response_types instead of Gatehouse's grants.
+            o.remove("grants");
+            let grant_types: std::collections::BTreeSet<&str> =
+                c.grants.iter().flat_map(|g| g.registration_grant_types().iter().copied()).collect();
+            o.insert("grant_types".into(), json!(grant_types));
+            let response_types: Vec<String> = SUPPORTED_RESPONSE_TYPES
+                .iter()
+                .filter(|rt| c.grants.contains(rt.required_grant()))
+                .map(ToString::to_string)
+                .collect();
+            o.insert("response_types".into(), json!(response_types));
+            o.insert("registration_client_uri".into(), json!(format!("{}/register/{}", self.tokens.issuer, c.id)));
+            if let Value::Object(e) = extra {
+                o.extend(e);
+            }
+        }
+        v
+    }
+}

@@ -1,0 +1,137 @@
+//! Signing people in: the password check (throttled per account and per source address), SSO
+//! sessions (found by the hash of their cookie value; a new id at every sign-in, so a planted
+//! cookie is never promoted), and the CSRF token every form carries. The cookies themselves are
+//! the server's; this works on their values.
+
+use crate::issuer::{TokenIssuer, hash_token};
+use crate::metrics::Metrics;
+use crate::secrets;
+use crate::throttle::{Key, Throttle};
+use gatehouse_protocol::clock::Clock;
+use gatehouse_protocol::error::OAuthError;
+use gatehouse_protocol::secret::{Secret, SecretHash};
+use gatehouse_protocol::user::User;
+use gatehouse_store::{Session, Store, StoreError};
+use std::net::IpAddr;
+use std::sync::{Arc, LazyLock};
+
+/// A password check costs the same whether or not the user exists, so timing does not tell.
+static DUMMY_HASH: LazyLock<Option<SecretHash>> =
+    LazyLock::new(|| SecretHash::argon2(&Secret::new("dummy"), &[0; 16]).ok());
+
+/// Why a password could not be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// Too many failures for the account or the address: try again in this many seconds.
+    #[error("too many failed attempts; try again in {0} seconds")]
+    Throttled(i64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct SignIn {
+    store: Arc<dyn Store>,
+    throttle: Arc<Throttle>,
+    metrics: Arc<Metrics>,
+    tokens: Arc<TokenIssuer>,
+    clock: Arc<dyn Clock>,
+}
+
+impl SignIn {
+    pub fn new(
+        store: Arc<dyn Store>,
+        throttle: Arc<Throttle>,
+        metrics: Arc<Metrics>,
+        tokens: Arc<TokenIssuer>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self { store, throttle, metrics, tokens, clock }
+    }
+
+    /// Seconds a session (and the CSRF cookie) lives.
+    pub fn session_ttl(&self) -> i64 {
+        self.tokens.lifetimes.session
+    }
+
+    /// Verifies a username and password, throttled per account and per source address (shared by
+    /// every node through the store). `Ok(None)`: wrong, unknown or disabled, indistinguishably.
+    pub async fn check_password(
+        &self,
+        username: &str,
+        password: &Secret,
+        peer: Option<IpAddr>,
+    ) -> Result<Option<User>, CheckError> {
+        let mut keys = vec![Key::Account(username)];
+        keys.extend(peer.map(Key::Ip));
+        if let Some(wait) = self.throttle.wait(&keys).await {
+            self.metrics.password_check("throttled");
+            return Err(CheckError::Throttled(wait));
+        }
+        let user = self.store.get_user_by_username(username).await?;
+        let hash = user.as_ref().map(|u| u.password_hash.clone()).or_else(|| DUMMY_HASH.clone());
+        let ok = match hash {
+            Some(h) => secrets::verify(h, password.clone()).await,
+            None => false,
+        };
+        match user {
+            Some(u) if ok && !u.disabled => {
+                self.metrics.password_check("success");
+                self.throttle.success(&keys).await;
+                Ok(Some(u))
+            }
+            _ => {
+                self.metrics.password_check("failure");
+                self.throttle.failure(&keys).await;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Starts an SSO session for `user`: always a new id, so a planted cookie is never promoted
+    /// (session fixation); the session of `old_cookie`, if any, ends. Returns the session and
+    /// the new cookie's value.
+    pub async fn start_session(&self, old_cookie: Option<&str>, user: &User) -> Result<(Session, String), StoreError> {
+        if let Some(old) = old_cookie {
+            self.store.delete_session(&hash_token(old)).await?;
+        }
+        let now = self.clock.now();
+        let cookie_value = self.tokens.random(32);
+        let session = Session {
+            sid: self.tokens.random(16),
+            sub: user.sub.clone(),
+            auth_time: now,
+            amr: vec!["pwd".into()],
+            expires_at: now + self.tokens.lifetimes.session,
+        };
+        self.store.insert_session(&hash_token(&cookie_value), &session, now).await?;
+        Ok((session, cookie_value))
+    }
+
+    /// The live session of a session cookie's value; none for a disabled or deleted user.
+    pub async fn current_session(&self, cookie: Option<&str>) -> Result<Option<Session>, OAuthError> {
+        let Some(id) = cookie else { return Ok(None) };
+        let Some(s) = self.store.get_session(&hash_token(id), self.clock.now()).await? else { return Ok(None) };
+        match self.store.get_user_by_sub(&s.sub).await? {
+            Some(u) if !u.disabled => Ok(Some(s)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Ends the session of a session cookie's value.
+    pub async fn end_session(&self, cookie: &str) -> Result<(), StoreError> {
+        self.store.delete_session(&hash_token(cookie)).await
+    }
+
+    /// A fresh CSRF token (double-submit cookie, shared by every form).
+    pub fn new_csrf_token(&self) -> String {
+        self.tokens.random(32)
+    }
+
+    /// Whether a form's `csrf` field matches the browser's CSRF cookie (constant time).
+    pub fn csrf_matches(cookie: Option<&str>, form_value: Option<&str>) -> bool {
+        match (cookie, form_value) {
+            (Some(c), Some(f)) => secrets::constant_time_eq(c, f),
+            _ => false,
+        }
+    }
+}

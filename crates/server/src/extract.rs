@@ -1,0 +1,75 @@
+//! The steps every client-facing endpoint shares, written once (STYLE.md rule 3): the form
+//! body of RFC 6749 §3.2 and client authentication (§2.3), as extractors.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, Request};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use gatehouse_protocol::client::Client;
+use gatehouse_protocol::error::{InternalError, OAuthError};
+use gatehouse_protocol::params::Params;
+use std::net::SocketAddr;
+
+/// Whether the body is `application/x-www-form-urlencoded` (parameters after `;` ignored).
+pub fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+}
+
+/// Requires `application/x-www-form-urlencoded` (RFC 6749 §3.2) and parses it, refusing
+/// repeated parameters.
+pub fn client_form(headers: &HeaderMap, body: &Bytes) -> Result<Params, OAuthError> {
+    if !is_form(headers) {
+        return Err(OAuthError::InvalidRequest("the body must be application/x-www-form-urlencoded"));
+    }
+    Params::parse(body)
+}
+
+/// A client's form, parsed by [`client_form`].
+pub struct ClientForm(pub Params);
+
+impl<S: Send + Sync> FromRequest<S> for ClientForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let (parts, body) = req.into_parts();
+        let body = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        client_form(&parts.headers, &body).map(Self).map_err(|e| ApiError(e).into_response())
+    }
+}
+
+/// The client of a request to the token, introspection, revocation or device authorization
+/// endpoint, authenticated (RFC 6749 §2.3, §3.2.1; wrong secrets throttled), with its form and
+/// the address it came from.
+pub struct AuthenticatedClient {
+    pub client: Client,
+    pub params: Params,
+    pub peer: SocketAddr,
+}
+
+impl FromRequest<AppState> for AuthenticatedClient {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0).ok_or_else(|| {
+            ApiError(OAuthError::Server(InternalError::new("no peer address on the request"))).into_response()
+        })?;
+        let headers = req.headers().clone();
+        let ClientForm(params) = ClientForm::from_request(req, state).await?;
+        let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let (client, _) = state
+            .services
+            .client_auth
+            .authenticate(authorization, &params, Some(peer.ip()))
+            .await
+            .map_err(|e| ApiError(e).into_response())?;
+        Ok(Self { client, params, peer })
+    }
+}

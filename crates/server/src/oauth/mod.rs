@@ -1,0 +1,8 @@
+//! The OAuth 2.0 and OpenID Connect endpoints clients call: one file each.
+
+pub mod device_authorization;
+pub mod introspect;
+pub mod metadata;
+pub mod register;
+pub mod token;
+pub mod userinfo;

@@ -1,0 +1,45 @@
+//! `/userinfo` (OIDC Core §5.3): GET or POST, the access token in the `Authorization: Bearer`
+//! header or (POST) the `access_token` form field (RFC 6750 §2.1, §2.2). A missing, expired,
+//! revoked or forged token is 401 with `WWW-Authenticate: Bearer error="invalid_token"`
+//! (RFC 6750 §3.1). The claims are `gatehouse_core::lifecycle`'s.
+
+use crate::error::ApiError;
+use crate::extract::client_form;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method};
+use axum::response::{IntoResponse, Response};
+use gatehouse_core::lifecycle::TokenLifecycle;
+use gatehouse_protocol::error::OAuthError;
+use serde_json::Value;
+use std::sync::Arc;
+
+fn bearer(method: &Method, headers: &HeaderMap, body: &Bytes) -> Result<String, OAuthError> {
+    let from_header = crate::web::bearer_token(headers);
+    let from_form = if *method == Method::POST && !body.is_empty() {
+        client_form(headers, body)?.get("access_token").map(str::to_owned)
+    } else {
+        None
+    };
+    match (from_header, from_form) {
+        // RFC 6750 §2: "MUST NOT use more than one method to transmit the token".
+        (Some(_), Some(_)) => Err(OAuthError::InvalidRequest("send the token once")),
+        (Some(t), None) if !t.is_empty() => Ok(t.to_owned()),
+        (None, Some(t)) => Ok(t),
+        // RFC 6750 §3.1: no credentials at all is invalid_token here too (a bare challenge
+        // would also do; clients handle both).
+        _ => Err(OAuthError::InvalidToken("an access token is required")),
+    }
+}
+
+pub async fn userinfo(
+    State(tokens): State<Arc<TokenLifecycle>>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let token = bearer(&method, &headers, &body)?;
+    let claims = tokens.userinfo(&token).await?;
+    Ok(Json(Value::Object(claims)).into_response())
+}

@@ -1,0 +1,200 @@
+//! The `/device` pages of the device authorization grant (RFC 8628 §3.3): a person enters the
+//! code their device shows, signs in, and approves or denies. Wrong codes are throttled per
+//! source address against guessing (§5.1). The work is `gatehouse_core::device`'s.
+
+use crate::error::PageError;
+use crate::pages::session::{current_session, form_params, start_session, throttled_message};
+use crate::web::{Pages, csrf_matches};
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRef, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use gatehouse_core::authorization::Authorization;
+use gatehouse_core::device::{Devices, UserCodeError};
+use gatehouse_core::sign_in::{CheckError, SignIn};
+use gatehouse_protocol::device::display_user_code;
+use gatehouse_protocol::params::Params;
+use gatehouse_protocol::scope::ScopeSet;
+use gatehouse_protocol::secret::Secret;
+use gatehouse_store::{DeviceRecord, Session};
+use minijinja::{Value, context};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// What the device pages use.
+#[derive(Clone)]
+pub struct DevicePages {
+    devices: Arc<Devices>,
+    sign_in: Arc<SignIn>,
+    az: Arc<Authorization>,
+    pages: Arc<Pages>,
+}
+
+impl FromRef<crate::state::AppState> for DevicePages {
+    fn from_ref(s: &crate::state::AppState) -> Self {
+        Self {
+            devices: s.services.devices.clone(),
+            sign_in: s.services.sign_in.clone(),
+            az: s.services.authorization.clone(),
+            pages: s.pages.clone(),
+        }
+    }
+}
+
+impl DevicePages {
+    fn page(&self, headers: &HeaderMap, status: StatusCode, ctx: Value) -> Response {
+        let (csrf, set) = self.pages.csrf_token(headers, &self.sign_in);
+        let mut r = self.pages.render(status, "device.html", context! { csrf, ..ctx });
+        if let Some(set) = set {
+            r.headers_mut().append(header::SET_COOKIE, set);
+        }
+        r
+    }
+
+    fn enter(&self, headers: &HeaderMap, status: StatusCode, user_code: Option<&str>, error: Option<&str>) -> Response {
+        self.page(headers, status, context! { step => "enter", user_code, error })
+    }
+
+    /// A device form, checked: CSRF against the cookie, the code against the store, guesses
+    /// throttled by source address.
+    async fn checked(
+        &self,
+        headers: &HeaderMap,
+        body: &Bytes,
+        peer: SocketAddr,
+    ) -> Result<(Params, DeviceRecord), PageError> {
+        let params = form_params(headers, body)?;
+        let typed = params.get("user_code").unwrap_or("").to_owned();
+        if !csrf_matches(headers, params.get("csrf")) {
+            return Err(self
+                .enter(
+                    headers,
+                    StatusCode::FORBIDDEN,
+                    Some(&typed),
+                    Some("The form could not be verified. Please enter the code again."),
+                )
+                .into());
+        }
+        match self.devices.pending(&typed, peer.ip()).await {
+            Ok(rec) => Ok((params, rec)),
+            Err(UserCodeError::Throttled(wait)) => {
+                let msg = format!("Too many wrong codes. Try again {}.", gatehouse_core::throttle::retry_in(wait));
+                Err(self.enter(headers, StatusCode::TOO_MANY_REQUESTS, Some(&typed), Some(&msg)).into())
+            }
+            Err(UserCodeError::Unknown) => Err(self
+                .enter(
+                    headers,
+                    StatusCode::BAD_REQUEST,
+                    Some(&typed),
+                    Some("That code is not valid or has expired. Check the code on your device."),
+                )
+                .into()),
+            Err(UserCodeError::Store(e)) => Err(e.into()),
+        }
+    }
+
+    async fn consent_or_login(
+        &self,
+        headers: &HeaderMap,
+        rec: &DeviceRecord,
+        session: Option<&Session>,
+    ) -> Result<Response, PageError> {
+        let client_name = self.devices.client_name(&rec.client_id).await;
+        let user_code = rec.user_code.clone();
+        let login = || self.page(headers, StatusCode::OK, context! { step => "login", client_name, user_code });
+        let Some(session) = session else { return Ok(login()) };
+        let Some(user) = self.az.user(&session.sub).await? else { return Ok(login()) };
+        let scopes = self.az.scope_lines(&ScopeSet::parse(&rec.scope).unwrap_or_default());
+        let display_code = display_user_code(&rec.user_code);
+        let username = user.username;
+        Ok(self.page(
+            headers,
+            StatusCode::OK,
+            context! { step => "consent", client_name, user_code, username, scopes, display_code },
+        ))
+    }
+}
+
+/// GET `/device`, optionally with `user_code` (from `verification_uri_complete`).
+pub async fn device_page(
+    State(p): State<DevicePages>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    p.enter(&headers, StatusCode::OK, q.get("user_code").map(String::as_str), None)
+}
+
+/// POST `/device`: the code the person typed.
+pub async fn device_submit(
+    State(p): State<DevicePages>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let (_, rec) = p.checked(&headers, &body, peer).await?;
+    let session = current_session(&p.sign_in, &headers).await?;
+    p.consent_or_login(&headers, &rec, session.as_ref()).await
+}
+
+/// POST `/device/login`: signing in on the way to the consent step.
+pub async fn device_login(
+    State(p): State<DevicePages>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let (params, rec) = p.checked(&headers, &body, peer).await?;
+    let username = params.get("username").unwrap_or("").to_owned();
+    let password = Secret::new(params.get("password").unwrap_or(""));
+    let retry = |status, error: &str| {
+        let error = error.to_owned();
+        let (p, headers, user_code, client_id, username) =
+            (p.clone(), headers.clone(), rec.user_code.clone(), rec.client_id.clone(), username.clone());
+        async move {
+            let client_name = p.devices.client_name(&client_id).await;
+            // What was typed stays, so only the password needs typing again.
+            Ok(p.page(&headers, status, context! { step => "login", client_name, user_code, error, username }))
+        }
+    };
+    let user = match p.sign_in.check_password(&username, &password, Some(peer.ip())).await {
+        Err(CheckError::Throttled(wait)) => {
+            return retry(StatusCode::TOO_MANY_REQUESTS, &throttled_message(wait)).await;
+        }
+        Err(CheckError::Store(e)) => return Err(e.into()),
+        Ok(None) => return retry(StatusCode::UNAUTHORIZED, "The username or password is incorrect.").await,
+        Ok(Some(u)) => u,
+    };
+    let (session, session_cookie) = start_session(&p.sign_in, &p.pages, &headers, &user).await?;
+    let mut r = p.consent_or_login(&headers, &rec, Some(&session)).await?;
+    r.headers_mut().append(header::SET_COOKIE, session_cookie);
+    Ok(r)
+}
+
+/// POST `/device/consent`: approve or deny.
+pub async fn device_consent(
+    State(p): State<DevicePages>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let (params, rec) = p.checked(&headers, &body, peer).await?;
+    let Some(session) = current_session(&p.sign_in, &headers).await? else {
+        return p.consent_or_login(&headers, &rec, None).await;
+    };
+    let approved = match params.get("decision") {
+        Some("approve") => true,
+        Some("deny") => false,
+        _ => return Err(PageError::bad_request("Choose Allow or Deny.")),
+    };
+    if !p.devices.decide(&rec, &session, approved).await? {
+        return Ok(p.enter(
+            &headers,
+            StatusCode::BAD_REQUEST,
+            None,
+            Some("That code has expired. Start again on your device."),
+        ));
+    }
+    let client_name = p.devices.client_name(&rec.client_id).await;
+    Ok(p.page(&headers, StatusCode::OK, context! { step => "done", approved, client_name }))
+}
