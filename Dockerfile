@@ -14,7 +14,7 @@ COPY . .
 ARG GIT_REVISION=unknown
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
-    BUILD_GIT_REVISION="$GIT_REVISION" cargo build --release --locked -p gatehouse \
+    BUILD_GIT_REVISION="$GIT_REVISION" cargo build --release --locked -p gatehouse --bin gatehouse \
  && install -D -m 755 target/release/gatehouse /rootfs/usr/local/bin/gatehouse
 # The runtime filesystem: the shared libraries the binary names (ldd), with the loader; a
 # passwd entry for its user; a sticky /tmp for SQLite's temporary files; the default config.

@@ -299,7 +299,9 @@ impl CodeStore for SqlStore {
         if let Some(direct) = &self.direct {
             let params: &DirectParams<'_> =
                 &[("$5", &now), ("$8", &code_hash), ("$9", &at.jti), ("$10", &at.expires_at)];
-            if let Ok(redeemed) = direct.redeem(consume!("$5", "$8", "$9", "$10"), params, refresh.map(|r| (INSERT_REFRESH, r)), now) {
+            if let Ok(redeemed) =
+                direct.redeem(consume!("$5", "$8", "$9", "$10"), params, refresh.map(|r| (INSERT_REFRESH, r)), now)
+            {
                 return redeemed;
             }
         }

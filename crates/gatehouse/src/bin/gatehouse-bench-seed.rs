@@ -1,5 +1,5 @@
 //! `gatehouse-bench-seed`: authorization codes for the code-exchange benchmark (bench/run). A
-//! binary of its own, built only with `--features bench`: nothing of it ships in `gatehouse`.
+//! binary of its own: nothing of it is in `gatehouse`, and the container image ships `gatehouse` only.
 //!
 //! Each code is written exactly as `/authorize` writes one after a sign-in (the same
 //! [`CodeGrant`] document, hash and `insert_code`), so redeeming it at `/token` does all the

@@ -319,8 +319,15 @@ fn sigterm_lets_in_flight_requests_finish() {
 
 /// Runs `gatehouse ARGS` on the database `db`, with `stdin`: (exit code, stdout, stderr).
 fn gatehouse(db: &str, args: &[&str], stdin: &str) -> (i32, String, String) {
+    run(BIN, db, args, stdin)
+}
+
+/// The benchmark's code seeder, a binary of its own.
+const BENCH_SEED: &str = env!("CARGO_BIN_EXE_gatehouse-bench-seed");
+
+fn run(bin: &str, db: &str, args: &[&str], stdin: &str) -> (i32, String, String) {
     use std::io::Write;
-    let mut child = Command::new(BIN)
+    let mut child = Command::new(bin)
         .args(args)
         .arg("--database")
         .arg(db)
@@ -490,7 +497,6 @@ async fn bench_seed_codes_writes_codes_the_token_endpoint_redeems() {
         let s = gatehouse_testkit::TestServer::start(crate::CONFIG, db).await.unwrap();
         let seed = |redirect: &str| {
             let args = [
-                "bench-seed-codes",
                 "--client",
                 "webapp",
                 "--username",
@@ -502,7 +508,7 @@ async fn bench_seed_codes_writes_codes_the_token_endpoint_redeems() {
                 "--count",
                 "3",
             ];
-            gatehouse(&url, &args, "")
+            run(BENCH_SEED, &url, &args, "")
         };
         let (code, out, err) = seed("http://127.0.0.1:3000/callback");
         assert_eq!(code, 0, "{err}");
@@ -529,6 +535,14 @@ async fn bench_seed_codes_writes_codes_the_token_endpoint_redeems() {
         assert_ne!(code, 0);
         assert!(out.is_empty() && err.contains("not a redirect URI"), "{err}");
     }
+}
+
+/// The production binary carries no benchmark helper: the seeder is `gatehouse-bench-seed`.
+#[test]
+fn the_production_binary_has_no_benchmark_command() {
+    let out = Command::new(BIN).args(["bench-seed-codes", "--help"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand"));
 }
 
 /// `--version` names the git revision it was built from.
