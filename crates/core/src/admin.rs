@@ -140,7 +140,7 @@ impl Admin<'_> {
             actor: self.actor.clone(),
             action: action.to_owned(),
             target: target.to_owned(),
-            details: details.to_string(),
+            details,
         };
         self.store.append_audit(&entry).await?;
         Ok(())

@@ -7,7 +7,7 @@ use crate::issuer::{IdTokenInput, Subject, TokenIssuer, hash_token};
 use gatehouse_protocol::authorize::AuthorizeRequest;
 use gatehouse_protocol::client::{Client, ClientId};
 use gatehouse_protocol::clock::Clock;
-use gatehouse_protocol::error::{InternalError, OAuthError};
+use gatehouse_protocol::error::OAuthError;
 use gatehouse_protocol::scope::ScopeSet;
 use gatehouse_protocol::token::authorization_code::CodeGrant;
 use gatehouse_protocol::user::User;
@@ -32,10 +32,6 @@ pub struct Pending {
 pub struct ScopeLine {
     pub name: String,
     pub description: String,
-}
-
-fn internal(e: impl std::fmt::Display) -> OAuthError {
-    OAuthError::Server(InternalError::new(e.to_string()))
 }
 
 impl Authorization {
@@ -72,7 +68,7 @@ impl Authorization {
 
     /// The scopes the user consented to for the client before.
     pub async fn consented(&self, sub: &str, client: &Client) -> Result<Option<ScopeSet>, StoreError> {
-        Ok(self.store.get_consent(sub, client.id.as_str()).await?.and_then(|c| ScopeSet::parse(&c).ok()))
+        self.store.get_consent(sub, client.id.as_str()).await
     }
 
     /// Remembers consent to `scope`: the union of what was ever approved for this client.
@@ -83,15 +79,18 @@ impl Authorization {
                 all.insert(s.clone());
             }
         }
-        self.store.put_consent(sub, client.id.as_str(), &all.to_string(), self.clock.now()).await
+        self.store.put_consent(sub, client.id.as_str(), &all, self.clock.now()).await
     }
 
     /// Keeps `request` while the user signs in and consents; returns the interaction's id.
     pub async fn open_interaction(&self, request: &AuthorizeRequest, csrf: &str) -> Result<String, OAuthError> {
         let id = self.tokens.random(32);
-        let request = serde_json::to_string(request).map_err(internal)?;
         let now = self.clock.now();
-        let i = Interaction { request, csrf: csrf.to_owned(), expires_at: now + self.tokens.lifetimes.interaction };
+        let i = Interaction {
+            request: request.clone(),
+            csrf: csrf.to_owned(),
+            expires_at: now + self.tokens.lifetimes.interaction,
+        };
         self.store.insert_interaction(&hash_token(&id), &i, now).await?;
         Ok(id)
     }
@@ -101,8 +100,7 @@ impl Authorization {
         let Some(stored) = self.store.get_interaction(&hash_token(id), self.clock.now()).await? else {
             return Ok(None);
         };
-        let request: AuthorizeRequest = serde_json::from_str(&stored.request).map_err(internal)?;
-        Ok(Some(Pending { request, csrf: stored.csrf }))
+        Ok(Some(Pending { request: stored.request, csrf: stored.csrf }))
     }
 
     /// Ends an interaction: the request is answered.
@@ -170,8 +168,7 @@ impl Authorization {
                 amr: session.amr.clone(),
                 expires_at: now + tokens.lifetimes.for_client(client).code,
             };
-            let doc = serde_json::to_string(&grant).map_err(internal)?;
-            self.store.insert_code(&hash_token(&code), &grant.grant_id, &doc, grant.expires_at).await?;
+            self.store.insert_code(&hash_token(&code), &grant).await?;
             params.push(("code", code.clone()));
             Some(code)
         } else {

@@ -83,7 +83,7 @@ impl Devices {
                     &hash_token(&device_code),
                     &user_code,
                     client.id.as_str(),
-                    &scope.to_string(),
+                    &scope,
                     lt.device_poll_interval,
                     now + lt.device_code,
                     now,

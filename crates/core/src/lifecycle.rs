@@ -11,7 +11,6 @@ use gatehouse_protocol::introspect::{
     AccessTokenView, Hint, Introspection, access_token_view, lookup_order, may_introspect,
 };
 use gatehouse_protocol::jose::JsonObject;
-use gatehouse_protocol::token::refresh_token::RefreshGrant;
 use gatehouse_protocol::tokens::{ClaimTarget, released_claims};
 use gatehouse_store::Store;
 use serde_json::Value;
@@ -89,7 +88,7 @@ impl TokenLifecycle {
                     let Some(found) = self.store.find_refresh(&hash_token(token), self.clock.now()).await? else {
                         continue;
                     };
-                    let Ok(grant) = serde_json::from_str::<RefreshGrant>(&found.document) else { continue };
+                    let grant = found.grant;
                     // Refresh tokens are only ever the business of the client they were issued to.
                     if !found.live || grant.client_id != client.id.as_str() {
                         break;
@@ -131,11 +130,10 @@ impl TokenLifecycle {
                 }
                 Hint::RefreshToken => {
                     let Some(found) = self.store.find_refresh(&hash_token(token), now).await? else { continue };
-                    let Ok(grant) = serde_json::from_str::<RefreshGrant>(&found.document) else { continue };
-                    if grant.client_id != client.id.as_str() {
+                    if found.grant.client_id != client.id.as_str() {
                         return Err(foreign);
                     }
-                    let n = self.store.revoke_family(&found.family_id, now).await?;
+                    let n = self.store.revoke_family(&found.grant.family_id, now).await?;
                     tracing::info!(client_id = %client.id, revoked_refresh_tokens = n, "refresh token family revoked");
                     break;
                 }

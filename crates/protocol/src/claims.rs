@@ -102,7 +102,7 @@ pub fn is_builtin_scope(name: &str) -> bool {
 }
 
 /// An operator-defined scope as written in the config file, the admin API or the CLI.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScopeSpec {
     pub name: String,

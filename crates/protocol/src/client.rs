@@ -71,35 +71,26 @@ crate::string_serde!(TokenEndpointAuthMethod, TokenEndpointAuthMethod::parse, |v
 
 /// A validated client. Its serde form (RFC 7591 names) is the stored document and the admin
 /// API's view; the secret hash never appears in it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Client {
     #[serde(rename = "client_id")]
-    #[schema(value_type = String)]
     pub id: ClientId,
     #[serde(rename = "client_name", default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// `None`: a public client (RFC 6749 §2.1), which must use PKCE. Stored apart from the document.
     #[serde(skip)]
-    #[schema(ignore)]
     pub secret: Option<SecretHash>,
     /// Space-separated scopes the client may ask for.
     #[serde(rename = "scope")]
-    #[schema(value_type = String)]
     pub scopes: ScopeSet,
-    #[schema(value_type = Vec<String>)]
     pub grants: GrantSet,
-    #[schema(value_type = Vec<String>)]
     pub redirect_uris: Vec<RedirectUri>,
     #[serde(default)]
-    #[schema(value_type = Vec<String>)]
     pub post_logout_redirect_uris: Vec<RedirectUri>,
-    #[schema(value_type = String)]
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
-    #[schema(value_type = String)]
     pub id_token_signed_response_alg: SigningAlg,
     /// `None`: the server-wide default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
     pub access_token_signed_response_alg: Option<SigningAlg>,
     /// First-party clients skip the consent page.
     #[serde(default)]
@@ -118,7 +109,6 @@ pub struct Client {
     pub lifetimes: ClientLifetimes,
     /// OIDC Back-Channel Logout 1.0 §2.2: where to POST a logout token when a session ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
     pub backchannel_logout_uri: Option<RedirectUri>,
     /// Whether the logout token must carry `sid` (it always does here).
     #[serde(default)]
@@ -126,7 +116,7 @@ pub struct Client {
 }
 
 /// Per-client lifetime overrides, in seconds; `None` uses the server-wide value.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClientLifetimes {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_code_ttl: Option<i64>,
@@ -208,12 +198,11 @@ impl Client {
 
 /// A client as an operator writes it. Both the Gatehouse names (`grants`, `scope`) and the
 /// RFC 7591 names (`grant_types`, `response_types`) are accepted.
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpec {
     pub client_id: String,
     #[serde(default, skip_serializing)]
-    #[schema(value_type = Option<String>)]
     pub client_secret: Option<Secret>,
     /// A stored hash (`$argon2id$...` or `sha256:...`) instead of the secret itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -20,20 +20,18 @@ pub struct User {
 }
 
 /// A user as an operator writes it.
-#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserSpec {
     pub username: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
     #[serde(default, skip_serializing)]
-    #[schema(value_type = Option<String>, format = Password)]
     pub password: Option<Secret>,
     /// An argon2id PHC string, instead of `password`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_hash: Option<String>,
     #[serde(default, skip_serializing_if = "Map::is_empty")]
-    #[schema(value_type = Object)]
     pub claims: Map<String, Value>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,

@@ -754,7 +754,7 @@ fn audit_rows(entries: Vec<gatehouse_store::AuditEntry>) -> Vec<serde_json::Valu
         .map(|e| {
             json!({
                 "id": e.id, "at": gatehouse_protocol::clock::utc(e.at), "actor": e.actor,
-                "action": e.action, "target": e.target, "details": e.details,
+                "action": e.action, "target": e.target, "details": e.details.to_string(),
             })
         })
         .collect()

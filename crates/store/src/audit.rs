@@ -13,7 +13,7 @@ impl AuditStore for SqlStore {
             .bind(&e.actor)
             .bind(&e.action)
             .bind(&e.target)
-            .bind(&e.details)
+            .bind(e.details.to_string())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -41,7 +41,10 @@ impl AuditStore for SqlStore {
                     actor: r.try_get("actor")?,
                     action: r.try_get("action")?,
                     target: r.try_get("target")?,
-                    details: r.try_get("details")?,
+                    details: {
+                        let details: String = r.try_get("details")?;
+                        crate::records::decode("audit_log", &details)?
+                    },
                 })
             })
             .collect()

@@ -1,9 +1,10 @@
 //! [`SqlStore`] for RFC 8628 device authorizations.
 
-use crate::{DeviceRecord, DeviceStore, Result, Session, SqlStore};
+use crate::{DeviceRecord, DeviceStore, Result, Session, SqlStore, StoreError};
 use async_trait::async_trait;
 use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::device::DeviceStatus;
+use gatehouse_protocol::scope::ScopeSet;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -36,7 +37,11 @@ fn record(r: &AnyRow) -> Result<DeviceRecord> {
     Ok(DeviceRecord {
         user_code: r.try_get("user_code")?,
         client_id: r.try_get("client_id")?,
-        scope: r.try_get("scope")?,
+        scope: {
+            let scope: String = r.try_get("scope")?;
+            ScopeSet::parse(&scope)
+                .map_err(|_| StoreError::Corrupt { table: "device_codes", detail: "scope does not parse".into() })?
+        },
         status,
         approval,
         interval: r.try_get("poll_interval")?,
@@ -52,7 +57,7 @@ impl DeviceStore for SqlStore {
         device_code_hash: &str,
         user_code: &str,
         client_id: &str,
-        scope: &str,
+        scope: &ScopeSet,
         interval: i64,
         expires_at: UnixTime,
         now: UnixTime,
@@ -70,7 +75,7 @@ impl DeviceStore for SqlStore {
         .bind(device_code_hash)
         .bind(user_code)
         .bind(client_id)
-        .bind(scope)
+        .bind(scope.to_string())
         .bind(interval)
         .bind(now)
         .bind(expires_at)

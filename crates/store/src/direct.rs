@@ -56,13 +56,14 @@ impl Direct {
     }
 
     /// Single-use redemption in one transaction: `retire` (a conditional `UPDATE` of the code
-    /// or token presented) and, when it changed a row, `insert` of `successor` (`$1`–`$7`).
+    /// or token presented) and, when it changed a row, `insert` of `successor` with its encoded
+    /// document (`$1`–`$7`).
     /// `true` when this call retired it.
     pub(crate) fn redeem(
         &self,
         retire: &str,
         params: &Params<'_>,
-        successor: Option<(&str, &NewRefresh)>,
+        successor: Option<(&str, &NewRefresh, &str)>,
         now: UnixTime,
     ) -> std::result::Result<Result<bool>, Busy> {
         let mut conn = self.conn.lock().map_err(|_| Busy)?;
@@ -74,7 +75,7 @@ impl Direct {
                 bind(&mut stmt, params)?;
                 stmt.raw_execute()? == 1
             };
-            if let (true, Some((insert, t))) = (retired, successor) {
+            if let (true, Some((insert, t, document))) = (retired, successor) {
                 let jti = t.access_token.as_ref().map(|a| a.jti.as_str());
                 let exp = t.access_token.as_ref().map(|a| a.expires_at);
                 let mut stmt = tx.prepare_cached(insert)?;
@@ -82,9 +83,9 @@ impl Direct {
                     &mut stmt,
                     &[
                         ("$1", &t.token_hash),
-                        ("$2", &t.family_id),
-                        ("$3", &t.document),
-                        ("$4", &t.expires_at),
+                        ("$2", &t.grant.family_id),
+                        ("$3", &document),
+                        ("$4", &t.grant.expires_at),
                         ("$5", &now),
                         ("$6", &jti),
                         ("$7", &exp),

@@ -13,6 +13,7 @@ pub mod cleanup;
 mod device;
 mod direct;
 mod error;
+mod records;
 mod sign_in;
 pub mod sql;
 mod throttle;
@@ -21,9 +22,13 @@ pub use error::StoreError;
 pub use sql::{Backend, PoolOptions, SqlStore, StoreOptions};
 
 use async_trait::async_trait;
+use gatehouse_protocol::authorize::AuthorizeRequest;
 use gatehouse_protocol::claims::ScopeDefinition;
 use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::jose::SigningAlg;
+use gatehouse_protocol::scope::ScopeSet;
+use gatehouse_protocol::token::authorization_code::CodeGrant;
+use gatehouse_protocol::token::refresh_token::RefreshGrant;
 use gatehouse_protocol::user::User;
 use gatehouse_protocol::{Client, ClientId};
 
@@ -92,7 +97,7 @@ pub struct AuditEntry {
     /// `client:<id>`, `user:<sub>`, `scope:<name>`, `session:<sid>`, `key:<kid>`.
     pub target: String,
     /// A JSON object.
-    pub details: String,
+    pub details: serde_json::Value,
 }
 
 /// Audit entries newest first, before the id `before`, filtered by exact actor and target and
@@ -179,10 +184,10 @@ pub trait KeyStore: Send + Sync {
     ) -> Result<bool>;
 }
 
-/// A pending authorization request (the protocol's `AuthorizeRequest`, as JSON).
+/// A pending authorization request, kept while the user signs in and consents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interaction {
-    pub request: String,
+    pub request: AuthorizeRequest,
     pub csrf: String,
     pub expires_at: UnixTime,
 }
@@ -223,9 +228,9 @@ pub trait SessionStore: Send + Sync {
 
 #[async_trait]
 pub trait ConsentStore: Send + Sync {
-    /// The scopes (space separated) the user consented to for the client.
-    async fn get_consent(&self, sub: &str, client_id: &str) -> Result<Option<String>>;
-    async fn put_consent(&self, sub: &str, client_id: &str, scope: &str, now: UnixTime) -> Result<()>;
+    /// The scopes the user consented to for the client.
+    async fn get_consent(&self, sub: &str, client_id: &str) -> Result<Option<ScopeSet>>;
+    async fn put_consent(&self, sub: &str, client_id: &str, scope: &ScopeSet, now: UnixTime) -> Result<()>;
 }
 
 /// An access token issued from a code or refresh token, remembered so it can be revoked.
@@ -239,9 +244,8 @@ pub struct IssuedAccessToken {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRefresh {
     pub token_hash: String,
-    pub family_id: String,
-    pub document: String,
-    pub expires_at: UnixTime,
+    /// Its family, its expiry and what it grants.
+    pub grant: RefreshGrant,
     /// The access token issued with it, revoked with its family.
     pub access_token: Option<IssuedAccessToken>,
 }
@@ -249,14 +253,14 @@ pub struct NewRefresh {
 /// A code looked up without using it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CodeLookup {
-    pub grant_id: String,
-    pub document: String,
+    /// What the code stands for; `grant_id` ties together what it issued.
+    pub grant: CodeGrant,
     pub consumed: bool,
 }
 
 #[async_trait]
 pub trait CodeStore: Send + Sync {
-    async fn insert_code(&self, code_hash: &str, grant_id: &str, document: &str, expires_at: UnixTime) -> Result<()>;
+    async fn insert_code(&self, code_hash: &str, grant: &CodeGrant) -> Result<()>;
     /// Looks a code up without using it.
     async fn find_code(&self, code_hash: &str) -> Result<Option<CodeLookup>>;
     /// Marks the code used, records the access token the redemption issues (so a replay can
@@ -283,15 +287,15 @@ pub trait RefreshTokenStore: Send + Sync {
     /// puts every access token they issued on the revocation list. Returns how many refresh
     /// tokens were revoked.
     async fn revoke_family(&self, family_id: &str, now: UnixTime) -> Result<u64>;
-    /// Looks a refresh token up without using it: its family, document, and whether it can
-    /// still be used (not rotated, not revoked, not expired).
+    /// Looks a refresh token up without using it: its grant, and whether it can still be used
+    /// (not rotated, not revoked, not expired).
     async fn find_refresh(&self, token_hash: &str, now: UnixTime) -> Result<Option<RefreshLookup>>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshLookup {
-    pub family_id: String,
-    pub document: String,
+    /// What the token grants; `family_id` is its family.
+    pub grant: RefreshGrant,
     pub live: bool,
     /// Rotated or revoked: presenting it again is a replay.
     pub used: bool,
@@ -309,7 +313,7 @@ pub trait RevocationStore: Send + Sync {
 pub struct DeviceRecord {
     pub user_code: String,
     pub client_id: String,
-    pub scope: String,
+    pub scope: ScopeSet,
     pub status: gatehouse_protocol::device::DeviceStatus,
     /// Who approved it (set with the approval).
     pub approval: Option<Session>,
@@ -327,7 +331,7 @@ pub trait DeviceStore: Send + Sync {
         device_code_hash: &str,
         user_code: &str,
         client_id: &str,
-        scope: &str,
+        scope: &ScopeSet,
         interval: i64,
         expires_at: UnixTime,
         now: UnixTime,

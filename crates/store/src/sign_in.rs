@@ -7,12 +7,15 @@
 //! lookups and redemptions try `direct.rs` first, with the same SQL.
 
 use crate::direct::Params as DirectParams;
+use crate::records::{self, CodeRecord, RefreshRecord, RequestRecord};
 use crate::{
     Backend, CodeLookup, CodeStore, ConsentStore, Interaction, InteractionStore, IssuedAccessToken, NewRefresh,
     RefreshLookup, RefreshTokenStore, Result, RevocationStore, Session, SessionStore, SqlStore, StoreError,
 };
 use async_trait::async_trait;
 use gatehouse_protocol::clock::UnixTime;
+use gatehouse_protocol::scope::ScopeSet;
+use gatehouse_protocol::token::authorization_code::CodeGrant;
 use sqlx::Row;
 
 /// The columns of a refresh token row and their parameters, `$1`–`$7`, bound by
@@ -67,17 +70,23 @@ macro_rules! redeem {
     };
 }
 
-/// `sql` (an insert of [`refresh_columns`]) with `$1`–`$7` bound for `t`.
+/// The stored document of a refresh token's grant.
+fn refresh_document(t: &NewRefresh) -> Result<String> {
+    records::encode("refresh_tokens", &RefreshRecord::from(&t.grant))
+}
+
+/// `sql` (an insert of [`refresh_columns`]) with `$1`–`$7` bound for `t` and its `document`.
 fn refresh_insert<'q>(
     sql: &'q str,
     t: &'q NewRefresh,
+    document: &'q str,
     now: UnixTime,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
     sqlx::query(sql)
         .bind(&t.token_hash)
-        .bind(&t.family_id)
-        .bind(&t.document)
-        .bind(t.expires_at)
+        .bind(&t.grant.family_id)
+        .bind(document)
+        .bind(t.grant.expires_at)
         .bind(now)
         .bind(t.access_token.as_ref().map(|a| a.jti.clone()))
         .bind(t.access_token.as_ref().map(|a| a.expires_at))
@@ -90,7 +99,7 @@ impl InteractionStore for SqlStore {
             "INSERT INTO interactions (id_hash, request, csrf, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(id_hash)
-        .bind(&i.request)
+        .bind(records::encode("interactions", &RequestRecord::from(&i.request))?)
         .bind(&i.csrf)
         .bind(now)
         .bind(i.expires_at)
@@ -107,8 +116,9 @@ impl InteractionStore for SqlStore {
                 .fetch_optional(&self.pool)
                 .await?;
         row.map(|r| {
+            let request: String = r.try_get("request")?;
             Ok(Interaction {
-                request: r.try_get("request")?,
+                request: records::decode::<RequestRecord>("interactions", &request)?.try_into()?,
                 csrf: r.try_get("csrf")?,
                 expires_at: r.try_get("expires_at")?,
             })
@@ -212,23 +222,25 @@ fn session_from_row(r: &sqlx::any::AnyRow) -> Result<Session> {
 
 #[async_trait]
 impl ConsentStore for SqlStore {
-    async fn get_consent(&self, sub: &str, client_id: &str) -> Result<Option<String>> {
+    async fn get_consent(&self, sub: &str, client_id: &str) -> Result<Option<ScopeSet>> {
         let row = sqlx::query("SELECT scope FROM consents WHERE sub = $1 AND client_id = $2")
             .bind(sub)
             .bind(client_id)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| r.try_get("scope")).transpose()?)
+        let scope: Option<String> = row.map(|r| r.try_get("scope")).transpose()?;
+        // A consent that no longer parses is no consent: the user is asked again.
+        Ok(scope.and_then(|s| ScopeSet::parse(&s).ok()))
     }
 
-    async fn put_consent(&self, sub: &str, client_id: &str, scope: &str, now: UnixTime) -> Result<()> {
+    async fn put_consent(&self, sub: &str, client_id: &str, scope: &ScopeSet, now: UnixTime) -> Result<()> {
         sqlx::query(
             "INSERT INTO consents (sub, client_id, scope, granted_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (sub, client_id) DO UPDATE SET scope = excluded.scope, granted_at = excluded.granted_at",
         )
         .bind(sub)
         .bind(client_id)
-        .bind(scope)
+        .bind(scope.to_string())
         .bind(now)
         .execute(&self.pool)
         .await?;
@@ -238,40 +250,28 @@ impl ConsentStore for SqlStore {
 
 #[async_trait]
 impl CodeStore for SqlStore {
-    async fn insert_code(&self, code_hash: &str, grant_id: &str, document: &str, expires_at: UnixTime) -> Result<()> {
+    async fn insert_code(&self, code_hash: &str, grant: &CodeGrant) -> Result<()> {
         sqlx::query(
             "INSERT INTO authorization_codes (code_hash, grant_id, document, expires_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(code_hash)
-        .bind(grant_id)
-        .bind(document)
-        .bind(expires_at)
+        .bind(&grant.grant_id)
+        .bind(records::encode("authorization_codes", &CodeRecord::from(grant))?)
+        .bind(grant.expires_at)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
     async fn find_code(&self, code_hash: &str) -> Result<Option<CodeLookup>> {
-        const SQL: &str = "SELECT grant_id, document, consumed_at FROM authorization_codes WHERE code_hash = $1";
+        const SQL: &str = "SELECT document, consumed_at FROM authorization_codes WHERE code_hash = $1";
         if let Some(found) = self.direct.as_ref().and_then(|d| {
-            d.find(SQL, &[("$1", &code_hash)], |r| {
-                let consumed: Option<i64> = r.get(2)?;
-                Ok(CodeLookup { grant_id: r.get(0)?, document: r.get(1)?, consumed: consumed.is_some() })
-            })
-            .ok()
+            d.find(SQL, &[("$1", &code_hash)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?))).ok()
         }) {
-            return found;
+            return found?.map(|(document, consumed)| code_lookup(&document, consumed)).transpose();
         }
         let row = sqlx::query(SQL).bind(code_hash).fetch_optional(&self.pool).await?;
-        row.map(|r| {
-            let consumed: Option<i64> = r.try_get("consumed_at")?;
-            Ok(CodeLookup {
-                grant_id: r.try_get("grant_id")?,
-                document: r.try_get("document")?,
-                consumed: consumed.is_some(),
-            })
-        })
-        .transpose()
+        row.map(|r| code_lookup(&r.try_get::<String, _>("document")?, r.try_get("consumed_at")?)).transpose()
     }
 
     async fn consume_code(
@@ -296,16 +296,17 @@ impl CodeStore for SqlStore {
                 )
             };
         }
+        let document = refresh.map(refresh_document).transpose()?;
+        let successor = refresh.zip(document.as_deref());
         if let Some(direct) = &self.direct {
             let params: &DirectParams<'_> =
                 &[("$5", &now), ("$8", &code_hash), ("$9", &at.jti), ("$10", &at.expires_at)];
-            if let Ok(redeemed) =
-                direct.redeem(consume!("$5", "$8", "$9", "$10"), params, refresh.map(|r| (INSERT_REFRESH, r)), now)
-            {
+            let successor = successor.map(|(t, d)| (INSERT_REFRESH, t, d));
+            if let Ok(redeemed) = direct.redeem(consume!("$5", "$8", "$9", "$10"), params, successor, now) {
                 return redeemed;
             }
         }
-        let Some(t) = refresh else {
+        let Some((t, document)) = successor else {
             let q = sqlx::query(consume!("$1", "$2", "$3", "$4")).bind(now).bind(code_hash).bind(&at.jti);
             return Ok(q.bind(at.expires_at).execute(&self.pool).await?.rows_affected() == 1);
         };
@@ -313,7 +314,7 @@ impl CodeStore for SqlStore {
             Backend::Postgres => redeem!(Postgres, consume!("$5", "$8", "$9", "$10")),
             Backend::Sqlite => redeem!(Sqlite, consume!("$5", "$8", "$9", "$10")),
         };
-        let q = refresh_insert(sql, t, now).bind(code_hash).bind(&at.jti).bind(at.expires_at);
+        let q = refresh_insert(sql, t, document, now).bind(code_hash).bind(&at.jti).bind(at.expires_at);
         Ok(!q.fetch_all(&self.pool).await?.is_empty())
     }
 }
@@ -321,7 +322,8 @@ impl CodeStore for SqlStore {
 #[async_trait]
 impl RefreshTokenStore for SqlStore {
     async fn insert_refresh(&self, token: &NewRefresh, now: UnixTime) -> Result<()> {
-        refresh_insert(INSERT_REFRESH, token, now).execute(&self.pool).await?;
+        let document = refresh_document(token)?;
+        refresh_insert(INSERT_REFRESH, token, &document, now).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -331,9 +333,10 @@ impl RefreshTokenStore for SqlStore {
                 "UPDATE refresh_tokens SET rotated_at = $5 WHERE token_hash = $8 AND rotated_at IS NULL AND revoked_at IS NULL"
             };
         }
+        let document = refresh_document(successor)?;
         if let Some(direct) = &self.direct {
             let params: &DirectParams<'_> = &[("$5", &now), ("$8", &token_hash)];
-            if let Ok(redeemed) = direct.redeem(retire!(), params, Some((INSERT_REFRESH, successor)), now) {
+            if let Ok(redeemed) = direct.redeem(retire!(), params, Some((INSERT_REFRESH, successor, &document)), now) {
                 return redeemed;
             }
         }
@@ -341,7 +344,7 @@ impl RefreshTokenStore for SqlStore {
             Backend::Postgres => redeem!(Postgres, retire!()),
             Backend::Sqlite => redeem!(Sqlite, retire!()),
         };
-        let q = refresh_insert(sql, successor, now).bind(token_hash);
+        let q = refresh_insert(sql, successor, &document, now).bind(token_hash);
         Ok(!q.fetch_all(&self.pool).await?.is_empty())
     }
 
@@ -381,25 +384,23 @@ impl RefreshTokenStore for SqlStore {
 
     async fn find_refresh(&self, token_hash: &str, now: UnixTime) -> Result<Option<RefreshLookup>> {
         const SQL: &str =
-            "SELECT family_id, document, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1";
+            "SELECT document, expires_at, rotated_at, revoked_at FROM refresh_tokens WHERE token_hash = $1";
         if let Some(found) = self.direct.as_ref().and_then(|d| {
-            d.find(SQL, &[("$1", &token_hash)], |r| {
-                Ok(refresh_lookup(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, now))
-            })
-            .ok()
+            d.find(SQL, &[("$1", &token_hash)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))).ok()
         }) {
-            return found;
+            return found?
+                .map(|(document, expires, rotated, revoked)| refresh_lookup(document, expires, rotated, revoked, now))
+                .transpose();
         }
         let row = sqlx::query(SQL).bind(token_hash).fetch_optional(&self.pool).await?;
         row.map(|r| {
-            Ok(refresh_lookup(
-                r.try_get("family_id")?,
+            refresh_lookup(
                 r.try_get("document")?,
                 r.try_get("expires_at")?,
                 r.try_get("rotated_at")?,
                 r.try_get("revoked_at")?,
                 now,
-            ))
+            )
         })
         .transpose()
     }
@@ -407,19 +408,23 @@ impl RefreshTokenStore for SqlStore {
 
 /// A refresh token row's lookup as of `now`.
 fn refresh_lookup(
-    family_id: String,
     document: String,
     expires_at: UnixTime,
     rotated_at: Option<UnixTime>,
     revoked_at: Option<UnixTime>,
     now: UnixTime,
-) -> RefreshLookup {
-    RefreshLookup {
-        family_id,
-        document,
+) -> Result<RefreshLookup> {
+    Ok(RefreshLookup {
+        grant: records::decode::<RefreshRecord>("refresh_tokens", &document)?.into(),
         live: rotated_at.is_none() && revoked_at.is_none() && expires_at > now,
         used: rotated_at.is_some() || revoked_at.is_some(),
-    }
+    })
+}
+
+/// A code row's lookup.
+fn code_lookup(document: &str, consumed_at: Option<UnixTime>) -> Result<CodeLookup> {
+    let grant = records::decode::<CodeRecord>("authorization_codes", document)?.try_into()?;
+    Ok(CodeLookup { grant, consumed: consumed_at.is_some() })
 }
 
 #[async_trait]

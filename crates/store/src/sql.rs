@@ -7,6 +7,7 @@
 
 use crate::cache::TtlCache;
 use crate::changes::{CHANNEL, Change};
+use crate::records::{self, ClientRecord, ScopeRecord};
 use crate::{ClientStore, KeyState, KeyStore, Page, Result, ScopeStore, Store, StoreError, StoredKey, UserStore};
 use async_trait::async_trait;
 use base64::Engine;
@@ -345,10 +346,10 @@ fn corrupt(table: &'static str) -> impl Fn(String) -> StoreError {
 
 fn client_from_row(row: &AnyRow) -> Result<Client> {
     let doc: String = row.try_get("document")?;
-    let mut client: Client = serde_json::from_str(&doc).map_err(|e| corrupt("clients")(e.to_string()))?;
+    let record: ClientRecord = records::decode("clients", &doc)?;
     let hash: Option<String> = row.try_get("secret_hash")?;
-    client.secret = hash.map(|h| SecretHash::parse(&h).map_err(|e| corrupt("clients")(e.to_string()))).transpose()?;
-    Ok(client)
+    let secret = hash.map(|h| SecretHash::parse(&h).map_err(|e| corrupt("clients")(e.to_string()))).transpose()?;
+    Ok(record.into_client(secret))
 }
 
 fn user_from_row(row: &AnyRow) -> Result<User> {
@@ -392,7 +393,7 @@ impl SqlStore {
         );
         let r = sqlx::query(&sql)
             .bind(client.id.as_str())
-            .bind(to_json(client)?)
+            .bind(records::encode("clients", &ClientRecord::from(client))?)
             .bind(client.secret.as_ref().map(SecretHash::to_stored))
             .bind(now)
             .bind(now)
@@ -644,7 +645,7 @@ impl ScopeStore for SqlStore {
              ON CONFLICT (name) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
         )
         .bind(scope.name.as_str())
-        .bind(to_json(scope)?)
+        .bind(records::encode("scopes", &ScopeRecord::from(scope))?)
         .bind(now)
         .execute(&self.pool)
         .await?;
@@ -657,7 +658,7 @@ impl ScopeStore for SqlStore {
         rows.iter()
             .map(|r| {
                 let doc: String = r.try_get("document")?;
-                serde_json::from_str(&doc).map_err(|e| corrupt("scopes")(e.to_string()))
+                Ok(records::decode::<ScopeRecord>("scopes", &doc)?.into())
             })
             .collect()
     }

@@ -1,12 +1,12 @@
 //! RFC 6749 §4.1.3: redeeming a code. Single use, settled by the database; a replayed code
 //! revokes every token issued from it (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
 
-use crate::grant::issue::{Issuing, Replay, UserGrant, active_user, internal, plan, replayed, sign};
+use crate::grant::issue::{Issuing, Replay, UserGrant, active_user, plan, replayed, sign};
 use crate::issuer::hash_token;
 use gatehouse_protocol::client::Client;
 use gatehouse_protocol::error::OAuthError;
 use gatehouse_protocol::token::TokenResponse;
-use gatehouse_protocol::token::authorization_code::{self, CodeGrant};
+use gatehouse_protocol::token::authorization_code;
 
 pub async fn handle(
     core: &Issuing,
@@ -19,10 +19,10 @@ pub async fn handle(
     let code_hash = hash_token(code);
     let found = core.store.find_code(&code_hash).await?.ok_or(OAuthError::InvalidGrant("the code is invalid"))?;
     if found.consumed {
-        return Err(replayed(core, client, &found.grant_id, now, Replay::Code).await);
+        return Err(replayed(core, client, &found.grant.grant_id, now, Replay::Code).await);
     }
     // A request that fails validation changes nothing: the code stays redeemable by its client.
-    let grant: CodeGrant = serde_json::from_str(&found.document).map_err(internal)?;
+    let grant = found.grant;
     authorization_code::validate(client, &grant, redirect_uri, code_verifier, now)?;
     let user = active_user(core, &grant.sub).await?;
     let g = UserGrant {
@@ -41,7 +41,7 @@ pub async fn handle(
     let planned = plan(core, client, &g, now)?;
     let refresh = planned.refresh.as_ref().map(|(_, row)| row);
     if !core.store.consume_code(&code_hash, now, &planned.access_token, refresh).await? {
-        return Err(replayed(core, client, &found.grant_id, now, Replay::Code).await);
+        return Err(replayed(core, client, &grant.grant_id, now, Replay::Code).await);
     }
     sign(core, client, &g, planned, now)
 }

@@ -7,7 +7,6 @@ use crate::issuer::hash_token;
 use gatehouse_protocol::client::Client;
 use gatehouse_protocol::device;
 use gatehouse_protocol::error::OAuthError;
-use gatehouse_protocol::scope::ScopeSet;
 use gatehouse_protocol::token::TokenResponse;
 
 pub async fn handle(core: &Issuing, client: &Client, device_code: &str) -> Result<TokenResponse, OAuthError> {
@@ -21,7 +20,7 @@ pub async fn handle(core: &Issuing, client: &Client, device_code: &str) -> Resul
     }
     let approval = rec.approval.ok_or(OAuthError::InvalidGrant("the device code is invalid"))?;
     let user = active_user(core, &approval.sub).await?;
-    let scope = ScopeSet::parse(&rec.scope).map_err(|_| OAuthError::InvalidGrant("the device code is invalid"))?;
+    let scope = rec.scope;
     let g = UserGrant {
         user: &user,
         grant_scope: scope.clone(),

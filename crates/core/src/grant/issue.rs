@@ -126,13 +126,7 @@ pub fn plan(core: &Issuing, client: &Client, g: &UserGrant<'_>, now: UnixTime) -
         expires_at: (now + lt.refresh_idle).min(family_expires_at),
         family_expires_at,
     };
-    let row = NewRefresh {
-        token_hash: hash_token(&rt),
-        family_id: g.family_id.clone(),
-        document: serde_json::to_string(&grant).map_err(internal)?,
-        expires_at: grant.expires_at,
-        access_token: Some(access_token.clone()),
-    };
+    let row = NewRefresh { token_hash: hash_token(&rt), grant, access_token: Some(access_token.clone()) };
     Ok(Planned { access_token, refresh: Some((rt, row)) })
 }
 

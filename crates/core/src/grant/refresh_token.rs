@@ -7,7 +7,7 @@ use gatehouse_protocol::client::Client;
 use gatehouse_protocol::error::OAuthError;
 use gatehouse_protocol::scope::ScopeSet;
 use gatehouse_protocol::token::TokenResponse;
-use gatehouse_protocol::token::refresh_token::{self, RefreshGrant};
+use gatehouse_protocol::token::refresh_token;
 
 pub async fn handle(
     core: &Issuing,
@@ -23,9 +23,9 @@ pub async fn handle(
         .await?
         .ok_or(OAuthError::InvalidGrant("the refresh token is invalid"))?;
     if found.used {
-        return Err(replayed(core, client, &found.family_id, now, Replay::RefreshToken).await);
+        return Err(replayed(core, client, &found.grant.family_id, now, Replay::RefreshToken).await);
     }
-    let grant: RefreshGrant = serde_json::from_str(&found.document).map_err(internal)?;
+    let grant = found.grant;
     if grant.client_id != client.id.as_str() {
         // Another client's token: whoever presents it has leaked it, so revoke the family
         // rather than leave it usable.
@@ -53,7 +53,7 @@ pub async fn handle(
         return Err(internal("a refresh grant always issues a refresh token"));
     };
     if !core.store.rotate_refresh(&token_hash, now, successor).await? {
-        return Err(replayed(core, client, &found.family_id, now, Replay::RefreshToken).await);
+        return Err(replayed(core, client, &grant.family_id, now, Replay::RefreshToken).await);
     }
     sign(core, client, &g, planned, now)
 }

@@ -72,7 +72,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             amr: vec!["pwd".to_owned()],
             expires_at,
         };
-        store.insert_code(&hash_token(&code), &grant.grant_id, &serde_json::to_string(&grant)?, expires_at).await?;
+        store.insert_code(&hash_token(&code), &grant).await?;
         writeln!(out, "{code}")?;
     }
     out.flush()?;

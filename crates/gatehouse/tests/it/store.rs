@@ -134,7 +134,7 @@ async fn contract(s: &SqlStore, label: &str) {
             actor: "cli:x".into(),
             action: (*action).into(),
             target: "t".into(),
-            details: "{}".into(),
+            details: serde_json::json!({}),
         };
         s.append_audit(&e).await.unwrap();
     }
@@ -201,7 +201,7 @@ async fn cleanup_removes_only_what_has_expired() {
         let label = db.label;
         let s = SqlStore::connect(&db.url).await.unwrap();
         for (name, exp) in [("old", now - 1), ("live", now + 100)] {
-            let i = Interaction { request: "{}".into(), csrf: "c".into(), expires_at: exp };
+            let i = Interaction { request: authorize_request(), csrf: "c".into(), expires_at: exp };
             s.insert_interaction(name, &i, now - 10).await.unwrap();
             let sess = Session {
                 sid: format!("sid-{name}"),
@@ -213,11 +213,11 @@ async fn cleanup_removes_only_what_has_expired() {
             s.insert_session(name, &sess, now - 10).await.unwrap();
             s.insert_refresh(&refresh_row(name, &format!("fam-{name}"), exp), now - 10).await.unwrap();
             s.revoke_access_token(&format!("jti-{name}"), exp).await.unwrap();
-            s.insert_device(name, &format!("CODE{name}"), "tv", "openid", 5, exp, now - 10).await.unwrap();
+            s.insert_device(name, &format!("CODE{name}"), "tv", &scope("openid"), 5, exp, now - 10).await.unwrap();
         }
         // Codes are kept a day past expiry for replay detection.
-        s.insert_code("code-ancient", "g1", "{}", now - 90_000).await.unwrap();
-        s.insert_code("code-recent", "g2", "{}", now - 10).await.unwrap();
+        s.insert_code("code-ancient", &code_grant("g1", now - 90_000)).await.unwrap();
+        s.insert_code("code-recent", &code_grant("g2", now - 10)).await.unwrap();
         // Keys: one retired long ago, one retired just now; the current key stays.
         let key = |kid: &str, state, retired_at| StoredKey {
             kid: kid.into(),
@@ -265,12 +265,64 @@ async fn cleanup_removes_only_what_has_expired() {
     }
 }
 
+fn scope(s: &str) -> gatehouse_protocol::scope::ScopeSet {
+    gatehouse_protocol::scope::ScopeSet::parse(s).unwrap()
+}
+
+/// A code's grant, as `/authorize` stores one.
+fn code_grant(grant_id: &str, expires_at: i64) -> gatehouse_protocol::token::authorization_code::CodeGrant {
+    gatehouse_protocol::token::authorization_code::CodeGrant {
+        grant_id: grant_id.into(),
+        client_id: "c".into(),
+        sub: "u".into(),
+        redirect_uri: "https://app.example/cb".into(),
+        scope: scope("openid"),
+        nonce: None,
+        code_challenge: None,
+        code_challenge_method: None,
+        auth_time: 0,
+        sid: "s".into(),
+        amr: vec!["pwd".into()],
+        expires_at,
+    }
+}
+
+/// A pending authorization request, as `/authorize` keeps one.
+fn authorize_request() -> gatehouse_protocol::authorize::AuthorizeRequest {
+    use gatehouse_protocol::authorize::{AuthorizeRequest, Prompt, ResponseMode};
+    AuthorizeRequest {
+        client_id: gatehouse_protocol::ClientId::parse("c").unwrap(),
+        redirect_uri: gatehouse_protocol::redirect_uri::RedirectUri::parse("https://app.example/cb").unwrap(),
+        response_type: gatehouse_protocol::grant::ResponseType::parse("code").unwrap(),
+        response_mode: ResponseMode::Query,
+        scope: scope("openid"),
+        state: Some("st".into()),
+        nonce: None,
+        prompt: Prompt::default(),
+        max_age: None,
+        login_hint: None,
+        id_token_hint: None,
+        acr_values: None,
+        code_challenge: None,
+        code_challenge_method: None,
+        ui_locales: None,
+    }
+}
+
 fn refresh_row(hash: &str, family: &str, expires_at: i64) -> gatehouse_store::NewRefresh {
     gatehouse_store::NewRefresh {
         token_hash: hash.into(),
-        family_id: family.into(),
-        document: "{}".into(),
-        expires_at,
+        grant: gatehouse_protocol::token::refresh_token::RefreshGrant {
+            family_id: family.into(),
+            client_id: "c".into(),
+            sub: "u".into(),
+            scope: scope("openid offline_access"),
+            auth_time: 0,
+            sid: "s".into(),
+            amr: vec!["pwd".into()],
+            expires_at,
+            family_expires_at: expires_at,
+        },
         access_token: Some(gatehouse_store::IssuedAccessToken { jti: format!("jti-of-{hash}"), expires_at }),
     }
 }
@@ -294,7 +346,7 @@ async fn concurrent_redemptions_store_exactly_one_successor_before_any_loser_ret
                 let old = format!("{kind}-{round}");
                 let successor = |i: usize| format!("{kind}-{round}-successor-{i}");
                 match kind {
-                    "code" => s.insert_code(&old, &family, "{}", now + 60).await.unwrap(),
+                    "code" => s.insert_code(&old, &code_grant(&family, now + 60)).await.unwrap(),
                     _ => s.insert_refresh(&refresh_row(&old, &family, now + 60), now).await.unwrap(),
                 }
                 let start = std::sync::Arc::new(tokio::sync::Barrier::new(ATTEMPTS));
@@ -474,7 +526,7 @@ async fn sqlite_redemptions_wait_for_another_writer_through_sqlx() {
     let s = SqlStore::connect(&db.url).await.unwrap();
     let now = 1_000;
     s.insert_refresh(&refresh_row("old", "family", now + 60), now).await.unwrap();
-    s.insert_code("code", "grant", "{}", now + 60).await.unwrap();
+    s.insert_code("code", &code_grant("grant", now + 60)).await.unwrap();
 
     let mut other = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
     sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();

@@ -68,7 +68,7 @@ pub async fn list_audit(
     let items = entries
         .into_iter()
         .map(|e| AuditView {
-            details: serde_json::from_str(&e.details).unwrap_or(Value::Null),
+            details: e.details,
             id: e.id,
             at: e.at,
             actor: e.actor,

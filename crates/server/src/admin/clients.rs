@@ -2,6 +2,7 @@
 //! RFC 7396 merge patch), delete, rotate the secret.
 
 use super::http::{Body, Caller, ListParams, Params, Problem, Segments, json};
+use super::schema::{ClientSpecDoc, ClientViewDoc};
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +15,7 @@ use std::sync::Arc;
 
 /// A client as the admin API shows it. `client_secret` appears only in the answer that created
 /// it (create, rotate-secret, or an update that made a public client confidential).
-#[derive(serde::Serialize, utoipa::ToSchema)]
+#[derive(serde::Serialize)]
 pub struct ClientView {
     #[serde(flatten)]
     pub client: Client,
@@ -32,6 +33,7 @@ impl ClientView {
 
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct ClientList {
+    #[schema(value_type = Vec<ClientViewDoc>)]
     pub items: Vec<ClientView>,
     /// Pass as `cursor` for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -55,8 +57,8 @@ pub async fn list_clients(
 
 /// Create a client. Validation is the config file's. Without `client_secret` or
 /// `client_secret_hash`, a confidential client gets a generated 256-bit secret, returned once.
-#[utoipa::path(post, path = "/admin/v1/clients", tag = "clients", request_body = ClientSpec,
-    responses((status = 201, body = ClientView), (status = 409, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(post, path = "/admin/v1/clients", tag = "clients", request_body = ClientSpecDoc,
+    responses((status = 201, body = ClientViewDoc), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_client(
     caller: Caller,
     State(ops): State<Arc<Administration>>,
@@ -73,7 +75,7 @@ pub async fn create_client(
 
 /// Read a client.
 #[utoipa::path(get, path = "/admin/v1/clients/{client_id}", tag = "clients",
-    params(("client_id" = String, Path)), responses((status = 200, body = ClientView)))]
+    params(("client_id" = String, Path)), responses((status = 200, body = ClientViewDoc)))]
 pub async fn get_client(
     caller: Caller,
     State(ops): State<Arc<Administration>>,
@@ -84,8 +86,8 @@ pub async fn get_client(
 }
 
 /// Replace a client's settings. Without secret fields a confidential client keeps its secret.
-#[utoipa::path(put, path = "/admin/v1/clients/{client_id}", tag = "clients", request_body = ClientSpec,
-    params(("client_id" = String, Path)), responses((status = 200, body = ClientView), (status = 409, body = Problem, content_type = "application/problem+json")))]
+#[utoipa::path(put, path = "/admin/v1/clients/{client_id}", tag = "clients", request_body = ClientSpecDoc,
+    params(("client_id" = String, Path)), responses((status = 200, body = ClientViewDoc), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn put_client(
     caller: Caller,
     State(ops): State<Arc<Administration>>,
@@ -99,7 +101,7 @@ pub async fn put_client(
 /// Change some of a client's settings: a JSON merge patch (RFC 7396) over its config-file form.
 #[utoipa::path(patch, path = "/admin/v1/clients/{client_id}", tag = "clients",
     request_body(content = Object, content_type = "application/merge-patch+json"),
-    params(("client_id" = String, Path)), responses((status = 200, body = ClientView), (status = 409, body = Problem, content_type = "application/problem+json")))]
+    params(("client_id" = String, Path)), responses((status = 200, body = ClientViewDoc), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn patch_client(
     caller: Caller,
     State(ops): State<Arc<Administration>>,
@@ -126,7 +128,7 @@ pub async fn delete_client(
 /// stops working at once.
 #[utoipa::path(post, path = "/admin/v1/clients/{client_id}/rotate-secret", tag = "clients",
     params(("client_id" = String, Path)),
-    responses((status = 200, body = ClientView), (status = 409, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ClientViewDoc), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn rotate_secret(
     caller: Caller,
     State(ops): State<Arc<Administration>>,

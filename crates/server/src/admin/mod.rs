@@ -10,6 +10,7 @@ mod audit;
 mod clients;
 pub mod http;
 mod keys;
+mod schema;
 mod scopes;
 mod users;
 

@@ -3,6 +3,7 @@
 //! `catalog_reload_interval` seconds.
 
 use super::http::{Body, Caller, Problem, Segments, json};
+use super::schema::ScopeSpecDoc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -49,7 +50,7 @@ pub async fn list_scopes(caller: Caller, State(ops): State<Arc<Administration>>)
 }
 
 /// Define a scope and the claims it releases.
-#[utoipa::path(post, path = "/admin/v1/scopes", tag = "scopes", request_body = ScopeSpec,
+#[utoipa::path(post, path = "/admin/v1/scopes", tag = "scopes", request_body = ScopeSpecDoc,
     responses((status = 201, body = ScopeView), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_scope(
     caller: Caller,
@@ -76,7 +77,7 @@ pub async fn get_scope(
 }
 
 /// Replace an operator-defined scope.
-#[utoipa::path(put, path = "/admin/v1/scopes/{name}", tag = "scopes", request_body = ScopeSpec,
+#[utoipa::path(put, path = "/admin/v1/scopes/{name}", tag = "scopes", request_body = ScopeSpecDoc,
     params(("name" = String, Path)),
     responses((status = 200, body = ScopeView), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn put_scope(

@@ -3,6 +3,7 @@
 //! back-channel logout).
 
 use super::http::{Body, Caller, ListParams, Params, Problem, Segments, json};
+use super::schema::UserSpecDoc;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -122,7 +123,7 @@ pub async fn list_users(
 
 /// Create a user. Give `password` (hashed with argon2id) or `password_hash`; `sub` is generated
 /// when absent and never changes.
-#[utoipa::path(post, path = "/admin/v1/users", tag = "users", request_body = UserSpec,
+#[utoipa::path(post, path = "/admin/v1/users", tag = "users", request_body = UserSpecDoc,
     responses((status = 201, body = UserView), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_user(
     caller: Caller,

@@ -14,7 +14,6 @@ use gatehouse_core::device::{Devices, UserCodeError};
 use gatehouse_core::sign_in::{CheckError, SignIn};
 use gatehouse_protocol::device::display_user_code;
 use gatehouse_protocol::params::Params;
-use gatehouse_protocol::scope::ScopeSet;
 use gatehouse_protocol::secret::Secret;
 use gatehouse_store::{DeviceRecord, Session};
 use minijinja::{Value, context};
@@ -105,7 +104,7 @@ impl DevicePages {
         let login = || self.page(headers, StatusCode::OK, context! { step => "login", client_name, user_code });
         let Some(session) = session else { return Ok(login()) };
         let Some(user) = self.az.user(&session.sub).await? else { return Ok(login()) };
-        let scopes = self.az.scope_lines(&ScopeSet::parse(&rec.scope).unwrap_or_default());
+        let scopes = self.az.scope_lines(&rec.scope);
         let display_code = display_user_code(&rec.user_code);
         let username = user.username;
         Ok(self.page(

@@ -1,0 +1,193 @@
+//! The OpenAPI description of the bodies the admin API shares with the config file and the
+//! CLI (`ClientSpec`, `ScopeSpec`, `UserSpec`) and of the client it answers with. The types
+//! themselves are `gatehouse-protocol`'s, which knows nothing of OpenAPI: these mirror their
+//! serde form (field names, defaults, `deny_unknown_fields`) for the document only, under the
+//! same names. The schemathesis run (`crates/gatehouse/tests/it/admin.rs`) checks the document
+//! against what the API really accepts and answers.
+
+#![allow(dead_code)]
+
+use serde_json::{Map, Value};
+
+fn is_default<T: Default + PartialEq>(v: &T) -> bool {
+    *v == T::default()
+}
+
+/// A client as an operator writes it. Both the Gatehouse names (`grants`, `scope`) and the
+/// RFC 7591 names (`grant_types`, `response_types`) are accepted.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = ClientSpec)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSpecDoc {
+    pub client_id: String,
+    #[serde(default, skip_serializing)]
+    pub client_secret: Option<String>,
+    /// A stored hash (`$argon2id$...` or `sha256:...`) instead of the secret itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grants: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_types: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_types: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redirect_uris: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_signed_response_alg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_signed_response_alg: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub first_party: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_pkce: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_plain_pkce: bool,
+    /// Audiences whose tokens this client may introspect as a resource server.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub introspection_audiences: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_code_ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_idle_ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_absolute_ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_code_ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub backchannel_logout_session_required: bool,
+}
+
+/// A validated client. Its serde form (RFC 7591 names) is the stored document and the admin
+/// API's view; the secret hash never appears in it.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = Client)]
+pub struct ClientDoc {
+    #[serde(rename = "client_id")]
+    pub id: String,
+    #[serde(rename = "client_name", default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Space-separated scopes the client may ask for.
+    #[serde(rename = "scope")]
+    pub scopes: String,
+    pub grants: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    pub id_token_signed_response_alg: String,
+    /// `None`: the server-wide default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_signed_response_alg: Option<String>,
+    /// First-party clients skip the consent page.
+    #[serde(default)]
+    pub first_party: bool,
+    /// PKCE is always required of public clients; this requires it of a confidential one too.
+    #[serde(default)]
+    pub require_pkce: bool,
+    /// Accept `code_challenge_method=plain` (RFC 7636 §4.2); off unless an operator opts in.
+    #[serde(default)]
+    pub allow_plain_pkce: bool,
+    /// As a resource server, the token audiences this client may introspect (RFC 7662 §4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub introspection_audiences: Vec<String>,
+    /// Lifetimes (seconds) overriding the server's for this client.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub lifetimes: ClientLifetimesDoc,
+    /// OIDC Back-Channel Logout 1.0 §2.2: where to POST a logout token when a session ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the logout token must carry `sid` (it always does here).
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
+}
+
+/// Per-client lifetime overrides, in seconds; `None` uses the server-wide value.
+#[derive(Default, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = ClientLifetimes)]
+pub struct ClientLifetimesDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_code_ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_idle_ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_absolute_ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_code_ttl: Option<i64>,
+    /// The longest-lived SSO session this client accepts: sign-ins older than this must be
+    /// renewed for it (a default `max_age`, OIDC Core §3.1.2.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_ttl: Option<i64>,
+}
+
+/// A client as the admin API shows it. `client_secret` appears only in the answer that created
+/// it (create, rotate-secret, or an update that made a public client confidential).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = ClientView)]
+pub struct ClientViewDoc {
+    #[serde(flatten)]
+    pub client: ClientDoc,
+    /// No secret: PKCE is required and `token_endpoint_auth_method` is `none`.
+    pub public: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+/// An operator-defined scope as written in the config file, the admin API or the CLI.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = ScopeSpec)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeSpecDoc {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Where the claims go: `id_token`, `access_token`, `userinfo`; all three when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_in: Option<Vec<String>>,
+}
+
+/// A user as an operator writes it.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = UserSpec)]
+#[serde(deny_unknown_fields)]
+pub struct UserSpecDoc {
+    pub username: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(default, skip_serializing)]
+    #[schema(format = Password)]
+    pub password: Option<String>,
+    /// An argon2id PHC string, instead of `password`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<String>,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    #[schema(value_type = Object)]
+    pub claims: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub disabled: bool,
+    /// An administrator: may sign in to the admin console (`/admin`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub admin: bool,
+}
