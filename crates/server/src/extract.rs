@@ -37,11 +37,14 @@ impl<S: Send + Sync> FromRequest<S> for ClientForm {
     type Rejection = Response;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
-        let (parts, body) = req.into_parts();
-        let body = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        client_form(&parts.headers, &body).map(Self).map_err(|e| ApiError(e).into_response())
+        // The body is read first, as it always was: one over the limit is 413 whatever its type.
+        let form = is_form(req.headers());
+        let body = Bytes::from_request(req, state).await.map_err(IntoResponse::into_response)?;
+        if !form {
+            let e = OAuthError::InvalidRequest("the body must be application/x-www-form-urlencoded");
+            return Err(ApiError(e).into_response());
+        }
+        Params::parse(&body).map(Self).map_err(|e| ApiError(e).into_response())
     }
 }
 
@@ -61,13 +64,12 @@ impl FromRequest<AppState> for AuthenticatedClient {
         let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0).ok_or_else(|| {
             ApiError(OAuthError::Server(InternalError::new("no peer address on the request"))).into_response()
         })?;
-        let headers = req.headers().clone();
+        let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let ClientForm(params) = ClientForm::from_request(req, state).await?;
-        let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         let (client, _) = state
             .services
             .client_auth
-            .authenticate(authorization, &params, Some(peer.ip()))
+            .authenticate(authorization.as_deref(), &params, Some(peer.ip()))
             .await
             .map_err(|e| ApiError(e).into_response())?;
         Ok(Self { client, params, peer })

@@ -26,7 +26,8 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// The node's services and what only HTTP needs (the pages, the routes switched on).
 #[derive(Clone)]
 pub struct AppState {
-    pub services: Gatehouse,
+    /// Behind one `Arc`: the router clones the state for every request.
+    pub services: Arc<Gatehouse>,
     pub pages: Arc<Pages>,
     /// Whether `/admin` serves the console.
     pub console: bool,
@@ -38,7 +39,7 @@ impl AppState {
         let cookies =
             CookiePolicy { secure: !is_loopback_issuer(&cfg.issuer), max_age: services.sign_in.session_ttl() };
         let pages = Pages::new(cfg.templates.clone(), &cfg.issuer, cfg.theme.clone(), cookies);
-        Self { services, pages: Arc::new(pages), console: cfg.console }
+        Self { services: Arc::new(services), pages: Arc::new(pages), console: cfg.console }
     }
 
     /// The issuer, as the tokens carry it.

@@ -23,6 +23,7 @@ use gatehouse_protocol::scope::ScopeSet;
 use gatehouse_protocol::token::authorization_code::CodeGrant;
 use gatehouse_protocol::token::refresh_token::RefreshGrant;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// Encodes a record for its column.
 pub(crate) fn encode<T: Serialize>(table: &'static str, record: &T) -> Result<String> {
@@ -107,46 +108,46 @@ impl TryFrom<CodeRecord> for CodeGrant {
     }
 }
 
-/// `refresh_tokens.document`.
+/// `refresh_tokens.document`. Borrows when written (a rotation writes one per request).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct RefreshRecord {
-    family_id: String,
-    client_id: String,
-    sub: String,
-    scope: ScopeSet,
+pub(crate) struct RefreshRecord<'a> {
+    family_id: Cow<'a, str>,
+    client_id: Cow<'a, str>,
+    sub: Cow<'a, str>,
+    scope: Cow<'a, ScopeSet>,
     auth_time: UnixTime,
-    sid: String,
-    amr: Vec<String>,
+    sid: Cow<'a, str>,
+    amr: Cow<'a, [String]>,
     expires_at: UnixTime,
     family_expires_at: UnixTime,
 }
 
-impl From<&RefreshGrant> for RefreshRecord {
-    fn from(g: &RefreshGrant) -> Self {
+impl<'a> From<&'a RefreshGrant> for RefreshRecord<'a> {
+    fn from(g: &'a RefreshGrant) -> Self {
         Self {
-            family_id: g.family_id.clone(),
-            client_id: g.client_id.clone(),
-            sub: g.sub.clone(),
-            scope: g.scope.clone(),
+            family_id: Cow::Borrowed(&g.family_id),
+            client_id: Cow::Borrowed(&g.client_id),
+            sub: Cow::Borrowed(&g.sub),
+            scope: Cow::Borrowed(&g.scope),
             auth_time: g.auth_time,
-            sid: g.sid.clone(),
-            amr: g.amr.clone(),
+            sid: Cow::Borrowed(&g.sid),
+            amr: Cow::Borrowed(&g.amr),
             expires_at: g.expires_at,
             family_expires_at: g.family_expires_at,
         }
     }
 }
 
-impl From<RefreshRecord> for RefreshGrant {
-    fn from(r: RefreshRecord) -> Self {
+impl From<RefreshRecord<'_>> for RefreshGrant {
+    fn from(r: RefreshRecord<'_>) -> Self {
         Self {
-            family_id: r.family_id,
-            client_id: r.client_id,
-            sub: r.sub,
-            scope: r.scope,
+            family_id: r.family_id.into_owned(),
+            client_id: r.client_id.into_owned(),
+            sub: r.sub.into_owned(),
+            scope: r.scope.into_owned(),
             auth_time: r.auth_time,
-            sid: r.sid,
-            amr: r.amr,
+            sid: r.sid.into_owned(),
+            amr: r.amr.into_owned(),
             expires_at: r.expires_at,
             family_expires_at: r.family_expires_at,
         }
