@@ -44,7 +44,7 @@ const LOGIN_TTL: i64 = 600;
 /// What the console uses: the operations, the token checks, the code redemption of its own
 /// sign-in, and the pages.
 #[derive(Clone)]
-pub struct Core {
+pub struct Console {
     admin: Arc<Administration>,
     lifecycle: Arc<TokenLifecycle>,
     grants: Arc<Grants>,
@@ -54,7 +54,7 @@ pub struct Core {
     pages: Arc<Pages>,
 }
 
-impl FromRef<AppState> for Core {
+impl FromRef<AppState> for Console {
     fn from_ref(s: &AppState) -> Self {
         let g = &s.services;
         Self {
@@ -69,7 +69,7 @@ impl FromRef<AppState> for Core {
     }
 }
 
-impl Core {
+impl Console {
     fn now(&self) -> gatehouse_protocol::clock::UnixTime {
         self.admin.now()
     }
@@ -114,14 +114,14 @@ struct Operator {
 }
 
 impl Operator {
-    fn admin<'a>(&self, core: &'a Core) -> Admin<'a> {
+    fn admin<'a>(&self, core: &'a Console) -> Admin<'a> {
         core.admin.as_actor(self.actor.clone())
     }
 }
 
 /// The signed-in administrator, or the response to send instead: to the sign-in when there is
 /// no valid console session, a refusal for a user who is not an administrator.
-async fn operator(core: &Core, headers: &HeaderMap, uri: &Uri) -> Result<Operator, Response> {
+async fn operator(core: &Console, headers: &HeaderMap, uri: &Uri) -> Result<Operator, Response> {
     let Some(token) = cookie(headers, SESSION_COOKIE).filter(|t| !t.is_empty()) else {
         return Err(to_login(core, uri));
     };
@@ -146,7 +146,7 @@ async fn operator(core: &Core, headers: &HeaderMap, uri: &Uri) -> Result<Operato
 }
 
 /// A console form posted by a signed-in administrator, its CSRF field checked.
-async fn posted(core: &Core, headers: &HeaderMap, uri: &Uri, body: &[u8]) -> Result<(Operator, Form), Response> {
+async fn posted(core: &Console, headers: &HeaderMap, uri: &Uri, body: &[u8]) -> Result<(Operator, Form), Response> {
     let op = operator(core, headers, uri).await?;
     let form = Form::parse(body);
     if !csrf_matches(headers, Some(form.get("csrf"))) {
@@ -163,7 +163,7 @@ impl FromRequestParts<AppState> for SignedIn {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        operator(&Core::from_ref(state), &parts.headers, &parts.uri).await.map(Self)
+        operator(&Console::from_ref(state), &parts.headers, &parts.uri).await.map(Self)
     }
 }
 
@@ -177,19 +177,19 @@ impl FromRequest<AppState> for Posted {
         let (parts, body) = req.into_parts();
         let body =
             axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
-        let (op, form) = posted(&Core::from_ref(state), &parts.headers, &parts.uri, &body).await?;
+        let (op, form) = posted(&Console::from_ref(state), &parts.headers, &parts.uri, &body).await?;
         Ok(Self(op, form))
     }
 }
 
-fn to_login(core: &Core, uri: &Uri) -> Response {
+fn to_login(core: &Console, uri: &Uri) -> Response {
     let back = uri.path_and_query().map_or("/admin", |p| p.as_str());
     let query = url::form_urlencoded::Serializer::new(String::new()).append_pair("return", back).finish();
     see_other(core, &format!("/admin/login?{query}"))
 }
 
 /// 303 to a path of this server.
-fn see_other(core: &Core, path: &str) -> Response {
+fn see_other(core: &Console, path: &str) -> Response {
     let mut r = StatusCode::SEE_OTHER.into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("{}{path}", core.tokens.issuer.trim_end_matches('/'))) {
         r.headers_mut().insert(header::LOCATION, v);
@@ -208,18 +208,18 @@ fn with_cookies(mut r: Response, cookies: Vec<HeaderValue>) -> Response {
 /// A cookie only the console's paths see. `SameSite=Lax`, not `Strict`: the sign-in comes back
 /// through a redirect that a browser may count as cross-site when the login page was opened
 /// from elsewhere; forms are guarded by the CSRF token.
-fn console_cookie(core: &Core, name: &str, value: &str, max_age: i64) -> HeaderValue {
+fn console_cookie(core: &Console, name: &str, value: &str, max_age: i64) -> HeaderValue {
     let secure = if core.pages.cookies().secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!("{name}={value}; Path=/admin; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"))
         .unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
 }
 
-fn render(core: &Core, op: &Operator, status: StatusCode, name: &str, ctx: Value) -> Response {
+fn render(core: &Console, op: &Operator, status: StatusCode, name: &str, ctx: Value) -> Response {
     let ctx = context! { me => op.name, csrf => op.csrf, ..ctx };
     with_cookies(core.pages.render(status, name, ctx), op.set_cookies.clone())
 }
 
-fn problem_page(core: &Core, p: &Problem) -> Response {
+fn problem_page(core: &Console, p: &Problem) -> Response {
     let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut r = core.pages.error(status, p.detail.as_deref().unwrap_or("The request failed."), None);
     if status == StatusCode::SERVICE_UNAVAILABLE {
@@ -229,7 +229,7 @@ fn problem_page(core: &Core, p: &Problem) -> Response {
 }
 
 /// An operation that failed: the reason, every invalid field, and the way back.
-fn failed(core: &Core, op: &Operator, e: AdminError, back: &str) -> Response {
+fn failed(core: &Console, op: &Operator, e: AdminError, back: &str) -> Response {
     let p = Problem::from(e);
     let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let fields: Vec<(String, String)> = p.errors.iter().map(|f| (f.field.clone(), f.detail.clone())).collect();
@@ -291,7 +291,7 @@ fn next_cursor<T>(items: &[T], key: impl Fn(&T) -> String) -> Option<String> {
 
 /// GET `/admin/login`: starts the authorization code flow (PKCE S256, a fresh `state`) for the
 /// console's client; the verifier and where to go afterwards wait in a short-lived cookie.
-async fn login(State(core): State<Core>, RawQuery(query): RawQuery) -> Response {
+async fn login(State(core): State<Console>, RawQuery(query): RawQuery) -> Response {
     let back = query_param(query.as_deref(), "return")
         .filter(|r| r.starts_with("/admin") && !r.starts_with("/admin/login") && !r.contains('\\'))
         .unwrap_or_else(|| "/admin".to_owned());
@@ -319,7 +319,7 @@ async fn login(State(core): State<Core>, RawQuery(query): RawQuery) -> Response 
 
 /// GET `/admin/callback`: checks `state`, redeems the code in-process (the same redemption as
 /// `/token`, PKCE included) and keeps the access token as the console session.
-async fn callback(State(core): State<Core>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+async fn callback(State(core): State<Console>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
     let query = query.as_deref();
     let pending = cookie(&headers, LOGIN_COOKIE).unwrap_or("");
     let pending = |k| query_param(Some(pending), k);
@@ -365,7 +365,7 @@ async fn callback(State(core): State<Core>, headers: HeaderMap, RawQuery(query):
 /// POST `/admin/logout`: revokes the console's access token and ends the sign-in at Gatehouse
 /// (the end-session page asks the browser to confirm). Open to a user who turned out not to be
 /// an administrator, so it checks only the CSRF field.
-async fn logout(State(core): State<Core>, headers: HeaderMap, body: Bytes) -> Response {
+async fn logout(State(core): State<Console>, headers: HeaderMap, body: Bytes) -> Response {
     if !csrf_matches(&headers, Some(Form::parse(&body).get("csrf"))) {
         return core.pages.error(StatusCode::FORBIDDEN, "This form expired. Reload the page and try again.", None);
     }
@@ -388,7 +388,7 @@ async fn css() -> Response {
 
 // ---- pages ----
 
-async fn home(State(core): State<Core>, SignedIn(op): SignedIn) -> Response {
+async fn home(State(core): State<Console>, SignedIn(op): SignedIn) -> Response {
     let q = AuditQuery { before: None, actor: None, action: None, target: None, limit: 10 };
     match core.store.list_audit(&q).await {
         Ok(entries) => {
@@ -401,7 +401,7 @@ async fn home(State(core): State<Core>, SignedIn(op): SignedIn) -> Response {
 
 // clients
 
-async fn clients(State(core): State<Core>, SignedIn(op): SignedIn, RawQuery(query): RawQuery) -> Response {
+async fn clients(State(core): State<Console>, SignedIn(op): SignedIn, RawQuery(query): RawQuery) -> Response {
     let page = list_page(query.as_deref());
     match core.store.list_clients_page(&page).await {
         Ok(list) => {
@@ -467,17 +467,17 @@ fn client_fields(form: &Form) -> Map<String, serde_json::Value> {
     m
 }
 
-async fn new_client(State(core): State<Core>, SignedIn(op): SignedIn) -> Response {
+async fn new_client(State(core): State<Console>, SignedIn(op): SignedIn) -> Response {
     render(&core, &op, StatusCode::OK, "console/client.html", context! { section => "clients", ..client_form(None) })
 }
 
 /// The one time a generated secret is shown.
-fn secret_page(core: &Core, op: &Operator, client_id: &str, secret: &Secret, created: bool) -> Response {
+fn secret_page(core: &Console, op: &Operator, client_id: &str, secret: &Secret, created: bool) -> Response {
     let ctx = context! { section => "clients", client_id, secret => secret.expose(), created };
     render(core, op, StatusCode::OK, "console/secret.html", ctx)
 }
 
-async fn create_client(State(core): State<Core>, Posted(op, form): Posted) -> Response {
+async fn create_client(State(core): State<Console>, Posted(op, form): Posted) -> Response {
     let mut fields = client_fields(&form);
     fields.insert("client_id".into(), json!(form.get("client_id").trim()));
     let spec: ClientSpec = match serde_json::from_value(serde_json::Value::Object(fields)) {
@@ -494,7 +494,7 @@ async fn create_client(State(core): State<Core>, Posted(op, form): Posted) -> Re
 }
 
 async fn client(
-    State(core): State<Core>,
+    State(core): State<Console>,
     SignedIn(op): SignedIn,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
@@ -512,7 +512,7 @@ async fn client(
     }
 }
 
-async fn update_client(State(core): State<Core>, Path(id): Path<String>, Posted(op, form): Posted) -> Response {
+async fn update_client(State(core): State<Console>, Path(id): Path<String>, Posted(op, form): Posted) -> Response {
     let back = format!("/admin/clients/{}", path_segment(&id));
     match op.admin(&core).patch_client(&id, &serde_json::Value::Object(client_fields(&form))).await {
         Ok(w) => match w.generated_secret {
@@ -523,14 +523,14 @@ async fn update_client(State(core): State<Core>, Path(id): Path<String>, Posted(
     }
 }
 
-async fn rotate_secret(State(core): State<Core>, Path(id): Path<String>, Posted(op, _): Posted) -> Response {
+async fn rotate_secret(State(core): State<Console>, Path(id): Path<String>, Posted(op, _): Posted) -> Response {
     match op.admin(&core).rotate_client_secret(&id).await {
         Ok((c, secret)) => secret_page(&core, &op, c.id.as_str(), &secret, false),
         Err(e) => failed(&core, &op, e, &format!("/admin/clients/{}", path_segment(&id))),
     }
 }
 
-async fn delete_client(State(core): State<Core>, Path(id): Path<String>, Posted(op, _): Posted) -> Response {
+async fn delete_client(State(core): State<Console>, Path(id): Path<String>, Posted(op, _): Posted) -> Response {
     match op.admin(&core).delete_client(&id).await {
         Ok(()) => see_other(&core, "/admin/clients?done=deleted"),
         Err(e) => failed(&core, &op, e, &format!("/admin/clients/{}", path_segment(&id))),
@@ -539,7 +539,7 @@ async fn delete_client(State(core): State<Core>, Path(id): Path<String>, Posted(
 
 // users
 
-async fn users(State(core): State<Core>, SignedIn(op): SignedIn, RawQuery(query): RawQuery) -> Response {
+async fn users(State(core): State<Console>, SignedIn(op): SignedIn, RawQuery(query): RawQuery) -> Response {
     let page = list_page(query.as_deref());
     match core.store.list_users_page(&page, None).await {
         Ok(list) => {
@@ -560,11 +560,11 @@ async fn users(State(core): State<Core>, SignedIn(op): SignedIn, RawQuery(query)
     }
 }
 
-async fn new_user(State(core): State<Core>, SignedIn(op): SignedIn) -> Response {
+async fn new_user(State(core): State<Console>, SignedIn(op): SignedIn) -> Response {
     render(&core, &op, StatusCode::OK, "console/new_user.html", context! { section => "users" })
 }
 
-async fn create_user(State(core): State<Core>, Posted(op, form): Posted) -> Response {
+async fn create_user(State(core): State<Console>, Posted(op, form): Posted) -> Response {
     let mut claims = Map::new();
     for key in ["email", "name"] {
         if let Some(v) = form.text(key) {
@@ -585,7 +585,7 @@ async fn create_user(State(core): State<Core>, Posted(op, form): Posted) -> Resp
 }
 
 async fn user(
-    State(core): State<Core>,
+    State(core): State<Console>,
     SignedIn(op): SignedIn,
     Path(sub): Path<String>,
     RawQuery(query): RawQuery,
@@ -615,7 +615,7 @@ async fn user(
     render(&core, &op, StatusCode::OK, "console/user.html", ctx)
 }
 
-async fn update_user(State(core): State<Core>, Path(sub): Path<String>, Posted(op, form): Posted) -> Response {
+async fn update_user(State(core): State<Console>, Path(sub): Path<String>, Posted(op, form): Posted) -> Response {
     let back = format!("/admin/users/{}", path_segment(&sub));
     let claims = match serde_json::from_str::<Map<String, serde_json::Value>>(form.get("claims")) {
         Ok(c) => c,
@@ -636,7 +636,7 @@ async fn update_user(State(core): State<Core>, Path(sub): Path<String>, Posted(o
     }
 }
 
-async fn set_password(State(core): State<Core>, Path(sub): Path<String>, Posted(op, form): Posted) -> Response {
+async fn set_password(State(core): State<Console>, Path(sub): Path<String>, Posted(op, form): Posted) -> Response {
     let back = format!("/admin/users/{}", path_segment(&sub));
     match op.admin(&core).set_password(&sub, Secret::new(form.get("password").to_owned())).await {
         Ok(()) => see_other(&core, &format!("{back}?done=password")),
@@ -644,7 +644,7 @@ async fn set_password(State(core): State<Core>, Path(sub): Path<String>, Posted(
     }
 }
 
-async fn end_sessions(State(core): State<Core>, Path(sub): Path<String>, Posted(op, form): Posted) -> Response {
+async fn end_sessions(State(core): State<Console>, Path(sub): Path<String>, Posted(op, form): Posted) -> Response {
     let back = format!("/admin/users/{}", path_segment(&sub));
     let sid = form.text("sid");
     match op.admin(&core).end_sessions(&sub, sid.as_deref()).await {
@@ -656,7 +656,7 @@ async fn end_sessions(State(core): State<Core>, Path(sub): Path<String>, Posted(
     }
 }
 
-async fn delete_user(State(core): State<Core>, Path(sub): Path<String>, Posted(op, _): Posted) -> Response {
+async fn delete_user(State(core): State<Console>, Path(sub): Path<String>, Posted(op, _): Posted) -> Response {
     match op.admin(&core).delete_user(&sub).await {
         Ok(ended) => {
             core.admin.sessions_ended(&sub, ended).await;
@@ -668,7 +668,7 @@ async fn delete_user(State(core): State<Core>, Path(sub): Path<String>, Posted(o
 
 // scopes
 
-async fn scopes(State(core): State<Core>, SignedIn(op): SignedIn, RawQuery(query): RawQuery) -> Response {
+async fn scopes(State(core): State<Console>, SignedIn(op): SignedIn, RawQuery(query): RawQuery) -> Response {
     match op.admin(&core).scopes().await {
         Ok(list) => {
             let rows: Vec<_> = list
@@ -688,7 +688,7 @@ async fn scopes(State(core): State<Core>, SignedIn(op): SignedIn, RawQuery(query
     }
 }
 
-async fn create_scope(State(core): State<Core>, Posted(op, form): Posted) -> Response {
+async fn create_scope(State(core): State<Console>, Posted(op, form): Posted) -> Response {
     let spec = ScopeSpec {
         name: form.get("name").trim().to_owned(),
         claims: form.get("claims").split_whitespace().map(str::to_owned).collect(),
@@ -701,7 +701,7 @@ async fn create_scope(State(core): State<Core>, Posted(op, form): Posted) -> Res
     }
 }
 
-async fn delete_scope(State(core): State<Core>, Path(name): Path<String>, Posted(op, _): Posted) -> Response {
+async fn delete_scope(State(core): State<Console>, Path(name): Path<String>, Posted(op, _): Posted) -> Response {
     match op.admin(&core).delete_scope(&name).await {
         Ok(()) => see_other(&core, "/admin/scopes?done=deleted"),
         Err(e) => failed(&core, &op, e, "/admin/scopes"),
@@ -710,7 +710,7 @@ async fn delete_scope(State(core): State<Core>, Path(name): Path<String>, Posted
 
 // keys
 
-async fn keys(State(core): State<Core>, SignedIn(op): SignedIn, RawQuery(query): RawQuery) -> Response {
+async fn keys(State(core): State<Console>, SignedIn(op): SignedIn, RawQuery(query): RawQuery) -> Response {
     match core.store.list_keys().await {
         Ok(list) => {
             let when = |t: Option<i64>| t.map(gatehouse_protocol::clock::utc);
@@ -732,7 +732,7 @@ async fn keys(State(core): State<Core>, SignedIn(op): SignedIn, RawQuery(query):
     }
 }
 
-async fn rotate_keys(State(core): State<Core>, Posted(op, form): Posted) -> Response {
+async fn rotate_keys(State(core): State<Console>, Posted(op, form): Posted) -> Response {
     let algs = match form.text("alg") {
         None => SigningAlg::ALL.to_vec(),
         Some(a) => match SigningAlg::parse(&a) {
@@ -760,7 +760,7 @@ fn audit_rows(entries: Vec<gatehouse_store::AuditEntry>) -> Vec<serde_json::Valu
         .collect()
 }
 
-async fn audit(State(core): State<Core>, SignedIn(op): SignedIn, RawQuery(query): RawQuery) -> Response {
+async fn audit(State(core): State<Console>, SignedIn(op): SignedIn, RawQuery(query): RawQuery) -> Response {
     let q = query.as_deref();
     let filter = AuditQuery {
         before: query_param(q, "before"),
