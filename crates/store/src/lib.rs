@@ -2,24 +2,25 @@
 //!
 //! Narrow role traits, one per artifact ([`ClientStore`], [`UserStore`], [`ScopeStore`],
 //! [`KeyStore`]), and [`Store`], which is all of them plus health. One implementation,
-//! [`SqlStore`], serves SQLite (the embedded default, WAL) and PostgreSQL through sqlx, with
-//! portable SQL and embedded migrations run at start. No sqlx type appears in a signature here:
-//! callers see protocol types and [`StoreError`].
+//! [`SqlStore`], serves SQLite (the embedded default, WAL, through rusqlite) and PostgreSQL
+//! (through sqlx), with portable SQL and embedded migrations run at start. No driver type
+//! appears in a signature here: callers see protocol types and [`StoreError`].
 
 mod audit;
 mod cache;
 pub mod changes;
 pub mod cleanup;
+mod db;
 mod device;
-mod direct;
 mod error;
 mod records;
 mod sign_in;
 pub mod sql;
 mod throttle;
 
+pub use db::PoolOptions;
 pub use error::StoreError;
-pub use sql::{Backend, PoolOptions, SqlStore, StoreOptions};
+pub use sql::{Backend, SqlStore, StoreOptions};
 
 use async_trait::async_trait;
 use gatehouse_protocol::authorize::AuthorizeRequest;

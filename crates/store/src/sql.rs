@@ -1,12 +1,13 @@
 //! [`SqlStore`]: the one implementation of the store traits, for SQLite and PostgreSQL.
 //!
 //! The SQL is written once in the common dialect of both (numbered `$n` parameters, `ON
-//! CONFLICT`, `RETURNING`, partial indexes) and runs through sqlx's `Any` driver, so there is no
-//! per-database fork of any query. On SQLite the redemption path behind `/token` runs the same
-//! SQL on the calling thread instead ([`crate::direct`]).
+//! CONFLICT`, `RETURNING`, partial indexes) and runs on the database's one driver ([`crate::db`]:
+//! rusqlite for SQLite, sqlx for PostgreSQL). Where the dialects differ (PostgreSQL's writing
+//! CTEs and advisory locks) the method says so next to both statements.
 
 use crate::cache::TtlCache;
 use crate::changes::{CHANNEL, Change};
+use crate::db::{Db, Outcome, PoolOptions, Row, Step, args};
 use crate::records::{self, ClientRecord, ScopeRecord};
 use crate::{ClientStore, KeyState, KeyStore, Page, Result, ScopeStore, Store, StoreError, StoredKey, UserStore};
 use async_trait::async_trait;
@@ -18,12 +19,8 @@ use gatehouse_protocol::jose::SigningAlg;
 use gatehouse_protocol::secret::SecretHash;
 use gatehouse_protocol::user::User;
 use gatehouse_protocol::{Client, ClientId};
-use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Row};
 use std::sync::Arc;
 use std::time::Duration;
-
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -63,7 +60,7 @@ pub fn redact_url(url: &str) -> String {
 
 #[derive(Clone)]
 pub struct SqlStore {
-    pub(crate) pool: AnyPool,
+    pub(crate) db: Arc<Db>,
     pub(crate) backend: Backend,
     /// Clients (by id) and users (by `sub`) are read on nearly every request; see
     /// [`StoreOptions::cache_ttl`].
@@ -71,8 +68,6 @@ pub struct SqlStore {
     pub(crate) users: Arc<TtlCache<User>>,
     /// Whether an access token (by `jti`) is revoked: read by every introspection and userinfo.
     pub(crate) revoked: Arc<TtlCache<bool>>,
-    /// SQLite: the redemption path on the calling thread, see [`crate::direct`].
-    pub(crate) direct: Option<Arc<crate::direct::Direct>>,
     /// Changes other nodes announced (PostgreSQL), for the server's own caches.
     changes: tokio::sync::broadcast::Sender<Change>,
     /// Stops the listener when the last clone of this store is dropped.
@@ -98,29 +93,6 @@ impl Default for StoreOptions {
     }
 }
 
-/// The connection pool (`[database_pool]`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PoolOptions {
-    /// Connections at most; `None` for the backend's default (PostgreSQL 16, SQLite 8).
-    pub max_connections: Option<u32>,
-    /// How long getting a connection may take, retries of refused connections and of a
-    /// database that is starting included (sqlx backs off from 10 ms, doubling). Past it the
-    /// store answers [`StoreError::Unavailable`].
-    pub acquire_timeout: Duration,
-    /// PostgreSQL `statement_timeout` for every pooled connection (`None`: no limit).
-    pub statement_timeout: Option<Duration>,
-}
-
-impl Default for PoolOptions {
-    fn default() -> Self {
-        Self {
-            max_connections: None,
-            acquire_timeout: Duration::from_secs(5),
-            statement_timeout: Some(Duration::from_secs(30)),
-        }
-    }
-}
-
 impl SqlStore {
     /// Connects, creating the SQLite file (and its folder) if missing, and runs the embedded
     /// migrations.
@@ -130,76 +102,21 @@ impl SqlStore {
 
     /// [`Self::connect`] with options.
     pub async fn connect_with(url: &str, options: StoreOptions) -> Result<Self> {
-        sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
-        let (url, sqlite_path) = match backend {
-            Backend::Sqlite => sqlite_url(url).map(|(url, path)| (url, Some(path)))?,
-            Backend::Postgres => (url.to_owned(), None),
+        let db = match backend {
+            Backend::Sqlite => Db::Sqlite(
+                crate::db::sqlite::Sqlite::connect(
+                    crate::db::sqlite::Target::parse(url)?,
+                    options.pool.max_connections.unwrap_or(8),
+                    options.pool.acquire_timeout,
+                )
+                .await?,
+            ),
+            Backend::Postgres => Db::Postgres(crate::db::postgres::Postgres::connect(url, options.pool).await?),
         };
-        // sqlx pings every connection as it goes back to the pool, and by default pings it again
-        // as it comes out: a third round trip per statement (a third worker-thread hand-off on
-        // SQLite) for a connection checked moments ago. PostgreSQL connections idle for over a
-        // second are still pinged before use, so after a database restart the dead ones are
-        // replaced instead of failing a request each; a SQLite file does not go away.
-        let opts = AnyPoolOptions::new().acquire_timeout(options.pool.acquire_timeout).test_before_acquire(false);
-        let pool = match backend {
-            Backend::Sqlite => {
-                opts.max_connections(options.pool.max_connections.unwrap_or(8))
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            // WAL: readers never block the writer; NORMAL is durable across
-                            // process crashes in WAL mode. busy_timeout turns writer contention
-                            // into waiting instead of SQLITE_BUSY errors.
-                            for pragma in [
-                                "PRAGMA journal_mode = WAL",
-                                "PRAGMA synchronous = NORMAL",
-                                "PRAGMA busy_timeout = 5000",
-                                "PRAGMA foreign_keys = ON",
-                            ] {
-                                sqlx::query(pragma).execute(&mut *conn).await?;
-                            }
-                            Ok(())
-                        })
-                    })
-                    .connect(&url)
-                    .await?
-            }
-            Backend::Postgres => {
-                let statement_timeout = options.pool.statement_timeout.map_or(0, |t| t.as_millis());
-                opts.max_connections(options.pool.max_connections.unwrap_or(16))
-                    .before_acquire(|conn, meta| {
-                        Box::pin(async move {
-                            if meta.idle_for > Duration::from_secs(1) {
-                                sqlx::Connection::ping(conn).await?;
-                            }
-                            Ok(true)
-                        })
-                    })
-                    .after_connect(move |conn, _| {
-                        Box::pin(async move {
-                            sqlx::query(&format!("SET statement_timeout = {statement_timeout}"))
-                                .execute(&mut *conn)
-                                .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect(&url)
-                    .await?
-            }
-        };
-        MIGRATOR.run(&pool).await?;
-        // Without it (a file this process may only read, say) everything goes through sqlx.
-        let direct = sqlite_path.and_then(|p| match crate::direct::Direct::open(&p) {
-            Ok(d) => Some(Arc::new(d)),
-            Err(e) => {
-                tracing::warn!(error = %e, "SQLite: /token's lookups and redemptions go through sqlx's worker threads");
-                None
-            }
-        });
         let mut store = Self {
-            pool,
+            db: Arc::new(db),
             backend,
-            direct,
             clients: Arc::new(TtlCache::new(options.cache_ttl)),
             users: Arc::new(TtlCache::new(options.cache_ttl)),
             revoked: Arc::new(TtlCache::new(options.cache_ttl)),
@@ -207,10 +124,10 @@ impl SqlStore {
             _listener: None,
         };
         if options.listen && backend == Backend::Postgres {
-            let mut listener = sqlx::postgres::PgListener::connect(&url).await?;
+            let mut listener = sqlx::postgres::PgListener::connect(url).await?;
             listener.listen(CHANNEL).await?;
             let (stop, stopped) = tokio::sync::oneshot::channel();
-            tokio::spawn(store.clone().listen(url, listener, stopped));
+            tokio::spawn(store.clone().listen(url.to_owned(), listener, stopped));
             store._listener = Some(Arc::new(stop));
         }
         Ok(store)
@@ -228,12 +145,7 @@ impl SqlStore {
         if self.backend != Backend::Postgres {
             return;
         }
-        // pg_notify returns void, which the Any driver cannot carry: select a constant instead.
-        let sent = sqlx::query("SELECT 1 AS sent FROM (SELECT pg_notify($1, $2)) AS n")
-            .bind(CHANNEL)
-            .bind(change.encode())
-            .execute(&self.pool)
-            .await;
+        let sent = self.db.execute("SELECT pg_notify($1, $2)", args![CHANNEL, change.encode()]).await;
         if let Err(e) = sent {
             tracing::warn!(error = %e, ?change, "could not announce a change; other nodes see it within cache_ttl");
         }
@@ -288,18 +200,8 @@ impl SqlStore {
         }
     }
 
-    /// A transaction that writes. On SQLite it takes the write lock at `BEGIN IMMEDIATE`, so a
-    /// concurrent writer waits (`busy_timeout`) instead of failing when a deferred transaction
-    /// that has read tries to upgrade to writing.
-    pub(crate) async fn write_tx(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        })
-    }
-
     pub async fn close(&self) {
-        self.pool.close().await;
+        self.db.close().await;
     }
 }
 
@@ -319,64 +221,43 @@ async fn relisten(url: &str) -> sqlx::postgres::PgListener {
     }
 }
 
-/// Normalises a SQLite URL: creates the parent folder and asks sqlx to create the file. Also
-/// gives the file's path.
-fn sqlite_url(url: &str) -> Result<(String, String)> {
-    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if path.is_empty() || path == ":memory:" {
-        return Err(StoreError::Url(
-            "in-memory SQLite loses everything on restart and is not shared across connections; give a file path"
-                .into(),
-        ));
-    }
-    if let Some(parent) = std::path::Path::new(path).parent()
-        && !parent.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| StoreError::Url(format!("cannot create {}: {e}", parent.display())))?;
-    }
-    let query = if query.contains("mode=") { query.to_owned() } else { format!("mode=rwc&{query}") };
-    Ok((format!("sqlite://{path}?{}", query.trim_end_matches('&')), path.to_owned()))
-}
-
 fn corrupt(table: &'static str) -> impl Fn(String) -> StoreError {
     move |detail| StoreError::Corrupt { table, detail }
 }
 
-fn client_from_row(row: &AnyRow) -> Result<Client> {
-    let doc: String = row.try_get("document")?;
+fn client_from_row(row: &Row) -> Result<Client> {
+    let doc: String = row.get("document")?;
     let record: ClientRecord = records::decode("clients", &doc)?;
-    let hash: Option<String> = row.try_get("secret_hash")?;
+    let hash: Option<String> = row.get("secret_hash")?;
     let secret = hash.map(|h| SecretHash::parse(&h).map_err(|e| corrupt("clients")(e.to_string()))).transpose()?;
     Ok(record.into_client(secret))
 }
 
-fn user_from_row(row: &AnyRow) -> Result<User> {
-    let claims: String = row.try_get("claims")?;
-    let hash: String = row.try_get("password_hash")?;
+fn user_from_row(row: &Row) -> Result<User> {
+    let claims: String = row.get("claims")?;
+    let hash: String = row.get("password_hash")?;
     Ok(User {
-        sub: row.try_get("sub")?,
-        username: row.try_get("username")?,
+        sub: row.get("sub")?,
+        username: row.get("username")?,
         password_hash: SecretHash::parse(&hash).map_err(|e| corrupt("users")(e.to_string()))?,
         claims: serde_json::from_str(&claims).map_err(|e| corrupt("users")(e.to_string()))?,
-        disabled: row.try_get::<i64, _>("disabled")? != 0,
-        admin: row.try_get::<i64, _>("admin")? != 0,
+        disabled: row.get::<i64>("disabled")? != 0,
+        admin: row.get::<i64>("admin")? != 0,
     })
 }
 
-fn key_from_row(row: &AnyRow) -> Result<StoredKey> {
-    let alg: String = row.try_get("alg")?;
-    let state: String = row.try_get("state")?;
-    let private: String = row.try_get("private_key")?;
+fn key_from_row(row: &Row) -> Result<StoredKey> {
+    let alg: String = row.get("alg")?;
+    let state: String = row.get("state")?;
+    let private: String = row.get("private_key")?;
     Ok(StoredKey {
-        kid: row.try_get("kid")?,
+        kid: row.get("kid")?,
         alg: SigningAlg::parse(&alg).ok_or_else(|| corrupt("signing_keys")(format!("alg {alg:?}")))?,
         state: KeyState::parse(&state).ok_or_else(|| corrupt("signing_keys")(format!("state {state:?}")))?,
         private_pkcs8: B64.decode(private).map_err(|e| corrupt("signing_keys")(e.to_string()))?,
-        created_at: row.try_get("created_at")?,
-        activated_at: row.try_get("activated_at")?,
-        retired_at: row.try_get("retired_at")?,
+        created_at: row.get("created_at")?,
+        activated_at: row.get("activated_at")?,
+        retired_at: row.get("retired_at")?,
     })
 }
 
@@ -391,15 +272,9 @@ impl SqlStore {
             "INSERT INTO clients (client_id, document, secret_hash, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5) {on_conflict}"
         );
-        let r = sqlx::query(&sql)
-            .bind(client.id.as_str())
-            .bind(records::encode("clients", &ClientRecord::from(client))?)
-            .bind(client.secret.as_ref().map(SecretHash::to_stored))
-            .bind(now)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(r.rows_affected())
+        let document = records::encode("clients", &ClientRecord::from(client))?;
+        let secret = client.secret.as_ref().map(SecretHash::to_stored);
+        self.db.execute(sql, args![client.id.as_str(), document, secret, now, now]).await
     }
 
     /// Inserts a user row; `on_conflict` says what a taken sub does (nothing: a conflict error).
@@ -408,17 +283,17 @@ impl SqlStore {
             "INSERT INTO users (sub, username, password_hash, claims, disabled, admin, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) {on_conflict}"
         );
-        sqlx::query(&sql)
-            .bind(&user.sub)
-            .bind(&user.username)
-            .bind(user.password_hash.to_stored())
-            .bind(to_json(&user.claims)?)
-            .bind(i64::from(user.disabled))
-            .bind(i64::from(user.admin))
-            .bind(now)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
+        let args = args![
+            &user.sub,
+            &user.username,
+            user.password_hash.to_stored(),
+            to_json(&user.claims)?,
+            user.disabled,
+            user.admin,
+            now,
+            now
+        ];
+        self.db.execute(sql, args).await?;
         self.users.remove(&user.sub);
         self.announce(Change::User(user.sub.clone())).await;
         Ok(())
@@ -450,9 +325,9 @@ impl ClientStore for SqlStore {
             return Ok(Some(c));
         }
         let generation = self.clients.generation();
-        let row = sqlx::query("SELECT document, secret_hash FROM clients WHERE client_id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
+        let row = self
+            .db
+            .optional("SELECT document, secret_hash FROM clients WHERE client_id = $1", args![id.as_str()])
             .await?;
         let client = row.as_ref().map(client_from_row).transpose()?;
         if let Some(c) = &client {
@@ -462,8 +337,7 @@ impl ClientStore for SqlStore {
     }
 
     async fn list_clients(&self) -> Result<Vec<Client>> {
-        let rows =
-            sqlx::query("SELECT document, secret_hash FROM clients ORDER BY client_id").fetch_all(&self.pool).await?;
+        let rows = self.db.all_heavy("SELECT document, secret_hash FROM clients ORDER BY client_id", args![]).await?;
         rows.iter().map(client_from_row).collect()
     }
 
@@ -475,16 +349,15 @@ impl ClientStore for SqlStore {
         let mut after = page.after.clone().unwrap_or_default();
         let mut out = Vec::new();
         loop {
-            let rows = sqlx::query(
-                "SELECT document, secret_hash FROM clients
-                 WHERE ($1 = '' OR client_id > $1) AND LOWER(document) LIKE $2 ESCAPE '\\'
-                 ORDER BY client_id LIMIT $3",
-            )
-            .bind(&after)
-            .bind(like_pattern(needle.as_deref()))
-            .bind(page.limit)
-            .fetch_all(&self.pool)
-            .await?;
+            let rows = self
+                .db
+                .all_heavy(
+                    "SELECT document, secret_hash FROM clients
+                     WHERE ($1 = '' OR client_id > $1) AND LOWER(document) LIKE $2 ESCAPE '\\'
+                     ORDER BY client_id LIMIT $3",
+                    args![after.as_str(), like_pattern(needle.as_deref()), page.limit],
+                )
+                .await?;
             let full = rows.len() as i64 >= page.limit;
             for row in &rows {
                 let client = client_from_row(row)?;
@@ -502,32 +375,31 @@ impl ClientStore for SqlStore {
     }
 
     async fn delete_client(&self, id: &ClientId) -> Result<bool> {
-        let r = sqlx::query("DELETE FROM clients WHERE client_id = $1").bind(id.as_str()).execute(&self.pool).await?;
+        let n = self.db.execute("DELETE FROM clients WHERE client_id = $1", args![id.as_str()]).await?;
         self.clients.remove(id.as_str());
         self.announce(Change::Client(id.to_string())).await;
-        Ok(r.rows_affected() > 0)
+        Ok(n > 0)
     }
 
     async fn set_registration_token(&self, id: &ClientId, token_hash: Option<&str>) -> Result<()> {
-        sqlx::query("UPDATE clients SET registration_token_hash = $1 WHERE client_id = $2")
-            .bind(token_hash)
-            .bind(id.as_str())
-            .execute(&self.pool)
+        self.db
+            .execute(
+                "UPDATE clients SET registration_token_hash = $1 WHERE client_id = $2",
+                args![token_hash, id.as_str()],
+            )
             .await?;
         Ok(())
     }
 
     async fn registration_token(&self, id: &ClientId) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT registration_token_hash FROM clients WHERE client_id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
+        let row = self
+            .db
+            .optional("SELECT registration_token_hash FROM clients WHERE client_id = $1", args![id.as_str()])
             .await?;
-        Ok(row.map(|r| r.try_get::<Option<String>, _>("registration_token_hash")).transpose()?.flatten())
+        Ok(row.map(|r| r.get::<Option<String>>("registration_token_hash")).transpose()?.flatten())
     }
 }
 
-/// A `LIKE` pattern (with `\` as the escape character) matching text that contains `search`,
-/// lower-cased; everything when there is no search.
 /// Whether lower-case `needle` is in one of the client's values an operator would search by.
 fn client_values_contain(c: &Client, needle: &str) -> bool {
     let has = |v: &str| v.to_lowercase().contains(needle);
@@ -538,6 +410,8 @@ fn client_values_contain(c: &Client, needle: &str) -> bool {
         || c.grants.iter().any(|g| has(g.as_str()))
 }
 
+/// A `LIKE` pattern (with `\` as the escape character) matching text that contains `search`,
+/// lower-cased; everything when there is no search.
 fn like_pattern(search: Option<&str>) -> String {
     let mut p = String::from("%");
     for c in search.unwrap_or("").to_lowercase().chars() {
@@ -578,11 +452,8 @@ impl UserStore for SqlStore {
     }
 
     async fn get_user_by_username(&self, username: &str) -> Result<Option<User>> {
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1"))
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(user_from_row).transpose()
+        let row = self.db.optional(format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1"), args![username]);
+        row.await?.as_ref().map(user_from_row).transpose()
     }
 
     async fn get_user_by_sub(&self, sub: &str) -> Result<Option<User>> {
@@ -590,10 +461,7 @@ impl UserStore for SqlStore {
             return Ok(Some(u));
         }
         let generation = self.users.generation();
-        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE sub = $1"))
-            .bind(sub)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = self.db.optional(format!("SELECT {USER_COLUMNS} FROM users WHERE sub = $1"), args![sub]).await?;
         let user = row.as_ref().map(user_from_row).transpose()?;
         if let Some(u) = &user {
             self.users.put(sub, u.clone(), generation);
@@ -602,71 +470,75 @@ impl UserStore for SqlStore {
     }
 
     async fn list_users(&self) -> Result<Vec<User>> {
-        let rows =
-            sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users ORDER BY username")).fetch_all(&self.pool).await?;
+        let rows = self.db.all_heavy(format!("SELECT {USER_COLUMNS} FROM users ORDER BY username"), args![]).await?;
         rows.iter().map(user_from_row).collect()
     }
 
     async fn list_users_page(&self, page: &Page, disabled: Option<bool>) -> Result<Vec<User>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users
-             WHERE ($1 = '' OR username > $1)
-               AND (LOWER(username) LIKE $2 ESCAPE '\\' OR LOWER(claims) LIKE $2 ESCAPE '\\')
-               AND ($3 < 0 OR disabled = $3)
-             ORDER BY username LIMIT $4"
-        ))
-        .bind(page.after.as_deref().unwrap_or(""))
-        .bind(like_pattern(page.search.as_deref()))
-        .bind(disabled.map_or(-1, i64::from))
-        .bind(page.limit)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = self
+            .db
+            .all_heavy(
+                format!(
+                    "SELECT {USER_COLUMNS} FROM users
+                     WHERE ($1 = '' OR username > $1)
+                       AND (LOWER(username) LIKE $2 ESCAPE '\\' OR LOWER(claims) LIKE $2 ESCAPE '\\')
+                       AND ($3 < 0 OR disabled = $3)
+                     ORDER BY username LIMIT $4"
+                ),
+                args![
+                    page.after.as_deref().unwrap_or(""),
+                    like_pattern(page.search.as_deref()),
+                    disabled.map_or(-1, i64::from),
+                    page.limit
+                ],
+            )
+            .await?;
         rows.iter().map(user_from_row).collect()
     }
 
     async fn delete_user(&self, sub: &str) -> Result<bool> {
-        let mut tx = self.write_tx().await?;
-        for q in ["DELETE FROM sessions WHERE sub = $1", "DELETE FROM consents WHERE sub = $1"] {
-            sqlx::query(q).bind(sub).execute(&mut *tx).await?;
-        }
-        let r = sqlx::query("DELETE FROM users WHERE sub = $1").bind(sub).execute(&mut *tx).await?;
-        tx.commit().await?;
+        let done = self
+            .db
+            .transaction(vec![
+                Step::write("DELETE FROM sessions WHERE sub = $1", args![sub]),
+                Step::write("DELETE FROM consents WHERE sub = $1", args![sub]),
+                Step::write("DELETE FROM users WHERE sub = $1", args![sub]),
+            ])
+            .await?;
         self.users.remove(sub);
         self.announce(Change::User(sub.to_owned())).await;
-        Ok(r.rows_affected() > 0)
+        Ok(matches!(done, Outcome::Done(counts) if counts.last().is_some_and(|n| *n > 0)))
     }
 }
 
 #[async_trait]
 impl ScopeStore for SqlStore {
     async fn upsert_scope(&self, scope: &ScopeDefinition, now: UnixTime) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO scopes (name, document, updated_at) VALUES ($1, $2, $3)
-             ON CONFLICT (name) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
-        )
-        .bind(scope.name.as_str())
-        .bind(records::encode("scopes", &ScopeRecord::from(scope))?)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
+        self.db
+            .execute(
+                "INSERT INTO scopes (name, document, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (name) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
+                args![scope.name.as_str(), records::encode("scopes", &ScopeRecord::from(scope))?, now],
+            )
+            .await?;
         self.announce(Change::Scopes).await;
         Ok(())
     }
 
     async fn list_scopes(&self) -> Result<Vec<ScopeDefinition>> {
-        let rows = sqlx::query("SELECT document FROM scopes ORDER BY name").fetch_all(&self.pool).await?;
+        let rows = self.db.all_heavy("SELECT document FROM scopes ORDER BY name", args![]).await?;
         rows.iter()
             .map(|r| {
-                let doc: String = r.try_get("document")?;
+                let doc: String = r.get("document")?;
                 Ok(records::decode::<ScopeRecord>("scopes", &doc)?.into())
             })
             .collect()
     }
 
     async fn delete_scope(&self, name: &str) -> Result<bool> {
-        let r = sqlx::query("DELETE FROM scopes WHERE name = $1").bind(name).execute(&self.pool).await?;
+        let n = self.db.execute("DELETE FROM scopes WHERE name = $1", args![name]).await?;
         self.announce(Change::Scopes).await;
-        Ok(r.rows_affected() > 0)
+        Ok(n > 0)
     }
 }
 
@@ -676,30 +548,35 @@ const KEY_ROTATION_LOCK: i64 = 0x0067_6174_656b_6579;
 #[async_trait]
 impl KeyStore for SqlStore {
     async fn list_keys(&self) -> Result<Vec<StoredKey>> {
-        let rows = sqlx::query(
-            "SELECT kid, alg, state, private_key, created_at, activated_at, retired_at
-             FROM signing_keys ORDER BY created_at, kid",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = self
+            .db
+            .all(
+                "SELECT kid, alg, state, private_key, created_at, activated_at, retired_at
+                 FROM signing_keys ORDER BY created_at, kid",
+                args![],
+            )
+            .await?;
         rows.iter().map(key_from_row).collect()
     }
 
     async fn insert_key(&self, key: &StoredKey) -> Result<bool> {
-        let r = sqlx::query(
-            "INSERT INTO signing_keys (kid, alg, state, private_key, created_at, activated_at, retired_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-        )
-        .bind(&key.kid)
-        .bind(key.alg.as_str())
-        .bind(key.state.as_str())
-        .bind(B64.encode(&key.private_pkcs8))
-        .bind(key.created_at)
-        .bind(key.activated_at)
-        .bind(key.retired_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(r.rows_affected() == 1)
+        let n = self
+            .db
+            .execute(
+                "INSERT INTO signing_keys (kid, alg, state, private_key, created_at, activated_at, retired_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                args![
+                    &key.kid,
+                    key.alg.as_str(),
+                    key.state.as_str(),
+                    B64.encode(&key.private_pkcs8),
+                    key.created_at,
+                    key.activated_at,
+                    key.retired_at
+                ],
+            )
+            .await?;
+        Ok(n == 1)
     }
 
     async fn rotate_keys(
@@ -709,72 +586,58 @@ impl KeyStore for SqlStore {
         now: UnixTime,
         only_if_current: Option<&str>,
     ) -> Result<bool> {
-        let mut tx = self.write_tx().await?;
+        let mut steps = Vec::new();
         if self.backend == Backend::Postgres {
             // Rotations take turns (SQLite's BEGIN IMMEDIATE does the same): each statement
             // below then sees the one before's result, so concurrent rotations each rotate once
             // instead of colliding on the "one next key" index.
-            sqlx::query("SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock($1)) AS l")
-                .bind(KEY_ROTATION_LOCK)
-                .execute(&mut *tx)
-                .await?;
+            steps.push(Step::write("SELECT pg_advisory_xact_lock($1)", args![KEY_ROTATION_LOCK]));
         }
-        let has_next = sqlx::query("SELECT kid FROM signing_keys WHERE alg = $1 AND state = 'next'")
-            .bind(alg.as_str())
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
-        if !has_next {
-            return Err(StoreError::Conflict("no next key to promote"));
-        }
+        let looked = steps.len();
+        steps.push(
+            Step::read("SELECT kid FROM signing_keys WHERE alg = $1 AND state = 'next'", args![alg.as_str()])
+                .required(),
+        );
         // Order matters: each statement keeps "one current, one next per algorithm" true.
-        let retired = sqlx::query(
+        let retire = Step::write(
             "UPDATE signing_keys SET state = 'retired', retired_at = $1
              WHERE alg = $2 AND state = 'current' AND ($3 = '' OR kid = $3)",
-        )
-        .bind(now)
-        .bind(alg.as_str())
-        .bind(only_if_current.unwrap_or(""))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if only_if_current.is_some() && retired == 0 {
-            // Someone else rotated first; dropping the transaction rolls back.
-            return Ok(false);
-        }
-        sqlx::query("UPDATE signing_keys SET state = 'current', activated_at = $1 WHERE alg = $2 AND state = 'next'")
-            .bind(now)
-            .bind(alg.as_str())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
+            args![now, alg.as_str(), only_if_current.unwrap_or("")],
+        );
+        // Someone else rotated first when the key named is no longer current: roll back.
+        steps.push(if only_if_current.is_some() { retire.required() } else { retire });
+        steps.push(Step::write(
+            "UPDATE signing_keys SET state = 'current', activated_at = $1 WHERE alg = $2 AND state = 'next'",
+            args![now, alg.as_str()],
+        ));
+        steps.push(Step::write(
             "INSERT INTO signing_keys (kid, alg, state, private_key, created_at, activated_at, retired_at)
              VALUES ($1, $2, 'next', $3, $4, NULL, NULL)",
-        )
-        .bind(&new_next.kid)
-        .bind(alg.as_str())
-        .bind(B64.encode(&new_next.private_pkcs8))
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        self.announce(Change::Keys).await;
-        Ok(true)
+            args![&new_next.kid, alg.as_str(), B64.encode(&new_next.private_pkcs8), now],
+        ));
+        match self.db.transaction(steps).await? {
+            Outcome::StoppedAt(i) if i == looked => Err(StoreError::Conflict("no next key to promote")),
+            Outcome::StoppedAt(_) => Ok(false),
+            Outcome::Done(_) => {
+                self.announce(Change::Keys).await;
+                Ok(true)
+            }
+        }
     }
 }
 
 #[async_trait]
 impl Store for SqlStore {
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        self.db.all("SELECT 1 AS one", args![]).await?;
         Ok(())
     }
 
     async fn integrity_problems(&self) -> Result<Vec<String>> {
         let mut problems = Vec::new();
         if self.backend == Backend::Sqlite {
-            for row in sqlx::query("PRAGMA integrity_check").fetch_all(&self.pool).await? {
-                let line: String = row.try_get(0)?;
+            for row in self.db.all_heavy("PRAGMA integrity_check", args![]).await? {
+                let line: String = row.at(0)?;
                 if line != "ok" {
                     problems.push(format!("sqlite: {line}"));
                 }
@@ -803,7 +666,7 @@ impl Store for SqlStore {
     }
 
     fn pool_status(&self) -> (u32, usize) {
-        (self.pool.size(), self.pool.num_idle())
+        self.db.status()
     }
 }
 
@@ -817,17 +680,6 @@ mod tests {
         assert_eq!(Backend::from_url("postgres://u@h/db").unwrap(), Backend::Postgres);
         assert_eq!(Backend::from_url("postgresql://u@h/db").unwrap(), Backend::Postgres);
         assert!(Backend::from_url("mysql://u@h/db").is_err());
-    }
-
-    #[test]
-    fn sqlite_urls_are_normalised() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("sub/g.db");
-        let (url, path) = sqlite_url(&format!("sqlite://{}", p.display())).unwrap();
-        assert_eq!(url, format!("sqlite://{}?mode=rwc", p.display()));
-        assert_eq!(path, p.display().to_string());
-        assert!(p.parent().unwrap().is_dir());
-        assert!(sqlite_url("sqlite::memory:").is_err());
     }
 
     #[test]

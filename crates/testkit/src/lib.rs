@@ -90,10 +90,9 @@ impl TestDb {
     }
 }
 
-async fn admin_connection(admin: &str) -> sqlx::AnyConnection {
+async fn admin_connection(admin: &str) -> sqlx::PgConnection {
     use sqlx::Connection;
-    sqlx::any::install_default_drivers();
-    sqlx::AnyConnection::connect(admin).await.unwrap_or_else(|e| panic!("connect {POSTGRES_ENV}: {e}"))
+    sqlx::PgConnection::connect(admin).await.unwrap_or_else(|e| panic!("connect {POSTGRES_ENV}: {e}"))
 }
 
 impl Drop for TestDb {

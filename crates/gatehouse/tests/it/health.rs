@@ -24,7 +24,7 @@ async fn readyz_is_503_when_the_database_is_gone() {
     assert_eq!(s.http.get(s.url("/readyz")).send().await.unwrap().status(), 200);
 
     use sqlx::Connection;
-    let mut conn = sqlx::AnyConnection::connect(&admin).await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
     sqlx::query(&format!("DROP DATABASE \"{name}\" WITH (FORCE)")).execute(&mut conn).await.unwrap();
 
     let r = s.http.get(s.url("/readyz")).send().await.unwrap();

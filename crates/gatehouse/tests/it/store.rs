@@ -437,7 +437,7 @@ async fn on_postgres_one_node_cleans_up_at_a_time() {
     for i in 0..3 {
         s.revoke_access_token(&format!("expired-{i}"), 10).await.unwrap();
     }
-    let mut other_node = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    let mut other_node = sqlx::PgConnection::connect(&db.url).await.unwrap();
     sqlx::query("SELECT pg_advisory_lock($1)")
         .bind(gatehouse_store::cleanup::CLEANUP_LOCK)
         .fetch_one(&mut other_node)
@@ -516,20 +516,19 @@ async fn concurrent_key_rotations_all_succeed() {
 
 /// On SQLite, lookups and redemptions run on the calling thread and never wait for a lock
 /// there: while another connection holds the write lock (a CLI command, a login writing its
-/// session), a redemption waits for it through sqlx instead, then succeeds, and lookups go on.
-/// Without that fallback the rotation fails at once with "database is locked".
+/// session), a redemption waits for it on a blocking thread instead, then succeeds, and lookups
+/// go on. Without that the rotation fails at once with "database is locked".
 #[tokio::test]
-async fn sqlite_redemptions_wait_for_another_writer_through_sqlx() {
+async fn sqlite_redemptions_wait_for_another_writer_off_the_async_workers() {
     use gatehouse_store::{CodeStore, RefreshTokenStore};
-    use sqlx::Connection;
     let db = TestDb::sqlite();
     let s = SqlStore::connect(&db.url).await.unwrap();
     let now = 1_000;
     s.insert_refresh(&refresh_row("old", "family", now + 60), now).await.unwrap();
     s.insert_code("code", &code_grant("grant", now + 60)).await.unwrap();
 
-    let mut other = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
+    let other = rusqlite::Connection::open(db.url.trim_start_matches("sqlite://")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
     let rotation = tokio::spawn({
         let s = s.clone();
         async move { s.rotate_refresh("old", now, &refresh_row("new", "family", now + 60)).await }
@@ -545,7 +544,7 @@ async fn sqlite_redemptions_wait_for_another_writer_through_sqlx() {
     assert!(s.find_refresh("old", now).await.unwrap().unwrap().live);
     assert!(!s.find_code("code").await.unwrap().unwrap().consumed);
 
-    sqlx::query("COMMIT").execute(&mut other).await.unwrap();
+    other.execute_batch("COMMIT").unwrap();
     assert!(rotation.await.unwrap().unwrap(), "the rotation failed instead of waiting");
     assert!(exchange.await.unwrap().unwrap(), "the code exchange failed instead of waiting");
     assert!(s.find_refresh("old", now).await.unwrap().unwrap().used);
