@@ -20,7 +20,8 @@ pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 /// The connection pool (`[database_pool]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolOptions {
-    /// Connections at most; `None` for the backend's default (PostgreSQL 16, SQLite 8).
+    /// Connections at most; `None` for the backend's default (PostgreSQL 16, SQLite 8). SQLite
+    /// has one more, for the light work done on the calling thread.
     pub max_connections: Option<u32>,
     /// How long getting a connection may take: on PostgreSQL retries of refused connections and
     /// of a database that is starting included (sqlx backs off from 10 ms, doubling); on SQLite

@@ -4,7 +4,8 @@
 //! microseconds), so handing each statement to another thread and back costs more than the
 //! statement: a profile of code exchange on sqlx's SQLite driver, which does that, had over half
 //! of the server's CPU in thread switches. Here a [`Weight::Light`] statement runs on the thread
-//! that asks, on a pooled connection, and never waits there: connections have no busy timeout,
+//! that asks, on the store's one connection for such work (taken in turn), and never waits
+//! for a lock there: connections have no busy timeout,
 //! so when another connection holds the write lock the attempt fails at once, before it changed
 //! anything, and the same work is done again on a blocking thread (`spawn_blocking`) that may
 //! wait for the lock. [`Weight::Heavy`] work always runs on a blocking thread. What a request
@@ -13,7 +14,12 @@
 //!
 //! Checkpoints are never on a request's path: connections do not checkpoint on commit
 //! (`wal_autocheckpoint = 0`); a thread of the store's own ([`checkpoints`]) copies the WAL back
-//! into the database every second and truncates it when it grows past a bound.
+//! into the database after every [`CHECKPOINT_AFTER_WRITES`] writes (and every second). So that
+//! a checkpoint completes and SQLite can start the WAL over (it cannot while writers keep
+//! appending), writers take turns in-process ([`Writers`]) and the checkpoint takes a turn too;
+//! a writer on the calling thread that finds the turn held by anything but another such writer
+//! (a checkpoint, a writer on a blocking thread waiting for another process) does not wait:
+//! it goes the blocking thread's way.
 //!
 //! Migrations are sqlx's (`migrations/`), applied here with sqlx's bookkeeping table, so a
 //! database migrated by earlier releases (which ran SQLite through sqlx) carries on as is.
@@ -23,6 +29,7 @@ use crate::{Result, StoreError};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -30,12 +37,20 @@ use std::time::{Duration, Instant};
 /// store answers [`StoreError::Unavailable`].
 const BUSY_WAIT: Duration = Duration::from_secs(5);
 
-/// How often the WAL is checkpointed.
+/// How often the WAL is checkpointed at least.
 const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 
+/// Writes after which the WAL is checkpointed (a few thousand pages; a write is a handful).
+/// While a checkpoint copies and syncs, writers on calling threads go the blocking way, so
+/// each checkpoint costs a burst of thread hand-offs: fewer, larger ones cost less (200 gave
+/// 0.84 of the CPU efficiency of the code before, 2,000 0.95–0.99; bench/README.md).
+const CHECKPOINT_AFTER_WRITES: u64 = 2_000;
+
 /// WAL pages (4 KiB each) past which a checkpoint also truncates the WAL file, waiting for
-/// readers and holding writers off while it does: about 64 MiB.
-const TRUNCATE_PAST_PAGES: i64 = 16_384;
+/// readers and holding writers off while it does: 16 MiB. Passive checkpoints alone do not
+/// bound the WAL under steady writes: SQLite starts it over only when a checkpoint has copied
+/// all of it and no reader still uses it.
+const TRUNCATE_PAST_PAGES: i64 = 4_096;
 
 /// Where and how to open the database, from a `sqlite://PATH[?mode=rwc|rw]` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,9 +88,18 @@ impl Target {
 
 /// A pool of connections to one SQLite file.
 pub(crate) struct Sqlite {
+    /// The connection for light work on calling threads.
+    calling: Mutex<Connection>,
+    /// Connections for work on blocking threads.
     pool: Arc<Pool>,
-    /// Dropping it stops the checkpoint thread (after a last checkpoint).
-    _checkpoints: mpsc::Sender<()>,
+}
+
+impl Drop for Sqlite {
+    /// Stops the checkpoint thread, after a last checkpoint.
+    fn drop(&mut self) {
+        self.pool.writers.stop.store(true, Ordering::Release);
+        let _ = self.pool.writers.nudge.send(());
+    }
 }
 
 struct Pool {
@@ -84,12 +108,141 @@ struct Pool {
     acquire_timeout: Duration,
     state: Mutex<PoolState>,
     returned: Condvar,
+    writers: Arc<Writers>,
+}
+
+/// The in-process writers' turn, taken before asking SQLite for its write lock: writers on the
+/// calling thread queue here for microseconds instead of finding SQLite busy (and going the
+/// long way round, through a blocking thread), and the checkpoint thread takes it so that no
+/// write lands while it copies the WAL back. A writer on a calling thread waits only behind
+/// another such writer, never behind a checkpoint or a writer on a blocking thread (which may
+/// wait seconds for another process), holding or queued: those send it the blocking way.
+struct Writers {
+    state: Mutex<TurnState>,
+    changed: Condvar,
+    /// Writes since the last checkpoint.
+    writes: AtomicU64,
+    /// Wakes the checkpoint thread.
+    nudge: mpsc::Sender<()>,
+    stop: AtomicBool,
+}
+
+#[derive(Default)]
+struct TurnState {
+    held: Option<Who>,
+    /// Checkpoints and blocking-thread writers waiting for the turn.
+    others_waiting: u32,
+    /// Threads asleep on `changed`.
+    sleeping: u32,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Who {
+    CallingThread,
+    Other,
+}
+
+/// How a statement takes the writers' turn before it writes.
+#[derive(Clone, Copy)]
+enum Turn<'a> {
+    /// On the calling thread: wait only behind other writers on calling threads.
+    Calling(&'a Writers),
+    /// On a blocking thread: wait for the turn.
+    Blocking(&'a Writers),
+    /// Inside a transaction, which holds the turn already.
+    Held,
+}
+
+/// A writers' turn, held; dropping it gives it back, counts the write and may wake the
+/// checkpoint thread.
+struct Held<'a> {
+    writers: &'a Writers,
+    count: bool,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.writers.give_back();
+        if self.count && self.writers.writes.fetch_add(1, Ordering::Relaxed) + 1 == CHECKPOINT_AFTER_WRITES {
+            let _ = self.writers.nudge.send(());
+        }
+    }
+}
+
+impl Writers {
+    fn lock(&self) -> std::sync::MutexGuard<'_, TurnState> {
+        self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn sleep<'s>(&self, mut st: std::sync::MutexGuard<'s, TurnState>) -> std::sync::MutexGuard<'s, TurnState> {
+        st.sleeping += 1;
+        let mut st = self.changed.wait(st).unwrap_or_else(std::sync::PoisonError::into_inner);
+        st.sleeping -= 1;
+        st
+    }
+
+    /// Waits for the turn, ahead of calling threads that come after (a blocking thread, or the
+    /// checkpoint thread).
+    fn wait(&self) -> Held<'_> {
+        let mut st = self.lock();
+        st.others_waiting += 1;
+        if st.sleeping > 0 {
+            // Calling threads asleep behind one of their own go the blocking way instead.
+            self.changed.notify_all();
+        }
+        while st.held.is_some() {
+            st = self.sleep(st);
+        }
+        st.others_waiting -= 1;
+        st.held = Some(Who::Other);
+        Held { writers: self, count: true }
+    }
+
+    fn give_back(&self) {
+        let mut st = self.lock();
+        st.held = None;
+        if st.sleeping > 0 {
+            self.changed.notify_all();
+        }
+    }
+}
+
+impl<'a> Turn<'a> {
+    /// Takes the turn; on a calling thread, a busy error (so the work is done again on a
+    /// blocking thread) when the turn is held or wanted by anyone but another calling thread.
+    fn take(self) -> rusqlite::Result<Option<Held<'a>>> {
+        let writers = match self {
+            Self::Held => return Ok(None),
+            Self::Blocking(w) => return Ok(Some(w.wait())),
+            Self::Calling(w) => w,
+        };
+        let mut st = writers.lock();
+        loop {
+            match (st.held, st.others_waiting) {
+                (None, 0) => {
+                    st.held = Some(Who::CallingThread);
+                    return Ok(Some(Held { writers, count: true }));
+                }
+                // Another calling thread's write: microseconds.
+                (Some(Who::CallingThread), 0) => st = writers.sleep(st),
+                _ => {
+                    return Err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                        Some("the writers' turn is held or wanted by a checkpoint or a waiting writer".into()),
+                    ));
+                }
+            }
+        }
+    }
 }
 
 struct PoolState {
     idle: Vec<Connection>,
     open: u32,
     closed: bool,
+    /// Threads waiting for a connection to come back (so that giving one back wakes someone
+    /// only when someone waits: a wake-up is a system call).
+    waiting: u32,
 }
 
 impl Sqlite {
@@ -98,48 +251,64 @@ impl Sqlite {
     pub(crate) async fn connect(target: Target, max: u32, acquire_timeout: Duration) -> Result<Self> {
         let path = target.path.clone();
         tokio::task::spawn_blocking(move || prepare_database(&target)).await.map_err(joined)??;
+        let (nudge, nudged) = mpsc::channel();
         let pool = Arc::new(Pool {
             path: path.clone(),
             max: max.max(1),
             acquire_timeout,
-            state: Mutex::new(PoolState { idle: Vec::new(), open: 0, closed: false }),
+            state: Mutex::new(PoolState { idle: Vec::new(), open: 0, closed: false, waiting: 0 }),
             returned: Condvar::new(),
+            writers: Arc::new(Writers {
+                state: Mutex::new(TurnState::default()),
+                changed: Condvar::new(),
+                writes: AtomicU64::new(0),
+                nudge,
+                stop: AtomicBool::new(false),
+            }),
         });
-        let (stop, stopped) = mpsc::channel();
+        let calling = Mutex::new(open(&path).map_err(database)?);
         let conn = open(&path).map_err(database)?;
+        let writers = pool.writers.clone();
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
-            .spawn(move || checkpoints(&conn, &stopped))
+            .spawn(move || checkpoints(&conn, &writers, &nudged))
             .map_err(|e| StoreError::Database(format!("cannot start the checkpoint thread: {e}")))?;
-        Ok(Self { pool, _checkpoints: stop })
+        Ok(Self { calling, pool })
     }
 
     pub(crate) async fn execute(&self, sql: Sql, args: Vec<Arg>, weight: Weight) -> Result<u64> {
-        self.run(move |conn| execute(conn, &sql, &args), weight).await
+        self.run(move |conn, turn| execute(conn, &sql, &args, turn), weight, true).await
     }
 
     pub(crate) async fn rows(&self, sql: Sql, args: Vec<Arg>, weight: Weight) -> Result<Vec<Row>> {
-        self.run(move |conn| rows(conn, &sql, &args), weight).await
+        let writes = !reads_only(&sql);
+        self.run(move |conn, turn| rows(conn, &sql, &args, turn), weight, writes).await
     }
 
     pub(crate) async fn transaction(&self, steps: Vec<Step>, weight: Weight) -> Result<Outcome> {
-        self.run(move |conn| transaction(conn, &steps), weight).await
+        self.run(move |conn, turn| transaction(conn, &steps, turn), weight, true).await
     }
 
     /// Light work on this thread when a connection is free and no lock is in the way; else (and
     /// heavy work always) on a blocking thread that may wait for both. `work` must change
     /// nothing when it fails busy (a single statement, or a transaction that begins by taking
-    /// the write lock), so that it can be done again.
-    async fn run<T, F>(&self, work: F, weight: Weight) -> Result<T>
+    /// the write lock), so that it can be done again. On a blocking thread, work that `writes`
+    /// takes the writers' turn before a connection: a writer waiting for its turn (behind a
+    /// checkpoint) holds none of the pool's connections, which readers need meanwhile.
+    async fn run<T, F>(&self, work: F, weight: Weight, writes: bool) -> Result<T>
     where
         T: Send + 'static,
-        F: Fn(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+        F: Fn(&mut Connection, Turn<'_>) -> rusqlite::Result<T> + Send + 'static,
     {
-        if weight == Weight::Light
-            && let Some(mut conn) = self.pool.try_take()?
-        {
-            let done = work(&mut conn);
-            self.pool.put(conn);
+        if weight == Weight::Light {
+            // One connection for all calling-thread work, taken in turn (holders never wait for
+            // anything, so the queue is microseconds): its page cache stays warm, where
+            // connections taking turns would each find theirs invalidated by the others' writes
+            // and read pages back from the file (a profile of code exchange had 15 % of the CPU
+            // in those reads with a pool here).
+            let mut conn = self.calling.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let done = work(&mut conn, Turn::Calling(&self.pool.writers));
+            drop(conn);
             match done {
                 Err(e) if is_busy(&e) => {}
                 done => return done.map_err(settle),
@@ -147,13 +316,16 @@ impl Sqlite {
         }
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
+            let held = writes.then(|| pool.writers.wait());
             let mut conn = pool.take_waiting()?;
+            let turn = if held.is_some() { Turn::Held } else { Turn::Blocking(&pool.writers) };
             let done = conn.busy_timeout(BUSY_WAIT).and_then(|()| {
-                let done = work(&mut conn);
+                let done = work(&mut conn, turn);
                 conn.busy_timeout(Duration::ZERO)?;
                 done
             });
             pool.put(conn);
+            drop(held);
             done.map_err(settle)
         })
         .await
@@ -162,7 +334,7 @@ impl Sqlite {
 
     pub(crate) fn status(&self) -> (u32, usize) {
         let state = self.pool.lock();
-        (state.open, state.idle.len())
+        (state.open + 1, state.idle.len() + usize::from(self.calling.try_lock().is_ok()))
     }
 
     pub(crate) async fn close(&self) {
@@ -198,8 +370,11 @@ impl Pool {
         match open(&self.path) {
             Ok(conn) => Ok(Some(conn)),
             Err(e) => {
-                self.lock().open -= 1;
-                self.returned.notify_one();
+                let mut state = self.lock();
+                state.open -= 1;
+                if state.waiting > 0 {
+                    self.returned.notify_one();
+                }
                 Err(database(e))
             }
         }
@@ -212,7 +387,7 @@ impl Pool {
             if let Some(conn) = self.try_take()? {
                 return Ok(conn);
             }
-            let state = self.lock();
+            let mut state = self.lock();
             let now = Instant::now();
             if now >= deadline {
                 return Err(StoreError::Unavailable(format!(
@@ -221,7 +396,10 @@ impl Pool {
                 )));
             }
             if state.idle.is_empty() && state.open >= self.max && !state.closed {
-                drop(self.returned.wait_timeout(state, deadline - now).unwrap_or_else(|e| e.into_inner()));
+                state.waiting += 1;
+                let (mut state, _) =
+                    self.returned.wait_timeout(state, deadline - now).unwrap_or_else(|e| e.into_inner());
+                state.waiting -= 1;
             }
         }
     }
@@ -233,21 +411,23 @@ impl Pool {
         } else {
             state.idle.push(conn);
         }
-        drop(state);
-        self.returned.notify_one();
+        if state.waiting > 0 {
+            self.returned.notify_one();
+        }
     }
 }
 
 /// `steps` in one transaction that takes the write lock first, or nothing: a busy database
 /// leaves no trace of the attempt.
-fn transaction(conn: &mut Connection, steps: &[Step]) -> rusqlite::Result<Outcome> {
+fn transaction(conn: &mut Connection, steps: &[Step], turn: Turn<'_>) -> rusqlite::Result<Outcome> {
+    let _turn = turn.take()?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut counts = Vec::with_capacity(steps.len());
     for (i, step) in steps.iter().enumerate() {
         let n = if step.returns_rows {
-            rows(&tx, &step.sql, &step.args)?.len() as u64
+            rows(&tx, &step.sql, &step.args, Turn::Held)?.len() as u64
         } else {
-            execute(&tx, &step.sql, &step.args)?
+            execute(&tx, &step.sql, &step.args, Turn::Held)?
         };
         if step.required && n == 0 {
             // Dropping `tx` rolls it back.
@@ -270,6 +450,13 @@ fn prepare<'c>(conn: &'c Connection, sql: &str, args: &[Arg]) -> rusqlite::Resul
     Ok(stmt)
 }
 
+/// Whether a statement that returns rows only reads (`SELECT`, `PRAGMA`), rather than writing
+/// with `RETURNING`.
+fn reads_only(sql: &str) -> bool {
+    let head = sql.trim_start().get(..6).unwrap_or("");
+    head.eq_ignore_ascii_case("select") || head.eq_ignore_ascii_case("pragma")
+}
+
 /// `$1`… as SQLite names them (it numbers parameters by first appearance, not by their digits).
 const PARAMETERS: [&str; 12] = ["$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12"];
 
@@ -290,16 +477,25 @@ fn logged<T>(sql: &str, count: impl Fn(&T) -> usize, run: impl FnOnce() -> rusql
     done
 }
 
-fn execute(conn: &Connection, sql: &str, args: &[Arg]) -> rusqlite::Result<u64> {
-    logged(sql, |n| *n as usize, || Ok(prepare(conn, sql, args)?.raw_execute()? as u64))
+fn execute(conn: &Connection, sql: &str, args: &[Arg], turn: Turn<'_>) -> rusqlite::Result<u64> {
+    logged(
+        sql,
+        |n| *n as usize,
+        || {
+            let mut stmt = prepare(conn, sql, args)?;
+            let _turn = if stmt.readonly() { None } else { turn.take()? };
+            Ok(stmt.raw_execute()? as u64)
+        },
+    )
 }
 
-fn rows(conn: &Connection, sql: &str, args: &[Arg]) -> rusqlite::Result<Vec<Row>> {
-    logged(sql, Vec::len, || read(conn, sql, args))
+fn rows(conn: &Connection, sql: &str, args: &[Arg], turn: Turn<'_>) -> rusqlite::Result<Vec<Row>> {
+    logged(sql, Vec::len, || read(conn, sql, args, turn))
 }
 
-fn read(conn: &Connection, sql: &str, args: &[Arg]) -> rusqlite::Result<Vec<Row>> {
+fn read(conn: &Connection, sql: &str, args: &[Arg], turn: Turn<'_>) -> rusqlite::Result<Vec<Row>> {
     let mut stmt = prepare(conn, sql, args)?;
+    let _turn = if stmt.readonly() { None } else { turn.take()? };
     let columns: Arc<[String]> = stmt.column_names().into_iter().map(str::to_owned).collect();
     let mut out = Vec::new();
     let mut rows = stmt.raw_query();
@@ -414,19 +610,41 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     tx.commit().map_err(failed)
 }
 
-/// The checkpoint thread: every [`CHECKPOINT_EVERY`] a passive checkpoint (copies what it can
-/// without waiting for anyone); past [`TRUNCATE_PAST_PAGES`] a truncating one. Stops, after a
-/// last checkpoint, when the store is dropped.
-fn checkpoints(conn: &Connection, stopped: &mpsc::Receiver<()>) {
+/// The checkpoint thread: after [`CHECKPOINT_AFTER_WRITES`] writes, or a second after the
+/// last checkpoint if anything was written, a passive checkpoint (it copies what it can
+/// without waiting for anyone), then another while holding the writers' turn, so that it
+/// completes and the next write starts the WAL over; past [`TRUNCATE_PAST_PAGES`] (another process kept writing)
+/// a truncating one. Stops, after a last checkpoint, when the store is dropped.
+fn checkpoints(conn: &Connection, writers: &Writers, nudged: &mpsc::Receiver<()>) {
     loop {
-        let last = !matches!(stopped.recv_timeout(CHECKPOINT_EVERY), Err(mpsc::RecvTimeoutError::Timeout));
-        let passive = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1));
+        let _ = nudged.recv_timeout(CHECKPOINT_EVERY);
+        let last = writers.stop.load(Ordering::Acquire);
+        if writers.writes.load(Ordering::Relaxed) == 0 && !last {
+            continue;
+        }
+        let checkpoint =
+            || conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)));
+        // Most of the copying and syncing while writers go on; then, holding the turn, only
+        // what they wrote meanwhile, so that writers wait (on blocking threads) for a short
+        // copy, not a long one.
+        if let Err(e) = checkpoint() {
+            tracing::warn!(error = %e, "SQLite: WAL checkpoint failed");
+        }
+        let passive = {
+            let mut turn = writers.wait();
+            turn.count = false;
+            writers.writes.store(0, Ordering::Relaxed);
+            checkpoint()
+        };
         match passive {
-            Ok(pages) if pages > TRUNCATE_PAST_PAGES || last => {
+            Ok((pages, _)) if pages > TRUNCATE_PAST_PAGES || last => {
                 let _ = conn.busy_timeout(if last { Duration::ZERO } else { Duration::from_secs(1) });
                 if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)) {
                     tracing::debug!(error = %e, pages, "SQLite: could not truncate the WAL this time");
                 }
+            }
+            Ok((pages, copied)) if copied < pages => {
+                tracing::debug!(pages, copied, "SQLite: a reader kept part of the WAL from being copied back");
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "SQLite: WAL checkpoint failed"),
@@ -534,6 +752,18 @@ mod tests {
         while size() < before + 8_000_000 {
             assert!(Instant::now() < deadline, "no checkpoint within 10 s: {} bytes", size());
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    #[test]
+    fn statements_that_return_rows_are_told_reads_from_writes() {
+        for read in ["SELECT 1", "  select x FROM t", "PRAGMA integrity_check"] {
+            assert!(reads_only(read), "{read}");
+        }
+        for write in
+            ["DELETE FROM t RETURNING a", "UPDATE t SET a = 1 RETURNING a", "INSERT INTO t VALUES (1) RETURNING a", ""]
+        {
+            assert!(!reads_only(write), "{write}");
         }
     }
 
