@@ -25,6 +25,9 @@ pub struct Pending {
     pub request: AuthorizeRequest,
     /// The CSRF token the interaction was opened with.
     pub csrf: String,
+    /// The session a sign-in during this interaction started: it satisfies `prompt=login`
+    /// (and `select_account`, `max_age=0`) for the rest of the interaction.
+    pub login_sid: Option<String>,
 }
 
 /// One scope on a consent page.
@@ -90,6 +93,7 @@ impl Authorization {
             request: request.clone(),
             csrf: csrf.to_owned(),
             expires_at: now + self.tokens.lifetimes.interaction,
+            login_sid: None,
         };
         self.store.insert_interaction(&hash_token(&id), &i, now).await?;
         Ok(id)
@@ -100,7 +104,12 @@ impl Authorization {
         let Some(stored) = self.store.get_interaction(&hash_token(id), self.clock.now()).await? else {
             return Ok(None);
         };
-        Ok(Some(Pending { request: stored.request, csrf: stored.csrf }))
+        Ok(Some(Pending { request: stored.request, csrf: stored.csrf, login_sid: stored.login_sid }))
+    }
+
+    /// Records that the user signed in during interaction `id`, starting session `sid`.
+    pub async fn note_login(&self, id: &str, sid: &str) -> Result<(), OAuthError> {
+        Ok(self.store.note_interaction_login(&hash_token(id), sid).await?)
     }
 
     /// Ends an interaction: the request is answered.

@@ -63,14 +63,17 @@ impl TargetError {
     }
 }
 
-/// Stage 1: the redirect URI must be given and registered (exact match, RFC 9700 §4.1.3). An
+/// Stage 1: the redirect URI must be given and registered (exact match, RFC 9700 §4.1.3, but
+/// for a loopback redirect's port, RFC 8252 §7.3); the one given is the one used. An
 /// omitted one is accepted only for a client with exactly one registered and no `openid`
 /// scope (OIDC Core §3.1.2.1 makes it REQUIRED for OpenID requests).
 pub fn resolve_target(client: &Client, params: &Params) -> Result<RedirectUri, TargetError> {
     match params.get("redirect_uri") {
-        Some(given) => {
-            client.redirect_uris.iter().find(|r| r.matches(given)).cloned().ok_or(TargetError::UnregisteredRedirectUri)
-        }
+        Some(given) => match client.redirect_uris.iter().find(|r| r.matches(given)) {
+            // Kept as given: the token request must repeat it exactly (RFC 6749 §4.1.3).
+            Some(_) => RedirectUri::parse(given).map_err(|_| TargetError::UnregisteredRedirectUri),
+            None => Err(TargetError::UnregisteredRedirectUri),
+        },
         None => {
             let is_oidc = params.get("scope").is_some_and(|s| s.split(' ').any(|x| x == "openid"));
             match client.redirect_uris.as_slice() {

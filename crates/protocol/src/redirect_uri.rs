@@ -1,4 +1,6 @@
-//! Redirect URIs (RFC 6749 §3.1.2): absolute, no fragment, matched exactly (RFC 9700 §4.1.3).
+//! Redirect URIs (RFC 6749 §3.1.2): absolute, no fragment, matched exactly (RFC 9700 §4.1.3),
+//! except for the port of a loopback IP redirect, which native apps choose at run time
+//! (RFC 8252 §7.3).
 
 use std::fmt;
 
@@ -33,10 +35,44 @@ impl RedirectUri {
         &self.0
     }
 
-    /// Exact, case-sensitive string comparison; no wildcards, no prefix match.
+    /// Exact, case-sensitive string comparison; no wildcards, no prefix match. The one
+    /// exception is RFC 8252 §7.3 (a MUST): a registered `http` redirect on a loopback IP
+    /// literal (`127.0.0.1`, `[::1]`) matches that URI with any port, because a native app
+    /// binds whatever port is free when it signs in. Everything but the port must still be
+    /// identical, and `localhost` (a name, which may resolve elsewhere) gets no exception.
     pub fn matches(&self, presented: &str) -> bool {
-        self.0 == presented
+        self.0 == presented || self.loopback_without_port().is_some_and(|r| loopback_without_port(presented) == Some(r))
     }
+
+    fn loopback_without_port(&self) -> Option<String> {
+        loopback_without_port(&self.0)
+    }
+}
+
+/// `uri` with its port removed, when it is an `http` URI on a loopback IP literal written as
+/// RFC 8252 §7.3 writes it; `None` for anything else.
+fn loopback_without_port(uri: &str) -> Option<String> {
+    let rest = uri.strip_prefix("http://")?;
+    let (host, after) = if let Some(v6) = rest.strip_prefix("[::1]") {
+        ("[::1]", v6)
+    } else {
+        ("127.0.0.1", rest.strip_prefix("127.0.0.1")?)
+    };
+    let after = match after.strip_prefix(':') {
+        Some(port_and_path) => {
+            let end = port_and_path.find(['/', '?']).unwrap_or(port_and_path.len());
+            let (port, path) = port_and_path.split_at(end);
+            if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.parse::<u16>().is_err() {
+                return None;
+            }
+            path
+        }
+        None => after,
+    };
+    if !(after.is_empty() || after.starts_with('/') || after.starts_with('?')) {
+        return None;
+    }
+    Some(format!("http://{host}{after}"))
 }
 
 impl fmt::Display for RedirectUri {
@@ -76,6 +112,33 @@ mod tests {
         assert!(!r.matches("https://app.example.com/callback/"));
         assert!(!r.matches("https://app.example.com/callback?x=1"));
         assert!(!r.matches("https://APP.example.com/callback"));
+        let port = RedirectUri::parse("https://app.example.com/callback").unwrap();
+        assert!(!port.matches("https://app.example.com:8443/callback"), "only loopback ports may vary");
+    }
+
+    #[test]
+    fn loopback_redirects_match_with_any_port() {
+        for registered in ["http://127.0.0.1/cb", "http://127.0.0.1:8080/cb"] {
+            let r = RedirectUri::parse(registered).unwrap();
+            assert!(r.matches("http://127.0.0.1:51004/cb"), "{registered}");
+            assert!(r.matches("http://127.0.0.1/cb"), "{registered}");
+            assert!(!r.matches("http://127.0.0.1:51004/other"), "{registered}: the path stays exact");
+            assert!(!r.matches("http://127.0.0.1:51004/cb?x=1"), "{registered}: the query stays exact");
+            assert!(!r.matches("https://127.0.0.1:51004/cb"), "{registered}: the scheme stays exact");
+            assert!(!r.matches("http://127.0.0.2:51004/cb"), "{registered}: another address");
+            assert!(!r.matches("http://127.0.0.1:99999/cb"), "{registered}: not a port");
+            assert!(!r.matches("http://127.0.0.1:/cb"), "{registered}: an empty port");
+            assert!(!r.matches("http://127.0.0.1.evil.example/cb"), "{registered}: a name that starts alike");
+            assert!(!r.matches("http://127.0.0.1:80@evil.example/cb"), "{registered}: userinfo");
+        }
+        let v6 = RedirectUri::parse("http://[::1]/cb").unwrap();
+        assert!(v6.matches("http://[::1]:40000/cb"));
+        assert!(!v6.matches("http://127.0.0.1:40000/cb"));
+        let name = RedirectUri::parse("http://localhost/cb").unwrap();
+        assert!(!name.matches("http://localhost:40000/cb"), "a name gets no exception");
+        let root = RedirectUri::parse("http://127.0.0.1").unwrap();
+        assert!(root.matches("http://127.0.0.1:3000"));
+        assert!(!root.matches("http://127.0.0.1:3000x"));
     }
 }
 

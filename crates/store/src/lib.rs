@@ -191,6 +191,8 @@ pub struct Interaction {
     pub request: AuthorizeRequest,
     pub csrf: String,
     pub expires_at: UnixTime,
+    /// The session a sign-in during this interaction started, if one did.
+    pub login_sid: Option<String>,
 }
 
 #[async_trait]
@@ -199,6 +201,8 @@ pub trait InteractionStore: Send + Sync {
     /// Only an unexpired interaction is returned.
     async fn get_interaction(&self, id_hash: &str, now: UnixTime) -> Result<Option<Interaction>>;
     async fn delete_interaction(&self, id_hash: &str) -> Result<()>;
+    /// Records that a sign-in during the interaction started session `sid`.
+    async fn note_interaction_login(&self, id_hash: &str, sid: &str) -> Result<()>;
 }
 
 /// An SSO session, found by the hash of its cookie value.

@@ -101,7 +101,7 @@ impl InteractionStore for SqlStore {
         let row = self
             .db
             .optional(
-                "SELECT request, csrf, expires_at FROM interactions WHERE id_hash = $1 AND expires_at > $2",
+                "SELECT request, csrf, expires_at, login_sid FROM interactions WHERE id_hash = $1 AND expires_at > $2",
                 args![id_hash, now],
             )
             .await?;
@@ -111,6 +111,7 @@ impl InteractionStore for SqlStore {
                 request: records::decode::<RequestRecord>("interactions", &request)?.try_into()?,
                 csrf: r.get("csrf")?,
                 expires_at: r.get("expires_at")?,
+                login_sid: r.get("login_sid")?,
             })
         })
         .transpose()
@@ -118,6 +119,11 @@ impl InteractionStore for SqlStore {
 
     async fn delete_interaction(&self, id_hash: &str) -> Result<()> {
         self.db.execute("DELETE FROM interactions WHERE id_hash = $1", args![id_hash]).await?;
+        Ok(())
+    }
+
+    async fn note_interaction_login(&self, id_hash: &str, sid: &str) -> Result<()> {
+        self.db.execute("UPDATE interactions SET login_sid = $1 WHERE id_hash = $2", args![sid, id_hash]).await?;
         Ok(())
     }
 }

@@ -332,3 +332,100 @@ async fn a_failed_login_keeps_the_username_and_forms_may_reach_the_client() {
     let csp = consent.header("content-security-policy").unwrap();
     assert!(csp.contains("form-action 'self' http://127.0.0.1:3000"), "{csp}");
 }
+
+/// OIDC Core §3.1.2.1 allows several `prompt` values: every combination of `login`, `consent`
+/// and `select_account` ends with a code, showing exactly the pages it asks for, with and
+/// without a session (a sign-in earlier in the same interaction satisfies `login` on the
+/// consent step; `prompt=login consent` used to loop from consent back to sign-in forever).
+#[tokio::test]
+async fn every_prompt_combination_ends_with_a_code() {
+    let s = TestServer::start(CONFIG, TestDb::sqlite()).await.unwrap();
+    // Consent for webapp is remembered from here on: a consent page means `prompt=consent`.
+    Browser::new(&s.url).sign_in(&webapp_auth(&[]), "alice", "alice-password").await;
+    let values = ["login", "consent", "select_account"];
+    for mask in 1..8u8 {
+        let prompt: Vec<&str> =
+            values.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, v)| *v).collect();
+        let prompt = prompt.join(" ");
+        for signed_in in [false, true] {
+            let b = Browser::new(&s.url);
+            if signed_in {
+                b.sign_in(&webapp_auth(&[]), "alice", "alice-password").await;
+            }
+            let mut expected = Vec::new();
+            if !signed_in || prompt.contains("login") || prompt.contains("select_account") {
+                expected.push("login");
+            }
+            if prompt.contains("consent") {
+                expected.push("consent");
+            }
+            let mut shown = Vec::new();
+            let mut page = b.authorize(&webapp_auth(&[("prompt", &prompt)])).await;
+            while shown.len() <= expected.len() {
+                if page.is_login_page() {
+                    shown.push("login");
+                    page = b.login(&page, "alice", "alice-password").await;
+                } else if page.is_consent_page() {
+                    shown.push("consent");
+                    page = b.consent(&page, "approve").await;
+                } else {
+                    break;
+                }
+            }
+            let case = format!("prompt={prompt:?}, signed in: {signed_in}");
+            assert_eq!(shown, expected, "{case}");
+            assert_eq!(page.status, 303, "{case}: {}", page.body);
+            assert!(page.redirect_params().contains_key("code"), "{case}");
+        }
+    }
+    // `none` alone: with a session and consent, straight back with a code.
+    let b = Browser::new(&s.url);
+    b.sign_in(&webapp_auth(&[]), "alice", "alice-password").await;
+    assert!(b.authorize(&webapp_auth(&[("prompt", "none")])).await.redirect_params().contains_key("code"));
+}
+
+/// RFC 8252 §7.3: a loopback IP redirect is matched with any port (native apps bind whatever
+/// port is free), and the port given is the one used, here and at the token endpoint;
+/// everything else about it stays exact.
+#[tokio::test]
+async fn loopback_redirects_take_any_port() {
+    let s = TestServer::start(CONFIG, TestDb::sqlite()).await.unwrap();
+    let b = Browser::new(&s.url);
+    let moved = "http://127.0.0.1:49152/callback";
+    let p = b.sign_in(&webapp_auth(&[("redirect_uri", moved)]), "alice", "alice-password").await;
+    let page = b.authorize(&webapp_auth(&[("redirect_uri", moved)])).await;
+    assert!(page.header("location").unwrap().starts_with(moved), "sent back to the port given");
+    let token = |redirect_uri: &'static str, code: String| {
+        let url = format!("{}/token", s.url);
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .basic_auth("webapp", Some("webapp-secret"))
+                .form(&[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", redirect_uri),
+                    ("code_verifier", gatehouse_testkit::browser::VERIFIER),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // The token request must repeat the redirect the code was issued to, port included.
+    let wrong = token(crate::WEBAPP_CB, p["code"].clone()).await;
+    assert_eq!(wrong.status(), 400);
+    let second = page.redirect_params()["code"].clone();
+    let right = token(moved, second).await;
+    assert_eq!(right.status(), 200, "{}", right.text().await.unwrap());
+    for refused in [
+        "http://127.0.0.1:49152/callback/x",
+        "http://127.0.0.2:49152/callback",
+        "https://127.0.0.1:49152/callback",
+        "http://localhost:49152/callback",
+    ] {
+        let page = b.authorize(&webapp_auth(&[("redirect_uri", refused)])).await;
+        assert_eq!(page.status, 400, "{refused}");
+        assert!(page.header("location").is_none(), "{refused}");
+    }
+}

@@ -168,6 +168,18 @@ async fn contract(s: &SqlStore, label: &str) {
     let keys = s.list_keys().await.unwrap();
     assert_eq!(keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(), ["k1", "k3"], "{label}");
     assert_eq!(keys[0].private_pkcs8, vec![1, 2, 3]);
+
+    // Interactions: the request round-trips; a sign-in during one is remembered with it.
+    use gatehouse_store::{Interaction, InteractionStore};
+    let i = Interaction { request: authorize_request(), csrf: "c".into(), expires_at: 100, login_sid: None };
+    s.insert_interaction("i1", &i, 1).await.unwrap();
+    assert_eq!(s.get_interaction("i1", 2).await.unwrap().as_ref(), Some(&i), "{label}");
+    s.note_interaction_login("i1", "sid-1").await.unwrap();
+    let noted = s.get_interaction("i1", 2).await.unwrap().unwrap();
+    assert_eq!(noted.login_sid.as_deref(), Some("sid-1"), "{label}");
+    assert_eq!(s.get_interaction("i1", 100).await.unwrap(), None, "{label}: expired");
+    s.delete_interaction("i1").await.unwrap();
+    assert_eq!(s.get_interaction("i1", 2).await.unwrap(), None, "{label}");
 }
 
 #[tokio::test]
@@ -201,7 +213,7 @@ async fn cleanup_removes_only_what_has_expired() {
         let label = db.label;
         let s = SqlStore::connect(&db.url).await.unwrap();
         for (name, exp) in [("old", now - 1), ("live", now + 100)] {
-            let i = Interaction { request: authorize_request(), csrf: "c".into(), expires_at: exp };
+            let i = Interaction { request: authorize_request(), csrf: "c".into(), expires_at: exp, login_sid: None };
             s.insert_interaction(name, &i, now - 10).await.unwrap();
             let sess = Session {
                 sid: format!("sid-{name}"),

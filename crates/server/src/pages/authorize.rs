@@ -285,6 +285,8 @@ struct Resumed {
     req: AuthorizeRequest,
     client: Client,
     interaction: (String, String),
+    /// The session a sign-in during this interaction started.
+    login_sid: Option<String>,
 }
 
 /// Parses a login or consent form and loads the interaction it refers to, checking the CSRF
@@ -311,7 +313,7 @@ async fn resume(az: &Authorization, headers: &HeaderMap, body: &Bytes) -> Result
     }
     let req = pending.request;
     let client = az.client(&req.client_id).await?.ok_or_else(|| target_error(TargetError::UnknownClient))?;
-    Ok(Resumed { params, req, client, interaction: (id, csrf) })
+    Ok(Resumed { params, req, client, interaction: (id, csrf), login_sid: pending.login_sid })
 }
 
 /// POST `/login`: username and password for a pending interaction.
@@ -323,7 +325,8 @@ pub async fn login(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let Resumed { params, req, client, interaction } = resume(&az, &headers, &body).await?;
+    let Resumed { params, req, client, interaction, .. } = resume(&az, &headers, &body).await?;
+    let interaction_id = interaction.0.clone();
     let s = Services { az: &az, sign_in: &sign_in, pages: &pages };
     let flow = Flow { s: &s, client: &client, req: &req, interaction: Some(interaction), headers: &headers };
     let username = params.get("username").unwrap_or("").to_owned();
@@ -346,6 +349,10 @@ pub async fn login(
     };
     let (session, session_cookie) = start_session(&sign_in, &pages, &headers, &user).await?;
     tracing::info!(sub = %user.sub, client_id = %client.id, "user signed in");
+    // The rest of this interaction (a consent page) knows the user has just signed in.
+    if let Err(e) = az.note_login(&interaction_id, &session.sid).await {
+        return Ok(flow.back(&e));
+    }
     let mut reply = flow.proceed(Some(&session), None, true, false).await;
     reply.cookies.push(session_cookie);
     Ok(reply.into_response())
@@ -359,7 +366,7 @@ pub async fn consent(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let Resumed { params, req, client, interaction } = resume(&az, &headers, &body).await?;
+    let Resumed { params, req, client, interaction, login_sid } = resume(&az, &headers, &body).await?;
     let s = Services { az: &az, sign_in: &sign_in, pages: &pages };
     let flow = Flow { s: &s, client: &client, req: &req, interaction: Some(interaction), headers: &headers };
     let session = match sign_in.current_session(cookie(&headers, SESSION_COOKIE)).await {
@@ -378,5 +385,7 @@ pub async fn consent(
     if let Err(e) = az.remember_consent(&session.sub, &client, &req.scope).await {
         return Ok(flow.back(&e.into()));
     }
-    Ok(flow.proceed(Some(&session), None, false, true).await.into_response())
+    // A sign-in earlier in this interaction, into this very session, still counts as fresh.
+    let fresh_login = login_sid.as_deref() == Some(session.sid.as_str());
+    Ok(flow.proceed(Some(&session), None, fresh_login, true).await.into_response())
 }
