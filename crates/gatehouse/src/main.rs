@@ -416,6 +416,10 @@ async fn serve(cfg: ValidConfig) -> anyhow::Result<()> {
             cfg.issuer
         );
     }
+    // Before the first connection is accepted: a SIGTERM that arrives once a request has been
+    // answered must find the handler in place (registered on first poll, it could be missing,
+    // and the default action kills the process).
+    let shutdown = shutdown_signal();
     let listener =
         tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     tracing::info!(
@@ -426,31 +430,50 @@ async fn serve(cfg: ValidConfig) -> anyhow::Result<()> {
         "Gatehouse is ready"
     );
     let app = gatehouse_server::app(gatehouse_server::AppState::new(services, &cfg));
-    gatehouse_server::serve_with(listener, app, cfg.limits, shutdown_signal()).await?;
+    gatehouse_server::serve_with(listener, app, cfg.limits, shutdown).await?;
     tracing::info!("Gatehouse stopped");
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not when the
+/// future is first polled.
+#[cfg(unix)]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (interrupt, terminate) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()));
+    if let Err(e) = interrupt.as_ref().and(terminate.as_ref()) {
+        tracing::warn!(error = %e, "cannot handle SIGINT/SIGTERM; stopping will not be graceful");
+    }
+    let wait = |s: std::io::Result<tokio::signal::unix::Signal>| async move {
+        match s {
             Ok(mut s) => {
                 s.recv().await;
             }
             Err(_) => std::future::pending::<()>().await,
         }
     };
-    #[cfg(not(unix))]
+    let (ctrl_c, term) = (wait(interrupt), wait(terminate));
+    async move {
+        tokio::select! {
+            () = ctrl_c => tracing::info!("SIGINT received, finishing in-flight requests"),
+            () = term => tracing::info!("SIGTERM received, finishing in-flight requests"),
+        }
+    }
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
     let term = std::future::pending::<()>();
-    tokio::select! {
+    async move {
+        tokio::select! {
         () = ctrl_c => tracing::info!("SIGINT received, finishing in-flight requests"),
         () = term => tracing::info!("SIGTERM received, finishing in-flight requests"),
+        }
     }
 }
