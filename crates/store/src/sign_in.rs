@@ -75,7 +75,8 @@ impl SqlStore {
                 Ok(!self.db.all(sql, all).await?.is_empty())
             }
             Backend::Sqlite => {
-                let mut retire_all = all.clone();
+                // The retiring statement names only `$5` (now) of the successor's arguments.
+                let mut retire_all = successor_args(None, now)?;
                 retire_all.extend(retire_args);
                 let steps = vec![Step::write(retire, retire_all).required(), Step::write(INSERT_REFRESH, all)];
                 Ok(matches!(self.db.transaction(steps).await?, Outcome::Done(_)))

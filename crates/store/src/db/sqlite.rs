@@ -17,9 +17,9 @@
 //! into the database after every [`CHECKPOINT_AFTER_WRITES`] writes (and every second). So that
 //! a checkpoint completes and SQLite can start the WAL over (it cannot while writers keep
 //! appending), writers take turns in-process ([`Writers`]) and the checkpoint takes a turn too;
-//! a writer on the calling thread that finds the turn held by anything but another such writer
-//! (a checkpoint, a writer on a blocking thread waiting for another process) does not wait:
-//! it goes the blocking thread's way.
+//! a writer on the calling thread that finds the turn held or wanted (by a checkpoint, or a
+//! writer on a blocking thread waiting for another process) does not wait: it goes the
+//! blocking thread's way.
 //!
 //! Migrations are sqlx's (`migrations/`), applied here with sqlx's bookkeeping table, so a
 //! database migrated by earlier releases (which ran SQLite through sqlx) carries on as is.
@@ -114,9 +114,10 @@ struct Pool {
 /// The in-process writers' turn, taken before asking SQLite for its write lock: writers on the
 /// calling thread queue here for microseconds instead of finding SQLite busy (and going the
 /// long way round, through a blocking thread), and the checkpoint thread takes it so that no
-/// write lands while it copies the WAL back. A writer on a calling thread waits only behind
-/// another such writer, never behind a checkpoint or a writer on a blocking thread (which may
-/// wait seconds for another process), holding or queued: those send it the blocking way.
+/// write lands while it copies the WAL back. A writer on the calling thread never waits here
+/// (calling-thread work takes turns on its one connection already): when a checkpoint or a
+/// writer on a blocking thread (which may wait seconds for another process) holds the turn or
+/// is queued for it, the write goes the blocking way.
 struct Writers {
     state: Mutex<TurnState>,
     changed: Condvar,
@@ -129,23 +130,17 @@ struct Writers {
 
 #[derive(Default)]
 struct TurnState {
-    held: Option<Who>,
+    held: bool,
     /// Checkpoints and blocking-thread writers waiting for the turn.
-    others_waiting: u32,
+    waiting: u32,
     /// Threads asleep on `changed`.
     sleeping: u32,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Who {
-    CallingThread,
-    Other,
 }
 
 /// How a statement takes the writers' turn before it writes.
 #[derive(Clone, Copy)]
 enum Turn<'a> {
-    /// On the calling thread: wait only behind other writers on calling threads.
+    /// On the calling thread: never wait.
     Calling(&'a Writers),
     /// On a blocking thread: wait for the turn.
     Blocking(&'a Writers),
@@ -185,22 +180,18 @@ impl Writers {
     /// checkpoint thread).
     fn wait(&self) -> Held<'_> {
         let mut st = self.lock();
-        st.others_waiting += 1;
-        if st.sleeping > 0 {
-            // Calling threads asleep behind one of their own go the blocking way instead.
-            self.changed.notify_all();
-        }
-        while st.held.is_some() {
+        st.waiting += 1;
+        while st.held {
             st = self.sleep(st);
         }
-        st.others_waiting -= 1;
-        st.held = Some(Who::Other);
+        st.waiting -= 1;
+        st.held = true;
         Held { writers: self, count: true }
     }
 
     fn give_back(&self) {
         let mut st = self.lock();
-        st.held = None;
+        st.held = false;
         if st.sleeping > 0 {
             self.changed.notify_all();
         }
@@ -208,8 +199,8 @@ impl Writers {
 }
 
 impl<'a> Turn<'a> {
-    /// Takes the turn; on a calling thread, a busy error (so the work is done again on a
-    /// blocking thread) when the turn is held or wanted by anyone but another calling thread.
+    /// Takes the turn; on the calling thread, a busy error (so the work is done again on a
+    /// blocking thread) when it is held or wanted.
     fn take(self) -> rusqlite::Result<Option<Held<'a>>> {
         let writers = match self {
             Self::Held => return Ok(None),
@@ -217,22 +208,14 @@ impl<'a> Turn<'a> {
             Self::Calling(w) => w,
         };
         let mut st = writers.lock();
-        loop {
-            match (st.held, st.others_waiting) {
-                (None, 0) => {
-                    st.held = Some(Who::CallingThread);
-                    return Ok(Some(Held { writers, count: true }));
-                }
-                // Another calling thread's write: microseconds.
-                (Some(Who::CallingThread), 0) => st = writers.sleep(st),
-                _ => {
-                    return Err(rusqlite::Error::SqliteFailure(
-                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
-                        Some("the writers' turn is held or wanted by a checkpoint or a waiting writer".into()),
-                    ));
-                }
-            }
+        if st.held || st.waiting > 0 {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                Some("the writers' turn is held or wanted by a checkpoint or a waiting writer".into()),
+            ));
         }
+        st.held = true;
+        Ok(Some(Held { writers, count: true }))
     }
 }
 
