@@ -108,6 +108,10 @@ pub struct TokensConfig {
     pub device_code_ttl: Option<i64>,
     #[serde(default)]
     pub device_poll_interval: Option<i64>,
+    /// Seconds during which a just-rotated refresh token presented again by the same client
+    /// gets the same successor instead of revoking the family (0: never; default 10).
+    #[serde(default)]
+    pub refresh_token_reuse_grace: Option<i64>,
 }
 
 /// `[limits]`: connection limits against slow and greedy clients.
@@ -135,7 +139,8 @@ pub struct DatabasePoolConfig {
     #[serde(default)]
     pub acquire_timeout: Option<u64>,
     /// Seconds a statement may run before PostgreSQL cancels it (503); 0 for no limit.
-    /// Default 30. Not applicable to SQLite.
+    /// Default 10. Two seconds past it without any answer, the connection is presumed dead
+    /// (packets dropped), closed, and the request answered 503. Not applicable to SQLite.
     #[serde(default)]
     pub statement_timeout: Option<u64>,
 }
@@ -488,6 +493,11 @@ impl Config {
                     errs.push(format!("{file}: tokens.{key}: {v} is not a number of seconds from 1 to 31622400"))
                 }
             }
+        }
+        match t.refresh_token_reuse_grace {
+            Some(v) if gatehouse_protocol::client::REUSE_GRACE_RANGE.contains(&v) => lifetimes.refresh_reuse_grace = v,
+            Some(v) => errs.push(format!("{file}: tokens.refresh_token_reuse_grace: {v} is not a number of seconds from 0 to 300")),
+            None => {}
         }
         if let Some(r) = self.key_rotation_interval
             && r < 3600

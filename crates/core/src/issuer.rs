@@ -27,6 +27,9 @@ pub struct Lifetimes {
     /// RFC 8628: how long a device code lives, and the minimum polling interval.
     pub device_code: i64,
     pub device_poll_interval: i64,
+    /// Seconds during which a rotated refresh token presented again by its client is a retry
+    /// (answered with the same successor) rather than theft (0: every reuse is theft).
+    pub refresh_reuse_grace: i64,
 }
 
 impl Default for Lifetimes {
@@ -41,6 +44,7 @@ impl Default for Lifetimes {
             interaction: 3600,
             device_code: 600,
             device_poll_interval: 5,
+            refresh_reuse_grace: 10,
         }
     }
 }
@@ -56,6 +60,7 @@ impl Lifetimes {
             refresh_idle: o.refresh_token_idle_ttl.unwrap_or(self.refresh_idle),
             refresh_absolute: o.refresh_token_absolute_ttl.unwrap_or(self.refresh_absolute),
             device_code: o.device_code_ttl.unwrap_or(self.device_code),
+            refresh_reuse_grace: o.refresh_token_reuse_grace.unwrap_or(self.refresh_reuse_grace),
             ..*self
         }
     }
@@ -89,6 +94,8 @@ pub struct TokenIssuer {
     pub lifetimes: Lifetimes,
     pub default_access_token_alg: SigningAlg,
     pub rng: Arc<dyn Rng>,
+    /// Derives each rotated refresh token's successor ([`Self::refresh_successor`]).
+    pub successor_key: crate::server_keys::ServerKey,
 }
 
 /// What an ID token says, and what is returned beside it.
@@ -120,6 +127,13 @@ fn internal(e: impl std::fmt::Display) -> OAuthError {
 impl TokenIssuer {
     pub fn random(&self, bytes: usize) -> String {
         token(self.rng.as_ref(), bytes)
+    }
+
+    /// The refresh token that succeeds `presented` when it is rotated: the same for every
+    /// presentation of it, so a retry gets the token the first presentation got; unpredictable
+    /// without the server's key, so a stolen token does not reveal its successors.
+    pub fn refresh_successor(&self, presented: &str) -> String {
+        self.successor_key.sign(presented)
     }
 
     /// The claims of a JWT this issuer signed with any published key, expired or not (an

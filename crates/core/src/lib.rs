@@ -8,7 +8,7 @@
 //!   [`sign_in`], [`device`], [`lifecycle`] (introspection, revocation, userinfo),
 //!   [`registration`], [`backchannel`].
 //! - Operations: [`admin`] (shared by the admin API, the console, the CLI), [`throttle`],
-//!   [`metrics`], [`secrets`].
+//!   [`metrics`], [`secrets`], [`server_keys`] (the server's own HMAC keys).
 //!
 //! Nothing here depends on an HTTP server framework; the server crate maps requests onto these
 //! services and their results onto responses.
@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod registration;
 pub mod secrets;
 pub mod seed;
+pub mod server_keys;
 pub mod services;
 pub mod sign_in;
 pub mod theme;

@@ -18,6 +18,7 @@ use crate::lifecycle::TokenLifecycle;
 use crate::metrics::Metrics;
 use crate::registration::Registration;
 use crate::seed;
+use crate::server_keys::ServerKeys;
 use crate::sign_in::SignIn;
 use crate::throttle::Throttle;
 use gatehouse_protocol::clock::{Clock, SystemClock};
@@ -77,6 +78,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
     background::spawn_change_follower(changes, &catalog, &keys, &store);
 
     let metrics = Arc::new(Metrics::new(cfg.metrics.clone()));
+    let server_keys = ServerKeys::load(store.as_ref(), &SystemRng, now).await?;
     let tokens = Arc::new(TokenIssuer {
         issuer,
         keys: keys.clone(),
@@ -84,6 +86,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         lifetimes: cfg.lifetimes,
         default_access_token_alg: cfg.access_token_alg,
         rng: Arc::new(SystemRng),
+        successor_key: server_keys.refresh,
     });
     let throttle = Arc::new(Throttle::new(store.clone(), clock.clone(), cfg.throttle, metrics.clone()));
     let sign_in =

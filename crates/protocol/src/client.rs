@@ -130,6 +130,10 @@ pub struct ClientLifetimes {
     pub refresh_token_absolute_ttl: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_code_ttl: Option<i64>,
+    /// Seconds during which a just-rotated refresh token presented again by this client is
+    /// answered as a retry rather than revoking its family (0: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_reuse_grace: Option<i64>,
     /// The longest-lived SSO session this client accepts: sign-ins older than this must be
     /// renewed for it (a default `max_age`, OIDC Core §3.1.2.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -150,6 +154,10 @@ impl ClientLifetimes {
 
 /// The range every lifetime must be in: one second to a leap year.
 pub const LIFETIME_RANGE: std::ops::RangeInclusive<i64> = 1..=366 * 86_400;
+
+/// The range of a refresh token's reuse grace window: off, up to five minutes. A retry comes
+/// within seconds; a longer window only gives a thief longer.
+pub const REUSE_GRACE_RANGE: std::ops::RangeInclusive<i64> = 0..=300;
 
 impl Client {
     pub fn is_public(&self) -> bool {
@@ -185,6 +193,7 @@ impl Client {
             refresh_token_idle_ttl: l.refresh_token_idle_ttl,
             refresh_token_absolute_ttl: l.refresh_token_absolute_ttl,
             device_code_ttl: l.device_code_ttl,
+            refresh_token_reuse_grace: l.refresh_token_reuse_grace,
             session_ttl: l.session_ttl,
             backchannel_logout_uri: self.backchannel_logout_uri.as_ref().map(|u| u.as_str().to_owned()),
             backchannel_logout_session_required: self.backchannel_logout_session_required,
@@ -248,6 +257,10 @@ pub struct ClientSpec {
     pub refresh_token_absolute_ttl: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_code_ttl: Option<i64>,
+    /// Seconds during which a just-rotated refresh token presented again by this client is
+    /// answered as a retry rather than revoking its family (0: never).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_reuse_grace: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_ttl: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -424,6 +437,7 @@ impl ClientSpec {
             refresh_token_idle_ttl: self.refresh_token_idle_ttl,
             refresh_token_absolute_ttl: self.refresh_token_absolute_ttl,
             device_code_ttl: self.device_code_ttl,
+            refresh_token_reuse_grace: self.refresh_token_reuse_grace,
             session_ttl: self.session_ttl,
         };
         for (key, v) in [
@@ -438,6 +452,12 @@ impl ClientSpec {
             if let Some(v) = v.filter(|v| !LIFETIME_RANGE.contains(v)) {
                 errs.push(FieldError::new(key, format!("{v} is not a number of seconds from 1 to 31622400")));
             }
+        }
+        if let Some(v) = self.refresh_token_reuse_grace.filter(|v| !REUSE_GRACE_RANGE.contains(v)) {
+            errs.push(FieldError::new(
+                "refresh_token_reuse_grace",
+                format!("{v} is not a number of seconds from 0 to 300"),
+            ));
         }
         if self.client_name.as_deref().is_some_and(|n| n.chars().any(char::is_control)) {
             errs.push(FieldError::new("client_name", "has control characters"));

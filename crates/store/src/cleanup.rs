@@ -16,13 +16,14 @@ pub const CLEANUP_LOCK: i64 = 0x0067_6174_6563_6c6e;
 const CODE_GRACE: i64 = 86_400;
 
 /// The tables a pass cleans, in [`CleanupReport`]'s order: table, key, condition on `$1`.
-const TABLES: [(&str, &str, &str); 9] = [
+const TABLES: [(&str, &str, &str); 10] = [
     ("interactions", "id_hash", "expires_at <= $1"),
     ("sessions", "id_hash", "expires_at <= $1"),
     ("session_clients", "sid", "created_at <= $1 AND sid NOT IN (SELECT sid FROM sessions)"),
     ("authorization_codes", "code_hash", "expires_at <= $1"),
     ("refresh_tokens", "token_hash", "expires_at <= $1"),
     ("revoked_access_tokens", "jti", "expires_at <= $1"),
+    ("reissued_access_tokens", "jti", "expires_at <= $1"),
     ("device_codes", "device_code_hash", "expires_at <= $1"),
     ("signing_keys", "kid", "state = 'retired' AND retired_at <= $1"),
     ("throttle", "key", "expires_at <= $1"),

@@ -183,6 +183,9 @@ pub trait KeyStore: Send + Sync {
         now: UnixTime,
         only_if_current: Option<&str>,
     ) -> Result<bool>;
+    /// The server-only secret called `name`, shared by every node: `candidate` is stored if
+    /// there is none yet (the first node to ask wins), and the stored one is returned.
+    async fn server_secret(&self, name: &str, candidate: &str, now: UnixTime) -> Result<String>;
 }
 
 /// A pending authorization request, kept while the user signs in and consents.
@@ -295,6 +298,12 @@ pub trait RefreshTokenStore: Send + Sync {
     /// Looks a refresh token up without using it: its grant, and whether it can still be used
     /// (not rotated, not revoked, not expired).
     async fn find_refresh(&self, token_hash: &str, now: UnixTime) -> Result<Option<RefreshLookup>>;
+    /// Records an access token issued again with the live refresh token `token_hash` (a retry
+    /// inside the reuse grace window), so revoking the family reaches it. Returns `false`, and
+    /// records nothing, when that token is no longer live: rotated, revoked or expired. A
+    /// family revocation running at the same time either sees this access token or makes this
+    /// call return `false`.
+    async fn reissue_access_token(&self, token_hash: &str, at: &IssuedAccessToken, now: UnixTime) -> Result<bool>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,6 +313,9 @@ pub struct RefreshLookup {
     pub live: bool,
     /// Rotated or revoked: presenting it again is a replay.
     pub used: bool,
+    /// When it was rotated, if it was and its family has not been revoked since: a repeat soon
+    /// after may be a retry (the reuse grace window).
+    pub rotated_at: Option<UnixTime>,
 }
 
 #[async_trait]

@@ -257,6 +257,8 @@ struct LifetimesRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     device_code_ttl: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_token_reuse_grace: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     session_ttl: Option<i64>,
 }
 
@@ -321,6 +323,7 @@ impl From<&Client> for ClientRecord {
                 refresh_token_idle_ttl: l.refresh_token_idle_ttl,
                 refresh_token_absolute_ttl: l.refresh_token_absolute_ttl,
                 device_code_ttl: l.device_code_ttl,
+                refresh_token_reuse_grace: l.refresh_token_reuse_grace,
                 session_ttl: l.session_ttl,
             },
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
@@ -355,6 +358,7 @@ impl ClientRecord {
                 refresh_token_idle_ttl: l.refresh_token_idle_ttl,
                 refresh_token_absolute_ttl: l.refresh_token_absolute_ttl,
                 device_code_ttl: l.device_code_ttl,
+                refresh_token_reuse_grace: l.refresh_token_reuse_grace,
                 session_ttl: l.session_ttl,
             },
             backchannel_logout_uri: self.backchannel_logout_uri,

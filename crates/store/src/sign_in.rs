@@ -282,12 +282,15 @@ impl RefreshTokenStore for SqlStore {
             "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
             args![now, family_id],
         )];
-        for table in ["refresh_tokens WHERE family_id", "authorization_codes WHERE grant_id"] {
+        for (jti, exp, table) in [
+            ("access_token_jti", "access_token_exp", "refresh_tokens WHERE family_id"),
+            ("access_token_jti", "access_token_exp", "authorization_codes WHERE grant_id"),
+            ("jti", "expires_at", "reissued_access_tokens WHERE family_id"),
+        ] {
             steps.push(Step::write(
                 format!(
                     "INSERT INTO revoked_access_tokens (jti, expires_at)
-                     SELECT access_token_jti, access_token_exp FROM {table} = $1
-                     AND access_token_jti IS NOT NULL AND access_token_exp > $2
+                     SELECT {jti}, {exp} FROM {table} = $1 AND {jti} IS NOT NULL AND {exp} > $2
                      ON CONFLICT DO NOTHING"
                 ),
                 args![family_id, now],
@@ -306,6 +309,33 @@ impl RefreshTokenStore for SqlStore {
         self.revoked.clear();
         self.announce(crate::changes::Change::Revoked(None)).await;
         Ok(revoked)
+    }
+
+    async fn reissue_access_token(&self, token_hash: &str, at: &IssuedAccessToken, now: UnixTime) -> Result<bool> {
+        // The `UPDATE` changes nothing but takes the token's row lock: a concurrent family
+        // revocation (whose first statement updates the same row) either commits first, and
+        // then this finds the token revoked and records nothing, or waits for this to commit
+        // and then copies the access token onto the revocation list.
+        const TOUCH: &str = "UPDATE refresh_tokens SET expires_at = expires_at
+             WHERE token_hash = $1 AND rotated_at IS NULL AND revoked_at IS NULL AND expires_at > $2";
+        let all = args![token_hash, now, &at.jti, at.expires_at];
+        Ok(match self.backend {
+            Backend::Postgres => {
+                let sql = format!(
+                    "WITH live AS ({TOUCH} RETURNING family_id) \
+                     INSERT INTO reissued_access_tokens (jti, family_id, expires_at) \
+                     SELECT $3, family_id, $4 FROM live RETURNING 1 AS won"
+                );
+                !self.db.all(sql, all).await?.is_empty()
+            }
+            Backend::Sqlite => {
+                // SQLite binds only the parameters a statement names.
+                const RECORD: &str = "INSERT INTO reissued_access_tokens (jti, family_id, expires_at)
+                     SELECT $3, family_id, $4 FROM refresh_tokens WHERE token_hash = $1";
+                let steps = vec![Step::write(TOUCH, all.clone()).required(), Step::write(RECORD, all)];
+                matches!(self.db.transaction(steps).await?, Outcome::Done(_))
+            }
+        })
     }
 
     async fn find_refresh(&self, token_hash: &str, now: UnixTime) -> Result<Option<RefreshLookup>> {
@@ -335,6 +365,7 @@ fn refresh_lookup(
         grant: records::decode::<RefreshRecord>("refresh_tokens", &document)?.into(),
         live: rotated_at.is_none() && revoked_at.is_none() && expires_at > now,
         used: rotated_at.is_some() || revoked_at.is_some(),
+        rotated_at: rotated_at.filter(|_| revoked_at.is_none()),
     })
 }
 

@@ -624,6 +624,19 @@ impl KeyStore for SqlStore {
             }
         }
     }
+
+    async fn server_secret(&self, name: &str, candidate: &str, now: UnixTime) -> Result<String> {
+        self.db
+            .execute(
+                "INSERT INTO server_secrets (name, secret, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                args![name, candidate, now],
+            )
+            .await?;
+        self.db
+            .one("SELECT secret FROM server_secrets WHERE name = $1", args![name])
+            .await?
+            .get("secret")
+    }
 }
 
 #[async_trait]

@@ -76,6 +76,12 @@ impl TestDb {
         TestDb { url: url.to_string(), label: self.label, _dir: None, pg_cleanup: None }
     }
 
+    /// The same database without TLS: for a test whose proxy must see the statements.
+    pub fn plaintext(mut self) -> TestDb {
+        self.url.push_str(if self.url.contains('?') { "&sslmode=disable" } else { "?sslmode=disable" });
+        self
+    }
+
     /// The `host:port` of a PostgreSQL database's server.
     pub fn server_addr(&self) -> Option<std::net::SocketAddr> {
         let url = url::Url::parse(&self.url).ok()?;

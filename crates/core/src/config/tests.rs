@@ -118,10 +118,20 @@ fn registration_is_off_by_default_and_its_policy_is_checked() {
 }
 
 #[test]
+fn the_refresh_reuse_grace_defaults_to_ten_seconds_and_allows_zero() {
+    assert_eq!(check("").unwrap().lifetimes.refresh_reuse_grace, 10);
+    assert_eq!(check("[tokens]\nrefresh_token_reuse_grace = 0\n").unwrap().lifetimes.refresh_reuse_grace, 0);
+    let errs = errors("[tokens]\nrefresh_token_reuse_grace = 301\n");
+    assert!(errs.iter().any(|e| e.contains("tokens.refresh_token_reuse_grace") && e.contains("0 to 300")), "{errs:?}");
+    let errs = errors("[[clients]]\nclient_id = \"c\"\nrefresh_token_reuse_grace = -1\n");
+    assert!(errs.iter().any(|e| e.contains("refresh_token_reuse_grace")), "{errs:?}");
+}
+
+#[test]
 fn the_database_pool_has_defaults_and_checked_ranges() {
     let defaults = check("").unwrap().database_pool;
     assert_eq!(defaults, gatehouse_store::PoolOptions::default());
-    assert_eq!(defaults.statement_timeout, Some(std::time::Duration::from_secs(30)));
+    assert_eq!(defaults.statement_timeout, Some(std::time::Duration::from_secs(10)));
     let set = check("[database_pool]\nmax_connections = 40\nacquire_timeout = 2\nstatement_timeout = 0\n").unwrap();
     assert_eq!(set.database_pool.max_connections, Some(40));
     assert_eq!(set.database_pool.acquire_timeout, std::time::Duration::from_secs(2));

@@ -104,8 +104,20 @@ pub async fn issue_for_user(core: &Issuing, client: &Client, g: UserGrant<'_>) -
     sign(core, client, &g, planned, now)
 }
 
-/// The access token's id and the refresh token (with the row to store) for `g`.
+/// The access token's id and the refresh token (with the row to store) for `g`; a new refresh
+/// token is random.
 pub fn plan(core: &Issuing, client: &Client, g: &UserGrant<'_>, now: UnixTime) -> Result<Planned, OAuthError> {
+    plan_with(core, client, g, now, core.tokens.random(32))
+}
+
+/// [`plan`], with `rt` as the refresh token if the client gets one.
+pub fn plan_with(
+    core: &Issuing,
+    client: &Client,
+    g: &UserGrant<'_>,
+    now: UnixTime,
+    rt: String,
+) -> Result<Planned, OAuthError> {
     let access_token = core.tokens.access_token_id(client, now);
     let wants_refresh = client.grants.contains(GrantType::RefreshToken)
         && (!g.grant_scope.contains("openid") || g.grant_scope.contains("offline_access"));
@@ -114,7 +126,6 @@ pub fn plan(core: &Issuing, client: &Client, g: &UserGrant<'_>, now: UnixTime) -
     }
     let lt = core.tokens.lifetimes.for_client(client);
     let family_expires_at = g.family_expires_at.unwrap_or(now + lt.refresh_absolute);
-    let rt = core.tokens.random(32);
     let grant = RefreshGrant {
         family_id: g.family_id.clone(),
         client_id: client.id.to_string(),

@@ -26,6 +26,7 @@ mod logs;
 mod metrics;
 mod nodes;
 mod pages;
+mod refresh_retry;
 mod register;
 mod restart;
 mod security;

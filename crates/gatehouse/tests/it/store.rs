@@ -634,3 +634,40 @@ async fn postgres_connections_use_tls_when_the_url_requires_it() {
     watcher.close().await;
     s.stop().await;
 }
+
+/// Server secrets: the first candidate stored wins, every later caller (another node) gets it.
+/// Reissued access tokens: recorded only while the refresh token is live, and revoked with its
+/// family.
+#[tokio::test]
+async fn server_secrets_and_reissued_access_tokens() {
+    use gatehouse_store::{IssuedAccessToken, KeyStore, RefreshTokenStore, RevocationStore};
+    for db in TestDb::each().await {
+        let label = db.label;
+        let s = SqlStore::connect(&db.url).await.unwrap();
+        assert_eq!(s.server_secret("k", "first", 1).await.unwrap(), "first", "{label}");
+        assert_eq!(s.server_secret("k", "second", 2).await.unwrap(), "first", "{label}: the stored one wins");
+        assert_eq!(s.server_secret("j", "other", 2).await.unwrap(), "other", "{label}: one per name");
+
+        let now = 1_000;
+        s.insert_refresh(&refresh_row("live", "fam", now + 60), now).await.unwrap();
+        let at = |jti: &str| IssuedAccessToken { jti: jti.into(), expires_at: now + 600 };
+        assert!(s.reissue_access_token("live", &at("again-1"), now).await.unwrap(), "{label}");
+        assert!(!s.reissue_access_token("missing", &at("again-2"), now).await.unwrap(), "{label}");
+        assert!(!s.reissue_access_token("live", &at("again-3"), now + 61).await.unwrap(), "{label}: expired");
+        assert!(s.rotate_refresh("live", now, &refresh_row("next", "fam", now + 60)).await.unwrap());
+        assert!(!s.reissue_access_token("live", &at("again-4"), now).await.unwrap(), "{label}: rotated");
+        let found = s.find_refresh("live", now).await.unwrap().unwrap();
+        assert_eq!((found.used, found.rotated_at), (true, Some(now)), "{label}");
+
+        assert!(!s.is_access_token_revoked("again-1").await.unwrap());
+        s.revoke_family("fam", now + 1).await.unwrap();
+        assert!(s.is_access_token_revoked("again-1").await.unwrap(), "{label}: revoked with its family");
+        for jti in ["again-2", "again-3", "again-4"] {
+            assert!(!s.is_access_token_revoked(jti).await.unwrap(), "{label}: {jti} was never recorded");
+        }
+        let found = s.find_refresh("live", now).await.unwrap().unwrap();
+        assert_eq!(found.rotated_at, None, "{label}: a revoked token is no retry candidate");
+        assert!(!s.reissue_access_token("next", &at("again-5"), now + 2).await.unwrap(), "{label}: revoked");
+        s.close().await;
+    }
+}

@@ -67,6 +67,8 @@ pub struct ClientSpecDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_code_ttl: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_reuse_grace: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_ttl: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_uri: Option<String>,
@@ -134,6 +136,8 @@ pub struct ClientLifetimesDoc {
     pub refresh_token_absolute_ttl: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_code_ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token_reuse_grace: Option<i64>,
     /// The longest-lived SSO session this client accepts: sign-ins older than this must be
     /// renewed for it (a default `max_age`, OIDC Core §3.1.2.1).
     #[serde(default, skip_serializing_if = "Option::is_none")]

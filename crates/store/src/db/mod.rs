@@ -37,7 +37,7 @@ impl Default for PoolOptions {
         Self {
             max_connections: None,
             acquire_timeout: Duration::from_secs(5),
-            statement_timeout: Some(Duration::from_secs(30)),
+            statement_timeout: Some(Duration::from_secs(10)),
         }
     }
 }

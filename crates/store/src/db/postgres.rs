@@ -2,14 +2,25 @@
 
 use super::{Arg, Outcome, PoolOptions, Row, Step, Value};
 use crate::{Result, StoreError};
-use sqlx::postgres::{PgArguments, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgArguments, PgConnection, PgPoolOptions, PgRow};
 use sqlx::{Column, PgPool, Row as _, TypeInfo};
 use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) struct Postgres {
     pool: PgPool,
+    /// How long a statement (or a transaction's) may go without an answer before the
+    /// connection is presumed dead: `statement_timeout` plus a margin for the server's own
+    /// cancellation to arrive. A connection whose packets are dropped (not refused) gives no
+    /// error of its own for many minutes; past the deadline it is closed, not returned to the
+    /// pool, and the request is answered 503 with `Retry-After`.
+    deadline: Option<Duration>,
 }
+
+/// What is added to `statement_timeout` before the client gives up on a connection.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
+
+type Work<'c, T> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<T>> + Send + 'c>>;
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, PgArguments>;
 
@@ -43,35 +54,61 @@ impl Postgres {
             .connect(url)
             .await?;
         super::MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, deadline: options.statement_timeout.map(|t| t + DEADLINE_MARGIN) })
     }
 
+    /// Runs `work` on a pooled connection within the deadline; a connection that missed it is
+    /// closed rather than returned to the pool (where sqlx's check of it would wait as long).
+    async fn run<T>(&self, work: impl for<'c> FnOnce(&'c mut PgConnection) -> Work<'c, T>) -> Result<T> {
+        let mut conn = self.pool.acquire().await?;
+        let Some(deadline) = self.deadline else { return work(&mut conn).await };
+        match tokio::time::timeout(deadline, work(&mut conn)).await {
+            Ok(done) => done,
+            Err(_) => {
+                drop(conn.detach());
+                Err(StoreError::Unavailable(format!(
+                    "no answer from PostgreSQL within {deadline:?}; the connection was closed"
+                )))
+            }
+        }
+    }
+
+    // The statement's text is copied into the work (which must not borrow beyond the
+    // connection): a few hundred bytes beside a round trip.
     pub(crate) async fn execute(&self, sql: &str, args: Vec<Arg>) -> Result<u64> {
-        Ok(bind(sqlx::query(sql), args).execute(&self.pool).await?.rows_affected())
+        let sql = sql.to_owned();
+        self.run(|c| Box::pin(async move { Ok(bind(sqlx::query(&sql), args).execute(c).await?.rows_affected()) }))
+            .await
     }
 
     pub(crate) async fn rows(&self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>> {
-        rows(&bind(sqlx::query(sql), args).fetch_all(&self.pool).await?)
+        let sql = sql.to_owned();
+        self.run(|c| Box::pin(async move { rows(&bind(sqlx::query(&sql), args).fetch_all(c).await?) })).await
     }
 
     pub(crate) async fn transaction(&self, steps: Vec<Step>) -> Result<Outcome> {
-        let mut tx = self.pool.begin().await?;
-        let mut counts = Vec::with_capacity(steps.len());
-        for (i, step) in steps.into_iter().enumerate() {
-            let q = bind(sqlx::query(&step.sql), step.args);
-            let n = if step.returns_rows {
-                q.fetch_all(&mut *tx).await?.len() as u64
-            } else {
-                q.execute(&mut *tx).await?.rows_affected()
-            };
-            if step.required && n == 0 {
-                // Dropping `tx` rolls it back.
-                return Ok(Outcome::StoppedAt(i));
-            }
-            counts.push(n);
-        }
-        tx.commit().await?;
-        Ok(Outcome::Done(counts))
+        self.run(|c| {
+            Box::pin(async move {
+                let mut tx = sqlx::Connection::begin(c).await?;
+                let mut counts = Vec::with_capacity(steps.len());
+                for (i, step) in steps.into_iter().enumerate() {
+                    let q = bind(sqlx::query(&step.sql), step.args);
+                    let n = if step.returns_rows {
+                        q.fetch_all(&mut *tx).await?.len() as u64
+                    } else {
+                        q.execute(&mut *tx).await?.rows_affected()
+                    };
+                    if step.required && n == 0 {
+                        // Dropping `tx` rolls it back.
+                        return Ok(Outcome::StoppedAt(i));
+                    }
+                    counts.push(n);
+                }
+                tx.commit().await?;
+                Ok(Outcome::Done(counts))
+            })
+        })
+        .await
     }
 
     pub(crate) fn status(&self) -> (u32, usize) {
