@@ -361,7 +361,8 @@ pub struct ValidConfig {
 /// Connection-level limits against slow and greedy clients (`[limits]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Open connections at most; beyond it new ones wait in the kernel's backlog.
+    /// Open connections at most; at it a new one closes the one idle longest (or waits while
+    /// all are busy).
     pub max_connections: usize,
     /// A client must send its whole request head within this (slowloris).
     pub header_read_timeout: std::time::Duration,
@@ -376,6 +377,28 @@ impl Default for Limits {
             header_read_timeout: std::time::Duration::from_secs(10),
             max_header_bytes: 32 * 1024,
         }
+    }
+}
+
+/// File descriptors kept back from connections: the database pool, `LISTEN`, SQLite's files,
+/// the templates, the log.
+pub const RESERVED_DESCRIPTORS: usize = 256;
+
+impl Limits {
+    /// The limits with `max_connections` lowered, if needed, to what `open_files` (the process's
+    /// `RLIMIT_NOFILE`) leaves after [`RESERVED_DESCRIPTORS`]: beyond it accepting would fail
+    /// with "too many open files" and nobody would be served. Returns why it was lowered.
+    pub fn fitted_to(self, open_files: u64) -> (Self, Option<String>) {
+        let room = usize::try_from(open_files).unwrap_or(usize::MAX).saturating_sub(RESERVED_DESCRIPTORS).max(1);
+        if self.max_connections <= room {
+            return (self, None);
+        }
+        let why = format!(
+            "limits.max_connections lowered from {} to {room}: the process may open {open_files} files \
+             (RLIMIT_NOFILE; raise it with LimitNOFILE= in the systemd unit or ulimit -n)",
+            self.max_connections
+        );
+        (Self { max_connections: room, ..self }, Some(why))
     }
 }
 
@@ -496,7 +519,9 @@ impl Config {
         }
         match t.refresh_token_reuse_grace {
             Some(v) if gatehouse_protocol::client::REUSE_GRACE_RANGE.contains(&v) => lifetimes.refresh_reuse_grace = v,
-            Some(v) => errs.push(format!("{file}: tokens.refresh_token_reuse_grace: {v} is not a number of seconds from 0 to 300")),
+            Some(v) => errs.push(format!(
+                "{file}: tokens.refresh_token_reuse_grace: {v} is not a number of seconds from 0 to 300"
+            )),
             None => {}
         }
         if let Some(r) = self.key_rotation_interval

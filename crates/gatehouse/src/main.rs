@@ -429,8 +429,15 @@ async fn serve(cfg: ValidConfig) -> anyhow::Result<()> {
         startup_ms = started.elapsed().as_millis() as u64,
         "Gatehouse is ready"
     );
+    // Sized after raising the open-file limit: beyond it, accepting fails and nobody is served.
+    let open_files = gatehouse_server::serve::raise_open_file_limit();
+    let (limits, lowered) = cfg.limits.fitted_to(open_files);
+    if let Some(why) = lowered {
+        tracing::warn!("{why}");
+    }
+    tracing::info!(max_connections = limits.max_connections, open_files, "connection limit");
     let app = gatehouse_server::app(gatehouse_server::AppState::new(services, &cfg));
-    gatehouse_server::serve_with(listener, app, cfg.limits, shutdown).await?;
+    gatehouse_server::serve_with(listener, app, limits, shutdown).await?;
     tracing::info!("Gatehouse stopped");
     Ok(())
 }

@@ -632,10 +632,7 @@ impl KeyStore for SqlStore {
                 args![name, candidate, now],
             )
             .await?;
-        self.db
-            .one("SELECT secret FROM server_secrets WHERE name = $1", args![name])
-            .await?
-            .get("secret")
+        self.db.one("SELECT secret FROM server_secrets WHERE name = $1", args![name]).await?.get("secret")
     }
 }
 

@@ -188,3 +188,13 @@ fn contrast_matches_wcag() {
     assert_eq!(parse_colour("#ggg"), None);
     assert_eq!(parse_colour("fff"), None);
 }
+
+#[test]
+fn the_connection_limit_fits_the_open_file_limit() {
+    let limits = Limits::default();
+    assert_eq!(limits.fitted_to(1_048_576), (limits, None), "room enough: unchanged");
+    let (fitted, why) = limits.fitted_to(1024);
+    assert_eq!(fitted.max_connections, 1024 - crate::config::RESERVED_DESCRIPTORS);
+    assert!(why.is_some_and(|w| w.contains("10000") && w.contains("RLIMIT_NOFILE")));
+    assert_eq!(limits.fitted_to(10).0.max_connections, 1, "never zero");
+}

@@ -61,12 +61,79 @@ async fn oversized_heads_and_bodies_are_refused() {
     assert_eq!(r.status(), 413);
 }
 
+/// Whether the server closed `c` (end of stream) within 10 s, rather than leaving it open.
+fn closed_by_server(mut c: TcpStream) -> bool {
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut out = Vec::new();
+    c.read_to_end(&mut out).is_ok()
+}
+
+/// Whether `c` is still open: nothing to read, no end of stream, for 300 ms.
+fn still_open(c: &mut TcpStream) -> bool {
+    c.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    let mut buf = [0u8; 1];
+    matches!(c.read(&mut buf), Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut))
+}
+
+/// Issue 19 §1: a connection that sends nothing (or a byte, or the start of the HTTP/2
+/// preface) is closed once the header timeout has passed since it was accepted.
 #[tokio::test]
-async fn connections_beyond_the_limit_wait_their_turn() {
+async fn silent_connections_are_closed_after_the_header_timeout() {
+    let s = TestServer::start(&format!("[limits]\nheader_read_timeout = 1\n{CONFIG}"), TestDb::sqlite()).await.unwrap();
+    let mut set = tokio::task::JoinSet::new();
+    for opening in [&b""[..], b"G", b"PRI * HTTP/2.0"] {
+        let a = addr(&s);
+        set.spawn_blocking(move || {
+            let mut c = TcpStream::connect(a).unwrap();
+            c.write_all(opening).unwrap();
+            (String::from_utf8_lossy(opening).into_owned(), closed_by_server(c))
+        });
+    }
+    for (opening, closed) in set.join_all().await {
+        assert!(closed, "a connection that sent {opening:?} and then nothing was left open");
+    }
+}
+
+/// At the limit, a new connection closes the one idle longest, and is served.
+#[tokio::test]
+async fn at_the_limit_the_longest_idle_connection_makes_room() {
+    let cfg = format!("[limits]\nmax_connections = 2\nheader_read_timeout = 60\n{CONFIG}");
+    let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
+    let a = addr(&s);
+    let oldest = TcpStream::connect(&a).unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut newer = TcpStream::connect(&a).unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let a2 = a.clone();
+    let (answer, _) = tokio::task::spawn_blocking(move || {
+        let mut c = TcpStream::connect(a2).unwrap();
+        c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        read_until_closed(c)
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        tokio::task::spawn_blocking(move || closed_by_server(oldest)).await.unwrap(),
+        "the oldest idle one made room"
+    );
+    assert!(still_open(&mut newer), "only one was closed");
+}
+
+/// Connections serving a request are never closed for the limit: when all are busy, a new
+/// connection waits for one to end.
+#[tokio::test]
+async fn busy_connections_are_kept_and_a_new_one_waits_its_turn() {
     let s = TestServer::start(&format!("[limits]\nmax_connections = 2\n{CONFIG}"), TestDb::sqlite()).await.unwrap();
     let a = addr(&s);
-    let (first, second) = (TcpStream::connect(&a).unwrap(), TcpStream::connect(&a).unwrap());
-    // A third connection is accepted by the kernel but not served while two are open.
+    // Each is busy: its request head is in, its body still coming.
+    let busy = || {
+        let mut c = TcpStream::connect(&a).unwrap();
+        c.write_all(b"POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ngrant").unwrap();
+        c
+    };
+    let (first, mut second) = (busy(), busy());
+    tokio::time::sleep(Duration::from_millis(100)).await;
     let a2 = a.clone();
     let third = tokio::task::spawn_blocking(move || {
         let mut c = TcpStream::connect(a2).unwrap();
@@ -74,11 +141,33 @@ async fn connections_beyond_the_limit_wait_their_turn() {
         read_until_closed(c)
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(!third.is_finished(), "served beyond the limit");
+    assert!(!third.is_finished(), "served beyond the limit by closing a busy connection");
+    assert!(still_open(&mut second), "a busy connection was closed");
     drop(first);
     let (answer, _) = third.await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     drop(second);
+}
+
+/// 2,000 silent connections from one address, four times the connection limit: discovery from
+/// another connection is still answered. Before, the limit's permits were all held by silent
+/// sockets and discovery was never answered.
+#[tokio::test]
+async fn discovery_answers_under_a_flood_of_silent_connections() {
+    let s = TestServer::start(&format!("[limits]\nmax_connections = 500\n{CONFIG}"), TestDb::sqlite()).await.unwrap();
+    let a = addr(&s);
+    let mut flood = Vec::with_capacity(2_000);
+    for _ in 0..2_000 {
+        flood.push(tokio::net::TcpStream::connect(&a).await.unwrap());
+    }
+    let fresh = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let started = Instant::now();
+    let r = fresh.get(s.url("/.well-known/openid-configuration")).send().await;
+    let took = started.elapsed();
+    eprintln!("discovery under 2,000 silent connections answered in {took:?}");
+    assert_eq!(r.map(|r| r.status().as_u16()).ok(), Some(200), "discovery under the flood ({took:?})");
+    assert_eq!(s.http.get(s.url("/healthz")).send().await.unwrap().status(), 200);
+    drop(flood);
 }
 
 /// Every endpoint, fed malformed input: a 4xx with a spec-shaped body, never a 5xx, and the

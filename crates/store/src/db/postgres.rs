@@ -77,8 +77,7 @@ impl Postgres {
     // connection): a few hundred bytes beside a round trip.
     pub(crate) async fn execute(&self, sql: &str, args: Vec<Arg>) -> Result<u64> {
         let sql = sql.to_owned();
-        self.run(|c| Box::pin(async move { Ok(bind(sqlx::query(&sql), args).execute(c).await?.rows_affected()) }))
-            .await
+        self.run(|c| Box::pin(async move { Ok(bind(sqlx::query(&sql), args).execute(c).await?.rows_affected()) })).await
     }
 
     pub(crate) async fn rows(&self, sql: &str, args: Vec<Arg>) -> Result<Vec<Row>> {
