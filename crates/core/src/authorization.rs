@@ -60,6 +60,11 @@ impl Authorization {
         self.store.get_user_by_sub(sub).await
     }
 
+    /// The scopes in force (a request's unknown scope names are ignored).
+    pub fn catalog(&self) -> std::sync::Arc<crate::catalog::CatalogView> {
+        self.tokens.catalog.get()
+    }
+
     pub async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
         self.store.get_client(id).await
     }

@@ -21,6 +21,14 @@ pub struct CatalogView {
     pub discovery: Bytes,
 }
 
+impl CatalogView {
+    /// Whether `scope` is defined here (built in or configured): other names in a request are
+    /// ignored (OIDC Core §3.1.2.1).
+    pub fn knows(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s.name.as_str() == scope)
+    }
+}
+
 pub struct Catalog {
     issuer: Arc<str>,
     algs: Vec<SigningAlg>,

@@ -10,7 +10,7 @@ use gatehouse_protocol::device::{display_user_code, new_user_code, normalise_use
 use gatehouse_protocol::error::OAuthError;
 use gatehouse_protocol::grant::GrantType;
 use gatehouse_protocol::scope::ScopeSet;
-use gatehouse_protocol::token::{check_grant_allowed, resolve_scope};
+use gatehouse_protocol::token::check_grant_allowed;
 use gatehouse_store::{DeviceRecord, Session, Store, StoreError};
 use serde::Serialize;
 use std::net::IpAddr;
@@ -69,7 +69,8 @@ impl Devices {
             .map(ScopeSet::parse)
             .transpose()
             .map_err(|_| OAuthError::InvalidScope("the scope is malformed"))?;
-        let scope = resolve_scope(requested.as_ref(), &client.scopes)?;
+        let catalog = self.tokens.catalog.get();
+        let scope = client.grantable_scope(requested.as_ref(), &client.scopes, &|s| catalog.knows(s))?;
         let now = self.clock.now();
         let lt = self.tokens.lifetimes.for_client(client);
         let device_code = self.tokens.random(32);

@@ -11,8 +11,10 @@ use crate::config::RegistrationPolicy;
 use crate::issuer::{TokenIssuer, hash_token};
 use crate::secrets::constant_time_eq;
 use gatehouse_protocol::authorize::SUPPORTED_RESPONSE_TYPES;
-use gatehouse_protocol::client::{ClientSpec, FieldError, TokenEndpointAuthMethod};
+use gatehouse_protocol::client::{ApplicationType, ClientSpec, FieldError, TokenEndpointAuthMethod};
 use gatehouse_protocol::clock::Clock;
+use gatehouse_protocol::grant::GrantType;
+use gatehouse_protocol::registration::check_redirect_uris;
 use gatehouse_protocol::{Client, ClientId};
 use gatehouse_store::Store;
 use serde_json::{Value, json};
@@ -43,6 +45,8 @@ pub struct Metadata {
     backchannel_logout_uri: Option<String>,
     #[serde(default)]
     backchannel_logout_session_required: bool,
+    #[serde(default)]
+    application_type: Option<String>,
 }
 
 /// Why a registration request was refused (RFC 7591 §3.2.2, RFC 6750 §3.1).
@@ -54,6 +58,12 @@ pub enum RegistrationError {
     InvalidToken,
     /// The server failed; the detail is for the log.
     Server(String),
+}
+
+/// Where a registrant asked for its grants: `grant_types`, or only `response_types` (which
+/// imply them).
+fn grants_field(m: &Metadata) -> &'static str {
+    if m.grant_types.is_none() && m.response_types.is_some() { "response_types" } else { "grant_types" }
 }
 
 impl RegistrationError {
@@ -130,8 +140,10 @@ impl Registration {
             return Err(RegistrationError::InvalidToken);
         }
         let client_id = self.tokens.random(16);
+        let grants_field = grants_field(&m);
         let spec = self.spec(client_id, m)?;
-        let Written { client, generated_secret } = self.registrar().create_client_within(&spec, &self.within()).await?;
+        let Written { client, generated_secret } =
+            self.registrar().create_client_within(&spec, &self.within(grants_field)).await?;
         let rat = self.tokens.random(32);
         self.store.set_registration_token(&client.id, Some(&hash_token(&rat))).await?;
         let mut extra = json!({
@@ -146,9 +158,13 @@ impl Registration {
         Ok(self.metadata(&client, extra))
     }
 
-    /// RFC 7592 §2.1: the client's metadata as registered.
-    pub fn read(&self, client: &Client) -> Value {
-        self.metadata(client, json!({}))
+    /// RFC 7592 §2.1: the client's metadata as registered, with `registration_access_token`
+    /// and `registration_client_uri`. Only the token's hash is stored, so a new one is issued
+    /// (§2.1 allows it) and the one presented stops working.
+    pub async fn read(&self, client: &Client) -> Result<Value> {
+        let rat = self.tokens.random(32);
+        self.store.set_registration_token(&client.id, Some(&hash_token(&rat))).await?;
+        Ok(self.metadata(client, json!({ "registration_access_token": rat })))
     }
 
     /// RFC 7592 §2.2: replaces the metadata; the secret stays.
@@ -158,9 +174,10 @@ impl Registration {
             return Err(RegistrationError::metadata("client_id must be the registered client's"));
         }
         let was_public = client.token_endpoint_auth_method == TokenEndpointAuthMethod::None;
+        let grants_field = grants_field(&m);
         let spec = self.spec(client.id.to_string(), m)?;
         let Written { client, generated_secret } =
-            self.registrar().update_client_within(client.id.as_str(), &spec, &self.within()).await?;
+            self.registrar().update_client_within(client.id.as_str(), &spec, &self.within(grants_field)).await?;
         let mut extra = json!({});
         if let (Some(s), Some(o), true) = (&generated_secret, extra.as_object_mut(), was_public) {
             o.insert("client_secret".into(), json!(s.expose()));
@@ -198,8 +215,21 @@ impl Registration {
         }
         // RFC 7591 §2: grant_types defaults to authorization_code.
         let grant_types = m.grant_types.unwrap_or_else(|| vec!["authorization_code".into()]);
+        // offline_access asks for refresh tokens: a client without the grant is not given it
+        // (and so is never told it has it).
+        let scope = if grant_types.iter().any(|g| g == "refresh_token") {
+            scope
+        } else {
+            scope.split(' ').filter(|s| !s.is_empty() && *s != "offline_access").collect::<Vec<_>>().join(" ")
+        };
+        let application_type = match m.application_type.as_deref() {
+            None => ApplicationType::Web,
+            Some(t) => ApplicationType::parse(t)
+                .ok_or_else(|| AdminError::field("application_type", format!("{t:?} is not web or native")))?,
+        };
         Ok(ClientSpec {
             client_id,
+            application_type,
             client_name: m.client_name,
             scope: Some(scope),
             grant_types: Some(grant_types),
@@ -215,17 +245,33 @@ impl Registration {
     }
 
     /// The grants a registered client ends up with (from grant_types and response_types) must
-    /// all be allowed.
-    fn within(&self) -> impl Fn(&Client) -> std::result::Result<(), Vec<FieldError>> + Sync + '_ {
-        move |c| match c.grants.iter().find(|g| !self.policy.allowed_grants.contains(*g)) {
-            Some(g) => Err(vec![FieldError::new(
-                "grant_types",
-                format!(
-                    "{g} may not be registered; allowed: {}",
-                    self.policy.allowed_grants.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(", ")
-                ),
-            )]),
-            None => Ok(()),
+    /// all be allowed, and its redirect URIs must suit its `application_type`. A refused grant
+    /// is reported against `grants_field`, the field the registrant wrote it in.
+    fn within(
+        &self,
+        grants_field: &'static str,
+    ) -> impl Fn(&Client) -> std::result::Result<(), Vec<FieldError>> + Sync + '_ {
+        move |c| {
+            if let Some(g) = c.grants.iter().find(|g| !self.policy.allowed_grants.contains(*g)) {
+                let allowed = &self.policy.allowed_grants;
+                let response_types: Vec<String> = SUPPORTED_RESPONSE_TYPES
+                    .iter()
+                    .filter(|rt| allowed.contains(rt.required_grant()))
+                    .map(ToString::to_string)
+                    .collect();
+                return Err(vec![FieldError::new(
+                    grants_field,
+                    format!(
+                        "needs the {g} grant, which may not be registered here; allowed grant_types: {}; \
+                         allowed response_types: {}",
+                        allowed.iter().map(|g| g.as_str()).collect::<Vec<_>>().join(", "),
+                        response_types.join(", ")
+                    ),
+                )]);
+            }
+            let implicit = c.grants.contains(GrantType::Implicit) || c.grants.contains(GrantType::Hybrid);
+            let problems = check_redirect_uris(c.application_type, implicit, &c.redirect_uris);
+            if problems.is_empty() { Ok(()) } else { Err(problems) }
         }
     }
 

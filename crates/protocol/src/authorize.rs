@@ -12,7 +12,7 @@
 use crate::client::Client;
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
-use crate::grant::{GrantType, ResponseType};
+use crate::grant::ResponseType;
 use crate::params::Params;
 use crate::pkce;
 use crate::redirect_uri::RedirectUri;
@@ -164,7 +164,14 @@ pub fn error_response_mode(params: &Params) -> ResponseMode {
 const MAX_PARAM: usize = 2048;
 
 /// Stage 2: every other rule. Errors from here are redirected to `redirect_uri` with `state`.
-pub fn validate(client: &Client, redirect_uri: RedirectUri, params: &Params) -> Result<AuthorizeRequest, OAuthError> {
+/// Validates an authorization request from `client` for `redirect_uri`; `known` says which scope
+/// names this server defines (others are ignored, [`Client::grantable_scope`]).
+pub fn validate(
+    client: &Client,
+    redirect_uri: RedirectUri,
+    params: &Params,
+    known: &dyn Fn(&str) -> bool,
+) -> Result<AuthorizeRequest, OAuthError> {
     // OIDC Core §6: request objects are not supported; say so with the registered codes.
     if params.contains("request") {
         return Err(OAuthError::RequestNotSupported);
@@ -189,14 +196,12 @@ pub fn validate(client: &Client, redirect_uri: RedirectUri, params: &Params) -> 
         return Err(OAuthError::InvalidRequest("response_mode=query cannot carry tokens"));
     }
 
-    let mut scope = ScopeSet::parse(params.get("scope").unwrap_or(""))
+    let requested = ScopeSet::parse(params.get("scope").unwrap_or(""))
         .map_err(|_| OAuthError::InvalidScope("the scope is malformed"))?;
-    if scope.is_empty() {
+    if requested.is_empty() {
         return Err(OAuthError::InvalidScope("scope is required"));
     }
-    if !scope.is_subset(&client.scopes) {
-        return Err(OAuthError::InvalidScope("the client may not ask for a requested scope"));
-    }
+    let mut scope = client.grantable_scope(Some(&requested), &client.scopes, known)?;
 
     for (k, v) in ["state", "nonce", "login_hint", "id_token_hint", "acr_values", "ui_locales"]
         .iter()
@@ -240,10 +245,6 @@ pub fn validate(client: &Client, redirect_uri: RedirectUri, params: &Params) -> 
         return Err(OAuthError::InvalidRequest(
             "PKCE is required: send code_challenge with code_challenge_method=S256",
         ));
-    }
-    if scope.contains("offline_access") && !client.grants.contains(GrantType::RefreshToken) {
-        // Asking for offline_access without the refresh_token grant cannot be honoured.
-        return Err(OAuthError::InvalidScope("the client may not use refresh tokens"));
     }
     if !response_type.code {
         // OIDC Core §11: offline_access MUST be ignored unless a code is returned; refresh

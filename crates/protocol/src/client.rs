@@ -4,6 +4,7 @@
 //! validated once into a [`Client`]. Errors name the key and say what is allowed, so the config
 //! loader and the admin API report them the same way.
 
+use crate::error::OAuthError;
 use crate::grant::{GrantSet, GrantType, ResponseType};
 use crate::jose::SigningAlg;
 use crate::redirect_uri::RedirectUri;
@@ -69,6 +70,34 @@ crate::string_serde!(TokenEndpointAuthMethod, TokenEndpointAuthMethod::parse, |v
     .as_str()
     .to_owned());
 
+/// OIDC Dynamic Client Registration §2 `application_type`: what kind of redirect URIs a
+/// registered client may use (checked at registration).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ApplicationType {
+    #[default]
+    Web,
+    Native,
+}
+
+impl ApplicationType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Web => "web",
+            Self::Native => "native",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Web, Self::Native].into_iter().find(|t| t.as_str() == s)
+    }
+
+    pub fn is_web(&self) -> bool {
+        *self == Self::Web
+    }
+}
+
+crate::string_serde!(ApplicationType, ApplicationType::parse, |v: &ApplicationType| v.as_str().to_owned());
+
 /// A validated client. Its serde form (RFC 7591 names) is the stored document and the admin
 /// API's view; the secret hash never appears in it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -113,6 +142,8 @@ pub struct Client {
     /// Whether the logout token must carry `sid` (it always does here).
     #[serde(default)]
     pub backchannel_logout_session_required: bool,
+    #[serde(default, skip_serializing_if = "ApplicationType::is_web")]
+    pub application_type: ApplicationType,
 }
 
 /// Per-client lifetime overrides, in seconds; `None` uses the server-wide value.
@@ -197,11 +228,38 @@ impl Client {
             session_ttl: l.session_ttl,
             backchannel_logout_uri: self.backchannel_logout_uri.as_ref().map(|u| u.as_str().to_owned()),
             backchannel_logout_session_required: self.backchannel_logout_session_required,
+            application_type: self.application_type,
         }
     }
 
     pub fn pkce_required(&self) -> bool {
         self.is_public() || self.require_pkce
+    }
+
+    /// What a request for `requested` scopes gets, of `allowed` (the client's scopes, or fewer
+    /// for a grant that excludes some). OIDC Core §3.1.2.1: scope values that are not understood
+    /// SHOULD be ignored, so names `known` does not know are dropped; so is `offline_access` when
+    /// this client may not use refresh tokens (nothing could honour it; OIDC Core §11). A known
+    /// scope beyond `allowed` is `invalid_scope`. Absent, the request gets all of `allowed`
+    /// (RFC 6749 §3.3 lets the server default). The token response names the result when it
+    /// differs from the request (RFC 6749 §5.1; Gatehouse always names it).
+    pub fn grantable_scope(
+        &self,
+        requested: Option<&ScopeSet>,
+        allowed: &ScopeSet,
+        known: &dyn Fn(&str) -> bool,
+    ) -> Result<ScopeSet, OAuthError> {
+        let refresh = self.grants.contains(GrantType::RefreshToken);
+        let honoured = |s: &&crate::scope::Scope| refresh || s.as_str() != "offline_access";
+        let Some(requested) = requested else { return Ok(allowed.iter().filter(honoured).cloned().collect()) };
+        let kept: ScopeSet = requested.iter().filter(|s| known(s.as_str())).filter(honoured).cloned().collect();
+        if !kept.is_subset(allowed) {
+            return Err(OAuthError::InvalidScope("the client may not ask for a requested scope"));
+        }
+        if kept.is_empty() && !requested.is_empty() {
+            return Err(OAuthError::InvalidScope("none of the requested scopes can be granted"));
+        }
+        Ok(kept)
     }
 }
 
@@ -267,6 +325,8 @@ pub struct ClientSpec {
     pub backchannel_logout_uri: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub backchannel_logout_session_required: bool,
+    #[serde(default, skip_serializing_if = "ApplicationType::is_web")]
+    pub application_type: ApplicationType,
 }
 
 /// One problem with one key of an entry.
@@ -483,6 +543,7 @@ impl ClientSpec {
                     lifetimes,
                     backchannel_logout_uri,
                     backchannel_logout_session_required: self.backchannel_logout_session_required,
+                    application_type: self.application_type,
                 },
                 secret_input,
             }),

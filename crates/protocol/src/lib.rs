@@ -50,6 +50,7 @@ pub mod params;
 pub mod pkce;
 pub mod rand;
 pub mod redirect_uri;
+pub mod registration;
 pub mod scope;
 pub mod secret;
 pub mod token;

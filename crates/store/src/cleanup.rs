@@ -55,10 +55,10 @@ fn report(counts: &[u64]) -> CleanupReport {
         sessions: c(1) + c(2),
         codes: c(3),
         refresh_tokens: c(4),
-        revoked_access_tokens: c(5),
-        device_codes: c(6),
-        keys: c(7),
-        throttle: c(8),
+        revoked_access_tokens: c(5) + c(6),
+        device_codes: c(7),
+        keys: c(8),
+        throttle: c(9),
     }
 }
 

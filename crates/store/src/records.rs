@@ -11,7 +11,7 @@ use crate::{Result, StoreError};
 use gatehouse_protocol::authorize::{AuthorizeRequest, Prompt, ResponseMode};
 use gatehouse_protocol::claims::{ClaimTargets, ScopeDefinition};
 use gatehouse_protocol::client::ClientId;
-use gatehouse_protocol::client::{Client, ClientLifetimes, TokenEndpointAuthMethod};
+use gatehouse_protocol::client::{ApplicationType, Client, ClientLifetimes, TokenEndpointAuthMethod};
 use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::grant::GrantSet;
 use gatehouse_protocol::grant::ResponseType;
@@ -297,6 +297,8 @@ pub(crate) struct ClientRecord {
     backchannel_logout_uri: Option<RedirectUri>,
     #[serde(default)]
     backchannel_logout_session_required: bool,
+    #[serde(default, skip_serializing_if = "ApplicationType::is_web")]
+    application_type: ApplicationType,
 }
 
 impl From<&Client> for ClientRecord {
@@ -328,6 +330,7 @@ impl From<&Client> for ClientRecord {
             },
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             backchannel_logout_session_required: c.backchannel_logout_session_required,
+            application_type: c.application_type,
         }
     }
 }
@@ -363,6 +366,7 @@ impl ClientRecord {
             },
             backchannel_logout_uri: self.backchannel_logout_uri,
             backchannel_logout_session_required: self.backchannel_logout_session_required,
+            application_type: self.application_type,
         }
     }
 }

@@ -9,7 +9,8 @@ use gatehouse_protocol::scope::ScopeSet;
 use gatehouse_protocol::token::{TokenResponse, client_credentials};
 
 pub fn handle(core: &Issuing, client: &Client, requested: Option<&ScopeSet>) -> Result<TokenResponse, OAuthError> {
-    let scope = client_credentials::validate(client, requested)?;
+    let catalog = core.tokens.catalog.get();
+    let scope = client_credentials::validate(client, requested, &|s| catalog.knows(s))?;
     let subject = Subject { sub: client.id.as_str(), user: None, auth_time: None, sid: None };
     let (access_token, _) = core.tokens.access_token(client, &subject, &scope, core.now())?;
     Ok(TokenResponse {

@@ -18,7 +18,8 @@ pub async fn handle(
     requested: Option<&ScopeSet>,
     peer: std::net::IpAddr,
 ) -> Result<TokenResponse, OAuthError> {
-    let scope = password::validate(client, requested)?;
+    let catalog = core.tokens.catalog.get();
+    let scope = password::validate(client, requested, &|s| catalog.knows(s))?;
     // Throttled per account and per source address in the shared password check. Not per
     // client: one app's many users would lock each other out with their typos.
     let user = match sign_in.check_password(username, pw, Some(peer)).await {

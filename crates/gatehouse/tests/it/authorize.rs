@@ -116,7 +116,7 @@ async fn request_errors_go_back_to_the_client_with_state_and_iss() {
     let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
         (spa(&[]), "invalid_request"), // public client without PKCE
         (spa(&[("code_challenge", "a".repeat(43).leak()), ("code_challenge_method", "plain")]), "invalid_request"),
-        (webapp_auth(&[("scope", "openid admin")]), "invalid_scope"),
+        (webapp_auth(&[("scope", "openid phone")]), "invalid_scope"), // known, not the webapp's
         (webapp_auth(&[("response_type", "banana")]), "unsupported_response_type"),
         (webapp_auth(&[("response_type", "code"), ("response_mode", "web_message")]), "invalid_request"),
         (webapp_auth(&[("prompt", "none login")]), "invalid_request"),

@@ -120,8 +120,10 @@ async fn a_sign_in_crosses_three_nodes() {
     assert_eq!(userinfo.status(), 401, "C refuses the revoked access token");
 }
 
-/// One code redeemed at three nodes at once, one refresh token rotated at two nodes at once:
-/// one success each, and the losers' replay revokes what the winner got.
+/// One code redeemed at three nodes at once: one success, and the losers' replay revokes what
+/// the winner got. One refresh token rotated at two nodes at once: rotated once, every use a
+/// retry inside the grace window that gets the same successor; once the successor has been
+/// used, the old token presented again revokes the family at every node.
 #[tokio::test]
 async fn races_across_nodes_have_one_winner_and_revoke_its_tokens() {
     let Some([a, b, c]) = three_nodes().await else { return };
@@ -143,11 +145,21 @@ async fn races_across_nodes_have_one_winner_and_revoke_its_tokens() {
             ("grant_type", "refresh_token".into()),
             ("refresh_token", tokens["refresh_token"].as_str().unwrap().into()),
         ];
-        let won = one_winner(race(&[&b, &c], 3, &refresh).await, "refresh rotation");
-        let (at, rt) = (won["access_token"].as_str().unwrap(), won["refresh_token"].as_str().unwrap());
-        assert!(!active(&b, at).await, "round {round}: the reuse revoked the winner's access token");
-        let (st, _) = post(&a, "/token", &[("grant_type", "refresh_token"), ("refresh_token", rt)]).await;
-        assert_eq!(st, 400, "round {round}: the reuse revoked the winner's refresh token");
+        let all = race(&[&b, &c], 3, &refresh).await;
+        assert!(all.iter().all(|(st, _)| *st == 200), "round {round}: {all:?}");
+        let successors: std::collections::BTreeSet<&str> =
+            all.iter().map(|(_, v)| v["refresh_token"].as_str().unwrap()).collect();
+        assert_eq!(successors.len(), 1, "round {round}: one successor for every retry");
+        let successor = successors.first().unwrap();
+        let (st, newest) = post(&a, "/token", &[("grant_type", "refresh_token"), ("refresh_token", successor)]).await;
+        assert_eq!(st, 200, "round {round}: the family lives: {newest}");
+        let (st, _) = post(&b, "/token", &refresh.iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()).await;
+        assert_eq!(st, 400, "round {round}: the old token after its successor was used is a replay");
+        let at = all[0].1["access_token"].as_str().unwrap();
+        assert!(!active(&b, at).await, "round {round}: the replay revoked the retries' access tokens");
+        let rt = newest["refresh_token"].as_str().unwrap();
+        let (st, _) = post(&c, "/token", &[("grant_type", "refresh_token"), ("refresh_token", rt)]).await;
+        assert_eq!(st, 400, "round {round}: and the newest refresh token");
     }
 }
 

@@ -77,6 +77,12 @@ async fn a_registered_client_is_usable_at_once_and_managed_with_its_token() {
         let read: Value = r.json().await.unwrap();
         assert_eq!(read["client_name"], "Robot");
         assert!(read.get("client_secret").is_none());
+        // RFC 7592 §2.1: the read returns a registration access token (a new one: only hashes
+        // are kept) and the client's URI; the token presented is replaced.
+        assert_eq!(read["registration_client_uri"], s.url(&uri));
+        let rat = read["registration_access_token"].as_str().expect("RFC 7592 §2.1").to_owned();
+        assert_ne!(rat, c["registration_access_token"].as_str().unwrap());
+        assert_eq!(get(c["registration_access_token"].as_str().unwrap().into()).await.status(), 401, "replaced");
 
         let put = |body: Value| {
             let (s, uri, rat) = (&s, uri.clone(), rat.clone());
@@ -154,4 +160,68 @@ async fn registration_is_validated_and_capped_by_policy() {
                 .await;
         assert_eq!(v["public"], true);
     }
+}
+
+/// OIDC Dynamic Client Registration §2 `application_type`, the field a refusal names, and
+/// `offline_access` only for clients that may use refresh tokens (issue 19 §4, §5).
+#[tokio::test]
+async fn application_types_refusals_that_name_their_field_and_no_offline_access_without_refresh() {
+    let cfg = format!(
+        "{}\n[registration]\nenabled = true\nallowed_grants = [\"authorization_code\", \"implicit\", \"refresh_token\"]\n",
+        crate::admin::config()
+    );
+    for db in TestDb::each().await {
+        let label = db.label;
+        let s = TestServer::start(&cfg, db).await.unwrap();
+        let refused = [
+            json!({"redirect_uris": ["http://rp.example/cb"], "grant_types": ["implicit"], "response_types": ["id_token"]}),
+            json!({"redirect_uris": ["https://localhost/cb"], "grant_types": ["implicit"], "response_types": ["id_token"]}),
+            json!({"application_type": "native", "redirect_uris": ["https://rp.example/cb"]}),
+            json!({"application_type": "native", "redirect_uris": ["http://rp.example/cb"]}),
+        ];
+        for body in refused {
+            let (st, e) = register(&s, None, body.clone()).await;
+            assert_eq!((st, e["error"].as_str()), (400, Some("invalid_redirect_uri")), "{label}: {body}: {e}");
+        }
+        let (st, e) = register(&s, None, json!({"application_type": "desktop", "redirect_uris": ["x:/cb"]})).await;
+        assert_eq!((st, e["error"].as_str()), (400, Some("invalid_client_metadata")), "{label}: {e}");
+
+        let native = json!({"application_type": "native", "token_endpoint_auth_method": "none",
+                            "redirect_uris": ["com.example.app:/cb", "http://127.0.0.1/cb"]});
+        let (st, c) = register(&s, None, native).await;
+        assert_eq!(st, 201, "{label}: {c}");
+        assert_eq!(c["application_type"], "native");
+        let r = s
+            .http
+            .get(s.url(&format!("/register/{}", c["client_id"].as_str().unwrap())))
+            .bearer_auth(c["registration_access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.json::<Value>().await.unwrap()["application_type"], "native", "{label}: kept");
+        assert!(
+            !c["scope"].as_str().unwrap().split(' ').any(|s| s == "offline_access"),
+            "{label}: no refresh grant, no offline_access: {c}"
+        );
+        let (st, c) = register(
+            &s,
+            None,
+            json!({"redirect_uris": ["https://rp.example/cb"], "grant_types": ["authorization_code", "refresh_token"]}),
+        )
+        .await;
+        assert_eq!(st, 201, "{label}: {c}");
+        assert!(c["scope"].as_str().unwrap().split(' ').any(|s| s == "offline_access"), "{label}: {c}");
+    }
+    // oidc-agent registers with response_types ["token"] alone: the refusal names that field and
+    // what the deployment allows.
+    let s =
+        TestServer::start(&format!("{}\n[registration]\nenabled = true\n", crate::admin::config()), TestDb::sqlite())
+            .await
+            .unwrap();
+    let (st, e) =
+        register(&s, None, json!({"redirect_uris": ["https://rp.example/cb"], "response_types": ["token"]})).await;
+    assert_eq!((st, e["error"].as_str()), (400, Some("invalid_client_metadata")), "{e}");
+    let d = e["error_description"].as_str().unwrap();
+    assert!(d.starts_with("response_types"), "{d}");
+    assert!(d.contains("allowed grant_types") && d.contains("allowed response_types: code"), "{d}");
 }

@@ -504,3 +504,80 @@ async fn per_client_lifetimes_override_the_server_defaults() {
         assert_eq!(cc["expires_in"], 3600);
     }
 }
+
+/// OIDC Core §3.1.2.1 (issue 19 §4): scope names the server does not know are ignored and left
+/// out of the granted `scope`; a known scope the client may not use is still `invalid_scope`;
+/// `offline_access` from a client without refresh tokens is ignored, not an error.
+#[tokio::test]
+async fn unknown_scopes_are_ignored_and_known_ones_beyond_the_client_refused() {
+    for db in TestDb::each().await {
+        let label = db.label;
+        let s = TestServer::start(CONFIG, db).await.unwrap();
+        let pw = |scope: &'static str| {
+            let s = &s;
+            async move {
+                token(
+                    s,
+                    Some(("pwapp", "pwapp-secret")),
+                    &[
+                        ("grant_type", "password"),
+                        ("username", "alice"),
+                        ("password", "alice-password"),
+                        ("scope", scope),
+                    ],
+                )
+                .await
+            }
+        };
+        let (st, _, t) = pw("openid no-such-scope profile").await;
+        assert_eq!(st, 200, "{label}: {t}");
+        assert_eq!(t["scope"], "openid profile", "{label}: the unknown one is left out");
+        let (st, _, e) = pw("openid email").await;
+        assert_eq!((st, e["error"].as_str()), (400, Some("invalid_scope")), "{label}: email is known, not pwapp's");
+        let (st, _, e) = pw("no-such-scope").await;
+        assert_eq!((st, e["error"].as_str()), (400, Some("invalid_scope")), "{label}: nothing left to grant");
+
+        let cc = |scope: &'static str| {
+            let s = &s;
+            async move {
+                token(s, Some(("service", "service-secret")), &[("grant_type", "client_credentials"), ("scope", scope)])
+                    .await
+            }
+        };
+        let (st, _, t) = cc("roles no-such-scope").await;
+        assert_eq!((st, t["scope"].as_str()), (200, Some("roles")), "{label}: {t}");
+
+        // postapp has no refresh grant: offline_access (and an unknown scope) are ignored at
+        // /authorize, and no refresh token comes out of the code.
+        let b = Browser::new(&s.url);
+        let cb = b
+            .sign_in(
+                &[
+                    ("client_id", "postapp"),
+                    ("redirect_uri", "http://127.0.0.1:4000/cb"),
+                    ("response_type", "code"),
+                    ("scope", "openid profile offline_access no-such-scope"),
+                    ("state", "st"),
+                ],
+                "alice",
+                "alice-password",
+            )
+            .await;
+        assert!(!cb.contains_key("error"), "{label}: {cb:?}");
+        let (st, _, t) = token(
+            &s,
+            None,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &cb["code"]),
+                ("redirect_uri", "http://127.0.0.1:4000/cb"),
+                ("client_id", "postapp"),
+                ("client_secret", "postapp-secret"),
+            ],
+        )
+        .await;
+        assert_eq!(st, 200, "{label}: {t}");
+        assert_eq!(t["scope"], "openid profile", "{label}");
+        assert!(t.get("refresh_token").is_none(), "{label}");
+    }
+}

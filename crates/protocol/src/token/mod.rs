@@ -117,15 +117,5 @@ pub struct TokenResponse {
 /// The scopes that identify a user; meaningless without one (client_credentials).
 pub const IDENTITY_SCOPES: [&str; 6] = ["openid", "profile", "email", "address", "phone", "offline_access"];
 
-/// Resolves a requested scope against what is allowed: absent means all of `allowed`
-/// (RFC 6749 §3.3 lets the server default); anything beyond `allowed` is `invalid_scope`.
-pub fn resolve_scope(requested: Option<&ScopeSet>, allowed: &ScopeSet) -> Result<ScopeSet, OAuthError> {
-    match requested {
-        None => Ok(allowed.clone()),
-        Some(r) if r.is_subset(allowed) => Ok(r.clone()),
-        Some(_) => Err(OAuthError::InvalidScope("a requested scope is not allowed")),
-    }
-}
-
 #[cfg(test)]
 mod tests;

@@ -19,6 +19,11 @@ fn client(grants: &[&str], public: bool) -> Client {
     c
 }
 
+/// Every scope name is known here except those starting with "unknown".
+fn known(s: &str) -> bool {
+    !s.starts_with("unknown")
+}
+
 fn scopes(s: &str) -> ScopeSet {
     ScopeSet::parse(s).unwrap()
 }
@@ -43,19 +48,35 @@ fn parse_dispatches_by_grant_type() {
 #[test]
 fn client_credentials_rules() {
     let c = client(&["client_credentials"], false);
-    assert_eq!(client_credentials::validate(&c, None).unwrap(), scopes("roles"), "identity scopes left out");
-    assert_eq!(client_credentials::validate(&c, Some(&scopes("roles"))).unwrap(), scopes("roles"));
-    assert_eq!(client_credentials::validate(&c, Some(&scopes("openid"))).unwrap_err().code(), "invalid_scope");
-    assert_eq!(client_credentials::validate(&c, Some(&scopes("admin"))).unwrap_err().code(), "invalid_scope");
+    assert_eq!(client_credentials::validate(&c, None, &known).unwrap(), scopes("roles"), "identity scopes left out");
+    assert_eq!(client_credentials::validate(&c, Some(&scopes("roles")), &known).unwrap(), scopes("roles"));
+    assert_eq!(client_credentials::validate(&c, Some(&scopes("openid")), &known).unwrap_err().code(), "invalid_scope");
+    assert_eq!(client_credentials::validate(&c, Some(&scopes("admin")), &known).unwrap_err().code(), "invalid_scope");
     let no_grant = client(&["authorization_code"], false);
     assert_eq!(check_grant_allowed(&no_grant, GrantType::ClientCredentials).unwrap_err().code(), "unauthorized_client");
+}
+
+/// OIDC Core §3.1.2.1: unknown scope names are ignored; a known scope the client may not use
+/// is refused; offline_access is ignored for a client without refresh tokens.
+#[test]
+fn unknown_scopes_are_ignored_and_known_ones_beyond_the_client_refused() {
+    let c = client(&["password", "refresh_token"], false);
+    let get = |c: &Client, r: &str| c.grantable_scope(Some(&scopes(r)), &c.scopes, &known);
+    assert_eq!(get(&c, "openid unknown-a profile unknown-b").unwrap(), scopes("openid profile"));
+    assert_eq!(get(&c, "openid email").unwrap_err().code(), "invalid_scope", "email is known, not the client's");
+    assert_eq!(get(&c, "unknown-a").unwrap_err().code(), "invalid_scope", "nothing left to grant");
+    assert_eq!(get(&c, "openid offline_access").unwrap(), scopes("openid offline_access"));
+    let no_refresh = client(&["password"], false);
+    assert_eq!(get(&no_refresh, "openid offline_access").unwrap(), scopes("openid"), "offline_access ignored");
+    assert_eq!(no_refresh.grantable_scope(None, &no_refresh.scopes, &known).unwrap(), scopes("openid profile roles"));
+    assert_eq!(c.grantable_scope(None, &c.scopes, &known).unwrap(), c.scopes, "absent: all allowed");
 }
 
 #[test]
 fn password_rules() {
     let c = client(&["password"], false);
-    assert_eq!(password::validate(&c, Some(&scopes("openid profile"))).unwrap(), scopes("openid profile"));
-    assert_eq!(password::validate(&c, Some(&scopes("openid email"))).unwrap_err().code(), "invalid_scope");
+    assert_eq!(password::validate(&c, Some(&scopes("openid profile")), &known).unwrap(), scopes("openid profile"));
+    assert_eq!(password::validate(&c, Some(&scopes("openid email")), &known).unwrap_err().code(), "invalid_scope");
     assert_eq!(
         check_grant_allowed(&client(&["authorization_code"], false), GrantType::Password).unwrap_err().code(),
         "unauthorized_client"

@@ -79,7 +79,10 @@ pub async fn read(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let result = registration.registered_client(bearer(&headers), &id).await.map(|c| registration.read(&c));
+    let result = match registration.registered_client(bearer(&headers), &id).await {
+        Ok(client) => registration.read(&client).await,
+        Err(e) => Err(e),
+    };
     answer(StatusCode::OK, result)
 }
 

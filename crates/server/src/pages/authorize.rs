@@ -85,7 +85,8 @@ pub async fn authorize(
     let mode = authorize::error_response_mode(&params);
     let state = params.get("state").map(str::to_owned);
     let back = |e: OAuthError| error_redirect(&s, redirect_uri.as_str(), mode, state.as_deref(), &e);
-    let req = match authorize::validate(&client, redirect_uri.clone(), &params) {
+    let catalog = az.catalog();
+    let req = match authorize::validate(&client, redirect_uri.clone(), &params, &|s| catalog.knows(s)) {
         Ok(r) => r,
         Err(e) => return Ok(back(e)),
     };
