@@ -89,8 +89,14 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         successor_key: server_keys.refresh,
     });
     let throttle = Arc::new(Throttle::new(store.clone(), clock.clone(), cfg.throttle, metrics.clone()));
-    let sign_in =
-        Arc::new(SignIn::new(store.clone(), throttle.clone(), metrics.clone(), tokens.clone(), clock.clone()));
+    let sign_in = Arc::new(SignIn::new(
+        store.clone(),
+        throttle.clone(),
+        metrics.clone(),
+        tokens.clone(),
+        clock.clone(),
+        server_keys.csrf,
+    ));
     let issuing = Issuing { store: store.clone(), tokens: tokens.clone(), clock: clock.clone() };
     let backchannel = Arc::new(Backchannel::new(store.clone(), tokens.clone(), clock.clone()));
     Ok(Gatehouse {

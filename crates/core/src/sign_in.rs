@@ -6,6 +6,7 @@
 use crate::issuer::{TokenIssuer, hash_token};
 use crate::metrics::Metrics;
 use crate::secrets;
+use crate::server_keys::ServerKey;
 use crate::throttle::{Key, Throttle};
 use gatehouse_protocol::clock::Clock;
 use gatehouse_protocol::error::OAuthError;
@@ -35,6 +36,8 @@ pub struct SignIn {
     metrics: Arc<Metrics>,
     tokens: Arc<TokenIssuer>,
     clock: Arc<dyn Clock>,
+    /// Binds each form's CSRF token to the browser's CSRF cookie.
+    csrf_key: ServerKey,
 }
 
 impl SignIn {
@@ -44,8 +47,9 @@ impl SignIn {
         metrics: Arc<Metrics>,
         tokens: Arc<TokenIssuer>,
         clock: Arc<dyn Clock>,
+        csrf_key: ServerKey,
     ) -> Self {
-        Self { store, throttle, metrics, tokens, clock }
+        Self { store, throttle, metrics, tokens, clock, csrf_key }
     }
 
     /// Seconds a session (and the CSRF cookie) lives.
@@ -122,15 +126,22 @@ impl SignIn {
         self.store.delete_session(&hash_token(cookie)).await
     }
 
-    /// A fresh CSRF token (double-submit cookie, shared by every form).
-    pub fn new_csrf_token(&self) -> String {
+    /// A fresh value for the browser's CSRF cookie.
+    pub fn new_csrf_cookie(&self) -> String {
         self.tokens.random(32)
     }
 
-    /// Whether a form's `csrf` field matches the browser's CSRF cookie (constant time).
-    pub fn csrf_matches(cookie: Option<&str>, form_value: Option<&str>) -> bool {
+    /// The CSRF token forms carry for a browser whose CSRF cookie is `cookie`: an HMAC of it
+    /// under a server key, so a cookie an attacker planted (from a sibling subdomain, or over
+    /// plain http) comes with no form token the attacker can know.
+    pub fn csrf_form_token(&self, cookie: &str) -> String {
+        self.csrf_key.sign(&format!("csrf\0{cookie}"))
+    }
+
+    /// Whether a form's `csrf` field is the token for the browser's CSRF cookie (constant time).
+    pub fn csrf_matches(&self, cookie: Option<&str>, form_value: Option<&str>) -> bool {
         match (cookie, form_value) {
-            (Some(c), Some(f)) => secrets::constant_time_eq(c, f),
+            (Some(c), Some(f)) => self.csrf_key.verify(&format!("csrf\0{c}"), f),
             _ => false,
         }
     }

@@ -10,7 +10,7 @@
 
 use crate::admin::http::{Problem, admin_actor};
 use crate::state::{AppState, MAX_BODY};
-use crate::web::{Pages, cookie, csrf_matches, path_segment};
+use crate::web::{Pages, cookie, path_segment};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, RawQuery, Request, State};
@@ -149,7 +149,7 @@ async fn operator(core: &Console, headers: &HeaderMap, uri: &Uri) -> Result<Oper
 async fn posted(core: &Console, headers: &HeaderMap, uri: &Uri, body: &[u8]) -> Result<(Operator, Form), Response> {
     let op = operator(core, headers, uri).await?;
     let form = Form::parse(body);
-    if !csrf_matches(headers, Some(form.get("csrf"))) {
+    if !core.pages.csrf_matches(headers, &core.sign_in, Some(form.get("csrf"))) {
         let message = "This form expired. Go back, reload the page and try again.";
         return Err(render(core, &op, StatusCode::FORBIDDEN, "console/message.html", context! { error => message }));
     }
@@ -366,7 +366,7 @@ async fn callback(State(core): State<Console>, headers: HeaderMap, RawQuery(quer
 /// (the end-session page asks the browser to confirm). Open to a user who turned out not to be
 /// an administrator, so it checks only the CSRF field.
 async fn logout(State(core): State<Console>, headers: HeaderMap, body: Bytes) -> Response {
-    if !csrf_matches(&headers, Some(Form::parse(&body).get("csrf"))) {
+    if !core.pages.csrf_matches(&headers, &core.sign_in, Some(Form::parse(&body).get("csrf"))) {
         return core.pages.error(StatusCode::FORBIDDEN, "This form expired. Reload the page and try again.", None);
     }
     if let Some(token) = cookie(&headers, SESSION_COOKIE)

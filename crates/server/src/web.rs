@@ -158,28 +158,41 @@ impl Pages {
         self.cookies
     }
 
-    /// A cookie for every path, as [`set_cookie`] makes it under this policy.
-    pub fn cookie(&self, name: &str, value: &str, max_age: i64) -> HeaderValue {
-        set_cookie(name, value, max_age, self.cookies.secure)
+    /// A cookie's name under this policy: with an https issuer, `__Host-` prefixed, which a
+    /// browser accepts only from this host over https with `Secure`, `Path=/` and no `Domain`,
+    /// so neither a sibling subdomain nor a plain-http injection can plant it.
+    fn cookie_name<'n>(&self, name: &'n str) -> std::borrow::Cow<'n, str> {
+        if self.cookies.secure { format!("__Host-{name}").into() } else { name.into() }
     }
 
-    /// The browser's CSRF token (double-submit cookie, shared by every form), and the cookie
-    /// to set when it has none yet.
+    /// A cookie for every path, as [`set_cookie`] makes it under this policy.
+    pub fn cookie(&self, name: &str, value: &str, max_age: i64) -> HeaderValue {
+        set_cookie(&self.cookie_name(name), value, max_age, self.cookies.secure)
+    }
+
+    /// The value of the request's cookie `name` (as [`Self::cookie`] names it).
+    pub fn read_cookie<'h>(&self, headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+        cookie(headers, &self.cookie_name(name))
+    }
+
+    /// The CSRF token this browser's forms carry (shared by every form), and the CSRF cookie to
+    /// set when it has none yet. The token is bound to the cookie's value (an HMAC the server
+    /// alone can make), so a planted cookie is useless without it.
     pub fn csrf_token(&self, headers: &HeaderMap, sign_in: &SignIn) -> (String, Option<HeaderValue>) {
-        match cookie(headers, CSRF_COOKIE).filter(|c| c.len() >= 32) {
-            Some(c) => (c.to_owned(), None),
+        match self.read_cookie(headers, CSRF_COOKIE).filter(|c| c.len() >= 32) {
+            Some(c) => (sign_in.csrf_form_token(c), None),
             None => {
-                let c = sign_in.new_csrf_token();
+                let c = sign_in.new_csrf_cookie();
                 let set = self.cookie(CSRF_COOKIE, &c, self.cookies.max_age);
-                (c, Some(set))
+                (sign_in.csrf_form_token(&c), Some(set))
             }
         }
     }
-}
 
-/// Whether a form's `csrf` field matches the browser's CSRF cookie.
-pub fn csrf_matches(headers: &HeaderMap, form_value: Option<&str>) -> bool {
-    SignIn::csrf_matches(cookie(headers, CSRF_COOKIE), form_value)
+    /// Whether a form's `csrf` field is the token for this browser's CSRF cookie.
+    pub fn csrf_matches(&self, headers: &HeaderMap, sign_in: &SignIn, form_value: Option<&str>) -> bool {
+        sign_in.csrf_matches(self.read_cookie(headers, CSRF_COOKIE), form_value)
+    }
 }
 
 /// Renders the [`ErrorPage`] a page handler failed with (`PageError`), in the page's language:

@@ -76,6 +76,13 @@ async fn logout_without_a_matching_hint_asks_first() {
     let other = Browser::new(&s.url);
     let forged = other.post("/end_session/confirm", &[("csrf", "x".repeat(43).as_str()), ("decision", "logout")]).await;
     assert_eq!(forged.status, 403);
+    // Nor with a CSRF cookie the attacker planted (a sibling subdomain, plain-http injection)
+    // and the same value in the form: the form token is an HMAC of the cookie under a server
+    // key, which the attacker cannot make (issue 19 §7).
+    let planted = "p".repeat(43);
+    other.set_cookie(&format!("gh_csrf={planted}"));
+    let forged = other.post("/end_session/confirm", &[("csrf", planted.as_str()), ("decision", "logout")]).await;
+    assert_eq!(forged.status, 403, "a planted cookie and its copy in the form");
 
     let out = answer("logout");
     let out: Vec<(&str, &str)> = out.iter().map(|(k, v)| (*k, v.as_str())).collect();

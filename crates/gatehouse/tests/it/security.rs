@@ -53,6 +53,19 @@ async fn https_issuers_send_hsts() {
             "{path}"
         );
     }
+    // Cookies a sibling subdomain or a plain-http injection cannot plant (issue 19 §7).
+    let q = crate::webapp_auth(&[])
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.replace(' ', "%20")))
+        .collect::<Vec<_>>()
+        .join("&");
+    let login = http.get(format!("{url}/authorize?{q}")).send().await.unwrap();
+    let set: Vec<String> =
+        login.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok().map(str::to_owned)).collect();
+    assert!(
+        set.iter().any(|c| c.starts_with("__Host-gh_csrf=") && c.contains("; Secure") && c.contains("Path=/;")),
+        "{set:?}"
+    );
     let _ = tx.send(());
     let _ = server.await;
 }

@@ -7,7 +7,7 @@
 
 use crate::error::PageError;
 use crate::pages::session::{form_params, start_session, throttled_message};
-use crate::web::{Pages, SESSION_COOKIE, authorization_response, cookie, csrf_matches};
+use crate::web::{Pages, SESSION_COOKIE, authorization_response};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -99,7 +99,7 @@ pub async fn authorize(
             }
         },
     };
-    let session = match sign_in.current_session(cookie(&headers, SESSION_COOKIE)).await {
+    let session = match sign_in.current_session(pages.read_cookie(&headers, SESSION_COOKIE)).await {
         Ok(s) => s,
         Err(e) => return Ok(back(e)),
     };
@@ -292,7 +292,13 @@ struct Resumed {
 
 /// Parses a login or consent form and loads the interaction it refers to, checking the CSRF
 /// token against both the cookie and the stored value.
-async fn resume(az: &Authorization, headers: &HeaderMap, body: &Bytes) -> Result<Resumed, PageError> {
+async fn resume(
+    az: &Authorization,
+    sign_in: &SignIn,
+    pages: &Pages,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Resumed, PageError> {
     let params = form_params(headers, body)?;
     let expired = || {
         PageError::bad_request(
@@ -303,7 +309,7 @@ async fn resume(az: &Authorization, headers: &HeaderMap, body: &Bytes) -> Result
     else {
         return Err(expired());
     };
-    let cookie_ok = csrf_matches(headers, Some(&csrf));
+    let cookie_ok = pages.csrf_matches(headers, sign_in, Some(&csrf));
     let pending = az.interaction(&id).await?.ok_or_else(expired)?;
     if !cookie_ok || !constant_time_eq(&pending.csrf, &csrf) {
         return Err(PageError::refused(
@@ -326,7 +332,7 @@ pub async fn login(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let Resumed { params, req, client, interaction, .. } = resume(&az, &headers, &body).await?;
+    let Resumed { params, req, client, interaction, .. } = resume(&az, &sign_in, &pages, &headers, &body).await?;
     let interaction_id = interaction.0.clone();
     let s = Services { az: &az, sign_in: &sign_in, pages: &pages };
     let flow = Flow { s: &s, client: &client, req: &req, interaction: Some(interaction), headers: &headers };
@@ -367,10 +373,11 @@ pub async fn consent(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let Resumed { params, req, client, interaction, login_sid } = resume(&az, &headers, &body).await?;
+    let Resumed { params, req, client, interaction, login_sid } =
+        resume(&az, &sign_in, &pages, &headers, &body).await?;
     let s = Services { az: &az, sign_in: &sign_in, pages: &pages };
     let flow = Flow { s: &s, client: &client, req: &req, interaction: Some(interaction), headers: &headers };
-    let session = match sign_in.current_session(cookie(&headers, SESSION_COOKIE)).await {
+    let session = match sign_in.current_session(pages.read_cookie(&headers, SESSION_COOKIE)).await {
         Ok(Some(s)) => s,
         Ok(None) => return Ok(flow.login_page(None, StatusCode::OK).await.into_response()),
         Err(e) => return Ok(flow.back(&e)),

@@ -4,7 +4,7 @@
 
 use crate::error::PageError;
 use crate::pages::session::{current_session, form_params, start_session, throttled_message};
-use crate::web::{Pages, csrf_matches};
+use crate::web::Pages;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRef, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -65,7 +65,7 @@ impl DevicePages {
     ) -> Result<(Params, DeviceRecord), PageError> {
         let params = form_params(headers, body)?;
         let typed = params.get("user_code").unwrap_or("").to_owned();
-        if !csrf_matches(headers, params.get("csrf")) {
+        if !self.pages.csrf_matches(headers, &self.sign_in, params.get("csrf")) {
             return Err(self
                 .enter(
                     headers,
@@ -132,7 +132,7 @@ pub async fn device_submit(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let (_, rec) = p.checked(&headers, &body, peer).await?;
-    let session = current_session(&p.sign_in, &headers).await?;
+    let session = current_session(&p.sign_in, &p.pages, &headers).await?;
     p.consent_or_login(&headers, &rec, session.as_ref()).await
 }
 
@@ -178,7 +178,7 @@ pub async fn device_consent(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let (params, rec) = p.checked(&headers, &body, peer).await?;
-    let Some(session) = current_session(&p.sign_in, &headers).await? else {
+    let Some(session) = current_session(&p.sign_in, &p.pages, &headers).await? else {
         return p.consent_or_login(&headers, &rec, None).await;
     };
     let approved = match params.get("decision") {

@@ -6,7 +6,7 @@
 
 use crate::error::PageError;
 use crate::pages::session::{current_session, form_params};
-use crate::web::{Pages, SESSION_COOKIE, cookie, csrf_matches};
+use crate::web::{Pages, SESSION_COOKIE};
 use axum::body::Bytes;
 use axum::extract::{FromRef, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -82,7 +82,7 @@ impl LogoutPages {
         session: Option<&Session>,
     ) -> Result<Response, PageError> {
         if let Some(s) = session {
-            if let Some(id) = cookie(headers, SESSION_COOKIE) {
+            if let Some(id) = self.pages.read_cookie(headers, SESSION_COOKIE) {
                 self.sign_in.end_session(id).await?;
             }
             tracing::info!(sub = %s.sub, sid = %s.sid, "session ended by logout");
@@ -131,7 +131,7 @@ pub async fn end_session(
     };
     let client_id = params.get("client_id").or_else(|| hint.as_ref().and_then(|h| h.aud.first().map(String::as_str)));
     let client = p.load_client(client_id).await?;
-    let session = current_session(&p.sign_in, &headers).await?;
+    let session = current_session(&p.sign_in, &p.pages, &headers).await?;
     let req = end_session::validate(
         &params,
         hint.as_ref(),
@@ -167,7 +167,7 @@ pub async fn end_session(
 /// form is checked again, as if it came from outside.
 pub async fn confirm(State(p): State<LogoutPages>, headers: HeaderMap, body: Bytes) -> Result<Response, PageError> {
     let params = form_params(&headers, &body)?;
-    if !csrf_matches(&headers, params.get("csrf")) {
+    if !p.pages.csrf_matches(&headers, &p.sign_in, params.get("csrf")) {
         return Err(PageError::refused(
             StatusCode::FORBIDDEN,
             "The form could not be verified. Nothing was changed.",
@@ -181,6 +181,6 @@ pub async fn confirm(State(p): State<LogoutPages>, headers: HeaderMap, body: Byt
         Some("stay") => return Ok(p.pages.render(StatusCode::OK, "logout.html", context! { step => "stayed" })),
         _ => return Err(PageError::bad_request("Choose Sign out or Stay signed in.")),
     }
-    let session = current_session(&p.sign_in, &headers).await?;
+    let session = current_session(&p.sign_in, &p.pages, &headers).await?;
     p.finish(&headers, &req, session.as_ref()).await
 }

@@ -3,7 +3,7 @@
 
 use crate::error::PageError;
 use crate::extract::is_form;
-use crate::web::{Pages, SESSION_COOKIE, cookie};
+use crate::web::{Pages, SESSION_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use bytes::Bytes;
 use gatehouse_core::sign_in::SignIn;
@@ -26,8 +26,12 @@ pub fn form_params(headers: &HeaderMap, body: &Bytes) -> Result<Params, PageErro
 }
 
 /// The browser's live SSO session, if any.
-pub async fn current_session(sign_in: &SignIn, headers: &HeaderMap) -> Result<Option<Session>, PageError> {
-    Ok(sign_in.current_session(cookie(headers, SESSION_COOKIE)).await?)
+pub async fn current_session(
+    sign_in: &SignIn,
+    pages: &Pages,
+    headers: &HeaderMap,
+) -> Result<Option<Session>, PageError> {
+    Ok(sign_in.current_session(pages.read_cookie(headers, SESSION_COOKIE)).await?)
 }
 
 /// Starts a session for `user` (ending the browser's old one) and returns it with its cookie.
@@ -37,7 +41,7 @@ pub async fn start_session(
     headers: &HeaderMap,
     user: &User,
 ) -> Result<(Session, HeaderValue), PageError> {
-    let (session, value) = sign_in.start_session(cookie(headers, SESSION_COOKIE), user).await?;
+    let (session, value) = sign_in.start_session(pages.read_cookie(headers, SESSION_COOKIE), user).await?;
     Ok((session, pages.cookie(SESSION_COOKIE, &value, pages.cookies().max_age)))
 }
 
