@@ -189,10 +189,14 @@ async fn new_stored_key(alg: SigningAlg, state: KeyState, now: UnixTime) -> Resu
 /// Rotates `algs`: each current key retires (still published), the published next key starts
 /// signing, and a new next key is published. Nodes pick the change up at their next reload.
 pub async fn rotate(store: &dyn Store, algs: &[SigningAlg], now: UnixTime) -> Result<(), KeyError> {
+    let mut nexts = Vec::with_capacity(algs.len());
     for &alg in algs {
-        let next = new_stored_key(alg, KeyState::Next, now).await?;
-        store.rotate_keys(alg, &next, now, None).await?;
-        tracing::info!(%alg, new_next = %next.kid, "rotated signing keys");
+        nexts.push(new_stored_key(alg, KeyState::Next, now).await?);
+    }
+    // One transaction for all: a crash half-way rotates none rather than some.
+    store.rotate_keys(&nexts, now, None).await?;
+    for next in &nexts {
+        tracing::info!(alg = %next.alg, new_next = %next.kid, "rotated signing keys");
     }
     Ok(())
 }
@@ -206,7 +210,7 @@ pub async fn rotate_due(store: &dyn Store, every: i64, now: UnixTime) -> Result<
             continue;
         }
         let next = new_stored_key(k.alg, KeyState::Next, now).await?;
-        if store.rotate_keys(k.alg, &next, now, Some(&k.kid)).await? {
+        if store.rotate_keys(std::slice::from_ref(&next), now, Some(&k.kid)).await? {
             tracing::info!(alg = %k.alg, retired = %k.kid, "scheduled key rotation");
             rotated = true;
         }

@@ -172,17 +172,12 @@ pub trait KeyStore: Send + Sync {
     /// Inserts a key. Returns `false` (and changes nothing) when it would make a second current
     /// key for its algorithm: another node got there first.
     async fn insert_key(&self, key: &StoredKey) -> Result<bool>;
-    /// Rotates one algorithm in one transaction: current → retired, next → current, and
-    /// `new_next` becomes the next key. Fails (changing nothing) when there is no next key.
-    /// With `only_if_current`, rotates only while that kid is still the current key and returns
-    /// whether it did: of several nodes rotating on a schedule, one wins.
-    async fn rotate_keys(
-        &self,
-        alg: SigningAlg,
-        new_next: &StoredKey,
-        now: UnixTime,
-        only_if_current: Option<&str>,
-    ) -> Result<bool>;
+    /// Rotates the algorithm of each of `new_nexts`, all in one transaction: current → retired,
+    /// next → current, and the new key becomes the next one. Fails (changing nothing) when an
+    /// algorithm has no next key. With `only_if_current`, rotates only while that kid is still
+    /// the current key and returns whether it did: of several nodes rotating on a schedule, one
+    /// wins.
+    async fn rotate_keys(&self, new_nexts: &[StoredKey], now: UnixTime, only_if_current: Option<&str>) -> Result<bool>;
     /// The server-only secret called `name`, shared by every node: `candidate` is stored if
     /// there is none yet (the first node to ask wins), and the stored one is returned.
     async fn server_secret(&self, name: &str, candidate: &str, now: UnixTime) -> Result<String>;

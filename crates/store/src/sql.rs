@@ -579,13 +579,7 @@ impl KeyStore for SqlStore {
         Ok(n == 1)
     }
 
-    async fn rotate_keys(
-        &self,
-        alg: SigningAlg,
-        new_next: &StoredKey,
-        now: UnixTime,
-        only_if_current: Option<&str>,
-    ) -> Result<bool> {
+    async fn rotate_keys(&self, new_nexts: &[StoredKey], now: UnixTime, only_if_current: Option<&str>) -> Result<bool> {
         let mut steps = Vec::new();
         if self.backend == Backend::Postgres {
             // Rotations take turns (SQLite's BEGIN IMMEDIATE does the same): each statement
@@ -593,30 +587,34 @@ impl KeyStore for SqlStore {
             // instead of colliding on the "one next key" index.
             steps.push(Step::write("SELECT pg_advisory_xact_lock($1)", args![KEY_ROTATION_LOCK]));
         }
-        let looked = steps.len();
-        steps.push(
-            Step::read("SELECT kid FROM signing_keys WHERE alg = $1 AND state = 'next'", args![alg.as_str()])
-                .required(),
-        );
-        // Order matters: each statement keeps "one current, one next per algorithm" true.
-        let retire = Step::write(
-            "UPDATE signing_keys SET state = 'retired', retired_at = $1
-             WHERE alg = $2 AND state = 'current' AND ($3 = '' OR kid = $3)",
-            args![now, alg.as_str(), only_if_current.unwrap_or("")],
-        );
-        // Someone else rotated first when the key named is no longer current: roll back.
-        steps.push(if only_if_current.is_some() { retire.required() } else { retire });
-        steps.push(Step::write(
-            "UPDATE signing_keys SET state = 'current', activated_at = $1 WHERE alg = $2 AND state = 'next'",
-            args![now, alg.as_str()],
-        ));
-        steps.push(Step::write(
-            "INSERT INTO signing_keys (kid, alg, state, private_key, created_at, activated_at, retired_at)
-             VALUES ($1, $2, 'next', $3, $4, NULL, NULL)",
-            args![&new_next.kid, alg.as_str(), B64.encode(&new_next.private_pkcs8), now],
-        ));
+        // The steps that find each algorithm's next key: stopping at one is "no next key".
+        let mut looked = Vec::new();
+        for new_next in new_nexts {
+            let alg = new_next.alg.as_str();
+            looked.push(steps.len());
+            steps.push(
+                Step::read("SELECT kid FROM signing_keys WHERE alg = $1 AND state = 'next'", args![alg]).required(),
+            );
+            // Order matters: each statement keeps "one current, one next per algorithm" true.
+            let retire = Step::write(
+                "UPDATE signing_keys SET state = 'retired', retired_at = $1
+                 WHERE alg = $2 AND state = 'current' AND ($3 = '' OR kid = $3)",
+                args![now, alg, only_if_current.unwrap_or("")],
+            );
+            // Someone else rotated first when the key named is no longer current: roll back.
+            steps.push(if only_if_current.is_some() { retire.required() } else { retire });
+            steps.push(Step::write(
+                "UPDATE signing_keys SET state = 'current', activated_at = $1 WHERE alg = $2 AND state = 'next'",
+                args![now, alg],
+            ));
+            steps.push(Step::write(
+                "INSERT INTO signing_keys (kid, alg, state, private_key, created_at, activated_at, retired_at)
+                 VALUES ($1, $2, 'next', $3, $4, NULL, NULL)",
+                args![&new_next.kid, alg, B64.encode(&new_next.private_pkcs8), now],
+            ));
+        }
         match self.db.transaction(steps).await? {
-            Outcome::StoppedAt(i) if i == looked => Err(StoreError::Conflict("no next key to promote")),
+            Outcome::StoppedAt(i) if looked.contains(&i) => Err(StoreError::Conflict("no next key to promote")),
             Outcome::StoppedAt(_) => Ok(false),
             Outcome::Done(_) => {
                 self.announce(Change::Keys).await;

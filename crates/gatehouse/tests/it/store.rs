@@ -513,7 +513,7 @@ async fn concurrent_key_rotations_all_succeed() {
         let rotations: Vec<_> = (0..16)
             .map(|i| {
                 let (s, k) = (s.clone(), key(format!("n{i}"), KeyState::Next));
-                tokio::spawn(async move { s.rotate_keys(SigningAlg::EdDSA, &k, 10, None).await })
+                tokio::spawn(async move { s.rotate_keys(std::slice::from_ref(&k), 10, None).await })
             })
             .collect();
         for r in rotations {
@@ -585,13 +585,9 @@ async fn conditional_rotation_settles_races() {
         };
         s.insert_key(&key("cur", KeyState::Current)).await.unwrap();
         s.insert_key(&key("nxt", KeyState::Next)).await.unwrap();
-        assert!(s.rotate_keys(SigningAlg::ES256, &key("n2", KeyState::Next), 10, Some("cur")).await.unwrap());
+        assert!(s.rotate_keys(&[key("n2", KeyState::Next)], 10, Some("cur")).await.unwrap());
         // The second node still thinks "cur" is current.
-        assert!(
-            !s.rotate_keys(SigningAlg::ES256, &key("n3", KeyState::Next), 10, Some("cur")).await.unwrap(),
-            "{}",
-            db.label
-        );
+        assert!(!s.rotate_keys(&[key("n3", KeyState::Next)], 10, Some("cur")).await.unwrap(), "{}", db.label);
         let states: Vec<(String, &str)> =
             s.list_keys().await.unwrap().into_iter().map(|k| (k.kid, k.state.as_str())).collect();
         let mut states = states;
@@ -668,6 +664,40 @@ async fn server_secrets_and_reissued_access_tokens() {
         let found = s.find_refresh("live", now).await.unwrap().unwrap();
         assert_eq!(found.rotated_at, None, "{label}: a revoked token is no retry candidate");
         assert!(!s.reissue_access_token("next", &at("again-5"), now + 2).await.unwrap(), "{label}: revoked");
+        s.close().await;
+    }
+}
+
+/// Rotating several algorithms is one transaction: when one cannot rotate (here it has no next
+/// key, as a crash half-way would leave a later one unrotated), none is rotated.
+#[tokio::test]
+async fn rotating_several_algorithms_is_all_or_nothing() {
+    for db in TestDb::each().await {
+        let s = SqlStore::connect(&db.url).await.unwrap();
+        let key = |kid: &str, alg, state| StoredKey {
+            kid: kid.into(),
+            alg,
+            state,
+            private_pkcs8: vec![1],
+            created_at: 0,
+            activated_at: Some(0),
+            retired_at: None,
+        };
+        s.insert_key(&key("es-cur", SigningAlg::ES256, KeyState::Current)).await.unwrap();
+        s.insert_key(&key("es-nxt", SigningAlg::ES256, KeyState::Next)).await.unwrap();
+        s.insert_key(&key("ed-cur", SigningAlg::EdDSA, KeyState::Current)).await.unwrap();
+        let before = s.list_keys().await.unwrap();
+        let nexts =
+            [key("es-new", SigningAlg::ES256, KeyState::Next), key("ed-new", SigningAlg::EdDSA, KeyState::Next)];
+        let e = s.rotate_keys(&nexts, 10, None).await.unwrap_err();
+        assert!(matches!(e, gatehouse_store::StoreError::Conflict(_)), "{}: {e}", db.label);
+        assert_eq!(s.list_keys().await.unwrap(), before, "{}: ES256 was not rotated alone", db.label);
+        s.insert_key(&key("ed-nxt", SigningAlg::EdDSA, KeyState::Next)).await.unwrap();
+        assert!(s.rotate_keys(&nexts, 10, None).await.unwrap(), "{}", db.label);
+        let current: Vec<String> =
+            s.list_keys().await.unwrap().into_iter().filter(|k| k.state == KeyState::Current).map(|k| k.kid).collect();
+        assert_eq!(current.len(), 2, "{}", db.label);
+        assert!(current.contains(&"es-nxt".to_owned()) && current.contains(&"ed-nxt".to_owned()), "{}", db.label);
         s.close().await;
     }
 }
