@@ -48,6 +48,10 @@ pub struct Config {
     /// How often (seconds) expired codes, tokens, sessions and retired keys are deleted. Default 300.
     #[serde(default)]
     pub cleanup_interval: Option<u64>,
+    /// Reverse proxies (addresses or CIDRs) whose `Forwarded` / `X-Forwarded-For` name the
+    /// client; from any other peer those headers are ignored. Empty by default.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
     /// Seconds between re-reads of the scopes (changes made on other nodes); default 5.
     #[serde(default)]
     pub catalog_reload_interval: Option<u64>,
@@ -350,6 +354,8 @@ pub struct ValidConfig {
     pub registration: RegistrationPolicy,
     pub throttle: crate::throttle::ThrottlePolicy,
     pub limits: Limits,
+    /// Peers whose forwarding headers are believed (`trusted_proxies`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub templates: Option<PathBuf>,
     pub clients: Vec<ValidClient>,
     pub users: Vec<ValidUser>,
@@ -524,6 +530,21 @@ impl Config {
             )),
             None => {}
         }
+        let trusted_proxies: Vec<ipnet::IpNet> = self
+            .trusted_proxies
+            .iter()
+            .filter_map(|p| {
+                let parsed =
+                    p.parse::<ipnet::IpNet>().or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from));
+                parsed
+                    .map_err(|_| {
+                        errs.push(format!(
+                            "{file}: trusted_proxies: {p:?} is not an address or CIDR such as 10.0.0.0/8 or ::1"
+                        ))
+                    })
+                    .ok()
+            })
+            .collect();
         if let Some(r) = self.key_rotation_interval
             && r < 3600
         {
@@ -642,6 +663,7 @@ impl Config {
                 registration,
                 throttle,
                 limits,
+                trusted_proxies,
                 key_rotation_interval: self.key_rotation_interval,
                 templates: self.templates.clone(),
                 clients,

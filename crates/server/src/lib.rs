@@ -10,6 +10,7 @@
 //!   [`admin`]: the admin API; [`console`]: the admin console; [`metrics`]: `/metrics`.
 
 pub mod admin;
+pub mod client_address;
 mod console;
 pub mod error;
 pub mod extract;

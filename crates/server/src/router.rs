@@ -57,6 +57,7 @@ pub fn app(state: AppState) -> Router {
         )
     });
     let metrics = state.services.metrics.clone();
+    let trusted_proxies = state.trusted_proxies.clone();
     let mut router = Router::new();
     if metrics.exposed {
         router = router.route("/metrics", get(crate::metrics::scrape));
@@ -103,7 +104,16 @@ pub fn app(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            let client = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+            tracing::info_span!(
+                "request",
+                method = %req.method(),
+                path = %req.uri().path(),
+                request_id = %id,
+                client = client.map(tracing::field::display)
+            )
         }))
+        // Outside the span, so that it and everything inside see the client, not the proxy.
+        .layer(axum::middleware::from_fn_with_state(trusted_proxies, crate::client_address::resolve))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }

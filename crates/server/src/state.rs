@@ -31,6 +31,8 @@ pub struct AppState {
     pub pages: Arc<Pages>,
     /// Whether `/admin` serves the console.
     pub console: bool,
+    /// Peers whose forwarding headers name the client (`trusted_proxies`).
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 
 impl AppState {
@@ -39,7 +41,12 @@ impl AppState {
         let cookies =
             CookiePolicy { secure: !is_loopback_issuer(&cfg.issuer), max_age: services.sign_in.session_ttl() };
         let pages = Pages::new(cfg.templates.clone(), &cfg.issuer, cfg.theme.clone(), cookies);
-        Self { services: Arc::new(services), pages: Arc::new(pages), console: cfg.console }
+        Self {
+            services: Arc::new(services),
+            pages: Arc::new(pages),
+            console: cfg.console,
+            trusted_proxies: cfg.trusted_proxies.clone().into(),
+        }
     }
 
     /// The issuer, as the tokens carry it.

@@ -198,3 +198,13 @@ fn the_connection_limit_fits_the_open_file_limit() {
     assert!(why.is_some_and(|w| w.contains("10000") && w.contains("RLIMIT_NOFILE")));
     assert_eq!(limits.fitted_to(10).0.max_connections, 1, "never zero");
 }
+
+#[test]
+fn trusted_proxies_are_addresses_or_cidrs() {
+    let ok = check("trusted_proxies = [\"10.0.0.0/8\", \"::1\", \"192.0.2.7\"]\n").unwrap();
+    let shown: Vec<String> = ok.trusted_proxies.iter().map(ToString::to_string).collect();
+    assert_eq!(shown, ["10.0.0.0/8", "::1/128", "192.0.2.7/32"]);
+    assert!(check("").unwrap().trusted_proxies.is_empty(), "none by default");
+    let errs = errors("trusted_proxies = [\"10.0.0.0/33\", \"proxy.local\"]\n");
+    assert_eq!(errs.iter().filter(|e| e.contains("trusted_proxies")).count(), 2, "{errs:?}");
+}

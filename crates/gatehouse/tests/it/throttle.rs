@@ -135,3 +135,43 @@ async fn client_secret_guessing_is_throttled() {
         assert_eq!(cc("service-secret").await, 200);
     }
 }
+
+/// Behind a reverse proxy (issue 19 §7): from a peer in `trusted_proxies`, each client is
+/// throttled by the address the proxy forwards, so one guesser does not lock out everyone
+/// behind the same proxy; from any other peer, forwarding headers are ignored, so a guesser
+/// cannot escape its count by sending them.
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_is_throttled_by_its_own_address() {
+    let forwarded = |s: &TestServer, xff: &'static str, user: &'static str, pw: &'static str| {
+        let req = s
+            .http
+            .post(s.url("/token"))
+            .basic_auth("pwapp", Some("pwapp-secret"))
+            .header("x-forwarded-for", xff)
+            .form(&[("grant_type", "password"), ("username", user), ("password", pw)]);
+        async move {
+            let r = req.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let throttled = |e: &Value| e["error_description"].as_str().unwrap_or("").contains("too many");
+    let cfg = format!("trusted_proxies = [\"127.0.0.0/8\"]\n[throttle]\nfree_failures_per_ip = 3\n{CONFIG}");
+    let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
+    for user in ["u1", "u2", "u3", "u4"] {
+        forwarded(&s, "203.0.113.1", user, "guess").await;
+    }
+    let (_, e) = forwarded(&s, "203.0.113.1", "alice", "alice-password").await;
+    assert!(throttled(&e), "the guesser is throttled: {e}");
+    let (st, e) = forwarded(&s, "203.0.113.2", "alice", "alice-password").await;
+    assert_eq!(st, 200, "another client behind the same proxy is not: {e}");
+
+    // Without trusted_proxies the headers are the client's own claim, and ignored.
+    let cfg = format!("[throttle]\nfree_failures_per_ip = 3\n{CONFIG}");
+    let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
+    for (user, xff) in [("u1", "198.51.100.1"), ("u2", "198.51.100.2"), ("u3", "198.51.100.3"), ("u4", "198.51.100.4")]
+    {
+        forwarded(&s, xff, user, "guess").await;
+    }
+    let (_, e) = forwarded(&s, "198.51.100.5", "alice", "alice-password").await;
+    assert!(throttled(&e), "a spoofed X-Forwarded-For does not escape the count: {e}");
+}
