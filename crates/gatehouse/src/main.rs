@@ -407,14 +407,14 @@ async fn serve(cfg: ValidConfig) -> anyhow::Result<()> {
         .await
         .context("creating the bootstrap admin client")?
     {
-        // Straight to the terminal, not through the log: a secret never goes into logs.
-        eprintln!(
+        let text = format!(
             "\n  No client could administer Gatehouse, so one was created. Its secret is shown once:\n\n    \
              client_id:     {id}\n    client_secret: {}\n\n  Get an admin token with:\n    \
              curl -u '{id}:<secret>' -d grant_type=client_credentials -d scope=gatehouse:admin {}/token\n",
             secret.expose(),
             cfg.issuer
         );
+        deliver_bootstrap_secret(&cfg.database, &text);
     }
     // Before the first connection is accepted: a SIGTERM that arrives once a request has been
     // answered must find the handler in place (registered on first poll, it could be missing,
@@ -440,6 +440,50 @@ async fn serve(cfg: ValidConfig) -> anyhow::Result<()> {
     gatehouse_server::serve_with(listener, app, limits, shutdown).await?;
     tracing::info!("Gatehouse stopped");
     Ok(())
+}
+
+/// Where the bootstrap secret goes when no one is watching: beside the SQLite database, else
+/// in the working directory (the systemd unit's state directory).
+const BOOTSTRAP_SECRET_FILE: &str = "bootstrap-admin-secret.txt";
+
+/// Hands the bootstrap admin client's secret to the operator without putting it in a log: to
+/// the terminal when stderr is one; otherwise (a service manager, a container, a redirect to a
+/// file, all of which end up in logs) into a file only its owner can read, whose path is logged.
+fn deliver_bootstrap_secret(database: &str, text: &str) {
+    use std::io::{IsTerminal, Write};
+    use std::os::unix::fs::OpenOptionsExt;
+    if std::io::stderr().is_terminal() {
+        eprintln!("{text}");
+        return;
+    }
+    let dir = database
+        .strip_prefix("sqlite://")
+        .map(|rest| rest.split('?').next().unwrap_or(rest))
+        .and_then(|path| std::path::Path::new(path).parent())
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| std::path::PathBuf::from("."), std::path::Path::to_path_buf);
+    let path = dir.join(BOOTSTRAP_SECRET_FILE);
+    // A stale file from an earlier bootstrap is replaced, never reused with its old mode.
+    let _ = std::fs::remove_file(&path);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    match written {
+        Ok(()) => tracing::warn!(
+            path = %path.display(),
+            "no client could administer Gatehouse, so one (gatehouse-admin) was created; its secret is in this file \
+             (mode 0600), not in the log: read it, then delete the file"
+        ),
+        Err(e) => tracing::error!(
+            path = %path.display(),
+            error = %e,
+            "no client could administer Gatehouse, so one (gatehouse-admin) was created, but its secret could not be \
+             written; give it a new one from a terminal with: gatehouse client rotate-secret gatehouse-admin"
+        ),
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not when the

@@ -231,7 +231,8 @@ async fn the_container_image_builds_small_and_runs_as_non_root() {
     assert!(version.contains(revision.trim()), "{version}");
 
     // Run it as the image says, on an ephemeral loopback port; the first start creates the
-    // bootstrap admin client and prints its secret.
+    // bootstrap admin client and, its stderr being no terminal, writes the secret into a 0600
+    // file in the volume rather than the log.
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}");
     let env = [("GATEHOUSE_LISTEN", format!("127.0.0.1:{port}")), ("GATEHOUSE_ISSUER", url.clone())];
@@ -240,10 +241,14 @@ async fn the_container_image_builds_small_and_runs_as_non_root() {
     std::os::unix::fs::chown(volume.path(), Some(10001), Some(10001)).unwrap();
     let (mut server, lines) = container.start(volume.path(), &env);
     wait_healthy(&url, &mut server).await;
-    let secret = lines
-        .try_iter()
+    let logged: Vec<String> = lines.try_iter().collect();
+    assert!(logged.iter().all(|l| !l.contains("client_secret")), "the secret is not logged: {logged:?}");
+    assert!(logged.iter().any(|l| l.contains("bootstrap-admin-secret.txt")), "the log names the file: {logged:?}");
+    let secret = std::fs::read_to_string(volume.path().join("bootstrap-admin-secret.txt"))
+        .unwrap()
+        .lines()
         .find_map(|l| l.trim().strip_prefix("client_secret:").map(|s| s.trim().to_owned()))
-        .expect("the first start prints the bootstrap admin client's secret");
+        .expect("the first start writes the bootstrap admin client's secret into the volume");
 
     let http = http_client();
     let discovery: serde_json::Value =

@@ -446,21 +446,32 @@ async fn cli_manages_the_store_and_export_import_round_trips() {
     }
 }
 
-/// First start with no admin client: one is created and its secret printed once; it obtains
-/// `gatehouse:admin` and opens the admin API. The second start prints nothing.
+/// First start with no admin client: one is created and its secret handed over once. With
+/// stderr not a terminal (here a pipe, as under systemd or in a container, where it would end
+/// up in logs) the secret goes into a 0600 file beside the database and the log names the file;
+/// the secret obtains `gatehouse:admin` and opens the admin API. The second start hands over
+/// nothing. (On a terminal it is printed there instead.)
 #[tokio::test]
-async fn first_start_prints_a_bootstrap_admin_credential_once() {
+async fn first_start_hands_over_a_bootstrap_admin_credential_once_never_in_the_log() {
+    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let listen = format!("127.0.0.1:{}", free_port());
     let base = format!("http://{listen}");
     let (child, log) = spawn_serve_logged(dir.path(), &["--listen", &listen], &[]);
-    let mut secret = None;
+    let file = dir.path().join("gatehouse-data/bootstrap-admin-secret.txt");
+    let mut named = false;
     while let Ok(line) = log.recv_timeout(Duration::from_secs(2)) {
-        if let Some(s) = line.trim().strip_prefix("client_secret:") {
-            secret = Some(s.trim().to_owned());
-        }
+        assert!(!line.contains("client_secret"), "the secret is not in the log: {line}");
+        named |= line.contains("bootstrap-admin-secret.txt");
     }
-    let secret = secret.expect("the bootstrap secret is printed");
+    assert!(named, "the log names the file");
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let secret = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("client_secret:").map(|s| s.trim().to_owned()))
+        .expect("the bootstrap secret is in the file");
+    std::fs::remove_file(&file).unwrap();
     let http = gatehouse_testkit::http_client();
     let t: serde_json::Value = http
         .post(format!("{base}/token"))
@@ -483,8 +494,9 @@ async fn first_start_prints_a_bootstrap_admin_credential_once() {
 
     let (child, log) = spawn_serve_logged(dir.path(), &["--listen", &listen], &[]);
     while let Ok(line) = log.recv_timeout(Duration::from_secs(1)) {
-        assert!(!line.contains("client_secret"), "printed once only: {line}");
+        assert!(!line.contains("bootstrap-admin-secret"), "handed over once only: {line}");
     }
+    assert!(!file.exists(), "handed over once only");
     assert_eq!(sigterm_and_wait(child), 0);
 }
 
