@@ -47,7 +47,9 @@ pub async fn serve(
 
 /// One open connection, as the limit sees it.
 struct Conn {
-    /// Requests being served now.
+    /// Requests being served now: from the request head until the response is ready. A body
+    /// still being written after that does not count (Gatehouse's bodies are small and sent at
+    /// once), so shedding could cut a large one short.
     busy: AtomicUsize,
     /// Whether it has sent a complete request head yet.
     served: AtomicBool,
