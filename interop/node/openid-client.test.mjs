@@ -48,8 +48,14 @@ test('public SPA: authorization code + PKCE, refresh with rotation', async () =>
   const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token);
   assert.notEqual(refreshed.refresh_token, tokens.refresh_token, 'rotated');
   assert.equal(refreshed.claims().sub, claims.sub);
-  // The rotated token is spent.
+  // A repeat inside the reuse grace window (a retry, a second tab) gets the same successor.
+  const retried = await oidc.refreshTokenGrant(config, tokens.refresh_token);
+  assert.equal(retried.refresh_token, refreshed.refresh_token, 'the same successor');
+  assert.notEqual(retried.access_token, refreshed.access_token, 'a fresh access token');
+  // Once the successor has been used, the rotated token is spent: presenting it is a replay.
+  const next = await oidc.refreshTokenGrant(config, refreshed.refresh_token);
   await assert.rejects(oidc.refreshTokenGrant(config, tokens.refresh_token), (e) => e.error === 'invalid_grant');
+  await assert.rejects(oidc.refreshTokenGrant(config, next.refresh_token), (e) => e.error === 'invalid_grant');
 });
 
 test('confidential client, client_secret_basic: code flow, userinfo', async () => {

@@ -75,7 +75,11 @@ class CodeFlow(unittest.TestCase):
         new = s.refresh_token(META["token_endpoint"], refresh_token=token["refresh_token"])
         self.assertNotEqual(new["refresh_token"], token["refresh_token"])
         verify_id_token(new, "webapp")
-        # Presenting the rotated token again is refused.
+        # A repeat inside the reuse grace window gets the same successor...
+        again = s.refresh_token(META["token_endpoint"], refresh_token=token["refresh_token"])
+        self.assertEqual(again["refresh_token"], new["refresh_token"])
+        # ...and once that successor has been used, the rotated token is a replay.
+        s.refresh_token(META["token_endpoint"], refresh_token=new["refresh_token"])
         with self.assertRaises(Exception) as ctx:
             s.refresh_token(META["token_endpoint"], refresh_token=token["refresh_token"])
         self.assertIn("invalid_grant", str(ctx.exception))
