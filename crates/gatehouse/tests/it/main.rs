@@ -8,6 +8,7 @@ mod admin;
 mod authorize;
 mod backchannel;
 mod cli;
+mod client;
 mod conformance;
 mod console;
 mod crash;
