@@ -1,8 +1,8 @@
 //! `gatehouse-client`: the application side of Gatehouse, for any standard OpenID provider.
 //!
 //! This first part serves APIs (resource servers): [`Verifier`] checks RFC 9068 JWT access
-//! tokens against the provider's published keys. It depends on none of Gatehouse's server
-//! crates.
+//! tokens against the provider's published keys; with the `axum` feature, [`axum::RequireScope`]
+//! guards routes with it. It depends on none of Gatehouse's server crates.
 //!
 //! ```no_run
 //! # async fn api() -> Result<(), Box<dyn std::error::Error>> {
@@ -15,6 +15,8 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "axum")]
+pub mod axum;
 mod verifier;
 
 pub use verifier::{AccessToken, Error, Verifier, VerifyError};

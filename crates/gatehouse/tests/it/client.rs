@@ -131,3 +131,49 @@ async fn an_unknown_kid_refetches_the_keys_once_per_interval() {
     }
     assert_eq!(v.key_refreshes(), 1, "no thundering herd, no fetch per request");
 }
+
+/// An axum API behind `RequireScope` (RFC 6750 §3): no token → 401 with a bare challenge; an
+/// invalid token → 401 `invalid_token`; a valid token without the scope → 403
+/// `insufficient_scope`; with it → the handler, which sees the verified token.
+#[tokio::test]
+async fn require_scope_guards_an_axum_api_as_rfc_6750_says() {
+    use axum::routing::get;
+    use gatehouse_client::axum::{Authenticated, RequireScope};
+    let s = TestServer::start(CONFIG, TestDb::sqlite()).await.unwrap();
+    let v = Arc::new(Verifier::discover(&s.url, &s.url).await.unwrap());
+    let api = axum::Router::new()
+        .route(
+            "/reports",
+            get(|Authenticated(t): Authenticated| async move { format!("{} {:?}", t.subject, t.client_id) }),
+        )
+        .layer(RequireScope::new(v.clone(), "roles"))
+        .merge(axum::Router::new().route("/admin", get(|| async { "no" })).layer(RequireScope::new(v, "api:write")));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, api).await });
+    let http = reqwest::Client::new();
+    let call = |path: &str, token: Option<&str>| {
+        let mut req = http.get(format!("{base}{path}"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move {
+            let r = req.send().await.unwrap();
+            let challenge = r.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
+            (r.status().as_u16(), challenge, r.text().await.unwrap())
+        }
+    };
+    let (st, ch, _) = call("/reports", None).await;
+    assert_eq!((st, ch.as_deref()), (401, Some("Bearer scope=\"roles\"")));
+    let (st, ch, _) = call("/reports", Some("not-a-token")).await;
+    assert_eq!(st, 401);
+    assert!(ch.unwrap().contains("error=\"invalid_token\""));
+    let token = service_token(&s).await;
+    let (st, ch, _) = call("/admin", Some(&token)).await;
+    assert_eq!(st, 403);
+    let ch = ch.unwrap();
+    assert!(ch.contains("error=\"insufficient_scope\"") && ch.contains("scope=\"api:write\""), "{ch}");
+    let (st, _, body) = call("/reports", Some(&token)).await;
+    assert_eq!((st, body.as_str()), (200, "service Some(\"service\")"));
+    server.abort();
+}
