@@ -5,7 +5,7 @@
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde_json::{Map, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -76,11 +76,30 @@ pub struct Verifier {
     min_refresh_interval: Duration,
     jwks_uri: String,
     http: reqwest::Client,
-    keys: RwLock<Arc<JwkSet>>,
+    keys: RwLock<Arc<Keys>>,
     /// When the JWKS was last refetched for an unknown `kid`; held while refetching, so one
     /// task fetches and the others wait for its result.
     last_refresh: tokio::sync::Mutex<Option<Instant>>,
     refreshes: AtomicU64,
+}
+
+/// The published keys, parsed once per fetch: by `kid`, the key's own `alg` (if it names one)
+/// and the key ready to verify with.
+struct Keys(HashMap<String, (Option<String>, DecodingKey)>);
+
+impl Keys {
+    fn parse(set: &JwkSet) -> Self {
+        Self(
+            set.keys
+                .iter()
+                .filter_map(|jwk| {
+                    let kid = jwk.common.key_id.clone()?;
+                    let key = DecodingKey::from_jwk(jwk).ok()?;
+                    Some((kid, (jwk.common.key_algorithm.map(|a| a.to_string()), key)))
+                })
+                .collect(),
+        )
+    }
 }
 
 /// The algorithms accepted unless [`Verifier::with_algorithms`] says otherwise: the asymmetric
@@ -119,7 +138,7 @@ impl Verifier {
             .and_then(Value::as_str)
             .ok_or_else(|| Error::Invalid("the discovery document has no jwks_uri".into()))?
             .to_owned();
-        let keys = fetch_jwks(&http, &jwks_uri).await?;
+        let keys = Keys::parse(&fetch_jwks(&http, &jwks_uri).await?);
         Ok(Self {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
@@ -171,20 +190,23 @@ impl Verifier {
             return Err(VerifyError::AlgorithmNotAllowed);
         }
         let kid = header.kid.ok_or(VerifyError::UnknownKey)?;
-        let key = match self.key(&kid, header.alg) {
-            Some(k) => k,
-            None => {
-                self.refresh_for(&kid).await;
-                self.key(&kid, header.alg).ok_or(VerifyError::UnknownKey)?
-            }
-        }?;
+        let mut keys = self.current_keys();
+        if !keys.0.contains_key(&kid) {
+            self.refresh_for(&kid).await;
+            keys = self.current_keys();
+        }
+        let (key_alg, key) = keys.0.get(&kid).ok_or(VerifyError::UnknownKey)?;
+        // Algorithm confusion: a key that names its algorithm verifies only that one.
+        if key_alg.as_ref().is_some_and(|a| *a != format!("{:?}", header.alg)) {
+            return Err(VerifyError::AlgorithmNotAllowed);
+        }
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.leeway = self.leeway.as_secs();
         validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let data = decode::<Map<String, Value>>(token, &key, &validation).map_err(refusal)?;
+        let data = decode::<Map<String, Value>>(token, key, &validation).map_err(refusal)?;
         let claims = data.claims;
         let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
         Ok(AccessToken {
@@ -196,27 +218,18 @@ impl Verifier {
         })
     }
 
-    /// The cached key `kid` for a token signed with `alg`: `None` if unknown; an error if the
-    /// key is for another algorithm (algorithm confusion).
-    fn key(&self, kid: &str, alg: Algorithm) -> Option<Result<DecodingKey, VerifyError>> {
-        let keys = match self.keys.read() {
+    fn current_keys(&self) -> Arc<Keys> {
+        match self.keys.read() {
             Ok(k) => k.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
-        };
-        let jwk = keys.find(kid)?;
-        if let Some(key_alg) = jwk.common.key_algorithm
-            && key_alg.to_string() != format!("{alg:?}")
-        {
-            return Some(Err(VerifyError::AlgorithmNotAllowed));
         }
-        Some(DecodingKey::from_jwk(jwk).map_err(|_| VerifyError::UnknownKey))
     }
 
     /// Refetches the JWKS for an unknown `kid`, unless another task just did or the last
     /// refetch was less than the minimum interval ago.
     async fn refresh_for(&self, kid: &str) {
         let mut last = self.last_refresh.lock().await;
-        if self.keys.read().map(|k| k.find(kid).is_some()).unwrap_or(false) {
+        if self.current_keys().0.contains_key(kid) {
             return;
         }
         if last.is_some_and(|t| t.elapsed() < self.min_refresh_interval) {
@@ -226,7 +239,7 @@ impl Verifier {
         if let Ok(keys) = fetch_jwks(&self.http, &self.jwks_uri).await {
             self.refreshes.fetch_add(1, Ordering::Relaxed);
             if let Ok(mut k) = self.keys.write() {
-                *k = Arc::new(keys);
+                *k = Arc::new(Keys::parse(&keys));
             }
         }
     }
