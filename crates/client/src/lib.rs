@@ -2,7 +2,8 @@
 //!
 //! This first part serves APIs (resource servers): [`Verifier`] checks RFC 9068 JWT access
 //! tokens against the provider's published keys; with the `axum` feature, [`axum::RequireScope`]
-//! guards routes with it. It depends on none of Gatehouse's server crates.
+//! guards routes with it. [`Introspector`] asks the provider instead (RFC 7662), for APIs that
+//! must see a revocation at once. It depends on none of Gatehouse's server crates.
 //!
 //! ```no_run
 //! # async fn api() -> Result<(), Box<dyn std::error::Error>> {
@@ -17,6 +18,8 @@
 
 #[cfg(feature = "axum")]
 pub mod axum;
+mod introspection;
 mod verifier;
 
+pub use introspection::Introspector;
 pub use verifier::{AccessToken, Error, Verifier, VerifyError};

@@ -50,6 +50,13 @@ pub enum VerifyError {
     WrongAudience,
     #[error("the token is invalid: {0}")]
     Invalid(String),
+    /// Introspection: the provider says the token is not active (revoked, expired, unknown).
+    #[error("the token is not active")]
+    Inactive,
+    /// Introspection: the provider could not be asked (unreachable, or it refused the API's own
+    /// credentials). Not the token's fault: answer 503.
+    #[error("the authorization server could not be reached")]
+    Unavailable,
 }
 
 /// A verified access token.
@@ -113,26 +120,7 @@ impl Verifier {
     /// `audience` in `aud`. Defaults: [`DEFAULT_ALGORITHMS`], 30 s leeway on `exp`/`nbf`, the
     /// JWKS refetched for an unknown `kid` at most every 30 s.
     pub async fn discover(issuer: &str, audience: &str) -> Result<Self, Error> {
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::Invalid(e.to_string()))?;
-        let base = issuer.trim_end_matches('/');
-        let mut metadata = None;
-        for path in ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"] {
-            if let Ok(doc) = fetch_json(&http, &format!("{base}{path}")).await {
-                metadata = Some(doc);
-                break;
-            }
-        }
-        let url = format!("{base}/.well-known/openid-configuration");
-        let metadata = metadata.ok_or(Error::Fetch { url, detail: "no discovery document".into() })?;
-        let found = metadata.get("issuer").and_then(Value::as_str).unwrap_or_default();
-        if found != issuer {
-            return Err(Error::IssuerMismatch { expected: issuer.to_owned(), found: found.to_owned() });
-        }
+        let (http, metadata) = discovery(issuer).await?;
         let jwks_uri = metadata
             .get("jwks_uri")
             .and_then(Value::as_str)
@@ -207,15 +195,7 @@ impl Verifier {
         validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         let data = decode::<Map<String, Value>>(token, key, &validation).map_err(refusal)?;
-        let claims = data.claims;
-        let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
-        Ok(AccessToken {
-            subject: text("sub").unwrap_or_default(),
-            client_id: text("client_id"),
-            scopes: text("scope").unwrap_or_default().split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
-            expires_at: claims.get("exp").and_then(Value::as_i64).unwrap_or_default(),
-            claims,
-        })
+        Ok(access_token(data.claims))
     }
 
     fn current_keys(&self) -> Arc<Keys> {
@@ -243,6 +223,44 @@ impl Verifier {
             }
         }
     }
+}
+
+/// The typed view of a token's claims (from the JWT, or an introspection answer).
+pub(crate) fn access_token(claims: Map<String, Value>) -> AccessToken {
+    let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
+    AccessToken {
+        subject: text("sub").unwrap_or_default(),
+        client_id: text("client_id"),
+        scopes: text("scope").unwrap_or_default().split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        expires_at: claims.get("exp").and_then(Value::as_i64).unwrap_or_default(),
+        claims,
+    }
+}
+
+/// An HTTP client for the provider, and its discovery document (OIDC Discovery, else RFC
+/// 8414), whose `issuer` must be `issuer` (OIDC Discovery §4.3).
+pub(crate) async fn discovery(issuer: &str) -> Result<(reqwest::Client, Map<String, Value>), Error> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| Error::Invalid(e.to_string()))?;
+    let base = issuer.trim_end_matches('/');
+    let mut metadata = None;
+    for path in ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"] {
+        if let Ok(Value::Object(doc)) = fetch_json(&http, &format!("{base}{path}")).await {
+            metadata = Some(doc);
+            break;
+        }
+    }
+    let url = format!("{base}/.well-known/openid-configuration");
+    let metadata = metadata.ok_or(Error::Fetch { url, detail: "no discovery document".into() })?;
+    let found = metadata.get("issuer").and_then(Value::as_str).unwrap_or_default();
+    if found != issuer {
+        return Err(Error::IssuerMismatch { expected: issuer.to_owned(), found: found.to_owned() });
+    }
+    Ok((http, metadata))
 }
 
 fn is_hmac(a: Algorithm) -> bool {

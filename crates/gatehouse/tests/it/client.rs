@@ -177,3 +177,38 @@ async fn require_scope_guards_an_axum_api_as_rfc_6750_says() {
     assert_eq!((st, body.as_str()), (200, "service Some(\"service\")"));
     server.abort();
 }
+
+/// Introspection mode (RFC 7662): a revoked token stops working at once without a cache, and
+/// within the cache's time with one; tokens for another audience are refused.
+#[tokio::test]
+async fn the_introspector_sees_a_revocation() {
+    use gatehouse_client::Introspector;
+    let cfg = format!(
+        "{CONFIG}\n[[clients]]\nclient_id = \"api\"\nclient_secret = \"api-secret\"\ngrants = [\"client_credentials\"]\nintrospection_audiences = [\"${{ISSUER}}\"]\n"
+    );
+    let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
+    let fresh =
+        Introspector::discover(&s.url, &s.url, "api", "api-secret").await.unwrap().with_cache_ttl(Duration::ZERO);
+    let cached = Introspector::discover(&s.url, &s.url, "api", "api-secret").await.unwrap();
+    let token = service_token(&s).await;
+    let t = fresh.verify(&token).await.unwrap();
+    assert_eq!((t.subject.as_str(), t.scopes.contains("roles")), ("service", true));
+    assert!(cached.verify(&token).await.is_ok());
+
+    let r = s
+        .http
+        .post(s.url("/revoke"))
+        .basic_auth("service", Some("service-secret"))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(fresh.verify(&token).await.unwrap_err(), VerifyError::Inactive, "at once without a cache");
+    assert!(cached.verify(&token).await.is_ok(), "the cached answer stands for its few seconds");
+
+    let elsewhere = Introspector::discover(&s.url, "https://api.example", "api", "api-secret").await.unwrap();
+    assert_eq!(elsewhere.verify(&service_token(&s).await).await.unwrap_err(), VerifyError::WrongAudience);
+    let wrong_secret = Introspector::discover(&s.url, &s.url, "api", "nope").await.unwrap();
+    assert_eq!(wrong_secret.verify(&service_token(&s).await).await.unwrap_err(), VerifyError::Unavailable);
+}
