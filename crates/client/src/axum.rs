@@ -15,7 +15,7 @@
 //! # Ok(()) }
 //! ```
 
-use crate::{AccessToken, Verifier};
+use crate::{AccessToken, TokenCheck, VerifyError};
 use axum::body::Body;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -29,15 +29,18 @@ use std::task::{Context, Poll};
 /// A layer that lets a request through only with a valid bearer access token carrying `scope`.
 /// Without a token: 401 `WWW-Authenticate: Bearer` (RFC 6750 §3.1: no error code); with an
 /// invalid one: 401 `error="invalid_token"`; without the scope: 403 `error="insufficient_scope"`.
+/// If the token cannot be checked (an [`crate::Introspector`] that cannot reach the provider),
+/// 503.
 #[derive(Clone)]
 pub struct RequireScope {
-    verifier: Arc<Verifier>,
+    checker: Arc<dyn TokenCheck>,
     scope: Arc<str>,
 }
 
 impl RequireScope {
-    pub fn new(verifier: Arc<Verifier>, scope: &str) -> Self {
-        Self { verifier, scope: scope.into() }
+    /// Checks tokens with `checker`: a [`crate::Verifier`] or an [`crate::Introspector`].
+    pub fn new<C: TokenCheck>(checker: Arc<C>, scope: &str) -> Self {
+        Self { checker, scope: scope.into() }
     }
 }
 
@@ -78,7 +81,8 @@ where
             let Some(token) = bearer(req.headers()) else {
                 return Ok(challenge(StatusCode::UNAUTHORIZED, &rule.scope, None));
             };
-            match rule.verifier.verify(token).await {
+            match rule.checker.check(token).await {
+                Err(VerifyError::Unavailable) => Ok(StatusCode::SERVICE_UNAVAILABLE.into_response()),
                 Err(e) => Ok(challenge(StatusCode::UNAUTHORIZED, &rule.scope, Some(("invalid_token", &e.to_string())))),
                 Ok(t) if !t.scopes.contains(&*rule.scope) => Ok(challenge(
                     StatusCode::FORBIDDEN,

@@ -18,8 +18,10 @@
 
 #[cfg(feature = "axum")]
 pub mod axum;
+mod check;
 mod introspection;
 mod verifier;
 
+pub use check::{Checked, TokenCheck};
 pub use introspection::Introspector;
 pub use verifier::{AccessToken, Error, Verifier, VerifyError};

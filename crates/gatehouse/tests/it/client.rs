@@ -212,3 +212,38 @@ async fn the_introspector_sees_a_revocation() {
     let wrong_secret = Introspector::discover(&s.url, &s.url, "api", "nope").await.unwrap();
     assert_eq!(wrong_secret.verify(&service_token(&s).await).await.unwrap_err(), VerifyError::Unavailable);
 }
+
+/// `RequireScope` over an `Introspector`: a token revoked a moment ago is refused at once.
+#[tokio::test]
+async fn require_scope_over_introspection_refuses_a_revoked_token_at_once() {
+    use axum::routing::get;
+    use gatehouse_client::Introspector;
+    use gatehouse_client::axum::RequireScope;
+    let cfg = format!(
+        "{CONFIG}\n[[clients]]\nclient_id = \"api\"\nclient_secret = \"api-secret\"\ngrants = [\"client_credentials\"]\nintrospection_audiences = [\"${{ISSUER}}\"]\n"
+    );
+    let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
+    let i = Arc::new(
+        Introspector::discover(&s.url, &s.url, "api", "api-secret").await.unwrap().with_cache_ttl(Duration::ZERO),
+    );
+    let api = axum::Router::new().route("/reports", get(|| async { "ok" })).layer(RequireScope::new(i, "roles"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/reports", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, api).await });
+    let token = service_token(&s).await;
+    let http = reqwest::Client::new();
+    assert_eq!(http.get(&url).bearer_auth(&token).send().await.unwrap().status(), 200);
+    let r = s
+        .http
+        .post(s.url("/revoke"))
+        .basic_auth("service", Some("service-secret"))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = http.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
+    server.abort();
+}
