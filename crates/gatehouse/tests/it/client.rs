@@ -22,6 +22,19 @@ async fn service_token(s: &TestServer) -> String {
     v["access_token"].as_str().unwrap().to_owned()
 }
 
+/// CONFIG plus `api`, a client that may introspect the issuer's tokens.
+fn introspecting_api() -> String {
+    format!(
+        "{CONFIG}\n[[clients]]\nclient_id = \"api\"\nclient_secret = \"api-secret\"\ngrants = [\"client_credentials\"]\nintrospection_audiences = [\"${{ISSUER}}\"]\n"
+    )
+}
+
+/// Revokes the service's `token` (RFC 7009).
+async fn revoke(s: &TestServer, token: &str) {
+    let r = s.http.post(s.url("/revoke")).basic_auth("service", Some("service-secret")).form(&[("token", token)]);
+    assert_eq!(r.send().await.unwrap().status(), 200);
+}
+
 /// A JWT with `header` and `claims` and a garbage signature.
 fn forged(header: Value, claims: Value) -> String {
     use base64::Engine;
@@ -183,10 +196,7 @@ async fn require_scope_guards_an_axum_api_as_rfc_6750_says() {
 #[tokio::test]
 async fn the_introspector_sees_a_revocation() {
     use gatehouse_client::Introspector;
-    let cfg = format!(
-        "{CONFIG}\n[[clients]]\nclient_id = \"api\"\nclient_secret = \"api-secret\"\ngrants = [\"client_credentials\"]\nintrospection_audiences = [\"${{ISSUER}}\"]\n"
-    );
-    let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
+    let s = TestServer::start(&introspecting_api(), TestDb::sqlite()).await.unwrap();
     let fresh =
         Introspector::discover(&s.url, &s.url, "api", "api-secret").await.unwrap().with_cache_ttl(Duration::ZERO);
     let cached = Introspector::discover(&s.url, &s.url, "api", "api-secret").await.unwrap();
@@ -195,15 +205,7 @@ async fn the_introspector_sees_a_revocation() {
     assert_eq!((t.subject.as_str(), t.scopes.contains("roles")), ("service", true));
     assert!(cached.verify(&token).await.is_ok());
 
-    let r = s
-        .http
-        .post(s.url("/revoke"))
-        .basic_auth("service", Some("service-secret"))
-        .form(&[("token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    revoke(&s, &token).await;
     assert_eq!(fresh.verify(&token).await.unwrap_err(), VerifyError::Inactive, "at once without a cache");
     assert!(cached.verify(&token).await.is_ok(), "the cached answer stands for its few seconds");
 
@@ -219,10 +221,7 @@ async fn require_scope_over_introspection_refuses_a_revoked_token_at_once() {
     use axum::routing::get;
     use gatehouse_client::Introspector;
     use gatehouse_client::axum::RequireScope;
-    let cfg = format!(
-        "{CONFIG}\n[[clients]]\nclient_id = \"api\"\nclient_secret = \"api-secret\"\ngrants = [\"client_credentials\"]\nintrospection_audiences = [\"${{ISSUER}}\"]\n"
-    );
-    let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
+    let s = TestServer::start(&introspecting_api(), TestDb::sqlite()).await.unwrap();
     let i = Arc::new(
         Introspector::discover(&s.url, &s.url, "api", "api-secret").await.unwrap().with_cache_ttl(Duration::ZERO),
     );
@@ -233,15 +232,7 @@ async fn require_scope_over_introspection_refuses_a_revoked_token_at_once() {
     let token = service_token(&s).await;
     let http = reqwest::Client::new();
     assert_eq!(http.get(&url).bearer_auth(&token).send().await.unwrap().status(), 200);
-    let r = s
-        .http
-        .post(s.url("/revoke"))
-        .basic_auth("service", Some("service-secret"))
-        .form(&[("token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    revoke(&s, &token).await;
     let r = http.get(&url).bearer_auth(&token).send().await.unwrap();
     assert_eq!(r.status(), 401);
     assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
