@@ -28,6 +28,9 @@ pub enum AdminError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
+    /// Beyond what the caller was granted (a provisioning client touching an administrator).
+    #[error("{0}")]
+    Forbidden(String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]

@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 use gatehouse_protocol::authorize::{ResponseMode, SUPPORTED_RESPONSE_TYPES};
-use gatehouse_protocol::claims::{ADMIN_SCOPE, ScopeDefinition, builtin_scopes};
+use gatehouse_protocol::claims::{ScopeDefinition, builtin_scopes, is_gatehouse_scope};
 use gatehouse_protocol::client::TokenEndpointAuthMethod;
 use gatehouse_protocol::discovery::{Capabilities, Endpoints, ProviderMetadata};
 use gatehouse_protocol::grant::GrantType;
@@ -84,8 +84,8 @@ pub fn capabilities(
     scopes: &[ScopeDefinition],
     registration: bool,
 ) -> Capabilities {
-    // The admin scope is Gatehouse's own business, not something relying parties ask for.
-    let scopes: Vec<&ScopeDefinition> = scopes.iter().filter(|s| s.name.as_str() != ADMIN_SCOPE).collect();
+    // The management scopes are Gatehouse's own business, not something relying parties ask for.
+    let scopes: Vec<&ScopeDefinition> = scopes.iter().filter(|s| !is_gatehouse_scope(s.name.as_str())).collect();
     let mut claims: Vec<String> = vec!["sub".into(), "iss".into(), "aud".into(), "exp".into(), "iat".into()];
     for s in &scopes {
         for c in &s.claims {

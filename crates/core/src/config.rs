@@ -5,7 +5,7 @@
 
 use figment::Figment;
 use figment::providers::{Env, Format, Json, Serialized, Toml};
-use gatehouse_protocol::claims::{ADMIN_SCOPE, ScopeDefinition, ScopeSpec, builtin_scopes};
+use gatehouse_protocol::claims::{ScopeDefinition, ScopeSpec, builtin_scopes, is_gatehouse_scope};
 use gatehouse_protocol::client::{ClientSpec, FieldError, ValidClient};
 use gatehouse_protocol::grant::{GrantSet, GrantType};
 use gatehouse_protocol::jose::SigningAlg;
@@ -714,9 +714,10 @@ impl Config {
         let allowed_scopes = match ScopeSet::parse(r.allowed_scopes.as_deref().unwrap_or(DEFAULT_REGISTRATION_SCOPES)) {
             Ok(set) => {
                 for s in set.iter() {
-                    if s.as_str() == ADMIN_SCOPE {
+                    if is_gatehouse_scope(s.as_str()) {
                         errs.push(format!(
-                            "{file}: registration.allowed_scopes: {ADMIN_SCOPE} can never be self-registered"
+                            "{file}: registration.allowed_scopes: {} can never be self-registered",
+                            s.as_str()
                         ));
                     } else if !scope_defined(s.as_str()) {
                         errs.push(format!(

@@ -26,6 +26,7 @@ pub mod issuer;
 pub mod keys;
 pub mod lifecycle;
 pub mod metrics;
+pub mod provisioning;
 pub mod registration;
 pub mod secrets;
 pub mod seed;

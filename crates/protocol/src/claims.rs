@@ -82,23 +82,42 @@ pub fn is_standard_scope(name: &str) -> bool {
 /// The scope that opens the admin API: Gatehouse protects itself with its own tokens.
 pub const ADMIN_SCOPE: &str = "gatehouse:admin";
 
-/// Every scope Gatehouse defines itself: the OIDC ones and [`ADMIN_SCOPE`].
+/// The narrow scope an application's own sign-up and account screens use: create users and set
+/// their password and claims, nothing else (never an administrator, never a client or a key).
+/// Only a client's own token (client_credentials) carries it.
+pub const PROVISION_SCOPE: &str = "gatehouse:provision";
+
+/// Gatehouse's own management scopes, with what each allows.
+const GATEHOUSE_SCOPES: [(&str, &str); 2] = [
+    (ADMIN_SCOPE, "Administer Gatehouse: clients, users, scopes, sessions and keys"),
+    (PROVISION_SCOPE, "Create users and set their password and claims (never administrators)"),
+];
+
+/// Every scope Gatehouse defines itself: the OIDC ones and its management scopes.
 pub fn builtin_scopes() -> Vec<ScopeDefinition> {
     let mut out = standard_scopes();
-    if let Ok(name) = Scope::parse(ADMIN_SCOPE) {
-        out.push(ScopeDefinition {
-            name,
-            claims: Vec::new(),
-            description: "Administer Gatehouse: clients, users, scopes, sessions and keys".to_owned(),
-            targets: ClaimTargets::STANDARD,
-            builtin: true,
-        });
+    for (name, description) in GATEHOUSE_SCOPES {
+        if let Ok(name) = Scope::parse(name) {
+            out.push(ScopeDefinition {
+                name,
+                claims: Vec::new(),
+                description: description.to_owned(),
+                targets: ClaimTargets::STANDARD,
+                builtin: true,
+            });
+        }
     }
     out
 }
 
+/// A scope that manages Gatehouse itself ([`ADMIN_SCOPE`], [`PROVISION_SCOPE`]): not advertised
+/// to relying parties, never self-registered.
+pub fn is_gatehouse_scope(name: &str) -> bool {
+    GATEHOUSE_SCOPES.iter().any(|(n, _)| *n == name)
+}
+
 pub fn is_builtin_scope(name: &str) -> bool {
-    is_standard_scope(name) || name == ADMIN_SCOPE
+    is_standard_scope(name) || is_gatehouse_scope(name)
 }
 
 /// An operator-defined scope as written in the config file, the admin API or the CLI.
@@ -275,6 +294,7 @@ mod tests {
         for (spec, field) in [
             (ScopeSpec { name: "openid".into(), ..Default::default() }, "name"),
             (ScopeSpec { name: ADMIN_SCOPE.into(), ..Default::default() }, "name"),
+            (ScopeSpec { name: PROVISION_SCOPE.into(), ..Default::default() }, "name"),
             (ScopeSpec { name: "a b".into(), ..Default::default() }, "name"),
             (ScopeSpec { name: "x".into(), claims: vec!["".into()], ..Default::default() }, "claims"),
             (ScopeSpec { name: "x".into(), claims: vec!["sub".into()], ..Default::default() }, "claims"),
@@ -288,10 +308,15 @@ mod tests {
     }
 
     #[test]
-    fn admin_scope_is_builtin_but_not_standard() {
-        assert!(is_builtin_scope(ADMIN_SCOPE));
-        assert!(!is_standard_scope(ADMIN_SCOPE));
-        assert!(builtin_scopes().iter().any(|s| s.name.as_str() == ADMIN_SCOPE));
+    fn gatehouse_scopes_are_builtin_but_not_standard() {
+        for scope in [ADMIN_SCOPE, PROVISION_SCOPE] {
+            assert!(is_builtin_scope(scope));
+            assert!(is_gatehouse_scope(scope));
+            assert!(!is_standard_scope(scope));
+            assert!(builtin_scopes().iter().any(|s| s.name.as_str() == scope));
+        }
+        assert!(!is_gatehouse_scope("openid"));
+        assert!(!is_gatehouse_scope("gatehouse:other"));
     }
 
     #[test]

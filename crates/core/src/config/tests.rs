@@ -16,7 +16,7 @@ fn empty_config_gets_the_defaults() {
     assert_eq!(v.listen.to_string(), "127.0.0.1:8080");
     assert_eq!(v.database, DEFAULT_DATABASE);
     assert_eq!(v.access_token_alg, SigningAlg::RS256);
-    assert_eq!(v.scopes.len(), 7, "the OIDC scopes and gatehouse:admin");
+    assert_eq!(v.scopes.len(), 8, "the OIDC scopes, gatehouse:admin and gatehouse:provision");
 }
 
 #[test]
@@ -106,6 +106,10 @@ fn registration_is_off_by_default_and_its_policy_is_checked() {
         (
             "[registration]\nallowed_scopes = \"openid gatehouse:admin\"\n",
             "gatehouse:admin can never be self-registered",
+        ),
+        (
+            "[registration]\nallowed_scopes = \"openid gatehouse:provision\"\n",
+            "gatehouse:provision can never be self-registered",
         ),
         ("[registration]\nallowed_scopes = \"openid roles\"\n", "scope \"roles\" is not defined"),
         ("[registration]\nallowed_grants = [\"password\"]\n", "password can never be self-registered"),

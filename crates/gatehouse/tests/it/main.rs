@@ -27,6 +27,7 @@ mod logs;
 mod metrics;
 mod nodes;
 mod pages;
+mod provision;
 mod refresh_retry;
 mod register;
 mod restart;

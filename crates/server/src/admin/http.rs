@@ -1,6 +1,7 @@
 //! What every admin endpoint shares: RFC 9457 problem responses, extractors whose rejections
 //! are problems too, and the caller check (a bearer access token of Gatehouse's own, granted
-//! `gatehouse:admin`, whose client may still hold that scope).
+//! `gatehouse:admin` — or, for creating users and setting their password and claims,
+//! `gatehouse:provision` — whose client may still hold that scope).
 
 use crate::state::AppState;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -10,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_core::admin::AdminError;
 use gatehouse_core::lifecycle::TokenLifecycle;
 use gatehouse_protocol::ClientId;
-use gatehouse_protocol::claims::ADMIN_SCOPE;
+use gatehouse_protocol::claims::{ADMIN_SCOPE, PROVISION_SCOPE};
 use gatehouse_store::{Page, Store};
 use serde::de::DeserializeOwned;
 
@@ -72,6 +73,11 @@ impl Problem {
         );
         p
     }
+
+    /// 403 `insufficient_scope`: the token is good but does not reach this far.
+    pub fn insufficient_scope(detail: &str) -> Self {
+        Self::unauthorized(StatusCode::FORBIDDEN, Some("insufficient_scope"), detail)
+    }
 }
 
 pub const VALIDATION: &str = "urn:gatehouse:problem:validation";
@@ -95,6 +101,7 @@ impl From<AdminError> for Problem {
             }
             AdminError::NotFound(what) => Self::new(StatusCode::NOT_FOUND, "about:blank", format!("no such {what}")),
             AdminError::Conflict(m) => Self::new(StatusCode::CONFLICT, CONFLICT, m),
+            AdminError::Forbidden(m) => Self::insufficient_scope(&m),
             AdminError::Store(e @ gatehouse_store::StoreError::Unavailable(_)) => unavailable(&e),
             AdminError::Store(e) => internal(&e),
             AdminError::Internal(m) => internal(&m),
@@ -215,19 +222,60 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        match UserWriter::from_request_parts(parts, state).await? {
+            UserWriter { actor, authority: Authority::Admin } => Ok(Self { actor }),
+            UserWriter { authority: Authority::Provision, .. } => Err(not_admin()),
+        }
+    }
+}
+
+/// A caller of the endpoints that create users and set their password or claims: an admin
+/// caller, or a client's own token granted `gatehouse:provision` (which the endpoints narrow).
+pub struct UserWriter {
+    pub actor: String,
+    pub authority: Authority,
+}
+
+/// How far a caller's token reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authority {
+    /// `gatehouse:admin`: everything.
+    Admin,
+    /// `gatehouse:provision`: create users, set their password and claims.
+    Provision,
+}
+
+impl FromRequestParts<AppState> for UserWriter {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = crate::web::bearer_token(&parts.headers).filter(|t| !t.is_empty()).ok_or_else(|| {
             Problem::unauthorized(StatusCode::UNAUTHORIZED, None, "send an access token: Authorization: Bearer ...")
         })?;
         let s = &state.services;
-        Ok(Self { actor: admin_actor(&s.lifecycle, s.store.as_ref(), token).await? })
+        let (actor, authority) = authority(&s.lifecycle, s.store.as_ref(), token).await?;
+        Ok(Self { actor, authority })
     }
 }
 
-/// Who `token` lets administer Gatehouse (`client:<id>` or `user:<sub>`), checked afresh on
-/// every call: revoking the token, deleting the client, taking the scope from it or taking
-/// administration from the user takes effect at once. 401 for a token that is not valid, 403
-/// for one that does not carry administration.
+fn not_admin() -> Problem {
+    Problem::insufficient_scope("the access token was not granted gatehouse:admin")
+}
+
+/// Who `token` lets administer Gatehouse (`client:<id>` or `user:<sub>`). 401 for a token
+/// that is not valid, 403 for one that does not carry administration.
 pub async fn admin_actor(tokens: &TokenLifecycle, store: &dyn Store, token: &str) -> Result<String, Problem> {
+    match authority(tokens, store, token).await? {
+        (actor, Authority::Admin) => Ok(actor),
+        (_, Authority::Provision) => Err(not_admin()),
+    }
+}
+
+/// Who `token` lets act (`client:<id>` or `user:<sub>`) and how far, checked afresh on every
+/// call: revoking the token, deleting the client, taking the scope from it or taking
+/// administration from the user takes effect at once. `gatehouse:provision` counts only on a
+/// client's own token, never on one a user signed in for.
+async fn authority(tokens: &TokenLifecycle, store: &dyn Store, token: &str) -> Result<(String, Authority), Problem> {
     let invalid =
         || Problem::unauthorized(StatusCode::UNAUTHORIZED, Some("invalid_token"), "the access token is not valid");
     let view = tokens
@@ -238,24 +286,24 @@ pub async fn admin_actor(tokens: &TokenLifecycle, store: &dyn Store, token: &str
             e => internal(&e),
         })?
         .ok_or_else(invalid)?;
-    let insufficient = |detail| Problem::unauthorized(StatusCode::FORBIDDEN, Some("insufficient_scope"), detail);
-    if !view.scope.contains(ADMIN_SCOPE) {
-        return Err(insufficient("the access token was not granted gatehouse:admin"));
-    }
     let id = ClientId::parse(&view.client_id).map_err(|_| invalid())?;
-    match store.get_client(&id).await? {
-        Some(c) if c.scopes.contains(ADMIN_SCOPE) => {}
-        Some(_) => return Err(insufficient("the access token was not granted gatehouse:admin")),
-        None => return Err(invalid()),
+    let client = store.get_client(&id).await?.ok_or_else(invalid)?;
+    let holds = |scope| view.scope.contains(scope) && client.scopes.contains(scope);
+    let own = view.sub == view.client_id;
+    if holds(ADMIN_SCOPE) {
+        if own {
+            return Ok((format!("client:{}", view.client_id), Authority::Admin));
+        }
+        return match store.get_user_by_sub(&view.sub).await? {
+            Some(u) if u.admin && !u.disabled => Ok((format!("user:{}", u.sub), Authority::Admin)),
+            Some(u) if !u.disabled => Err(Problem::insufficient_scope("the signed-in user is not an administrator")),
+            _ => Err(invalid()),
+        };
     }
-    if view.sub == view.client_id {
-        return Ok(format!("client:{}", view.client_id));
+    if holds(PROVISION_SCOPE) && own {
+        return Ok((format!("client:{}", view.client_id), Authority::Provision));
     }
-    match store.get_user_by_sub(&view.sub).await? {
-        Some(u) if u.admin && !u.disabled => Ok(format!("user:{}", u.sub)),
-        Some(u) if !u.disabled => Err(insufficient("the signed-in user is not an administrator")),
-        _ => Err(invalid()),
-    }
+    Err(not_admin())
 }
 
 /// Entries per page when the caller does not say, and the most it may ask for.

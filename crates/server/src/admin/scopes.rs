@@ -20,7 +20,8 @@ pub struct ScopeView {
     /// Where the claims go; all of id_token, access_token and userinfo when absent.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub include_in: Option<Vec<String>>,
-    /// Built in (OpenID Connect's, `gatehouse:admin`): cannot be changed or deleted.
+    /// Built in (OpenID Connect's, `gatehouse:admin`, `gatehouse:provision`): cannot be changed or
+    /// deleted.
     pub builtin: bool,
 }
 

@@ -1,14 +1,20 @@
 //! `/admin/v1/users`: create, read, update claims, set password, disable, delete; and a user's
 //! SSO sessions: list, revoke one or all (the clients that got tokens in them are told through
 //! back-channel logout).
+//!
+//! Creating a user, setting a password and replacing claims also accept a client's own token
+//! granted `gatehouse:provision` (an application's sign-up and account forms), narrowed by
+//! `gatehouse_core::provisioning`: never an administrator, nothing but username, password and
+//! claims.
 
-use super::http::{Body, Caller, ListParams, Params, Problem, Segments, json};
+use super::http::{Authority, Body, Caller, ListParams, Params, Problem, Segments, UserWriter, json};
 use super::schema::UserSpecDoc;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::admin::Administration;
 use gatehouse_core::admin::UserUpdate;
+use gatehouse_core::provisioning::Provisioning;
 use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::secret::Secret;
 use gatehouse_protocol::user::{User, UserSpec};
@@ -122,15 +128,20 @@ pub async fn list_users(
 }
 
 /// Create a user. Give `password` (hashed with argon2id) or `password_hash`; `sub` is generated
-/// when absent and never changes.
+/// when absent and never changes. With `gatehouse:provision`: only `username`, `password` and
+/// `claims`.
 #[utoipa::path(post, path = "/admin/v1/users", tag = "users", request_body = UserSpecDoc,
     responses((status = 201, body = UserView), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_user(
-    caller: Caller,
+    caller: UserWriter,
     State(ops): State<Arc<Administration>>,
     Body(spec): Body<UserSpec>,
 ) -> Result<Response, Problem> {
-    let user = ops.as_actor(caller.actor.clone()).create_user(&spec).await?;
+    let admin = ops.as_actor(caller.actor.clone());
+    let user = match caller.authority {
+        Authority::Admin => admin.create_user(&spec).await?,
+        Authority::Provision => Provisioning::new(admin).create_user(&spec).await?,
+    };
     let location = format!("/admin/v1/users/{}", user.sub);
     let mut r = json(StatusCode::CREATED, &UserView::from(user));
     if let Ok(v) = HeaderValue::from_str(&location) {
@@ -151,16 +162,19 @@ pub async fn get_user(
 }
 
 /// Change a user's username, claims (replaced whole), `disabled` or `admin`. Disabling ends the
-/// user's sessions.
+/// user's sessions. With `gatehouse:provision`: only `claims`, and not an administrator's.
 #[utoipa::path(patch, path = "/admin/v1/users/{sub}", tag = "users", request_body = UserPatch,
     params(("sub" = String, Path)),
     responses((status = 200, body = UserView), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn patch_user(
-    caller: Caller,
+    caller: UserWriter,
     State(ops): State<Arc<Administration>>,
     Segments(sub): Segments<String>,
     Body(update): Body<UserPatch>,
 ) -> Result<Response, Problem> {
+    if caller.authority == Authority::Provision {
+        return provision_claims(&ops, caller.actor, &sub, update).await;
+    }
     let (user, ended) = ops.as_actor(caller.actor.clone()).update_user(&sub, &update.into()).await?;
     ops.sessions_ended(&sub, ended).await;
     Ok(json(StatusCode::OK, &UserView::from(user)))
@@ -179,16 +193,43 @@ pub async fn delete_user(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// Set a user's password (hashed with argon2id; never logged or audited).
+/// `PATCH` with `gatehouse:provision`: the claims alone.
+async fn provision_claims(
+    ops: &Administration,
+    actor: String,
+    sub: &str,
+    update: UserPatch,
+) -> Result<Response, Problem> {
+    let beyond = [
+        ("username", update.username.is_some()),
+        ("disabled", update.disabled.is_some()),
+        ("admin", update.admin.is_some()),
+    ];
+    if let Some((field, _)) = beyond.iter().find(|(_, asked)| *asked) {
+        return Err(Problem::insufficient_scope(&format!(
+            "setting {field} is beyond gatehouse:provision; it needs gatehouse:admin"
+        )));
+    }
+    let claims = update.claims.ok_or_else(|| Problem::bad_request("claims", "is required"))?;
+    let user = Provisioning::new(ops.as_actor(actor)).set_claims(sub, claims).await?;
+    Ok(json(StatusCode::OK, &UserView::from(user)))
+}
+
+/// Set a user's password (hashed with argon2id; never logged or audited). With
+/// `gatehouse:provision`: not an administrator's.
 #[utoipa::path(put, path = "/admin/v1/users/{sub}/password", tag = "users", request_body = NewPassword,
     params(("sub" = String, Path)), responses((status = 204)))]
 pub async fn set_password(
-    caller: Caller,
+    caller: UserWriter,
     State(ops): State<Arc<Administration>>,
     Segments(sub): Segments<String>,
     Body(body): Body<NewPassword>,
 ) -> Result<Response, Problem> {
-    ops.as_actor(caller.actor.clone()).set_password(&sub, body.password).await?;
+    let admin = ops.as_actor(caller.actor.clone());
+    match caller.authority {
+        Authority::Admin => admin.set_password(&sub, body.password).await?,
+        Authority::Provision => Provisioning::new(admin).set_password(&sub, body.password).await?,
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
