@@ -11,16 +11,19 @@ pub type Checked<'a> = Pin<Box<dyn Future<Output = Result<AccessToken, VerifyErr
 
 /// Checks a bearer token.
 pub trait TokenCheck: Send + Sync + 'static {
+    /// The token's claims if it is good, else why not.
     fn check<'a>(&'a self, token: &'a str) -> Checked<'a>;
 }
 
 impl TokenCheck for Verifier {
+    /// The token's claims if it is good, else why not.
     fn check<'a>(&'a self, token: &'a str) -> Checked<'a> {
         Box::pin(self.verify(token))
     }
 }
 
 impl TokenCheck for Introspector {
+    /// The token's claims if it is good, else why not.
     fn check<'a>(&'a self, token: &'a str) -> Checked<'a> {
         Box::pin(self.verify(token))
     }

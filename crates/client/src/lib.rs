@@ -16,12 +16,25 @@
 //! # Ok(()) }
 //! ```
 
+#![warn(missing_docs)]
+
+mod auth;
+mod auth_error;
 #[cfg(feature = "axum")]
 pub mod axum;
 mod check;
 mod introspection;
+mod login;
+mod provider;
+mod session;
+mod store;
 mod verifier;
 
+pub use auth::{AuthClient, AuthClientBuilder, NewUser, PROVISION_SCOPE, RegisteredUser};
+pub use auth_error::AuthError;
 pub use check::{Checked, TokenCheck};
 pub use introspection::Introspector;
-pub use verifier::{AccessToken, Error, Verifier, VerifyError};
+pub use login::PendingLogin;
+pub use session::Session;
+pub use store::{MemoryStore, SessionStore, StoreError, StoreFuture, StoredSession, TokenSet};
+pub use verifier::{AccessToken, DEFAULT_ALGORITHMS, Error, Verifier, VerifyError};

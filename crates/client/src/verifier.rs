@@ -15,10 +15,20 @@ use std::time::{Duration, Instant};
 pub enum Error {
     /// The discovery document or the JWKS could not be fetched.
     #[error("fetching {url}: {detail}")]
-    Fetch { url: String, detail: String },
+    Fetch {
+        /// The URL asked.
+        url: String,
+        /// What went wrong.
+        detail: String,
+    },
     /// The discovery document names another issuer than the one asked for (OIDC Discovery §4.3).
     #[error("the discovery document's issuer is {found:?}, not {expected:?}")]
-    IssuerMismatch { expected: String, found: String },
+    IssuerMismatch {
+        /// The issuer asked for.
+        expected: String,
+        /// The issuer the document names.
+        found: String,
+    },
     /// A document is not what its specification says.
     #[error("{0}")]
     Invalid(String),
@@ -28,26 +38,35 @@ pub enum Error {
 /// send back as `error_description`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VerifyError {
+    /// Not three base64url parts with a JSON header.
     #[error("the token is not a JWT")]
     Malformed,
     /// RFC 9068 §2.1: an access token's `typ` is `at+jwt`; ID tokens and other JWTs are not
     /// access tokens.
     #[error("the token is not a JWT access token (typ must be at+jwt)")]
     NotAnAccessToken,
+    /// The header's `alg` is not in the allow-list, or not the key's own.
     #[error("the token's algorithm is not accepted")]
     AlgorithmNotAllowed,
+    /// No published key has the header's `kid` (even after refetching the JWKS).
     #[error("the token's signing key is unknown")]
     UnknownKey,
+    /// The signature does not verify.
     #[error("the token's signature is invalid")]
     BadSignature,
+    /// `exp` has passed (beyond the leeway).
     #[error("the token has expired")]
     Expired,
+    /// `nbf` is still ahead (beyond the leeway).
     #[error("the token is not valid yet")]
     NotYetValid,
+    /// `iss` is another issuer.
     #[error("the token was issued by another issuer")]
     WrongIssuer,
+    /// `aud` does not name this API (or this client, for an ID token).
     #[error("the token is not meant for this API")]
     WrongAudience,
+    /// Anything else: a missing claim, a wrong nonce, a malformed claim.
     #[error("the token is invalid: {0}")]
     Invalid(String),
     /// Introspection: the provider says the token is not active (revoked, expired, unknown).
@@ -121,6 +140,16 @@ impl Verifier {
     /// JWKS refetched for an unknown `kid` at most every 30 s.
     pub async fn discover(issuer: &str, audience: &str) -> Result<Self, Error> {
         let (http, metadata) = discovery(issuer).await?;
+        Self::from_metadata(http, &metadata, issuer, audience).await
+    }
+
+    /// A verifier from a discovery document already fetched.
+    pub(crate) async fn from_metadata(
+        http: reqwest::Client,
+        metadata: &Map<String, Value>,
+        issuer: &str,
+        audience: &str,
+    ) -> Result<Self, Error> {
         let jwks_uri = metadata
             .get("jwks_uri")
             .and_then(Value::as_str)
@@ -174,6 +203,46 @@ impl Verifier {
         if !typ.eq_ignore_ascii_case("at+jwt") && !typ.eq_ignore_ascii_case("application/at+jwt") {
             return Err(VerifyError::NotAnAccessToken);
         }
+        Ok(access_token(self.checked_claims(token, header).await?))
+    }
+
+    /// An OpenID Connect ID token (Core §3.1.3.7) for this verifier's audience (the client):
+    /// signature by an allowed algorithm, `iss`, `aud` (and `azp` when there are several),
+    /// `exp`, `iat`, and `nonce` when one was sent. An access token is not an ID token.
+    pub(crate) async fn verify_id_token(
+        &self,
+        token: &str,
+        nonce: Option<&str>,
+    ) -> Result<Map<String, Value>, VerifyError> {
+        let header = decode_header(token).map_err(|_| VerifyError::Malformed)?;
+        if header.typ.as_deref().is_some_and(|t| t.eq_ignore_ascii_case("at+jwt")) {
+            return Err(VerifyError::Invalid("an access token is not an ID token".into()));
+        }
+        let claims = self.checked_claims(token, header).await?;
+        if !claims.contains_key("iat") {
+            return Err(VerifyError::Invalid("the iat claim is missing".into()));
+        }
+        if let Some(Value::Array(aud)) = claims.get("aud")
+            && aud.len() > 1
+            && claims.get("azp").and_then(Value::as_str) != Some(self.audience.as_str())
+        {
+            return Err(VerifyError::WrongAudience);
+        }
+        if let Some(nonce) = nonce
+            && claims.get("nonce").and_then(Value::as_str) != Some(nonce)
+        {
+            return Err(VerifyError::Invalid("the nonce does not match".into()));
+        }
+        Ok(claims)
+    }
+
+    /// The claims of a JWT signed by one of the issuer's keys with an allowed algorithm (the
+    /// key's own, if it names one), for this issuer and audience, within `exp`/`nbf`.
+    async fn checked_claims(
+        &self,
+        token: &str,
+        header: jsonwebtoken::Header,
+    ) -> Result<Map<String, Value>, VerifyError> {
         if !self.algorithms.contains(&header.alg) {
             return Err(VerifyError::AlgorithmNotAllowed);
         }
@@ -194,8 +263,7 @@ impl Verifier {
         validation.leeway = self.leeway.as_secs();
         validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        let data = decode::<Map<String, Value>>(token, key, &validation).map_err(refusal)?;
-        Ok(access_token(data.claims))
+        Ok(decode::<Map<String, Value>>(token, key, &validation).map_err(refusal)?.claims)
     }
 
     fn current_keys(&self) -> Arc<Keys> {
