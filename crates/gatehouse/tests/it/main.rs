@@ -32,6 +32,7 @@ mod refresh_retry;
 mod register;
 mod restart;
 mod security;
+mod sessions;
 mod store;
 mod throttle;
 mod token;

@@ -3,7 +3,7 @@
 use crate::CONFIG;
 use gatehouse_testkit::{TestDb, TestServer};
 
-async fn scrape(s: &TestServer) -> String {
+pub(crate) async fn scrape(s: &TestServer) -> String {
     let r = s.http.get(s.url("/metrics")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
@@ -12,7 +12,7 @@ async fn scrape(s: &TestServer) -> String {
 
 /// The value of the sample whose name and labels start with `prefix`, e.g.
 /// `gatehouse_tokens_issued_total{grant_type="password"}`.
-fn sample(text: &str, prefix: &str) -> Option<f64> {
+pub(crate) fn sample(text: &str, prefix: &str) -> Option<f64> {
     text.lines().find(|l| l.starts_with(prefix)).and_then(|l| l.rsplit(' ').next()?.parse().ok())
 }
 
