@@ -28,7 +28,7 @@ fn quickstart_example_is_valid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/quickstart.toml");
     let (code, out, err) = check_config(&root);
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("ok (7 clients, 1 users, 1 custom scopes)"), "{out}");
+    assert!(out.contains("ok (8 clients, 1 users, 2 custom scopes)"), "{out}");
 }
 
 /// Each bad config names the file, the entry, the key, and what is allowed.
