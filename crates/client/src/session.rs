@@ -127,15 +127,21 @@ impl Session {
                 return Ok(current.tokens.access_token.clone());
             }
         }
-        let current = state.clone().ok_or(AuthError::SessionEnded)?;
+        let mut current = state.clone().ok_or(AuthError::SessionEnded)?;
         let forced = rejected.is_some_and(|r| r == current.tokens.access_token);
         // Another process sharing the store may have refreshed (or ended) it already.
         match p.store.load(&self.0.id).await {
             Ok(None) => return Err(self.end(&mut state).await),
-            Ok(Some(stored)) if stored.tokens != current.tokens && !due(&stored.tokens, p.refresh_ahead, now()) => {
-                let token = stored.tokens.access_token.clone();
-                *state = Some(stored);
-                return Ok(token);
+            Ok(Some(stored))
+                if stored.tokens != current.tokens && stored.tokens.issued_at >= current.tokens.issued_at =>
+            {
+                if !due(&stored.tokens, p.refresh_ahead, now()) {
+                    let token = stored.tokens.access_token.clone();
+                    *state = Some(stored);
+                    return Ok(token);
+                }
+                // Newer but due as well: refresh with its refresh token, ours may be spent.
+                current = stored;
             }
             _ => {}
         }

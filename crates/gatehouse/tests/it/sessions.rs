@@ -256,3 +256,21 @@ async fn the_code_flow_with_pkce_starts_a_session_and_refuses_a_forged_callback(
     let e = spa.callback(&pending, &denied).await.unwrap_err();
     assert!(matches!(&e, AuthError::Refused { error, .. } if error == "access_denied"), "{e:?}");
 }
+
+#[tokio::test]
+async fn two_processes_sharing_a_store_adopt_each_others_refresh() {
+    let s = TestServer::start(&config(), TestDb::sqlite()).await.unwrap();
+    let store: Arc<MemoryStore> = Arc::new(MemoryStore::new());
+    let process = || AuthClient::builder(&s.url, "pwapp").client_secret("pwapp-secret").store(store.clone()).discover();
+    let (one, two) = (process().await.unwrap(), process().await.unwrap());
+    let id = one.sign_in("alice", "alice-password", "openid offline_access").await.unwrap().id().to_owned();
+    let (a, b) = (one.session(&id).await.unwrap().unwrap(), two.session(&id).await.unwrap().unwrap());
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let before = refreshes(&s).await;
+    let token = a.access_token().await.unwrap();
+    // The second process finds the first's new tokens in the store instead of spending the
+    // rotated refresh token again.
+    assert_eq!(b.access_token().await.unwrap(), token);
+    assert_eq!(refreshes(&s).await - before, 1.0);
+    assert_eq!((one.refreshes(), two.refreshes()), (1, 0));
+}
