@@ -274,11 +274,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let Some(cfg) = load(Some(&file), &Overrides::default()) else { return Ok(ExitCode::FAILURE) };
             println!(
-                "{}: ok ({} clients, {} users, {} custom scopes)",
+                "{}: ok ({}, {}, {})",
                 file.display(),
-                cfg.clients.len(),
-                cfg.users.len(),
-                cfg.scopes.iter().filter(|s| !s.builtin).count()
+                manage::count(cfg.clients.len(), "client"),
+                manage::count(cfg.users.len(), "user"),
+                manage::count(cfg.scopes.iter().filter(|s| !s.builtin).count(), "custom scope")
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -400,6 +400,12 @@ async fn keys(store: &gatehouse_store::SqlStore, action: KeysAction) -> anyhow::
 
 async fn serve(cfg: ValidConfig) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
+    // The port first: a taken port must fail before the data directory, the keys or the
+    // one-time bootstrap secret exist (that secret would otherwise be shown to nobody).
+    let listener = listen(cfg.listen).await?;
+    if let Some(warning) = issuer_mismatch(&cfg.issuer, cfg.listen) {
+        tracing::warn!("{warning}");
+    }
     let services = gatehouse_core::build(&cfg).await.context("starting Gatehouse")?;
     release_freed_memory();
     let now = gatehouse_protocol::clock::Clock::now(&gatehouse_protocol::clock::SystemClock);
@@ -420,8 +426,6 @@ async fn serve(cfg: ValidConfig) -> anyhow::Result<()> {
     // answered must find the handler in place (registered on first poll, it could be missing,
     // and the default action kills the process).
     let shutdown = shutdown_signal();
-    let listener =
-        tokio::net::TcpListener::bind(cfg.listen).await.with_context(|| format!("cannot listen on {}", cfg.listen))?;
     tracing::info!(
         issuer = %cfg.issuer,
         listen = %cfg.listen,
@@ -440,6 +444,37 @@ async fn serve(cfg: ValidConfig) -> anyhow::Result<()> {
     gatehouse_server::serve_with(listener, app, limits, shutdown).await?;
     tracing::info!("Gatehouse stopped");
     Ok(())
+}
+
+/// Binds the listening socket, saying what to do when the port is taken.
+async fn listen(addr: std::net::SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    match tokio::net::TcpListener::bind(addr).await {
+        Ok(listener) => Ok(listener),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => anyhow::bail!(
+            "cannot listen on {addr}: the port is already in use (another Gatehouse?); choose another with \
+             --listen 127.0.0.1:PORT (or `listen` in the config file, or GATEHOUSE_LISTEN), and set the issuer to match"
+        ),
+        Err(e) => Err(e).with_context(|| format!("cannot listen on {addr}")),
+    }
+}
+
+/// A warning when the issuer is a loopback URL on another port than the one listened on: every
+/// client would be sent to an address where nothing answers (e.g. `--listen` changed, the
+/// config's issuer not).
+fn issuer_mismatch(issuer: &str, listen: std::net::SocketAddr) -> Option<String> {
+    let url = url::Url::parse(issuer).ok()?;
+    let loopback = match url.host()? {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    let port = url.port_or_known_default()?;
+    (loopback && listen.port() != 0 && port != listen.port()).then(|| {
+        format!(
+            "the issuer {issuer} is on port {port} of this machine, but Gatehouse listens on {listen}: clients will be \
+             sent where nothing answers; set --issuer http://{listen} (or `issuer` in the config file) as well"
+        )
+    })
 }
 
 /// Where the bootstrap secret goes when no one is watching: beside the SQLite database, else
@@ -526,5 +561,22 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
         () = ctrl_c => tracing::info!("SIGINT received, finishing in-flight requests"),
         () = term => tracing::info!("SIGTERM received, finishing in-flight requests"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::issuer_mismatch;
+
+    #[test]
+    fn a_loopback_issuer_on_another_port_than_the_listener_is_warned_about() {
+        let listen = "127.0.0.1:18888".parse().unwrap();
+        assert!(issuer_mismatch("http://127.0.0.1:8080", listen).unwrap().contains("--issuer http://127.0.0.1:18888"));
+        assert!(issuer_mismatch("http://localhost:8080", listen).is_some());
+        assert!(issuer_mismatch("http://[::1]:8080", listen).is_some());
+        assert!(issuer_mismatch("http://127.0.0.1:18888", listen).is_none());
+        // Behind a proxy or on a real name, the issuer's port is not the listener's business.
+        assert!(issuer_mismatch("https://id.example.com", listen).is_none());
+        assert!(issuer_mismatch("http://127.0.0.1:8080", "127.0.0.1:0".parse().unwrap()).is_none());
     }
 }

@@ -349,6 +349,12 @@ pub async fn client(store: &dyn Store, action: ClientAction) -> anyhow::Result<E
             if public {
                 fields.token_endpoint_auth_method = Some("none".into());
             }
+            if fields.scope.as_deref().is_none_or(|s| s.trim().is_empty()) {
+                eprintln!(
+                    "note: no --scope given, so {client_id:?} may ask for no scope at all (not even openid); \
+                     give one with `gatehouse client update {client_id} --scope \"openid profile\"`"
+                );
+            }
             match a.create_client(&client_spec(client_id, None, fields)).await {
                 Ok(w) => show_client(&ClientView::new(w.client, w.generated_secret.as_ref()), &out)?,
                 Err(e) => return Ok(refused(&e)),
@@ -406,12 +412,24 @@ pub async fn client(store: &dyn Store, action: ClientAction) -> anyhow::Result<E
     Ok(Exit::Ok.into())
 }
 
+/// "1 client", "2 clients".
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
 /// A password from stdin (one line), or asked for twice on the terminal without echo.
 fn read_password(from_stdin: bool) -> anyhow::Result<Secret> {
     if from_stdin || !std::io::stdin().is_terminal() {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s).context("reading the password from stdin")?;
-        return Ok(Secret::new(s.trim_end_matches(['\r', '\n'])));
+        let password = s.trim_end_matches(['\r', '\n']);
+        if password.is_empty() && !from_stdin {
+            anyhow::bail!(
+                "no password: stdin is not a terminal, so it cannot be asked for; pipe it in with --password-stdin \
+                 (printf '%s' \"$PASSWORD\" | gatehouse user add NAME --password-stdin)"
+            );
+        }
+        return Ok(Secret::new(password));
     }
     let p = rpassword::prompt_password("Password: ").context("reading the password")?;
     let again = rpassword::prompt_password("Password again: ").context("reading the password")?;
@@ -616,10 +634,10 @@ pub async fn export(store: &dyn Store, output: Option<PathBuf>) -> anyhow::Resul
         Some(p) => {
             std::fs::write(&p, text).with_context(|| format!("writing {}", p.display()))?;
             eprintln!(
-                "exported {} clients, {} users, {} scopes to {}",
-                doc.clients.len(),
-                doc.users.len(),
-                doc.scopes.len(),
+                "exported {}, {}, {} to {}",
+                count(doc.clients.len(), "client"),
+                count(doc.users.len(), "user"),
+                count(doc.scopes.len(), "scope"),
                 p.display()
             );
         }
@@ -648,10 +666,10 @@ pub async fn import(store: &dyn Store, file: PathBuf) -> anyhow::Result<ExitCode
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
-        "imported {} clients, {} users, {} scopes from {}",
-        report.clients,
-        report.users,
-        report.scopes,
+        "imported {}, {}, {} from {}",
+        count(report.clients, "client"),
+        count(report.users, "user"),
+        count(report.scopes, "scope"),
         file.display()
     );
     Ok(Exit::Ok.into())

@@ -62,6 +62,9 @@ pub struct Planned {
 pub enum Replay {
     Code,
     RefreshToken,
+    /// A refresh token whose family was already revoked (sign-out, revocation, a replayed
+    /// code, an administrator): refused, not a new replay.
+    RevokedRefreshToken,
 }
 
 /// A used code or rotated refresh token presented again (or a concurrent use that lost the
@@ -76,6 +79,10 @@ pub async fn replayed(core: &Issuing, client: &Client, family_id: &str, now: Uni
         Replay::Code => {
             tracing::warn!(client_id = %client.id, revoked_refresh_tokens = n, "authorization code replayed; its grant is revoked");
             OAuthError::InvalidGrant("the code has already been used")
+        }
+        Replay::RevokedRefreshToken => {
+            tracing::info!(client_id = %client.id, "a revoked refresh token was presented");
+            OAuthError::InvalidGrant("the refresh token has been revoked")
         }
         Replay::RefreshToken => {
             tracing::warn!(client_id = %client.id, revoked_refresh_tokens = n, "rotated refresh token reused; its family is revoked");

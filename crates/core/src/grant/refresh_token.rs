@@ -93,6 +93,10 @@ async fn retry_or_replay(
 ) -> Result<TokenResponse, OAuthError> {
     match retry(core, client, token, found, requested, now).await? {
         Some(answer) => Ok(answer),
+        // No rotation time: the family was revoked, so this is a stale token, not a replay.
+        None if found.rotated_at.is_none() => {
+            Err(replayed(core, client, &found.grant.family_id, now, Replay::RevokedRefreshToken).await)
+        }
         None => Err(replayed(core, client, &found.grant.family_id, now, Replay::RefreshToken).await),
     }
 }

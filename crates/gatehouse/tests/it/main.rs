@@ -14,6 +14,7 @@ mod console;
 mod crash;
 mod device;
 mod discovery;
+mod first_minutes;
 mod fuzz;
 mod health;
 mod hostile;
