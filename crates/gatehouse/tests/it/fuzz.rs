@@ -2,8 +2,8 @@
 //! authentication headers, incoming JWS, the config loader) run for a bounded time each from
 //! their seeds; any crash fails the test and leaves the input in `fuzz/artifacts/`.
 //!
-//! Needs `cargo install cargo-fuzz` (`.ci/run` does it); without it the test says so and,
-//! under `CI=true`, fails. The stable toolchain builds the sanitizer flags with
+//! Needs `cargo install cargo-fuzz` (`./test` does it); without it the test is recorded as skipped
+//! and, under `CI=true`, fails. The stable toolchain builds the sanitizer flags with
 //! `RUSTC_BOOTSTRAP=1`, as cargo-fuzz's nightly flags require.
 
 use std::path::PathBuf;
@@ -18,8 +18,7 @@ fn fuzz_targets_run_clean_for_a_while() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let has = Command::new("cargo").args(["fuzz", "--version"]).output().is_ok_and(|o| o.status.success());
     if !has {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true but cargo-fuzz is not installed");
-        eprintln!("\nNOTICE: cargo-fuzz is not installed (cargo install cargo-fuzz); the fuzz run is SKIPPED.\n");
+        gatehouse_testkit::skip("the fuzz run", "cargo-fuzz is not installed (cargo install cargo-fuzz)");
         return;
     }
     let build =
