@@ -116,7 +116,7 @@ async fn admin_api_matches_its_openapi_document() {
 /// The admin console and the sign-in pages in Debian's headless Chromium, driven by Playwright
 /// (`interop/browser`): a real browser enforces what reqwest does not (CSP, cookie paths,
 /// SameSite, form redirects), and checks labels, contrast, focus and layout. Set
-/// `SCREENSHOTS_DIR=docs/screenshots` (from the repository root) to refresh the README's
+/// `SCREENSHOTS_DIR=docs/src/screenshots` (from the repository root) to refresh the book's
 /// pictures.
 #[tokio::test]
 async fn admin_console_in_chromium() {
