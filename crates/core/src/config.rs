@@ -3,6 +3,8 @@
 //! [`ValidConfig`]. Every problem is reported at once, naming the file, the entry and the key.
 //! Nothing starts on a bad config.
 
+use crate::issuer::Lifetimes;
+use crate::throttle::ThrottlePolicy;
 use figment::Figment;
 use figment::providers::{Env, Format, Json, Serialized, Toml};
 use gatehouse_protocol::claims::{ScopeDefinition, ScopeSpec, builtin_scopes, is_gatehouse_scope};
@@ -24,41 +26,59 @@ const DEFAULT_REGISTRATION_SCOPES: &str = "openid profile email address phone of
 const DEFAULT_REGISTRATION_GRANTS: [&str; 3] = ["authorization_code", "refresh_token", "client_credentials"];
 
 /// The configuration as written: every key optional, defaults applied by `validate`.
-#[derive(Debug, Clone, Default, Deserialize)]
+///
+/// The doc comments and `schema` attributes here are the configuration reference
+/// (`gatehouse config-reference`, `docs/src/reference/config.md`): say what a key means, its
+/// unit and its allowed values; `default` is the value `validate` applies when it is absent.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Format version of this file; only 1 exists.
     #[serde(default)]
+    #[schema(default = 1, minimum = 1, maximum = 1)]
     pub version: Option<u32>,
+    /// The issuer identifier (OIDC Discovery §2): the URL in every token's `iss` and the base of
+    /// every endpoint in discovery. `https://` in production; `http://` is accepted on loopback
+    /// hosts only without a warning. Default: `http://` and the `listen` address.
     #[serde(default)]
     pub issuer: Option<String>,
+    /// The address and port to listen on, such as `0.0.0.0:8080` or `[::]:8080`.
     #[serde(default)]
+    #[schema(default = json!(DEFAULT_LISTEN))]
     pub listen: Option<String>,
+    /// The store: `sqlite://PATH` (file and folder created if missing) or
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` with libpq's `sslmode` (and `sslrootcert`)
+    /// parameters.
     #[serde(default)]
+    #[schema(default = json!(DEFAULT_DATABASE))]
     pub database: Option<String>,
     #[serde(default)]
     pub tokens: TokensConfig,
-    /// How often (seconds) each node re-reads the signing keys, to pick up rotations. Default 60.
+    /// How often (seconds) each node re-reads the signing keys, to pick up rotations.
     #[serde(default)]
+    #[schema(default = json!(DEFAULT_KEY_RELOAD_INTERVAL), minimum = 1, maximum = 3600)]
     pub key_reload_interval: Option<u64>,
     /// Rotate signing keys automatically once a key has signed for this many seconds (e.g.
     /// 7776000 for 90 days). Off when absent.
     #[serde(default)]
+    #[schema(minimum = 3600)]
     pub key_rotation_interval: Option<i64>,
-    /// How often (seconds) expired codes, tokens, sessions and retired keys are deleted. Default 300.
+    /// How often (seconds) expired codes, tokens, sessions and retired keys are deleted.
     #[serde(default)]
+    #[schema(default = json!(DEFAULT_CLEANUP_INTERVAL), minimum = 1, maximum = 86_400)]
     pub cleanup_interval: Option<u64>,
-    /// Reverse proxies (addresses or CIDRs) whose `Forwarded` / `X-Forwarded-For` name the
-    /// client; from any other peer those headers are ignored. Empty by default.
+    /// Reverse proxies (addresses or CIDRs such as `10.0.0.0/8` or `::1`) whose `Forwarded` /
+    /// `X-Forwarded-For` name the client; from any other peer those headers are ignored.
     #[serde(default)]
     pub trusted_proxies: Vec<String>,
-    /// Seconds between re-reads of the scopes (changes made on other nodes); default 5.
+    /// Seconds between re-reads of the scopes (changes made on other nodes).
     #[serde(default)]
+    #[schema(default = json!(DEFAULT_CATALOG_RELOAD_INTERVAL), minimum = 1, maximum = 3600)]
     pub catalog_reload_interval: Option<u64>,
     /// Seconds a client or user read from the store is reused before it is read again (changes
     /// made on other nodes arrive within it; this node's own changes at once); 0 turns it off.
-    /// Default 5.
     #[serde(default)]
+    #[schema(default = json!(DEFAULT_CACHE_TTL), minimum = 0, maximum = 3600)]
     pub cache_ttl: Option<u64>,
     #[serde(default)]
     pub registration: RegistrationConfig,
@@ -77,118 +97,185 @@ pub struct Config {
     /// A folder of templates (login.html, consent.html, error.html, form_post.html, base.html,
     /// gatehouse.css) replacing the built-in ones of the same name.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub templates: Option<PathBuf>,
+    /// Clients applied at every start (created or updated; never deleted).
     #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
     pub clients: Vec<ClientSpec>,
+    /// Users applied at every start (created or updated; never deleted).
     #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
     pub users: Vec<UserSpec>,
+    /// Custom scopes applied at every start (created or updated; never deleted).
     #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
     pub scopes: Vec<ScopeSpec>,
     /// Where the file part came from, for messages.
     #[serde(skip)]
+    #[schema(ignore)]
     pub source: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The configuration's JSON Schema, for the reference (`gatehouse config-reference`): `Config`
+/// first, then each table it refers to (`TokensConfig`, ...), by name.
+pub fn schema() -> Vec<(String, serde_json::Value)> {
+    use utoipa::{PartialSchema, ToSchema};
+    let json = |s| serde_json::to_value(s).unwrap_or_default();
+    let mut nested = Vec::new();
+    Config::schemas(&mut nested);
+    std::iter::once(("Config".to_owned(), json(Config::schema())))
+        .chain(nested.into_iter().map(|(name, s)| (name, json(s))))
+        .collect()
+}
+
+const DEFAULT_KEY_RELOAD_INTERVAL: u64 = 60;
+const DEFAULT_CLEANUP_INTERVAL: u64 = 300;
+const DEFAULT_CATALOG_RELOAD_INTERVAL: u64 = 5;
+const DEFAULT_CACHE_TTL: u64 = 5;
+
+/// `[tokens]`: the token format and the server-wide lifetimes, in seconds (1 to 31622400, a
+/// year). A client may override each lifetime.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokensConfig {
-    /// Default algorithm for JWT access tokens; RS256 has the widest resource-server support.
+    /// Algorithm for JWT access tokens: RS256, PS256, ES256 or EdDSA. RS256 has the widest
+    /// resource-server support. A client may choose its own.
     #[serde(default)]
+    #[schema(default = "RS256")]
     pub access_token_signed_response_alg: Option<String>,
-    /// Lifetimes in seconds.
+    /// Authorization codes: single use, within this.
     #[serde(default)]
+    #[schema(default = json!(Lifetimes::default().code), minimum = 1, maximum = 31_622_400)]
     pub authorization_code_ttl: Option<i64>,
+    /// Access tokens.
     #[serde(default)]
+    #[schema(default = json!(Lifetimes::default().access_token), minimum = 1, maximum = 31_622_400)]
     pub access_token_ttl: Option<i64>,
+    /// ID tokens.
     #[serde(default)]
+    #[schema(default = json!(Lifetimes::default().id_token), minimum = 1, maximum = 31_622_400)]
     pub id_token_ttl: Option<i64>,
+    /// A refresh token unused this long expires (each refresh issues a new one).
     #[serde(default)]
+    #[schema(default = json!(Lifetimes::default().refresh_idle), minimum = 1, maximum = 31_622_400)]
     pub refresh_token_idle_ttl: Option<i64>,
+    /// A refresh token family ends this long after the sign-in, however often refreshed.
     #[serde(default)]
+    #[schema(default = json!(Lifetimes::default().refresh_absolute), minimum = 1, maximum = 31_622_400)]
     pub refresh_token_absolute_ttl: Option<i64>,
+    /// The sign-in session (the browser's SSO cookie).
     #[serde(default)]
+    #[schema(default = json!(Lifetimes::default().session), minimum = 1, maximum = 31_622_400)]
     pub session_ttl: Option<i64>,
+    /// Device codes (RFC 8628): the user has this long to enter the user code.
     #[serde(default)]
+    #[schema(default = json!(Lifetimes::default().device_code), minimum = 1, maximum = 31_622_400)]
     pub device_code_ttl: Option<i64>,
+    /// The least interval, in seconds, between a device's polls of the token endpoint.
     #[serde(default)]
+    #[schema(default = json!(Lifetimes::default().device_poll_interval), minimum = 1, maximum = 31_622_400)]
     pub device_poll_interval: Option<i64>,
     /// Seconds during which a just-rotated refresh token presented again by the same client
-    /// gets the same successor instead of revoking the family (0: never; default 10).
+    /// gets the same successor instead of revoking the family (two tabs, a lost response);
+    /// 0 for never.
     #[serde(default)]
+    #[schema(default = json!(Lifetimes::default().refresh_reuse_grace), minimum = 0, maximum = 300)]
     pub refresh_token_reuse_grace: Option<i64>,
 }
 
 /// `[limits]`: connection limits against slow and greedy clients.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsConfig {
+    /// Open connections at most; at it a new one closes the one idle longest.
+    /// Lowered at start to what the process's open-file limit allows.
     #[serde(default)]
+    #[schema(default = json!(Limits::default().max_connections), minimum = 1, maximum = 1_000_000)]
     pub max_connections: Option<usize>,
-    /// Seconds a client has to send its request head.
+    /// Seconds a client has to send its request head (slowloris).
     #[serde(default)]
+    #[schema(default = json!(Limits::default().header_read_timeout.as_secs()), minimum = 1, maximum = 300)]
     pub header_read_timeout: Option<u64>,
+    /// Largest request head (request line and headers) in bytes; larger gets 431.
     #[serde(default)]
+    #[schema(default = json!(Limits::default().max_header_bytes), minimum = 8192, maximum = 1_048_576)]
     pub max_header_bytes: Option<usize>,
 }
 
 /// `[database_pool]`: the connections each node keeps to the database.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DatabasePoolConfig {
     /// Connections at most (per node). Default 16 on PostgreSQL, 8 on SQLite.
     #[serde(default)]
+    #[schema(minimum = 1, maximum = 1000)]
     pub max_connections: Option<u32>,
     /// Seconds a request keeps trying to get a working connection (refused connections and a
-    /// database that is starting are retried with backoff) before it is answered 503. Default 5.
+    /// database that is starting are retried with backoff) before it is answered 503.
     #[serde(default)]
+    #[schema(default = json!(gatehouse_store::PoolOptions::default().acquire_timeout.as_secs()), minimum = 1, maximum = 300)]
     pub acquire_timeout: Option<u64>,
-    /// Seconds a statement may run before PostgreSQL cancels it (503); 0 for no limit.
-    /// Default 10. Two seconds past it without any answer, the connection is presumed dead
-    /// (packets dropped), closed, and the request answered 503. Not applicable to SQLite.
+    /// Seconds a statement may run before PostgreSQL cancels it (503); 0 for no limit. Two seconds past it without any answer, the connection is presumed dead (packets
+    /// dropped), closed, and the request answered 503. Not applicable to SQLite.
     #[serde(default)]
+    #[schema(default = json!(gatehouse_store::PoolOptions::default().statement_timeout.map_or(0, |t| t.as_secs())), maximum = 3600)]
     pub statement_timeout: Option<u64>,
 }
 
 /// `[metrics]`: the Prometheus endpoint.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsConfig {
-    /// `false` removes `/metrics` (404). Default `true`.
+    /// `false` removes `/metrics` (404).
     #[serde(default)]
+    #[schema(default = true)]
     pub enabled: Option<bool>,
-    /// When set, `/metrics` wants `Authorization: Bearer <token>` (at least 16 characters).
+    /// When set, `/metrics` wants `Authorization: Bearer <token>`. Open when
+    /// absent.
     #[serde(default)]
+    #[schema(min_length = 16)]
     pub token: Option<String>,
 }
 
 /// `[console]`: the admin console at `/admin`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConsoleConfig {
-    /// `false` removes `/admin` (the admin API stays). Default `true`.
+    /// `false` removes `/admin` (the admin API stays).
     #[serde(default)]
+    #[schema(default = true)]
     pub enabled: Option<bool>,
 }
 
-/// `[theme]`: the sign-in pages in an organisation's colours, with its logo.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `[theme]`: the sign-in pages in an organisation's colours, with its logo. Colours are
+/// `#rrggbb` or `#rgb` and are checked against WCAG AA contrast (4.5:1): `accent_text` on
+/// `accent`, `text` on the white card.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThemeConfig {
     /// A PNG, SVG, JPEG or WebP file (at most 256 KiB), shown above each page's heading.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub logo: Option<PathBuf>,
     /// The logo's text alternative (its organisation's name). Required with `logo`.
     #[serde(default)]
     pub logo_alt: Option<String>,
-    /// Colours as `#rrggbb` or `#rgb`: buttons and links, text on them, the page behind the
-    /// card, the text. Checked against WCAG AA contrast (4.5:1).
+    /// Buttons and links.
     #[serde(default)]
+    #[schema(default = "#1f5fbf")]
     pub accent: Option<String>,
+    /// Text on buttons.
     #[serde(default)]
+    #[schema(default = "#ffffff")]
     pub accent_text: Option<String>,
+    /// The page behind the card.
     #[serde(default)]
+    #[schema(default = "#f4f5f7")]
     pub background: Option<String>,
+    /// The text.
     #[serde(default)]
+    #[schema(default = "#1b1f24")]
     pub text: Option<String>,
 }
 
@@ -276,24 +363,35 @@ fn contrast(a: [u8; 3], b: [u8; 3]) -> f64 {
     (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
 }
 
-/// `[throttle]`: brute-force back-off (see `throttle`), seconds and counts.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `[throttle]`: brute-force back-off on sign-in and client authentication. After the free
+/// failures, each further failure doubles the wait from `first_delay` up to `max_delay`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThrottleConfig {
+    /// Failures per account (user or client) before waits begin.
     #[serde(default)]
+    #[schema(default = json!(ThrottlePolicy::default().free_failures), minimum = 1, maximum = 1000)]
     pub free_failures: Option<i64>,
+    /// Failures per client address before waits begin.
     #[serde(default)]
+    #[schema(default = json!(ThrottlePolicy::default().free_failures_per_ip), minimum = 1, maximum = 100_000)]
     pub free_failures_per_ip: Option<i64>,
+    /// The first wait, in seconds.
     #[serde(default)]
+    #[schema(default = json!(ThrottlePolicy::default().first_delay), minimum = 1, maximum = 3600)]
     pub first_delay: Option<i64>,
+    /// The longest wait, in seconds.
     #[serde(default)]
+    #[schema(default = json!(ThrottlePolicy::default().max_delay), minimum = 1, maximum = 86_400)]
     pub max_delay: Option<i64>,
+    /// Seconds after which failures are forgotten.
     #[serde(default)]
+    #[schema(default = json!(ThrottlePolicy::default().window), minimum = 60, maximum = 2_592_000)]
     pub window: Option<i64>,
 }
 
 /// `[registration]`: dynamic client registration (RFC 7591) and management (RFC 7592).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegistrationConfig {
     /// Off by default: anyone who can reach `/register` could create clients.
@@ -301,14 +399,16 @@ pub struct RegistrationConfig {
     pub enabled: bool,
     /// When set, `/register` requires it as a bearer token (RFC 7591 §3); open otherwise.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub initial_access_token: Option<Secret>,
-    /// The scopes a registered client may be given (space separated); default: the OpenID
-    /// Connect ones. `gatehouse:admin` can never be registered.
+    /// The scopes a registered client may be given (space separated). `gatehouse:admin` and
+    /// `gatehouse:provision` can never be registered.
     #[serde(default)]
+    #[schema(default = json!(DEFAULT_REGISTRATION_SCOPES))]
     pub allowed_scopes: Option<String>,
-    /// The grants a registered client may use; default: authorization_code, refresh_token,
-    /// client_credentials. `password` is refused whatever this says.
+    /// The grants a registered client may use. `password` is refused whatever this says.
     #[serde(default)]
+    #[schema(default = json!(DEFAULT_REGISTRATION_GRANTS))]
     pub allowed_grants: Option<Vec<String>>,
 }
 
@@ -652,10 +752,13 @@ impl Config {
                 database,
                 access_token_alg,
                 lifetimes,
-                key_reload_interval: self.key_reload_interval.unwrap_or(60).clamp(1, 3600),
-                cleanup_interval: self.cleanup_interval.unwrap_or(300).clamp(1, 86_400),
-                catalog_reload_interval: self.catalog_reload_interval.unwrap_or(5).clamp(1, 3600),
-                cache_ttl: self.cache_ttl.unwrap_or(5).min(3600),
+                key_reload_interval: self.key_reload_interval.unwrap_or(DEFAULT_KEY_RELOAD_INTERVAL).clamp(1, 3600),
+                cleanup_interval: self.cleanup_interval.unwrap_or(DEFAULT_CLEANUP_INTERVAL).clamp(1, 86_400),
+                catalog_reload_interval: self
+                    .catalog_reload_interval
+                    .unwrap_or(DEFAULT_CATALOG_RELOAD_INTERVAL)
+                    .clamp(1, 3600),
+                cache_ttl: self.cache_ttl.unwrap_or(DEFAULT_CACHE_TTL).min(3600),
                 database_pool,
                 metrics,
                 console: self.console.enabled.unwrap_or(true),

@@ -1,6 +1,7 @@
 //! `gatehouse`: the command line. Parses flags, loads and validates the configuration, opens
 //! the store and serves (STYLE.md rule 11: a thin binary over an injectable server).
 
+mod config_reference;
 mod manage;
 
 use anyhow::Context;
@@ -85,6 +86,8 @@ enum Command {
         /// The file to check (defaults to --config).
         file: Option<PathBuf>,
     },
+    /// Print the configuration reference (every key, its type, default and meaning) as Markdown.
+    ConfigReference,
     /// Signing keys: list them, or rotate (current → retired, next → current, new next).
     Keys {
         #[command(subcommand)]
@@ -280,6 +283,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 manage::count(cfg.users.len(), "user"),
                 manage::count(cfg.scopes.iter().filter(|s| !s.builtin).count(), "custom scope")
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ConfigReference => {
+            print!("{}", config_reference::render());
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys { action, database } => {

@@ -14,7 +14,7 @@ pub(crate) fn write(dir: &Path, name: &str, body: &str) -> std::path::PathBuf {
     p
 }
 
-fn check_config(path: &Path) -> (i32, String, String) {
+pub(crate) fn check_config(path: &Path) -> (i32, String, String) {
     let out = Command::new(BIN).arg("check-config").arg(path).env("RUST_LOG", "warn").output().unwrap();
     (
         out.status.code().unwrap_or(-1),

@@ -7,6 +7,7 @@
 mod admin;
 mod authorize;
 mod backchannel;
+mod book;
 mod cli;
 mod client;
 mod conformance;

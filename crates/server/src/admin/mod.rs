@@ -66,6 +66,18 @@ pub fn router() -> Router<AppState> {
     router.route("/admin/openapi.json", axum::routing::get(move || openapi_json(json.clone())))
 }
 
+/// The entries the config file shares with the admin API (`[[clients]]`, `[[users]]`,
+/// `[[scopes]]`) as JSON Schema, for the configuration reference.
+pub fn config_entry_schemas() -> [(&'static str, serde_json::Value); 3] {
+    use utoipa::PartialSchema;
+    let json = |s: RefOr<utoipa::openapi::schema::Schema>| serde_json::to_value(s).unwrap_or_default();
+    [
+        ("clients", json(schema::ClientSpecDoc::schema())),
+        ("users", json(schema::UserSpecDoc::schema())),
+        ("scopes", json(schema::ScopeSpecDoc::schema())),
+    ]
+}
+
 async fn openapi_json(doc: Bytes) -> Response {
     let mut r = doc.into_response();
     r.headers_mut().insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));

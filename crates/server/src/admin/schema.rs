@@ -19,61 +19,106 @@ fn is_default<T: Default + PartialEq>(v: &T) -> bool {
 #[schema(as = ClientSpec)]
 #[serde(deny_unknown_fields)]
 pub struct ClientSpecDoc {
+    /// The client's identifier: 1 to 255 printable ASCII characters.
     pub client_id: String,
-    #[serde(default, skip_serializing)]
+    /// The secret, hashed before it is stored. Absent (with `client_secret_hash`): a public client,
+    /// which must use PKCE.
+    #[serde(default)]
     pub client_secret: Option<String>,
     /// A stored hash (`$argon2id$...` or `sha256:...`) instead of the secret itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret_hash: Option<String>,
+    /// A name for people: shown on the consent page and in the console.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_name: Option<String>,
+    /// Space-separated scopes the client may ask for: built-in ones (`openid profile email address
+    /// phone offline_access`) and ones defined in `[[scopes]]`. Empty when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// What the client may do: `authorization_code`, `implicit`, `hybrid`, `client_credentials`,
+    /// `refresh_token`, `password`, `device_code`. When this, `grant_types` and `response_types` are
+    /// all absent: `authorization_code`, plus `client_credentials` for a confidential client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grants: Option<Vec<String>>,
+    /// RFC 7591 name for `grants`; both may be given and are merged.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_types: Option<Vec<String>>,
+    /// RFC 7591 §2.1 response types (`code`, `id_token`, `"code id_token"`, ...); each allows the
+    /// grant that produces it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_types: Option<Vec<String>>,
+    /// Exact redirect URIs, no wildcards; on `http://127.0.0.1` or `http://[::1]` any port
+    /// matches (RFC 8252 §7.3). Required when a grant sends the user back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the user afterwards (exact match).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub post_logout_redirect_uris: Vec<String>,
+    /// `client_secret_basic` (default with a secret), `client_secret_post`, or `none` (the only one
+    /// for a public client).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_endpoint_auth_method: Option<String>,
+    /// ID token algorithm: RS256 (default), PS256, ES256 or EdDSA.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token_signed_response_alg: Option<String>,
+    /// JWT access token algorithm; the server's `[tokens]` one when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_signed_response_alg: Option<String>,
+    /// A first-party client: its users are not asked for consent.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub first_party: bool,
+    /// Require PKCE of this confidential client too (always required of public clients).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_pkce: bool,
+    /// Accept `code_challenge_method=plain` (RFC 7636 §4.2); S256 only when false.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_plain_pkce: bool,
     /// Audiences whose tokens this client may introspect as a resource server.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub introspection_audiences: Vec<String>,
+    /// Authorization code lifetime in seconds; the server-wide `[tokens]` one when absent.
+    #[schema(minimum = 1, maximum = 31_622_400)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_code_ttl: Option<i64>,
+    /// Access token lifetime in seconds; the server-wide `[tokens]` one when absent.
+    #[schema(minimum = 1, maximum = 31_622_400)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_ttl: Option<i64>,
+    /// ID token lifetime in seconds; the server-wide `[tokens]` one when absent.
+    #[schema(minimum = 1, maximum = 31_622_400)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token_ttl: Option<i64>,
+    /// Refresh token idle lifetime in seconds; the server-wide `[tokens]` one when absent.
+    #[schema(minimum = 1, maximum = 31_622_400)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token_idle_ttl: Option<i64>,
+    /// Refresh token family lifetime in seconds; the server-wide `[tokens]` one when absent.
+    #[schema(minimum = 1, maximum = 31_622_400)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token_absolute_ttl: Option<i64>,
+    /// Device code lifetime in seconds; the server-wide `[tokens]` one when absent.
+    #[schema(minimum = 1, maximum = 31_622_400)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_code_ttl: Option<i64>,
+    /// Seconds during which a just-rotated refresh token presented again is answered as a
+    /// retry instead of revoking its family.
+    #[schema(minimum = 0, maximum = 300)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token_reuse_grace: Option<i64>,
+    /// The oldest sign-in this client accepts, in seconds: older sessions must sign in again for it
+    /// (a default `max_age`).
+    #[schema(minimum = 1, maximum = 31_622_400)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_ttl: Option<i64>,
+    /// OIDC Back-Channel Logout: where a logout token is POSTed when a session of this client ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_uri: Option<String>,
+    /// Whether the logout token must carry `sid` (it always does here).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub backchannel_logout_session_required: bool,
+    /// OIDC Registration `application_type`: `web` (default) or `native`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_type: Option<String>,
 }
 
 /// A validated client. Its serde form (RFC 7591 names) is the stored document and the admin
@@ -162,9 +207,13 @@ pub struct ClientViewDoc {
 #[schema(as = ScopeSpec)]
 #[serde(deny_unknown_fields)]
 pub struct ScopeSpecDoc {
+    /// The scope's name, as clients ask for it; not a built-in one.
     pub name: String,
+    /// The user claims the scope releases (custom ones such as `roles`, or standard ones).
+    /// Claims Gatehouse sets itself (`sub`, `iss`, `aud`, ...) cannot be listed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub claims: Vec<String>,
+    /// Shown on the consent page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// Where the claims go: `id_token`, `access_token`, `userinfo`; all three when absent.
@@ -177,18 +226,26 @@ pub struct ScopeSpecDoc {
 #[schema(as = UserSpec)]
 #[serde(deny_unknown_fields)]
 pub struct UserSpecDoc {
+    /// The sign-in name: 1 to 255 characters, no spaces.
     pub username: String,
+    /// The subject identifier in tokens (1 to 255 printable ASCII characters);
+    /// a random UUID when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
-    #[serde(default, skip_serializing)]
+    /// The password, hashed with argon2id before it is stored. A user needs this or
+    /// `password_hash`.
+    #[serde(default)]
     #[schema(format = Password)]
     pub password: Option<String>,
     /// An argon2id PHC string, instead of `password`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_hash: Option<String>,
+    /// Claims: OIDC Core §5.1 standard ones (`name`, `email`, `email_verified`, ...), checked
+    /// for type, and custom ones (`roles = ["admin"]`).
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     #[schema(value_type = Object)]
     pub claims: Map<String, Value>,
+    /// A disabled user cannot sign in; disabling one ends their sessions.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub disabled: bool,
     /// An administrator: may sign in to the admin console (`/admin`).
