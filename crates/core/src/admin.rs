@@ -231,6 +231,7 @@ impl Admin<'_> {
         let mut details = client_details(&w.client);
         if let Some(o) = details.as_object_mut() {
             o.insert("secret_changed".into(), Value::Bool(w.client.secret != current.secret));
+            o.insert("changes".into(), changes(&client_details(&current), &client_details(&w.client)));
         }
         self.audit("client.update", &client_target(&w.client.id), details).await?;
         Ok(w)
@@ -373,7 +374,24 @@ impl Admin<'_> {
             (Some(false), true) => "user.enable",
             _ => "user.update",
         };
-        self.audit(action, &user_target(sub), json!({ "changed": changed, "sessions_ended": ended.len() })).await?;
+        let mut diff = changes(&user_details(&current), &user_details(&user));
+        // Claim values are personal data: the log says which claims changed, not to what.
+        if let Some(o) = diff.as_object_mut() {
+            o.remove("claims");
+            for name in current.claims.keys().chain(user.claims.keys().filter(|k| !current.claims.contains_key(*k))) {
+                let (b, a) = (current.claims.get(name), user.claims.get(name));
+                if b != a {
+                    let hidden = |v: Option<&Value>| v.map_or(Value::Null, |_| Value::from("(set)"));
+                    o.insert(format!("claims.{name}"), json!({ "before": hidden(b), "after": hidden(a) }));
+                }
+            }
+        }
+        self.audit(
+            action,
+            &user_target(sub),
+            json!({ "changed": changed, "changes": diff, "sessions_ended": ended.len() }),
+        )
+        .await?;
         Ok((user, ended))
     }
 
@@ -440,13 +458,17 @@ impl Admin<'_> {
     }
 
     pub async fn update_scope(&self, name: &str, spec: &ScopeSpec) -> Result<ScopeDefinition> {
-        self.custom_scope(name).await?;
+        let current = self.custom_scope(name).await?;
         if spec.name != name {
             return Err(AdminError::field("name", "must be the name of the scope being updated"));
         }
         let def = spec.validate().map_err(AdminError::Invalid)?;
         self.store.upsert_scope(&def, self.now).await?;
-        self.audit("scope.update", &scope_target(name), scope_details(&def)).await?;
+        let mut details = scope_details(&def);
+        if let Some(o) = details.as_object_mut() {
+            o.insert("changes".into(), changes(&scope_details(&current), &scope_details(&def)));
+        }
+        self.audit("scope.update", &scope_target(name), details).await?;
         Ok(def)
     }
 
@@ -513,6 +535,21 @@ fn scope_details(d: &ScopeDefinition) -> Value {
     serde_json::to_value(d.to_spec()).unwrap_or(Value::Null)
 }
 
+/// What an update changed, for the audit log: `{field: {before, after}}` for each top-level
+/// field of two documents that differs (an absent field is `null`).
+pub fn changes(before: &Value, after: &Value) -> Value {
+    let empty = serde_json::Map::new();
+    let (b, a) = (before.as_object().unwrap_or(&empty), after.as_object().unwrap_or(&empty));
+    let mut out = serde_json::Map::new();
+    for key in b.keys().chain(a.keys().filter(|k| !b.contains_key(*k))) {
+        let (old, new) = (b.get(key).unwrap_or(&Value::Null), a.get(key).unwrap_or(&Value::Null));
+        if old != new {
+            out.insert(key.clone(), json!({ "before": old, "after": new }));
+        }
+    }
+    Value::Object(out)
+}
+
 /// RFC 7396 §2.
 pub fn merge_patch(target: &mut Value, patch: &Value) {
     let Value::Object(p) = patch else {
@@ -544,6 +581,21 @@ pub fn serde_field_error(e: &serde_json::Error) -> AdminError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changes_name_each_differing_field_with_before_and_after() {
+        let before = json!({"client_name": "Reports", "scope": "openid", "first_party": true, "same": [1]});
+        let after = json!({"client_name": "Monthly reports", "scope": "openid", "redirect_uris": ["https://a/cb"], "same": [1]});
+        assert_eq!(
+            changes(&before, &after),
+            json!({
+                "client_name": {"before": "Reports", "after": "Monthly reports"},
+                "first_party": {"before": true, "after": null},
+                "redirect_uris": {"before": null, "after": ["https://a/cb"]},
+            })
+        );
+        assert_eq!(changes(&after, &after), json!({}));
+    }
 
     #[test]
     fn merge_patch_follows_rfc_7396() {

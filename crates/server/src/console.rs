@@ -31,7 +31,7 @@ use gatehouse_protocol::user::UserSpec;
 use gatehouse_store::Store;
 use gatehouse_store::{AuditQuery, Page};
 use minijinja::{Value, context};
-use serde_json::{Map, json};
+use serde_json::{Map, Value as Json, json};
 use std::sync::Arc;
 
 const SESSION_COOKIE: &str = "gh_console";
@@ -752,12 +752,67 @@ fn audit_rows(entries: Vec<gatehouse_store::AuditEntry>) -> Vec<serde_json::Valu
     entries
         .into_iter()
         .map(|e| {
+            let link = audit_link(&e.action, &e.target);
+            // An update says what changed, field by field; anything else lists what it recorded.
+            let changes: Vec<_> = e
+                .details
+                .get("changes")
+                .and_then(|c| c.as_object())
+                .into_iter()
+                .flatten()
+                .map(|(field, c)| {
+                    let side = |k| shown(c.get(k).unwrap_or(&Json::Null));
+                    json!({ "field": field, "before": side("before"), "after": side("after") })
+                })
+                .collect();
+            // With changes, the rest of an update's record is a snapshot: keep only its news.
+            let news = |k: &str, v: &Json| match k {
+                "changes" | "changed" => false,
+                "secret_changed" => *v == Json::Bool(true),
+                "sessions_ended" => *v != json!(0),
+                _ => changes.is_empty(),
+            };
+            let facts: Vec<_> = e
+                .details
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter(|(k, v)| news(k, v))
+                .map(|(k, v)| json!({ "key": k, "value": shown(v) }))
+                .collect();
             json!({
                 "id": e.id, "at": gatehouse_protocol::clock::utc(e.at), "actor": e.actor,
-                "action": e.action, "target": e.target, "details": e.details.to_string(),
+                "unchanged": e.details.get("changes").is_some() && changes.is_empty() && facts.is_empty(),
+                "action": e.action, "target": e.target, "link": link, "changes": changes, "facts": facts,
             })
         })
         .collect()
+}
+
+/// The console page of an entry's target, while it exists: `{section, id}`.
+fn audit_link(action: &str, target: &str) -> Json {
+    if action.ends_with(".delete") {
+        return Json::Null;
+    }
+    match target.split_once(':') {
+        Some(("client", id)) => json!({ "section": "clients", "id": id }),
+        Some(("user", sub)) => json!({ "section": "users", "id": sub }),
+        Some(("scope", _)) => json!({ "section": "scopes" }),
+        Some(("key", _)) => json!({ "section": "keys" }),
+        _ => Json::Null,
+    }
+}
+
+/// A recorded value as a person reads it: text as is, lists joined, absence as a dash.
+fn shown(v: &Json) -> String {
+    let text = match v {
+        Json::Null => "—".to_owned(),
+        Json::String(s) => s.clone(),
+        Json::Array(items) if items.is_empty() => "none".to_owned(),
+        Json::Array(items) => items.iter().map(shown).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    };
+    if text.chars().count() > 160 { format!("{}…", text.chars().take(160).collect::<String>()) } else { text }
 }
 
 async fn audit(State(core): State<Console>, SignedIn(op): SignedIn, RawQuery(query): RawQuery) -> Response {

@@ -238,6 +238,15 @@ async fn a_created_client_works_its_secret_is_shown_once_and_the_administrator_i
         let saved = b.post("/admin/clients/reports", &edit).await;
         assert_eq!(saved.header("location"), Some(s.url("/admin/clients/reports?done=saved").as_str()));
         assert!(b.get("/admin/clients/reports?done=saved").await.body.contains("Monthly reports"));
+        // The audit log says what the edit changed, before → after, and links the client.
+        let log = b.get("/admin/audit?target=client:reports&action=client.update").await;
+        assert!(
+            log.body.contains("<code>client_name</code>: <del>Reports</del> → <ins>Monthly reports</ins>"),
+            "{}",
+            log.body
+        );
+        assert!(!log.body.contains("<code>scope</code>:"), "an unchanged field is not listed");
+        assert!(log.body.contains("/admin/clients/reports\">client:reports</a>"), "{}", log.body);
         let rotated = b.post("/admin/clients/reports/rotate-secret", &[("csrf", &token)]).await;
         assert!(rotated.body.contains("New client secret") && !rotated.body.contains(secret));
         let deleted = b.post("/admin/clients/reports/delete", &[("csrf", &token)]).await;
