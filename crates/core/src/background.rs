@@ -145,3 +145,19 @@ pub fn spawn_cleanup(store: &Arc<dyn Store>, clock: Arc<dyn Clock>, lifetimes: L
         }
     });
 }
+
+/// Adds each minute's sign-ins, failures and tokens to the store's hourly counts (the console's
+/// overview) until the server's state is dropped.
+pub fn spawn_activity_flush(metrics: &Arc<crate::metrics::Metrics>, store: &Arc<dyn Store>, clock: Arc<dyn Clock>) {
+    let (metrics, store) = (Arc::downgrade(metrics), Arc::downgrade(store));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            let (Some(metrics), Some(store)) = (metrics.upgrade(), store.upgrade()) else { return };
+            if let Err(e) = metrics.activity.flush(store.as_ref(), clock.now()).await {
+                tracing::warn!(error = %e, "could not record the last minute's activity; will retry");
+            }
+        }
+    });
+}

@@ -13,6 +13,7 @@
 //! Nothing here depends on an HTTP server framework; the server crate maps requests onto these
 //! services and their results onto responses.
 
+pub mod activity;
 pub mod admin;
 pub mod authorization;
 pub mod backchannel;

@@ -3,6 +3,7 @@
 //! password grant) by outcome, throttled attempts by key kind, and, read at each scrape, the
 //! database's round-trip time, the connection pool, and the age of every current signing key.
 
+use crate::activity::{Activity, Kind};
 use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::grant::GrantType;
 use gatehouse_store::Store;
@@ -59,6 +60,8 @@ pub struct Metrics {
     store_ping: Gauge<f64, AtomicU64>,
     pool: Family<PoolLabels, Gauge>,
     key_age: Family<AlgLabels, Gauge>,
+    /// The same events counted for the console's overview (flushed to the store).
+    pub activity: Activity,
     /// Whether `/metrics` exists, and the bearer token it wants (`[metrics]`).
     pub exposed: bool,
     /// The bearer token `/metrics` wants, if any.
@@ -110,6 +113,7 @@ impl Metrics {
             store_ping,
             pool,
             key_age,
+            activity: Activity::default(),
             exposed: exposure.is_some(),
             token: exposure.flatten(),
         }
@@ -119,6 +123,7 @@ impl Metrics {
 impl Metrics {
     pub fn token_issued(&self, grant: GrantType) {
         self.tokens.get_or_create(&GrantLabels { grant_type: grant.metric_label() }).inc();
+        self.activity.add(Kind::Token);
     }
 
     /// One answered HTTP request: `route` is the route as declared, never the raw path.
@@ -131,6 +136,7 @@ impl Metrics {
     /// `outcome`: `success`, `failure` or `throttled`.
     pub fn password_check(&self, outcome: &'static str) {
         self.logins.get_or_create(&OutcomeLabels { outcome }).inc();
+        self.activity.add(if outcome == "success" { Kind::SignIn } else { Kind::SignInFailure });
     }
 
     pub fn throttled(&self, kind: &'static str) {

@@ -78,6 +78,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
     background::spawn_change_follower(changes, &catalog, &keys, &store);
 
     let metrics = Arc::new(Metrics::new(cfg.metrics.clone()));
+    background::spawn_activity_flush(&metrics, &store, clock.clone());
     let server_keys = ServerKeys::load(store.as_ref(), &SystemRng, now).await?;
     let tokens = Arc::new(TokenIssuer {
         issuer,

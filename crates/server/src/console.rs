@@ -51,6 +51,7 @@ pub struct Console {
     sign_in: Arc<SignIn>,
     tokens: Arc<TokenIssuer>,
     store: Arc<dyn Store>,
+    metrics: Arc<gatehouse_core::metrics::Metrics>,
     pages: Arc<Pages>,
 }
 
@@ -64,6 +65,7 @@ impl FromRef<AppState> for Console {
             sign_in: g.sign_in.clone(),
             tokens: g.tokens.clone(),
             store: g.store.clone(),
+            metrics: g.metrics.clone(),
             pages: s.pages.clone(),
         }
     }
@@ -390,10 +392,20 @@ async fn css() -> Response {
 
 async fn home(State(core): State<Console>, SignedIn(op): SignedIn) -> Response {
     let q = AuditQuery { before: None, actor: None, action: None, target: None, limit: 10 };
-    match core.store.list_audit(&q).await {
-        Ok(entries) => {
-            let entries = audit_rows(entries);
-            render(&core, &op, StatusCode::OK, "console/home.html", context! { section => "home", entries })
+    let now = core.now();
+    let read = async {
+        let totals = core.store.totals(now).await?;
+        let day = gatehouse_core::activity::last_day(&core.metrics.activity, core.store.as_ref(), now).await?;
+        Ok::<_, gatehouse_store::StoreError>((totals, day, core.store.list_audit(&q).await?))
+    };
+    match read.await {
+        Ok((totals, [sign_ins, sign_in_failures, tokens], entries)) => {
+            let stats = context! {
+                clients => totals.clients, users => totals.users, sessions => totals.active_sessions,
+                sign_ins, sign_in_failures, tokens,
+            };
+            let ctx = context! { section => "home", entries => audit_rows(entries), stats };
+            render(&core, &op, StatusCode::OK, "console/home.html", ctx)
         }
         Err(e) => failed(&core, &op, e.into(), "/admin"),
     }

@@ -6,6 +6,7 @@
 //! (through sqlx), with portable SQL and embedded migrations run at start. No driver type
 //! appears in a signature here: callers see protocol types and [`StoreError`].
 
+mod activity;
 mod audit;
 mod cache;
 pub mod changes;
@@ -116,6 +117,27 @@ pub struct AuditQuery {
 pub trait AuditStore: Send + Sync {
     async fn append_audit(&self, entry: &AuditEntry) -> Result<()>;
     async fn list_audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>>;
+}
+
+/// How many clients and users exist, and how many sign-in sessions are active.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub clients: i64,
+    pub users: i64,
+    pub active_sessions: i64,
+}
+
+/// Hourly counts of what happened (sign-ins, sign-in failures, tokens issued), added to by every
+/// node, for the admin console's overview.
+#[async_trait]
+pub trait ActivityStore: Send + Sync {
+    /// Adds `count` to `kind` in `hour` (Unix time / 3600); the row may be forgotten after
+    /// `expires_at`.
+    async fn add_activity(&self, hour: i64, kind: &str, count: i64, expires_at: UnixTime) -> Result<()>;
+    /// Each kind's count over the hours from `since_hour` on.
+    async fn activity_since(&self, since_hour: i64) -> Result<Vec<(String, i64)>>;
+    /// Clients, users and sessions not expired at `now`.
+    async fn totals(&self, now: UnixTime) -> Result<Totals>;
 }
 
 /// Key lifecycle state (DESIGN.md §4).
@@ -384,6 +406,7 @@ pub struct CleanupReport {
     pub device_codes: u64,
     pub keys: u64,
     pub throttle: u64,
+    pub activity: u64,
 }
 
 impl CleanupReport {
@@ -396,6 +419,7 @@ impl CleanupReport {
             + self.device_codes
             + self.keys
             + self.throttle
+            + self.activity
     }
 }
 
@@ -432,6 +456,7 @@ pub trait Store:
     + CleanupStore
     + AuditStore
     + ThrottleStore
+    + ActivityStore
 {
     /// Round-trips the database (for `/readyz`).
     async fn ping(&self) -> Result<()>;

@@ -68,7 +68,11 @@ impl Grants {
         redirect_uri: &str,
         code_verifier: &str,
     ) -> Result<TokenResponse, OAuthError> {
-        check_grant_allowed(client, gatehouse_protocol::grant::GrantType::AuthorizationCode)?;
-        authorization_code::handle(&self.issuing, client, code, Some(redirect_uri), Some(code_verifier)).await
+        let grant = gatehouse_protocol::grant::GrantType::AuthorizationCode;
+        check_grant_allowed(client, grant)?;
+        let response =
+            authorization_code::handle(&self.issuing, client, code, Some(redirect_uri), Some(code_verifier)).await?;
+        self.metrics.token_issued(grant);
+        Ok(response)
     }
 }

@@ -443,3 +443,49 @@ async fn the_console_client_is_kept_as_it_must_be_and_can_be_turned_off() {
     assert_eq!(b.get("/admin/login").await.status, 404);
     assert_eq!(call(&off, &admin_token(&off).await, "GET", "/admin/v1/clients", None).await.0, 200, "the API stays");
 }
+
+/// The number an overview tile shows under `label`.
+fn stat(home: &Page, label: &str) -> i64 {
+    let at = home.body.find(&format!("<dt>{label}</dt>")).unwrap_or_else(|| panic!("{label} in {}", home.body));
+    let rest = &home.body[at..];
+    let dd = &rest[rest.find("<dd").unwrap()..];
+    let text: String = dd[dd.find('>').unwrap() + 1..].chars().take_while(|c| *c != '<').collect();
+    let text = if text.is_empty() {
+        // Linked: <dd><a href=...>N</a></dd>
+        let a = &dd[dd.find("<a").unwrap()..];
+        a[a.find('>').unwrap() + 1..].chars().take_while(|c| *c != '<').collect()
+    } else {
+        text
+    };
+    text.trim().parse().unwrap_or_else(|_| panic!("{label}: {text:?}"))
+}
+
+#[tokio::test]
+async fn the_overview_counts_clients_users_sessions_and_the_last_day() {
+    for db in TestDb::each().await {
+        let s = TestServer::start(&config(), db).await.unwrap();
+        // A failed sign-in on the console's way in, from another browser.
+        let other = Browser::new(&s.url);
+        let to_login = other.get("/admin").await.header("location").unwrap().to_owned();
+        let authorize = other.get(&path_of(&s, &to_login)).await.header("location").unwrap().to_owned();
+        let login = other.get(&path_of(&s, &authorize)).await;
+        let refused = other.login(&login, "root", "wrong-password").await;
+        assert!(refused.is_login_page() || refused.status == 401, "{}", refused.status);
+        // A token for the admin API, then the administrator's own sign-in (its code exchanged).
+        let token = admin_token(&s).await;
+        let b = Browser::new(&s.url);
+        let home = open_signed_in(&s, &b, "/admin", "root", "root-password").await;
+
+        let count = |path: &'static str| {
+            let (s, token) = (&s, token.clone());
+            async move { call(s, &token, "GET", path, None).await.2["items"].as_array().unwrap().len() as i64 }
+        };
+        assert_eq!(stat(&home, "Clients"), count("/admin/v1/clients?limit=100").await);
+        assert_eq!(stat(&home, "Users"), count("/admin/v1/users?limit=100").await);
+        assert_eq!(stat(&home, "Active sessions"), 1, "root's; the failed sign-in made none");
+        assert_eq!(stat(&home, "Sign-ins, last 24 h"), 1);
+        assert_eq!(stat(&home, "Failed sign-ins, last 24 h"), 1);
+        assert_eq!(stat(&home, "Tokens issued, last 24 h"), 2, "the admin API's and the console's");
+        assert!(home.body.contains("class=\"warn\">1</dd>"), "failures stand out");
+    }
+}

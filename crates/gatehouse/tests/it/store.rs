@@ -701,3 +701,38 @@ async fn rotating_several_algorithms_is_all_or_nothing() {
         s.close().await;
     }
 }
+
+/// The console overview's numbers: hourly activity adds up across writers (nodes), a window
+/// leaves older hours out, cleanup forgets expired hours; totals count live sessions only.
+#[tokio::test]
+async fn activity_adds_up_per_hour_and_totals_count_what_is_live() {
+    use gatehouse_store::{ActivityStore, Session, Totals};
+    let now: i64 = 1_800_000_000;
+    let hour = now / 3600;
+    for db in TestDb::each().await {
+        let label = db.label;
+        let s = SqlStore::connect(&db.url).await.unwrap();
+        // Two nodes' flushes of the same hour add up; an old hour is outside a day's window.
+        s.add_activity(hour, "token", 3, now + 100).await.unwrap();
+        s.add_activity(hour, "token", 4, now + 100).await.unwrap();
+        s.add_activity(hour - 1, "sign_in_failure", 2, now + 100).await.unwrap();
+        s.add_activity(hour - 30, "token", 50, now - 1).await.unwrap();
+        let day = s.activity_since(hour - 23).await.unwrap();
+        assert_eq!(day, vec![("sign_in_failure".to_owned(), 2), ("token".to_owned(), 7)], "{label}");
+        assert_eq!(s.activity_since(hour).await.unwrap(), vec![("token".to_owned(), 7)], "{label}");
+        let report = s.delete_expired(now, now, 1000).await.unwrap().unwrap();
+        assert_eq!(report.activity, 1, "{label}: the expired hour is deleted");
+        assert_eq!(s.activity_since(0).await.unwrap().len(), 2, "{label}");
+
+        assert_eq!(s.totals(now).await.unwrap(), Totals::default(), "{label}");
+        s.insert_client(&client("a"), now).await.unwrap();
+        s.insert_user(&user("u1", "alice"), now).await.unwrap();
+        for (name, exp) in [("old", now - 1), ("live", now + 100)] {
+            let sess =
+                Session { sid: format!("sid-{name}"), sub: "u1".into(), auth_time: now, amr: vec![], expires_at: exp };
+            s.insert_session(name, &sess, now - 10).await.unwrap();
+        }
+        let t = s.totals(now).await.unwrap();
+        assert_eq!(t, Totals { clients: 1, users: 1, active_sessions: 1 }, "{label}");
+    }
+}
