@@ -782,7 +782,8 @@ fn audit_rows(entries: Vec<gatehouse_store::AuditEntry>) -> Vec<serde_json::Valu
                 "changes" | "changed" => false,
                 "secret_changed" => *v == Json::Bool(true),
                 "sessions_ended" => *v != json!(0),
-                _ => changes.is_empty(),
+                // What a creation recorded, less the settings left at nothing.
+                _ => changes.is_empty() && !matches!(v, Json::Null | Json::Bool(false)) && v != &json!([]) && v != "",
             };
             let facts: Vec<_> = e
                 .details
