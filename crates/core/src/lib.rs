@@ -22,6 +22,7 @@ pub mod catalog;
 pub mod client_auth;
 pub mod config;
 pub mod device;
+pub mod fetch;
 pub mod grant;
 pub mod issuer;
 pub mod keys;
