@@ -3,6 +3,7 @@
 //! POST (§2.5). Delivery runs in the background with retries and back-off, is logged, and never
 //! holds up the person signing out.
 
+use crate::fetch::{FetchError, FetchPolicy, Fetcher};
 use crate::issuer::TokenIssuer;
 use gatehouse_protocol::client::Client;
 use gatehouse_protocol::clock::Clock;
@@ -38,11 +39,14 @@ pub struct Backchannel {
     tokens: Arc<TokenIssuer>,
     clock: Arc<dyn Clock>,
     http: reqwest::Client,
+    /// For dynamically registered clients, whose URIs anyone allowed to register chose: https
+    /// on public addresses only (an operator's own clients may deliver inside the network).
+    guarded: Fetcher,
 }
 
 impl Backchannel {
     pub fn new(store: Arc<dyn Store>, tokens: Arc<TokenIssuer>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, tokens, clock, http: http_client() }
+        Self { store, tokens, clock, http: http_client(), guarded: Fetcher::new(FetchPolicy::default()) }
     }
 
     /// Sessions an administrator ended (by sid; the rest of the session is gone already).
@@ -95,17 +99,33 @@ impl Backchannel {
                 return;
             }
         };
+        // A registered client, or one whose origin cannot be told, goes through the guard.
+        let registered = !matches!(self.store.registration_token(&client.id).await, Ok(None));
+        let form = [("logout_token", token.as_str())];
         let mut wait = FIRST_RETRY;
         for attempt in 1..=ATTEMPTS {
-            let sent = self.http.post(uri.as_str()).form(&[("logout_token", token.as_str())]).send().await;
+            let sent = if registered {
+                match url::Url::parse(uri.as_str()) {
+                    Ok(url) => self.guarded.post_form(&url, &form).await,
+                    Err(_) => Err(FetchError::NoHost),
+                }
+            } else {
+                match self.http.post(uri.as_str()).form(&form).send().await {
+                    Ok(r) => Ok(r.status().as_u16()),
+                    Err(e) => Err(FetchError::Http(e.to_string())),
+                }
+            };
             match sent {
                 // §2.8: 200 (or 204) means the RP logged the session out.
-                Ok(r) if r.status().is_success() => {
+                Ok(status) if (200..300).contains(&status) => {
                     tracing::info!(client_id = %client.id, sid = %session.sid, attempt, "back-channel logout delivered");
                     return;
                 }
-                Ok(r) => {
-                    tracing::warn!(client_id = %client.id, status = r.status().as_u16(), attempt, "back-channel logout refused")
+                Ok(status) => tracing::warn!(client_id = %client.id, status, attempt, "back-channel logout refused"),
+                Err(e) if e.is_refusal() => {
+                    tracing::error!(client_id = %client.id, error = %e,
+                        "back-channel logout not sent: a registered client's URI must be https on a public address");
+                    return;
                 }
                 Err(e) => tracing::warn!(client_id = %client.id, error = %e, attempt, "back-channel logout failed"),
             }

@@ -91,13 +91,7 @@ impl Fetcher {
         self.check_url(url)?;
         let exchange = async {
             let response =
-                self.http.get(url.clone()).header(reqwest::header::ACCEPT, accept).send().await.map_err(|e| {
-                    match forbidden_in(&e) {
-                        Some(ip) => FetchError::Forbidden(ip),
-                        None if is_resolve_error(&e) => FetchError::Resolve,
-                        None => FetchError::Http(e.without_url().to_string()),
-                    }
-                })?;
+                self.http.get(url.clone()).header(reqwest::header::ACCEPT, accept).send().await.map_err(send_error)?;
             let status = response.status().as_u16();
             if response.status().is_redirection() {
                 return Err(FetchError::Redirect(status));
@@ -120,6 +114,18 @@ impl Fetcher {
         tokio::time::timeout(self.policy.timeout, exchange)
             .await
             .map_err(|_| FetchError::Timeout(self.policy.timeout))?
+    }
+
+    /// POSTs `form` to `url` within the policy and returns the answer's status; the body is not
+    /// read. A redirect is an answer like any other (it is not followed).
+    pub async fn post_form(&self, url: &url::Url, form: &[(&str, &str)]) -> Result<u16, FetchError> {
+        self.check_url(url)?;
+        let sent = self.http.post(url.clone()).form(form).send();
+        match tokio::time::timeout(self.policy.timeout, sent).await {
+            Ok(Ok(r)) => Ok(r.status().as_u16()),
+            Ok(Err(e)) => Err(send_error(e)),
+            Err(_) => Err(FetchError::Timeout(self.policy.timeout)),
+        }
     }
 
     /// The checks that need no network: the scheme, and an address written in the URL (the
@@ -174,6 +180,21 @@ impl reqwest::dns::Resolve for PublicOnly {
             }
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
         })
+    }
+}
+
+fn send_error(e: reqwest::Error) -> FetchError {
+    match forbidden_in(&e) {
+        Some(ip) => FetchError::Forbidden(ip),
+        None if is_resolve_error(&e) => FetchError::Resolve,
+        None => FetchError::Http(e.without_url().to_string()),
+    }
+}
+
+impl FetchError {
+    /// Refused by the policy: trying again cannot help.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, Self::Scheme | Self::NoHost | Self::Forbidden(_))
     }
 }
 

@@ -270,7 +270,12 @@ impl Registration {
                 )]);
             }
             let implicit = c.grants.contains(GrantType::Implicit) || c.grants.contains(GrantType::Hybrid);
-            let problems = check_redirect_uris(c.application_type, implicit, &c.redirect_uris);
+            let mut problems = check_redirect_uris(c.application_type, implicit, &c.redirect_uris);
+            // Gatehouse POSTs to it: a registrant may not point it inside the network (delivery
+            // also refuses non-public addresses, whatever the name resolves to then).
+            if c.backchannel_logout_uri.as_ref().is_some_and(|u| !u.as_str().starts_with("https://")) {
+                problems.push(FieldError::new("backchannel_logout_uri", "must be an https URL"));
+            }
             if problems.is_empty() { Ok(()) } else { Err(problems) }
         }
     }

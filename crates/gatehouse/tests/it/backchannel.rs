@@ -105,3 +105,92 @@ async fn ending_a_session_sends_a_logout_token_with_retries() {
         assert!(claims.get("nonce").is_none(), "§2.4: a logout token has no nonce");
     }
 }
+
+/// A registered client's back-channel URI is chosen by whoever registered it: it must be https,
+/// and a logout token is never sent to a non-public address, whatever the name resolves to.
+/// The operator's own client, in the same session, still gets its token on loopback.
+#[tokio::test]
+async fn a_registered_client_cannot_aim_logout_tokens_inside_the_network() {
+    let (url, got) = receiver().await;
+    // Counts every connection made to it: there must be none.
+    let inside = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let inside_port = inside.local_addr().unwrap().port();
+    let connections = Arc::new(Mutex::new(0usize));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = inside.accept().await {
+            *counted.lock().unwrap() += 1;
+            drop(socket);
+        }
+    });
+    let cfg = format!(
+        "{CONFIG}\n[[clients]]\nclient_id = \"rp\"\nclient_secret = \"rp-secret\"\nscope = \"openid\"\ngrants = [\"authorization_code\"]\n\
+         redirect_uris = [\"http://127.0.0.1:8800/cb\"]\nfirst_party = true\nbackchannel_logout_uri = \"{url}\"\n\
+         [registration]\nenabled = true\n"
+    );
+    let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
+    let register = |backchannel: String| {
+        let s = &s;
+        async move {
+            let body = serde_json::json!({
+                "redirect_uris": ["http://127.0.0.1:8800/cb2"], "grant_types": ["authorization_code"],
+                "scope": "openid", "backchannel_logout_uri": backchannel,
+            });
+            let r = s.http.post(s.url("/register")).json(&body).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, refused) = register(format!("http://127.0.0.1:{inside_port}/bc")).await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(refused["error"], "invalid_client_metadata");
+    assert!(refused["error_description"].as_str().unwrap().contains("backchannel_logout_uri"), "{refused}");
+    let (status, registered) = register(format!("https://localhost:{inside_port}/bc")).await;
+    assert_eq!(status, 201, "{registered}");
+    let registered_id = registered["client_id"].as_str().unwrap().to_owned();
+
+    // One session, both clients in it.
+    let b = Browser::new(&s.url);
+    let p = b.sign_in(&authorize("rp", "http://127.0.0.1:8800/cb"), "alice", "alice-password").await;
+    b.sign_in(&authorize(&registered_id, "http://127.0.0.1:8800/cb2"), "alice", "alice-password").await;
+    let t: Value = s
+        .http
+        .post(s.url("/token"))
+        .basic_auth("rp", Some("rp-secret"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &p["code"]),
+            ("redirect_uri", "http://127.0.0.1:8800/cb"),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("id_token_hint", t["id_token"].as_str().unwrap())
+        .finish();
+    assert_eq!(b.get(&format!("/end_session?{q}")).await.status, 200);
+
+    // The operator's client is told (after its receiver's first refusal and a retry); both
+    // deliveries started together, and the guarded one never connects.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while got.lock().unwrap().tokens.is_empty() {
+        assert!(Instant::now() < deadline, "no logout token delivered to the operator's client");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(*connections.lock().unwrap(), 0, "nothing was sent inside the network");
+}
+
+fn authorize<'a>(client_id: &'a str, redirect_uri: &'a str) -> [(&'a str, &'a str); 6] {
+    [
+        ("client_id", client_id),
+        ("redirect_uri", redirect_uri),
+        ("response_type", "code"),
+        ("scope", "openid"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ]
+}
