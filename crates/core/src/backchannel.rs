@@ -16,11 +16,7 @@ use std::time::Duration;
 const ATTEMPTS: u32 = 4;
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 
-/// Installs rustls on aws-lc-rs as the process's TLS provider, for every outbound HTTPS client
-/// (back-channel logout, the OpenTelemetry exporter). A second call finds it installed.
-pub fn install_tls_provider() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-}
+pub use crate::fetch::install_tls_provider;
 
 /// The outbound HTTP client: rustls on aws-lc-rs, short timeouts, no redirects (§2.5).
 pub fn http_client() -> reqwest::Client {

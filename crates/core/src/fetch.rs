@@ -17,6 +17,12 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Installs rustls on aws-lc-rs as the process's TLS provider, for every outbound HTTPS client
+/// (fetches, back-channel logout, the OpenTelemetry exporter). A second call finds it installed.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 /// What a fetch may do.
 #[derive(Debug, Clone, Copy)]
 pub struct FetchPolicy {
@@ -72,7 +78,7 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(policy: FetchPolicy) -> Self {
-        crate::backchannel::install_tls_provider();
+        install_tls_provider();
         let http = reqwest::Client::builder()
             .dns_resolver(Arc::new(PublicOnly { allow_loopback: policy.allow_loopback }))
             .no_proxy()
