@@ -72,32 +72,34 @@ pub struct Fetched {
 /// An SSRF-safe HTTP GET client; cheap to clone.
 #[derive(Clone)]
 pub struct Fetcher {
-    http: reqwest::Client,
+    http: Option<reqwest::Client>,
     policy: FetchPolicy,
 }
 
 impl Fetcher {
     pub fn new(policy: FetchPolicy) -> Self {
         install_tls_provider();
+        // The deadline is `get`'s and `post_form`'s own, over the whole exchange.
         let http = reqwest::Client::builder()
             .dns_resolver(Arc::new(PublicOnly { allow_loopback: policy.allow_loopback }))
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(policy.timeout)
             .connect_timeout(policy.timeout)
             .user_agent(concat!("Gatehouse/", env!("CARGO_PKG_VERSION")))
             .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
+            // Never a client without the guard in its place: fail closed.
+            .map_err(|e| tracing::error!(error = %e, "could not build the guarded HTTP client; fetches will fail"))
+            .ok();
         Self { http, policy }
     }
 
     /// GETs `url` within the policy. Any status is returned except redirects, which are
     /// refused; the caller decides what a 404 or a 500 means.
     pub async fn get(&self, url: &url::Url, accept: &str) -> Result<Fetched, FetchError> {
-        self.check_url(url)?;
+        let http = self.client(url)?;
         let exchange = async {
             let response =
-                self.http.get(url.clone()).header(reqwest::header::ACCEPT, accept).send().await.map_err(send_error)?;
+                http.get(url.clone()).header(reqwest::header::ACCEPT, accept).send().await.map_err(send_error)?;
             let status = response.status().as_u16();
             if response.status().is_redirection() {
                 return Err(FetchError::Redirect(status));
@@ -125,13 +127,18 @@ impl Fetcher {
     /// POSTs `form` to `url` within the policy and returns the answer's status; the body is not
     /// read. A redirect is an answer like any other (it is not followed).
     pub async fn post_form(&self, url: &url::Url, form: &[(&str, &str)]) -> Result<u16, FetchError> {
-        self.check_url(url)?;
-        let sent = self.http.post(url.clone()).form(form).send();
+        let sent = self.client(url)?.post(url.clone()).form(form).send();
         match tokio::time::timeout(self.policy.timeout, sent).await {
             Ok(Ok(r)) => Ok(r.status().as_u16()),
             Ok(Err(e)) => Err(send_error(e)),
             Err(_) => Err(FetchError::Timeout(self.policy.timeout)),
         }
+    }
+
+    /// The guarded client, once `url` passes the checks that need no network.
+    fn client(&self, url: &url::Url) -> Result<&reqwest::Client, FetchError> {
+        self.check_url(url)?;
+        self.http.as_ref().ok_or_else(|| FetchError::Http("no guarded HTTP client".into()))
     }
 
     /// The checks that need no network: the scheme, and an address written in the URL (the

@@ -30,21 +30,13 @@ pub fn render() -> String {
         write_description(&mut out, schema);
         write_table(&mut out, schema, properties(schema), &[]);
     }
-    for (key, schema) in gatehouse_server::admin::config_entry_schemas() {
+    for (key, body, schema) in gatehouse_server::admin::config_entry_schemas() {
         let _ = write!(out, "\n## `[[{key}]]`\n\n");
         if let Some(d) = properties(root).find(|(k, _)| *k == key).and_then(|(_, p)| p.get("description")) {
             let _ = writeln!(out, "{}\n", one_line(d.as_str().unwrap_or_default()));
         }
         write_description(&mut out, &schema);
-        let _ = writeln!(
-            out,
-            "The admin API takes the same fields as its `{}` body.\n",
-            match key {
-                "clients" => "ClientSpec",
-                "users" => "UserSpec",
-                _ => "ScopeSpec",
-            }
-        );
+        let _ = writeln!(out, "The admin API takes the same fields as its `{body}` body.\n");
         write_table(&mut out, &schema, properties(&schema), &["password", "client_secret"]);
     }
     out

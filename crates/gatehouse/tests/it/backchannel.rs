@@ -41,60 +41,18 @@ async fn ending_a_session_sends_a_logout_token_with_retries() {
     for db in TestDb::each().await {
         let label = db.label;
         let (url, got) = receiver().await;
-        let cfg = format!(
-            "{CONFIG}\n[[clients]]\nclient_id = \"rp\"\nclient_secret = \"rp-secret\"\nscope = \"openid\"\ngrants = [\"authorization_code\"]\n\
-             redirect_uris = [\"http://127.0.0.1:8800/cb\"]\nfirst_party = true\nbackchannel_logout_uri = \"{url}\"\nbackchannel_logout_session_required = true\n"
-        );
+        let cfg = format!("{CONFIG}\n{}", rp_client(&url));
         let s = TestServer::start(&cfg, db).await.unwrap();
         let (_, m) = s.get_json("/.well-known/openid-configuration").await.unwrap();
         assert_eq!(m["backchannel_logout_supported"], true);
 
         let b = Browser::new(&s.url);
-        let p = b
-            .sign_in(
-                &[
-                    ("client_id", "rp"),
-                    ("redirect_uri", "http://127.0.0.1:8800/cb"),
-                    ("response_type", "code"),
-                    ("scope", "openid"),
-                    ("code_challenge", CHALLENGE),
-                    ("code_challenge_method", "S256"),
-                ],
-                "alice",
-                "alice-password",
-            )
-            .await;
-        let t: Value = s
-            .http
-            .post(s.url("/token"))
-            .basic_auth("rp", Some("rp-secret"))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", &p["code"]),
-                ("redirect_uri", "http://127.0.0.1:8800/cb"),
-                ("code_verifier", VERIFIER),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let t = rp_sign_in(&s, &b).await;
         let id_token = t["id_token"].as_str().unwrap();
         let sid = verify_jwt(&s, id_token, Some("rp")).await["sid"].clone();
 
-        let q = url::form_urlencoded::Serializer::new(String::new()).append_pair("id_token_hint", id_token).finish();
-        let page = b.get(&format!("/end_session?{q}")).await;
-        assert_eq!(page.status, 200, "{label}: signed out without waiting for delivery");
-
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let token = loop {
-            if let Some(t) = got.lock().unwrap().tokens.first().cloned() {
-                break t;
-            }
-            assert!(Instant::now() < deadline, "{label}: no logout token delivered");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
+        assert_eq!(end_session(&b, id_token).await, 200, "{label}: signed out without waiting for delivery");
+        let token = first_token(&got, label).await;
         assert_eq!(got.lock().unwrap().attempts, 2, "{label}: the refused first delivery was retried");
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
@@ -123,11 +81,7 @@ async fn a_registered_client_cannot_aim_logout_tokens_inside_the_network() {
             drop(socket);
         }
     });
-    let cfg = format!(
-        "{CONFIG}\n[[clients]]\nclient_id = \"rp\"\nclient_secret = \"rp-secret\"\nscope = \"openid\"\ngrants = [\"authorization_code\"]\n\
-         redirect_uris = [\"http://127.0.0.1:8800/cb\"]\nfirst_party = true\nbackchannel_logout_uri = \"{url}\"\n\
-         [registration]\nenabled = true\n"
-    );
+    let cfg = format!("{CONFIG}\n{}\n[registration]\nenabled = true\n", rp_client(&url));
     let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
     let register = |backchannel: String| {
         let s = &s;
@@ -150,36 +104,13 @@ async fn a_registered_client_cannot_aim_logout_tokens_inside_the_network() {
 
     // One session, both clients in it.
     let b = Browser::new(&s.url);
-    let p = b.sign_in(&authorize("rp", "http://127.0.0.1:8800/cb"), "alice", "alice-password").await;
+    let t = rp_sign_in(&s, &b).await;
     b.sign_in(&authorize(&registered_id, "http://127.0.0.1:8800/cb2"), "alice", "alice-password").await;
-    let t: Value = s
-        .http
-        .post(s.url("/token"))
-        .basic_auth("rp", Some("rp-secret"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &p["code"]),
-            ("redirect_uri", "http://127.0.0.1:8800/cb"),
-            ("code_verifier", VERIFIER),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let q = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("id_token_hint", t["id_token"].as_str().unwrap())
-        .finish();
-    assert_eq!(b.get(&format!("/end_session?{q}")).await.status, 200);
+    assert_eq!(end_session(&b, t["id_token"].as_str().unwrap()).await, 200);
 
     // The operator's client is told (after its receiver's first refusal and a retry); both
     // deliveries started together, and the guarded one never connects.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while got.lock().unwrap().tokens.is_empty() {
-        assert!(Instant::now() < deadline, "no logout token delivered to the operator's client");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    first_token(&got, "the operator's client").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(*connections.lock().unwrap(), 0, "nothing was sent inside the network");
 }
@@ -193,4 +124,51 @@ fn authorize<'a>(client_id: &'a str, redirect_uri: &'a str) -> [(&'a str, &'a st
         ("code_challenge", CHALLENGE),
         ("code_challenge_method", "S256"),
     ]
+}
+
+/// The operator's relying party, delivering back-channel logouts to `url`.
+fn rp_client(url: &str) -> String {
+    format!(
+        "[[clients]]\nclient_id = \"rp\"\nclient_secret = \"rp-secret\"\nscope = \"openid\"\ngrants = [\"authorization_code\"]\n\
+         redirect_uris = [\"http://127.0.0.1:8800/cb\"]\nfirst_party = true\nbackchannel_logout_uri = \"{url}\"\n\
+         backchannel_logout_session_required = true\n"
+    )
+}
+
+/// Signs alice in to `rp` in browser `b` and redeems the code: the token response.
+async fn rp_sign_in(s: &TestServer, b: &Browser) -> Value {
+    let p = b.sign_in(&authorize("rp", "http://127.0.0.1:8800/cb"), "alice", "alice-password").await;
+    s.http
+        .post(s.url("/token"))
+        .basic_auth("rp", Some("rp-secret"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &p["code"]),
+            ("redirect_uri", "http://127.0.0.1:8800/cb"),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// RP-initiated logout with the ID token as hint (no confirmation page): the page's status.
+async fn end_session(b: &Browser, id_token: &str) -> u16 {
+    let q = url::form_urlencoded::Serializer::new(String::new()).append_pair("id_token_hint", id_token).finish();
+    b.get(&format!("/end_session?{q}")).await.status
+}
+
+/// The first logout token `got` receives, within 20 s.
+async fn first_token(got: &Mutex<Received>, label: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(t) = got.lock().unwrap().tokens.first().cloned() {
+            return t;
+        }
+        assert!(Instant::now() < deadline, "{label}: no logout token delivered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -67,14 +67,17 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The entries the config file shares with the admin API (`[[clients]]`, `[[users]]`,
-/// `[[scopes]]`) as JSON Schema, for the configuration reference.
-pub fn config_entry_schemas() -> [(&'static str, serde_json::Value); 3] {
-    use utoipa::PartialSchema;
-    let json = |s: RefOr<utoipa::openapi::schema::Schema>| serde_json::to_value(s).unwrap_or_default();
+/// `[[scopes]]`) for the configuration reference: the config key, the body's name in the
+/// OpenAPI document, and its JSON Schema.
+pub fn config_entry_schemas() -> [(&'static str, String, serde_json::Value); 3] {
+    use utoipa::ToSchema;
+    fn entry<T: ToSchema>(key: &'static str) -> (&'static str, String, serde_json::Value) {
+        (key, T::name().into_owned(), serde_json::to_value(T::schema()).unwrap_or_default())
+    }
     [
-        ("clients", json(schema::ClientSpecDoc::schema())),
-        ("users", json(schema::UserSpecDoc::schema())),
-        ("scopes", json(schema::ScopeSpecDoc::schema())),
+        entry::<schema::ClientSpecDoc>("clients"),
+        entry::<schema::UserSpecDoc>("users"),
+        entry::<schema::ScopeSpecDoc>("scopes"),
     ]
 }
 
