@@ -185,6 +185,8 @@ impl Admin<'_> {
             }
         }
         let valid = spec.validate(&defined).map_err(AdminError::Invalid)?;
+        let resources = self.store.list_resources().await?;
+        gatehouse_protocol::resource::check_client_resources(&valid.client, &resources).map_err(AdminError::Invalid)?;
         policy(&valid.client).map_err(AdminError::Invalid)?;
         let mut client = valid.client;
         client.secret = match valid.secret_input {
@@ -489,6 +491,20 @@ impl Admin<'_> {
                 users.join(", ")
             )));
         }
+        let owners: Vec<String> = self
+            .store
+            .list_resources()
+            .await?
+            .into_iter()
+            .filter(|r| r.scopes.contains(name))
+            .map(|r| r.identifier.to_string())
+            .collect();
+        if !owners.is_empty() {
+            return Err(AdminError::Conflict(format!(
+                "scope {name:?} belongs to resources {}; remove it from them first",
+                owners.join(", ")
+            )));
+        }
         self.store.delete_scope(name).await?;
         self.audit("scope.delete", &scope_target(name), json!({})).await
     }
@@ -621,12 +637,15 @@ mod tests {
 pub struct Export {
     pub version: u32,
     pub scopes: Vec<ScopeSpec>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<gatehouse_protocol::resource::ResourceSpec>,
     pub clients: Vec<ClientSpec>,
     pub users: Vec<UserSpec>,
 }
 
 pub async fn export(store: &dyn Store) -> Result<Export> {
     let scopes = store.list_scopes().await?.iter().filter(|s| !s.builtin).map(ScopeDefinition::to_spec).collect();
+    let resources = store.list_resources().await?.iter().map(|r| r.to_spec()).collect();
     let clients = store.list_clients().await?.iter().map(Client::to_spec).collect();
     let users = store
         .list_users()
@@ -642,7 +661,7 @@ pub async fn export(store: &dyn Store) -> Result<Export> {
             admin: u.admin,
         })
         .collect();
-    Ok(Export { version: 1, scopes, clients, users })
+    Ok(Export { version: 1, scopes, resources, clients, users })
 }
 
 /// The client the bootstrap creates when no client may obtain `gatehouse:admin`.

@@ -8,6 +8,7 @@ use gatehouse_protocol::authorize::AuthorizeRequest;
 use gatehouse_protocol::client::{Client, ClientId};
 use gatehouse_protocol::clock::Clock;
 use gatehouse_protocol::error::OAuthError;
+use gatehouse_protocol::resource::{Audience, ResourceId};
 use gatehouse_protocol::scope::ScopeSet;
 use gatehouse_protocol::token::authorization_code::CodeGrant;
 use gatehouse_protocol::user::User;
@@ -136,6 +137,23 @@ impl Authorization {
         aud_ok.then(|| claims.get("sub").and_then(|v| v.as_str()).map(str::to_owned)).flatten()
     }
 
+    /// The consent page's line for each resource (RFC 8707) a request targets: its name and
+    /// identifier.
+    pub fn resource_lines(&self, resources: &[ResourceId]) -> Vec<ScopeLine> {
+        let catalog = self.tokens.catalog.get();
+        resources
+            .iter()
+            .map(|r| ScopeLine {
+                name: r.to_string(),
+                description: catalog
+                    .resources
+                    .iter()
+                    .find(|d| d.identifier == *r)
+                    .map_or_else(|| r.to_string(), |d| d.display_name().to_owned()),
+            })
+            .collect()
+    }
+
     /// The consent page's plain-words line for each scope.
     pub fn scope_lines(&self, scope: &ScopeSet) -> Vec<ScopeLine> {
         let catalog = self.tokens.catalog.get();
@@ -181,6 +199,7 @@ impl Authorization {
                 sid: session.sid.clone(),
                 amr: session.amr.clone(),
                 expires_at: now + tokens.lifetimes.for_client(client).code,
+                resources: req.resources.clone(),
             };
             self.store.insert_code(&hash_token(&code), &grant).await?;
             params.push(("code", code.clone()));
@@ -197,10 +216,12 @@ impl Authorization {
                     auth_time: Some(session.auth_time),
                     sid: Some(&session.sid),
                 };
-                let (at, _) = tokens.access_token(client, &subject, &req.scope, now)?;
+                let catalog = tokens.catalog.get();
+                let audience = Audience::of(&req.resources, &req.scope, &tokens.issuer, &catalog.resources)?;
+                let (at, _) = tokens.access_token(client, &subject, &req.scope, &audience, now)?;
                 params.push(("access_token", at.clone()));
                 params.push(("token_type", "Bearer".to_owned()));
-                params.push(("expires_in", tokens.lifetimes.for_client(client).access_token.to_string()));
+                params.push(("expires_in", tokens.access_token_ttl(client, &audience).to_string()));
                 params.push(("scope", req.scope.to_string()));
                 Some(at)
             } else {

@@ -101,6 +101,7 @@ pub async fn cleanup_once(store: &dyn Store, now: i64, lifetimes: Lifetimes) -> 
         .await?
         .iter()
         .filter_map(|c| c.lifetimes.longest_token())
+        .chain(store.list_resources().await?.iter().filter_map(|r| r.access_token_ttl))
         .fold(lifetimes.access_token.max(lifetimes.id_token), i64::max);
     let keys_retired_before = now - longest;
     let mut total = 0;

@@ -1,7 +1,7 @@
-//! The scopes in force and the discovery document built from them (OIDC Discovery 1.0 §3,
-//! RFC 8414 §2), rendered once per change rather than per request.
+//! The scopes and resource servers (RFC 8707) in force and the discovery document built from
+//! them (OIDC Discovery 1.0 §3, RFC 8414 §2), rendered once per change rather than per request.
 //!
-//! Scopes live in the store. A node rebuilds its catalog at once when it changes a scope itself
+//! Scopes and resources live in the store. A node rebuilds its catalog at once when it changes a scope itself
 //! (admin API, registration) and re-reads the store every `catalog_reload_interval` seconds, so a
 //! change made on another node or by the CLI is seen within that bound.
 
@@ -12,13 +12,18 @@ use gatehouse_protocol::client::TokenEndpointAuthMethod;
 use gatehouse_protocol::discovery::{Capabilities, Endpoints, ProviderMetadata};
 use gatehouse_protocol::grant::GrantType;
 use gatehouse_protocol::jose::SigningAlg;
+use gatehouse_protocol::protected_resource::ProtectedResourceMetadata;
+use gatehouse_protocol::resource::ResourceDefinition;
 use gatehouse_store::{Store, StoreError};
 use std::sync::{Arc, RwLock};
 
-/// One consistent view: the scopes and the discovery document that advertises them.
+/// One consistent view: the scopes, the resources, and the discovery document that advertises them.
 pub struct CatalogView {
     pub scopes: Vec<ScopeDefinition>,
+    pub resources: Vec<ResourceDefinition>,
     pub discovery: Bytes,
+    /// RFC 9728 metadata of Gatehouse's own protected APIs (userinfo, the admin API).
+    pub resource_metadata: Bytes,
 }
 
 impl CatalogView {
@@ -74,7 +79,18 @@ impl Catalog {
         scopes.extend(store.list_scopes().await?.into_iter().filter(|s| !s.builtin));
         let doc = ProviderMetadata::build(issuer, &capabilities(algs, &scopes, registration));
         let discovery = Bytes::from(serde_json::to_vec(&doc).unwrap_or_default());
-        Ok(CatalogView { scopes, discovery })
+        let resources = store.list_resources().await?;
+        // Every scope a token for Gatehouse's own APIs can carry: the OpenID ones and the
+        // operator's claims scopes, not those that belong to other resources.
+        let own_scopes: Vec<String> = scopes
+            .iter()
+            .map(|s| s.name.as_str())
+            .filter(|s| !resources.iter().any(|r| r.scopes.contains(s)))
+            .map(str::to_owned)
+            .collect();
+        let prm = ProtectedResourceMetadata::for_issuer(issuer, own_scopes);
+        let resource_metadata = Bytes::from(serde_json::to_vec(&prm).unwrap_or_default());
+        Ok(CatalogView { scopes, resources, discovery, resource_metadata })
     }
 }
 

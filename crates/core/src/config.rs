@@ -11,6 +11,7 @@ use gatehouse_protocol::claims::{ScopeDefinition, ScopeSpec, builtin_scopes, is_
 use gatehouse_protocol::client::{ClientSpec, FieldError, ValidClient};
 use gatehouse_protocol::grant::{GrantSet, GrantType};
 use gatehouse_protocol::jose::SigningAlg;
+use gatehouse_protocol::resource::{ResourceDefinition, ResourceSpec, check_client_resources};
 use gatehouse_protocol::scope::ScopeSet;
 use gatehouse_protocol::secret::Secret;
 use gatehouse_protocol::user::{UserSpec, ValidUser};
@@ -111,6 +112,10 @@ pub struct Config {
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
     pub scopes: Vec<ScopeSpec>,
+    /// Resource servers (RFC 8707) applied at every start (created or updated; never deleted).
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub resources: Vec<ResourceSpec>,
     /// Where the file part came from, for messages.
     #[serde(skip)]
     #[schema(ignore)]
@@ -460,6 +465,7 @@ pub struct ValidConfig {
     pub clients: Vec<ValidClient>,
     pub users: Vec<ValidUser>,
     pub scopes: Vec<ScopeDefinition>,
+    pub resources: Vec<ResourceDefinition>,
     pub source: Option<PathBuf>,
     pub warnings: Vec<String>,
 }
@@ -661,6 +667,7 @@ impl Config {
         let scope_defined = |s: &str| defined.contains(s);
 
         let registration = self.validate_registration(&file, &scope_defined, &mut errs);
+        let resources = self.validate_resources(&file, &scope_defined, &mut errs);
         let mut limits = Limits::default();
         match self.limits.max_connections {
             Some(n) if !(1..=1_000_000).contains(&n) => {
@@ -721,7 +728,12 @@ impl Config {
                 errs.push(format!("{at}: client_id: duplicate; clients[{first}] has the same client_id"));
             }
             match spec.validate(&scope_defined) {
-                Ok(v) => clients.push(v),
+                Ok(v) => {
+                    if let Err(fe) = check_client_resources(&v.client, &resources) {
+                        errs.extend(fe.iter().map(|e| format!("{at}: {e} in [[resources]]")));
+                    }
+                    clients.push(v)
+                }
                 Err(fe) => errs.extend(fe.iter().map(|e| format!("{at}: {e}"))),
             }
         }
@@ -772,6 +784,7 @@ impl Config {
                 clients,
                 users,
                 scopes,
+                resources,
                 source: self.source.clone(),
                 warnings,
             }),
@@ -861,6 +874,26 @@ impl Config {
             allowed_scopes,
             allowed_grants,
         }
+    }
+
+    fn validate_resources(
+        &self,
+        file: &str,
+        scope_defined: &dyn Fn(&str) -> bool,
+        errs: &mut Vec<String>,
+    ) -> Vec<ResourceDefinition> {
+        let mut out: Vec<ResourceDefinition> = Vec::new();
+        for (i, spec) in self.resources.iter().enumerate() {
+            let at = format!("{file}: resources[{i}] (identifier {:?})", spec.identifier);
+            match spec.validate(scope_defined) {
+                Ok(d) if out.iter().any(|o| o.identifier == d.identifier) => {
+                    errs.push(format!("{at}: identifier: duplicate"));
+                }
+                Ok(d) => out.push(d),
+                Err(fe) => errs.extend(fe.iter().map(|e| format!("{at}: {e}"))),
+            }
+        }
+        out
     }
 
     fn validate_scopes(&self, file: &str, errs: &mut Vec<String>) -> Vec<ScopeDefinition> {

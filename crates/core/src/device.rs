@@ -4,11 +4,13 @@
 
 use crate::issuer::{TokenIssuer, hash_token};
 use crate::throttle::{Key, Throttle};
+use gatehouse_protocol::authorize::scoped_to_resources;
 use gatehouse_protocol::client::{Client, ClientId};
 use gatehouse_protocol::clock::Clock;
 use gatehouse_protocol::device::{display_user_code, new_user_code, normalise_user_code};
 use gatehouse_protocol::error::OAuthError;
 use gatehouse_protocol::grant::GrantType;
+use gatehouse_protocol::resource::{self, ResourceId};
 use gatehouse_protocol::scope::ScopeSet;
 use gatehouse_protocol::token::check_grant_allowed;
 use gatehouse_store::{DeviceRecord, Session, Store, StoreError};
@@ -58,11 +60,13 @@ impl Devices {
     }
 
     /// RFC 8628 §3.1–3.2: a device code and a user code for an authenticated client holding
-    /// the device grant; `requested` is the `scope` parameter as sent.
+    /// the device grant; `requested` is the `scope` parameter as sent, `resources` the RFC 8707
+    /// `resource` values (the client's default resources when none).
     pub async fn start(
         &self,
         client: &Client,
         requested: Option<&str>,
+        resources: &[ResourceId],
     ) -> Result<DeviceAuthorizationResponse, OAuthError> {
         check_grant_allowed(client, GrantType::DeviceCode)?;
         let requested = requested
@@ -71,6 +75,8 @@ impl Devices {
             .map_err(|_| OAuthError::InvalidScope("the scope is malformed"))?;
         let catalog = self.tokens.catalog.get();
         let scope = client.grantable_scope(requested.as_ref(), &client.scopes, &|s| catalog.knows(s))?;
+        let resources = resource::resolve(resources, client, &catalog.resources)?;
+        let scope = scoped_to_resources(scope, &resources, &catalog.resources)?;
         let now = self.clock.now();
         let lt = self.tokens.lifetimes.for_client(client);
         let device_code = self.tokens.random(32);
@@ -85,6 +91,7 @@ impl Devices {
                     &user_code,
                     client.id.as_str(),
                     &scope,
+                    &resources,
                     lt.device_poll_interval,
                     now + lt.device_code,
                     now,

@@ -7,6 +7,7 @@ use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::error::{InternalError, OAuthError};
 use gatehouse_protocol::jose::SigningAlg;
 use gatehouse_protocol::rand::{Rng, token};
+use gatehouse_protocol::resource::Audience;
 use gatehouse_protocol::scope::ScopeSet;
 use gatehouse_protocol::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims, ClaimTarget, IdTokenClaims, released_claims};
 use gatehouse_protocol::user::User;
@@ -143,22 +144,29 @@ impl TokenIssuer {
         (claims.get("iss").and_then(|v| v.as_str()) == Some(&*self.issuer)).then_some(claims)
     }
 
-    /// The id and expiry of an access token about to be issued to `client`, for the store to
-    /// record before the token exists.
-    pub fn access_token_id(&self, client: &Client, now: UnixTime) -> IssuedAccessToken {
-        IssuedAccessToken { jti: self.random(16), expires_at: now + self.lifetimes.for_client(client).access_token }
+    /// How long an access token for `audience` issued to `client` lives: the resource's
+    /// lifetime, else the client's, else the server's.
+    pub fn access_token_ttl(&self, client: &Client, audience: &Audience) -> i64 {
+        audience.ttl.unwrap_or_else(|| self.lifetimes.for_client(client).access_token)
     }
 
-    /// An RFC 9068 access token. `aud` is the issuer: Gatehouse's own userinfo is the resource
-    /// until resource indicators land.
+    /// The id and expiry of an access token about to be issued to `client`, for the store to
+    /// record before the token exists.
+    pub fn access_token_id(&self, client: &Client, audience: &Audience, now: UnixTime) -> IssuedAccessToken {
+        IssuedAccessToken { jti: self.random(16), expires_at: now + self.access_token_ttl(client, audience) }
+    }
+
+    /// An RFC 9068 access token for `audience` (RFC 8707 resources, or the issuer: Gatehouse's
+    /// own userinfo and admin API).
     pub fn access_token(
         &self,
         client: &Client,
         subject: &Subject<'_>,
         scope: &ScopeSet,
+        audience: &Audience,
         now: UnixTime,
     ) -> Result<(String, IssuedAccessToken), OAuthError> {
-        self.access_token_as(client, subject, scope, now, self.access_token_id(client, now))
+        self.access_token_as(client, subject, scope, audience, now, self.access_token_id(client, audience, now))
     }
 
     /// [`Self::access_token`] with the id and expiry chosen beforehand.
@@ -167,10 +175,11 @@ impl TokenIssuer {
         client: &Client,
         subject: &Subject<'_>,
         scope: &ScopeSet,
+        audience: &Audience,
         now: UnixTime,
         id: IssuedAccessToken,
     ) -> Result<(String, IssuedAccessToken), OAuthError> {
-        let alg = client.access_token_signed_response_alg.unwrap_or(self.default_access_token_alg);
+        let alg = audience.alg.or(client.access_token_signed_response_alg).unwrap_or(self.default_access_token_alg);
         let ring = self.keys.get();
         let key = ring.signer(alg).ok_or_else(|| internal(format!("no current {alg} key")))?;
         let IssuedAccessToken { jti, expires_at: exp } = id;
@@ -181,7 +190,7 @@ impl TokenIssuer {
         let claims = AccessTokenClaims {
             iss: &self.issuer,
             sub: subject.sub,
-            aud: &self.issuer,
+            aud: &audience.aud,
             exp,
             iat: now,
             jti: &jti,

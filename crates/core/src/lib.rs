@@ -7,7 +7,8 @@
 //! - Requests: [`client_auth`], [`grant`] (one module per grant), [`authorization`],
 //!   [`sign_in`], [`device`], [`lifecycle`] (introspection, revocation, userinfo),
 //!   [`registration`], [`backchannel`].
-//! - Operations: [`admin`] (shared by the admin API, the console, the CLI), [`throttle`],
+//! - Operations: [`admin`] (shared by the admin API, the console, the CLI; [`resources`] adds
+//!   the resource servers' operations to it), [`throttle`],
 //!   [`metrics`], [`secrets`], [`server_keys`] (the server's own HMAC keys).
 //!
 //! Nothing here depends on an HTTP server framework; the server crate maps requests onto these
@@ -30,6 +31,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod provisioning;
 pub mod registration;
+pub mod resources;
 pub mod secrets;
 pub mod seed;
 pub mod server_keys;

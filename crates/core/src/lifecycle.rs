@@ -42,6 +42,14 @@ impl TokenLifecycle {
         Ok(Some(view))
     }
 
+    /// A live access token for Gatehouse's own APIs (userinfo, the admin API): its audience
+    /// names the issuer. A token for another resource server is refused here (RFC 8707 §1: a
+    /// token is good only where its audience says), so no API can replay its tokens to ours.
+    pub async fn own_access_token(&self, token: &str) -> Result<Option<AccessTokenView>, OAuthError> {
+        let view = self.live_access_token(token).await?;
+        Ok(view.filter(|v| v.aud.iter().any(|a| **a == *self.tokens.issuer)))
+    }
+
     /// The username of an enabled user, `Err(())` when the user is gone or disabled (the token is
     /// then inactive), `Ok(None)` when the subject is a client (client_credentials).
     async fn subject_username(&self, sub: &str, client_id: &str) -> Result<Result<Option<String>, ()>, OAuthError> {
@@ -154,7 +162,7 @@ impl TokenLifecycle {
     /// revoked or forged token, or one of a disabled user, is `invalid_token`; a token not
     /// granted `openid` is `insufficient_scope`.
     pub async fn userinfo(&self, token: &str) -> Result<JsonObject, OAuthError> {
-        let view = self.live_access_token(token).await?.ok_or(BAD_TOKEN)?;
+        let view = self.own_access_token(token).await?.ok_or(BAD_TOKEN)?;
         if !view.scope.contains("openid") {
             return Err(OAuthError::InsufficientScope);
         }

@@ -1,4 +1,4 @@
-//! Applies the config file's clients, users and scopes to the store at start (DESIGN.md §2).
+//! Applies the config file's clients, users, scopes and resources to the store at start (DESIGN.md §2).
 //!
 //! Idempotent: applying the same file twice changes nothing. A plain-text secret or password
 //! that still matches the stored argon2 hash keeps that hash, so restarts neither re-hash nor
@@ -30,6 +30,7 @@ pub struct SeedReport {
     pub clients: usize,
     pub users: usize,
     pub scopes: usize,
+    pub resources: usize,
 }
 
 /// Keeps `existing` when it verifies `plain`; hashes afresh otherwise. Blocking (argon2).
@@ -43,6 +44,9 @@ fn hash_or_reuse(existing: Option<SecretHash>, plain: &Secret) -> Result<SecretH
 pub async fn apply(store: &dyn Store, cfg: &ValidConfig, now: UnixTime) -> Result<SeedReport, SeedError> {
     for scope in cfg.scopes.iter().filter(|s| !s.builtin) {
         store.upsert_scope(scope, now).await?;
+    }
+    for resource in &cfg.resources {
+        store.upsert_resource(resource, now).await?;
     }
 
     // Argon2 runs on blocking threads, as many at once as there are permits.
@@ -117,6 +121,7 @@ pub async fn apply(store: &dyn Store, cfg: &ValidConfig, now: UnixTime) -> Resul
         clients: cfg.clients.len(),
         users: users.len(),
         scopes: cfg.scopes.iter().filter(|s| !s.builtin).count(),
+        resources: cfg.resources.len(),
     })
 }
 

@@ -3,6 +3,7 @@
 
 mod config_reference;
 mod manage;
+mod resource_cli;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -126,7 +127,14 @@ enum Command {
         #[arg(long, global = true)]
         database: Option<String>,
     },
-    /// Write the store's clients, users and scopes in the config format (hashes, never secrets).
+    /// Resource servers (RFC 8707): add, list, update, remove.
+    Resource {
+        #[command(subcommand)]
+        action: resource_cli::ResourceAction,
+        #[arg(long, global = true)]
+        database: Option<String>,
+    },
+    /// Write the store's clients, users, scopes and resources in the config format (hashes, never secrets).
     Export {
         /// The file to write (TOML, or JSON when it ends in .json); stdout when absent.
         #[arg(long, short)]
@@ -316,6 +324,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scope { action, database } => {
             let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };
             manage::scope(&store, action).await
+        }
+        Command::Resource { action, database } => {
+            let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };
+            resource_cli::resource(&store, action).await
         }
         Command::Export { output, database } => {
             let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };

@@ -214,7 +214,7 @@ impl ScopeFields {
     }
 }
 
-fn admin(store: &dyn Store) -> Admin<'_> {
+pub fn admin(store: &dyn Store) -> Admin<'_> {
     let who = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
     Admin { store, actor: format!("cli:{who}"), now: SystemClock.now() }
 }
@@ -267,12 +267,12 @@ where
     }
 }
 
-fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
+pub fn print_json<T: serde::Serialize>(v: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
 
-fn table(header: &[&str], rows: &[Vec<String>]) {
+pub fn table(header: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for r in rows {
         for (w, c) in widths.iter_mut().zip(r) {
@@ -604,12 +604,18 @@ pub async fn scope(store: &dyn Store, action: ScopeAction) -> anyhow::Result<Exi
             return Ok(Exit::Ok.into());
         }
     };
+    Ok(catalog_changed(result))
+}
+
+/// The outcome of a change to the catalog (scopes, resources): running servers see it within
+/// `catalog_reload_interval`.
+pub fn catalog_changed(result: Result<String, AdminError>) -> ExitCode {
     match result {
         Ok(msg) => {
             println!("{msg} (running servers pick it up within catalog_reload_interval)");
-            Ok(Exit::Ok.into())
+            Exit::Ok.into()
         }
-        Err(e) => Ok(refused(&e)),
+        Err(e) => refused(&e),
     }
 }
 
@@ -661,15 +667,16 @@ pub async fn import(store: &dyn Store, file: PathBuf) -> anyhow::Result<ExitCode
     a.audit(
         "import",
         "store",
-        serde_json::json!({ "file": file.display().to_string(), "clients": report.clients, "users": report.users, "scopes": report.scopes }),
+        serde_json::json!({ "file": file.display().to_string(), "clients": report.clients, "users": report.users, "scopes": report.scopes, "resources": report.resources }),
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(
-        "imported {}, {}, {} from {}",
+        "imported {}, {}, {}, {} from {}",
         count(report.clients, "client"),
         count(report.users, "user"),
         count(report.scopes, "scope"),
+        count(report.resources, "resource"),
         file.display()
     );
     Ok(Exit::Ok.into())

@@ -16,6 +16,7 @@ use crate::grant::ResponseType;
 use crate::params::Params;
 use crate::pkce;
 use crate::redirect_uri::RedirectUri;
+use crate::resource::{self, ResourceDefinition, ResourceId};
 use crate::scope::ScopeSet;
 use serde::{Deserialize, Serialize};
 
@@ -131,6 +132,8 @@ pub struct AuthorizeRequest {
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<pkce::Method>,
     pub ui_locales: Option<String>,
+    /// The resources (RFC 8707) the request targets: those asked, or the client's defaults.
+    pub resources: Vec<crate::resource::ResourceId>,
 }
 
 impl AuthorizeRequest {
@@ -165,12 +168,14 @@ const MAX_PARAM: usize = 2048;
 
 /// Stage 2: every other rule. Errors from here are redirected to `redirect_uri` with `state`.
 /// Validates an authorization request from `client` for `redirect_uri`; `known` says which scope
-/// names this server defines (others are ignored, [`Client::grantable_scope`]).
+/// names this server defines (others are ignored, [`Client::grantable_scope`]); `resources` are
+/// the resource servers defined (RFC 8707).
 pub fn validate(
     client: &Client,
     redirect_uri: RedirectUri,
     params: &Params,
     known: &dyn Fn(&str) -> bool,
+    resources: &[ResourceDefinition],
 ) -> Result<AuthorizeRequest, OAuthError> {
     // OIDC Core §6: request objects are not supported; say so with the registered codes.
     if params.contains("request") {
@@ -202,6 +207,8 @@ pub fn validate(
         return Err(OAuthError::InvalidScope("scope is required"));
     }
     let mut scope = client.grantable_scope(Some(&requested), &client.scopes, known)?;
+    let targets = resource::resolve(&resource::parse_requested(params.all("resource"))?, client, resources)?;
+    scope = scoped_to_resources(scope, &targets, resources)?;
 
     for (k, v) in ["state", "nonce", "login_hint", "id_token_hint", "acr_values", "ui_locales"]
         .iter()
@@ -281,7 +288,24 @@ pub fn validate(
         code_challenge,
         code_challenge_method,
         ui_locales: owned("ui_locales"),
+        resources: targets,
     })
+}
+
+/// `scope` without the scopes of resources the request does not target; a request left with
+/// none of its scopes is `invalid_scope` (it asked only for other resources' scopes).
+pub fn scoped_to_resources(
+    scope: ScopeSet,
+    targets: &[ResourceId],
+    resources: &[ResourceDefinition],
+) -> Result<ScopeSet, OAuthError> {
+    let kept = resource::scope_for(&scope, targets, resources);
+    if kept.is_empty() && !scope.is_empty() {
+        return Err(OAuthError::InvalidScope(
+            "the requested scopes belong to a resource the request does not name: add its resource parameter",
+        ));
+    }
+    Ok(kept)
 }
 
 /// The signed-in user as the decision needs it.

@@ -8,6 +8,7 @@ use crate::error::OAuthError;
 use crate::grant::{GrantSet, GrantType, ResponseType};
 use crate::jose::SigningAlg;
 use crate::redirect_uri::RedirectUri;
+use crate::resource_id::ResourceId;
 use crate::scope::ScopeSet;
 use crate::secret::{Secret, SecretHash};
 use serde::Deserialize;
@@ -133,6 +134,12 @@ pub struct Client {
     /// As a resource server, the token audiences this client may introspect (RFC 7662 §4).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub introspection_audiences: Vec<String>,
+    /// The resources (RFC 8707) this client may ask tokens for, besides those open to any client.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<crate::resource_id::ResourceId>,
+    /// The audience of its tokens when a request names no `resource`; empty: the issuer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_resources: Vec<crate::resource_id::ResourceId>,
     /// Lifetimes (seconds) overriding the server's for this client.
     #[serde(default, skip_serializing_if = "ClientLifetimes::is_empty")]
     pub lifetimes: ClientLifetimes,
@@ -218,6 +225,8 @@ impl Client {
             require_pkce: self.require_pkce,
             allow_plain_pkce: self.allow_plain_pkce,
             introspection_audiences: self.introspection_audiences.clone(),
+            resources: self.resources.iter().map(|r| r.as_str().to_owned()).collect(),
+            default_resources: self.default_resources.iter().map(|r| r.as_str().to_owned()).collect(),
             authorization_code_ttl: l.authorization_code_ttl,
             access_token_ttl: l.access_token_ttl,
             id_token_ttl: l.id_token_ttl,
@@ -303,6 +312,12 @@ pub struct ClientSpec {
     /// Audiences whose tokens this client may introspect as a resource server.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub introspection_audiences: Vec<String>,
+    /// Resource identifiers (RFC 8707) this client may ask tokens for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+    /// The audience of its tokens when a request names no `resource`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_resources: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_code_ttl: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -477,6 +492,8 @@ impl ClientSpec {
         if public && !self.introspection_audiences.is_empty() {
             errs.push(FieldError::new("introspection_audiences", "a resource server must be a confidential client"));
         }
+        let resources = parse_resources("resources", &self.resources, &mut errs);
+        let default_resources = parse_resources("default_resources", &self.default_resources, &mut errs);
         // Back-Channel Logout §2.2: an absolute URI without a fragment.
         let backchannel_logout_uri = match self.backchannel_logout_uri.as_deref().map(RedirectUri::parse) {
             None => None,
@@ -540,6 +557,8 @@ impl ClientSpec {
                     require_pkce: self.require_pkce,
                     allow_plain_pkce: self.allow_plain_pkce,
                     introspection_audiences: self.introspection_audiences.clone(),
+                    resources,
+                    default_resources,
                     lifetimes,
                     backchannel_logout_uri,
                     backchannel_logout_session_required: self.backchannel_logout_session_required,
@@ -603,6 +622,18 @@ fn parse_uris(key: &'static str, raw: &[String], errs: &mut Vec<FieldError>) -> 
             Ok(u) if out.contains(&u) => errs.push(FieldError::new(key, format!("{:?} is listed twice", u.as_str()))),
             Ok(u) => out.push(u),
             Err(e) => errs.push(FieldError::new(key, e.to_string())),
+        }
+    }
+    out
+}
+
+fn parse_resources(key: &'static str, raw: &[String], errs: &mut Vec<FieldError>) -> Vec<ResourceId> {
+    let mut out: Vec<ResourceId> = Vec::new();
+    for r in raw {
+        match ResourceId::parse(r) {
+            Ok(id) if !out.contains(&id) => out.push(id),
+            Ok(_) => {}
+            Err(m) => errs.push(FieldError::new(key, format!("{r:?} {m}"))),
         }
     }
     out

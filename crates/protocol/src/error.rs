@@ -31,6 +31,10 @@ pub enum OAuthError {
     UnsupportedResponseType,
     #[error("invalid_scope: {0}")]
     InvalidScope(&'static str),
+    /// RFC 8707 §2: a `resource` that is malformed, unknown, not allowed to the client, or
+    /// beyond what was granted.
+    #[error("invalid_target: {0}")]
+    InvalidTarget(&'static str),
     #[error("access_denied: {0}")]
     AccessDenied(&'static str),
     #[error("login_required")]
@@ -70,6 +74,7 @@ impl OAuthError {
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::InvalidScope(_) => "invalid_scope",
+            Self::InvalidTarget(_) => "invalid_target",
             Self::AccessDenied(_) => "access_denied",
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
@@ -103,6 +108,7 @@ impl OAuthError {
             | Self::InvalidGrant(d)
             | Self::UnauthorizedClient(d)
             | Self::InvalidScope(d)
+            | Self::InvalidTarget(d)
             | Self::AccessDenied(d)
             | Self::InvalidToken(d) => Some(d),
             Self::InvalidClient { .. } => Some("client authentication failed"),

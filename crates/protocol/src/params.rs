@@ -1,11 +1,17 @@
 //! Request parameters (RFC 6749 §3.1, §3.2): parsed once, duplicates refused, empty values
-//! treated as absent.
+//! treated as absent. The one parameter a request may repeat is RFC 8707's `resource`.
 
 use crate::error::OAuthError;
 use std::collections::HashMap;
 
+/// Parameters that may appear more than once (RFC 8707 §2: `resource`).
+pub const REPEATABLE: [&str; 1] = ["resource"];
+
 #[derive(Debug, Clone, Default)]
-pub struct Params(HashMap<String, String>);
+pub struct Params {
+    single: HashMap<String, String>,
+    repeated: HashMap<String, Vec<String>>,
+}
 
 /// The longest parameter value accepted: room for an ID token hint, far below the body cap.
 pub const MAX_VALUE_BYTES: usize = 8192;
@@ -14,7 +20,7 @@ const MAX_NAME_BYTES: usize = 128;
 impl Params {
     /// From `application/x-www-form-urlencoded` bytes (a query string or a form body).
     pub fn parse(encoded: &[u8]) -> Result<Self, OAuthError> {
-        let mut map = HashMap::new();
+        let mut out = Self::default();
         for (k, v) in url::form_urlencoded::parse(encoded) {
             // The decoder replaces bytes that are not UTF-8 with U+FFFD; such a request is refused
             // rather than read as something the client did not send. NUL has no place here either.
@@ -29,16 +35,35 @@ impl Params {
             if v.is_empty() {
                 continue;
             }
-            // RFC 6749 §3.1/§3.2: "Request and response parameters MUST NOT be included more than once."
-            if map.insert(k.into_owned(), v.into_owned()).is_some() {
-                return Err(OAuthError::InvalidRequest("a parameter is repeated"));
-            }
+            out.insert(k.into_owned(), v.into_owned())?;
         }
-        Ok(Self(map))
+        Ok(out)
     }
 
+    fn insert(&mut self, k: String, v: String) -> Result<(), OAuthError> {
+        if REPEATABLE.contains(&k.as_str()) {
+            let values = self.repeated.entry(k).or_default();
+            if values.len() >= 64 {
+                return Err(OAuthError::InvalidRequest("a parameter is repeated too often"));
+            }
+            values.push(v);
+            return Ok(());
+        }
+        // RFC 6749 §3.1/§3.2: "Request and response parameters MUST NOT be included more than once."
+        if self.single.insert(k, v).is_some() {
+            return Err(OAuthError::InvalidRequest("a parameter is repeated"));
+        }
+        Ok(())
+    }
+
+    /// A parameter that appears once (a repeatable one is read with [`Self::all`]).
     pub fn get(&self, k: &str) -> Option<&str> {
-        self.0.get(k).map(String::as_str)
+        self.single.get(k).map(String::as_str)
+    }
+
+    /// Every value of a repeatable parameter, in order.
+    pub fn all(&self, k: &str) -> &[String] {
+        self.repeated.get(k).map_or(&[], Vec::as_slice)
     }
 
     pub fn require(&self, k: &str, missing: &'static str) -> Result<&str, OAuthError> {
@@ -46,15 +71,18 @@ impl Params {
     }
 
     pub fn contains(&self, k: &str) -> bool {
-        self.0.contains_key(k)
+        self.single.contains_key(k) || self.repeated.contains_key(k)
     }
 
     /// Merges another parameter set (e.g. a POSTed form over an empty query); a key present in
     /// both is a repeated parameter.
     pub fn merge(mut self, other: Params) -> Result<Self, OAuthError> {
-        for (k, v) in other.0 {
-            if self.0.insert(k, v).is_some() {
-                return Err(OAuthError::InvalidRequest("a parameter is repeated"));
+        for (k, v) in other.single {
+            self.insert(k, v)?;
+        }
+        for (k, values) in other.repeated {
+            for v in values {
+                self.insert(k.clone(), v)?;
             }
         }
         Ok(self)
@@ -86,5 +114,18 @@ mod tests {
         assert_eq!(p.get("b"), None);
         assert_eq!(p.get("c"), Some("x y"));
         assert!(Params::parse(b"a=1").unwrap().merge(Params::parse(b"a=1").unwrap()).is_err());
+    }
+
+    #[test]
+    fn resource_may_repeat() {
+        let p = Params::parse(b"resource=https%3A%2F%2Fa&scope=x&resource=https%3A%2F%2Fb").unwrap();
+        assert_eq!(p.all("resource"), ["https://a", "https://b"]);
+        assert_eq!(p.get("resource"), None, "read with all()");
+        assert!(p.contains("resource"));
+        assert!(Params::parse(b"x=1").unwrap().all("resource").is_empty());
+        let merged = p.merge(Params::parse(b"resource=https%3A%2F%2Fc").unwrap()).unwrap();
+        assert_eq!(merged.all("resource").len(), 3);
+        let many = vec!["resource=https%3A%2F%2Fa"; 65].join("&");
+        assert!(Params::parse(many.as_bytes()).is_err());
     }
 }

@@ -58,7 +58,9 @@ pub fn released_claims(
 pub struct AccessTokenClaims<'a> {
     pub iss: &'a str,
     pub sub: &'a str,
-    pub aud: &'a str,
+    /// One audience as a string, several as an array (RFC 7519 §4.1.3).
+    #[serde(serialize_with = "one_or_many")]
+    pub aud: &'a [String],
     pub exp: UnixTime,
     pub iat: UnixTime,
     pub jti: &'a str,
@@ -70,6 +72,13 @@ pub struct AccessTokenClaims<'a> {
     pub sid: Option<&'a str>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+fn one_or_many<S: serde::Serializer>(aud: &&[String], s: S) -> Result<S::Ok, S::Error> {
+    match aud {
+        [one] => s.serialize_str(one),
+        many => many.serialize(s),
+    }
 }
 
 /// The `typ` header of JWT access tokens (RFC 9068 §2.1).

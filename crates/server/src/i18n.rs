@@ -91,6 +91,7 @@ pub const GERMAN: &[(&str, &str)] = &[
     ("Deny", "Ablehnen"),
     ("Signed in as", "Angemeldet als"),
     ("asks to:", "möchte:"),
+    ("with your account at:", "mit Ihrem Konto bei:"),
     ("Allow access?", "Zugriff erlauben?"),
     // device.html
     ("Connect a device", "Gerät verbinden"),

@@ -2,6 +2,7 @@
 //! Routes are grouped: the metadata, the OAuth API (JSON, no cookies, `no-store`), the pages
 //! people read (in their language, failing with the error page), the admin API and console.
 
+use crate::oauth::protected_resource::{self, MetadataUrl};
 use crate::oauth::{device_authorization, introspect, metadata, register, token, userinfo};
 use crate::pages::{authorize, device, logout};
 use crate::state::{AppState, MAX_BODY};
@@ -23,8 +24,13 @@ pub fn app(state: AppState) -> Router {
     let metadata = Router::new()
         .route("/.well-known/openid-configuration", get(metadata::discovery))
         .route("/.well-known/oauth-authorization-server", get(metadata::discovery))
+        .route(gatehouse_protocol::protected_resource::WELL_KNOWN, get(protected_resource::metadata))
         .route("/jwks", get(metadata::jwks))
         .layer(public_cors);
+
+    // RFC 9728: where Gatehouse's own protected APIs (userinfo, the admin API) are described.
+    let resource_metadata =
+        MetadataUrl(gatehouse_protocol::protected_resource::metadata_url(state.issuer()).unwrap_or_default().into());
 
     // Token and userinfo are called from browser apps too; they use no cookies.
     let api_cors = CorsLayer::new()
@@ -36,7 +42,12 @@ pub fn app(state: AppState) -> Router {
         .route("/device_authorization", post(device_authorization::device_authorization))
         .route("/introspect", post(introspect::introspect))
         .route("/revoke", post(introspect::revoke))
-        .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo));
+        .route(
+            "/userinfo",
+            get(userinfo::userinfo)
+                .post(userinfo::userinfo)
+                .layer(axum::middleware::from_fn_with_state(resource_metadata.clone(), protected_resource::challenge)),
+        );
     // Off by default: then the paths do not exist (404 from the fallback).
     if state.services.registration.enabled() {
         api = api
@@ -84,7 +95,10 @@ pub fn app(state: AppState) -> Router {
     router
         .merge(metadata)
         .merge(api)
-        .merge(crate::admin::router())
+        .merge(
+            crate::admin::router()
+                .layer(axum::middleware::from_fn_with_state(resource_metadata, protected_resource::challenge)),
+        )
         .merge(pages)
         .route("/assets/gatehouse.css", get(metadata::css))
         .route("/assets/logo", get(metadata::logo))

@@ -5,10 +5,14 @@ use crate::{DeviceRecord, DeviceStore, Result, Session, SqlStore, StoreError};
 use async_trait::async_trait;
 use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::device::DeviceStatus;
+use gatehouse_protocol::resource::ResourceId;
 use gatehouse_protocol::scope::ScopeSet;
 
-const COLUMNS: &str =
-    "user_code, client_id, scope, status, sub, auth_time, sid, amr, poll_interval, expires_at, redeemed_at, slow_down";
+fn resource_list(resources: &[ResourceId]) -> String {
+    resources.iter().map(ResourceId::as_str).collect::<Vec<_>>().join(" ")
+}
+
+const COLUMNS: &str = "user_code, client_id, scope, resources, status, sub, auth_time, sid, amr, poll_interval, expires_at, redeemed_at, slow_down";
 
 fn record(r: &Row) -> Result<DeviceRecord> {
     let status: String = r.get("status")?;
@@ -41,6 +45,18 @@ fn record(r: &Row) -> Result<DeviceRecord> {
             ScopeSet::parse(&scope)
                 .map_err(|_| StoreError::Corrupt { table: "device_codes", detail: "scope does not parse".into() })?
         },
+        resources: {
+            let raw: String = r.get("resources")?;
+            raw.split(' ')
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    ResourceId::parse(s).map_err(|_| StoreError::Corrupt {
+                        table: "device_codes",
+                        detail: "a resource does not parse".into(),
+                    })
+                })
+                .collect::<Result<_>>()?
+        },
         status,
         approval,
         interval: r.get("poll_interval")?,
@@ -57,6 +73,7 @@ impl DeviceStore for SqlStore {
         user_code: &str,
         client_id: &str,
         scope: &ScopeSet,
+        resources: &[ResourceId],
         interval: i64,
         expires_at: UnixTime,
         now: UnixTime,
@@ -67,9 +84,9 @@ impl DeviceStore for SqlStore {
             .await?;
         self.db
             .execute(
-                "INSERT INTO device_codes (device_code_hash, user_code, client_id, scope, status, poll_interval, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7)",
-                args![device_code_hash, user_code, client_id, scope.to_string(), interval, now, expires_at],
+                "INSERT INTO device_codes (device_code_hash, user_code, client_id, scope, resources, status, poll_interval, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, 'pending', $6, $7, $8)",
+                args![device_code_hash, user_code, client_id, scope.to_string(), resource_list(resources), interval, now, expires_at],
             )
             .await?;
         Ok(())

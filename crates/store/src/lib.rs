@@ -28,6 +28,7 @@ use gatehouse_protocol::authorize::AuthorizeRequest;
 use gatehouse_protocol::claims::ScopeDefinition;
 use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::jose::SigningAlg;
+use gatehouse_protocol::resource::{ResourceDefinition, ResourceId};
 use gatehouse_protocol::scope::ScopeSet;
 use gatehouse_protocol::token::authorization_code::CodeGrant;
 use gatehouse_protocol::token::refresh_token::RefreshGrant;
@@ -84,6 +85,16 @@ pub trait ScopeStore: Send + Sync {
     async fn list_scopes(&self) -> Result<Vec<ScopeDefinition>>;
     /// Returns whether a scope was deleted.
     async fn delete_scope(&self, name: &str) -> Result<bool>;
+}
+
+/// The resource servers (RFC 8707). Changes are announced as [`Change::Scopes`]: both are the
+/// catalog every node re-reads.
+#[async_trait]
+pub trait ResourceStore: Send + Sync {
+    async fn upsert_resource(&self, resource: &ResourceDefinition, now: UnixTime) -> Result<()>;
+    async fn list_resources(&self) -> Result<Vec<ResourceDefinition>>;
+    /// Returns whether a resource was deleted.
+    async fn delete_resource(&self, identifier: &str) -> Result<bool>;
 }
 
 /// One entry of the audit log: who changed what, when. `details` never holds a secret.
@@ -348,6 +359,8 @@ pub struct DeviceRecord {
     pub user_code: String,
     pub client_id: String,
     pub scope: ScopeSet,
+    /// The resources (RFC 8707) the device asked for, or the client's defaults.
+    pub resources: Vec<ResourceId>,
     pub status: gatehouse_protocol::device::DeviceStatus,
     /// Who approved it (set with the approval).
     pub approval: Option<Session>,
@@ -366,6 +379,7 @@ pub trait DeviceStore: Send + Sync {
         user_code: &str,
         client_id: &str,
         scope: &ScopeSet,
+        resources: &[ResourceId],
         interval: i64,
         expires_at: UnixTime,
         now: UnixTime,
@@ -445,6 +459,7 @@ pub trait Store:
     ClientStore
     + UserStore
     + ScopeStore
+    + ResourceStore
     + KeyStore
     + InteractionStore
     + SessionStore

@@ -18,6 +18,7 @@ use gatehouse_protocol::grant::ResponseType;
 use gatehouse_protocol::jose::SigningAlg;
 use gatehouse_protocol::pkce;
 use gatehouse_protocol::redirect_uri::RedirectUri;
+use gatehouse_protocol::resource::{ResourceDefinition, ResourceId};
 use gatehouse_protocol::scope::Scope;
 use gatehouse_protocol::scope::ScopeSet;
 use gatehouse_protocol::token::authorization_code::CodeGrant;
@@ -66,6 +67,8 @@ pub(crate) struct CodeRecord {
     sid: String,
     amr: Vec<String>,
     expires_at: UnixTime,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    resources: Vec<ResourceId>,
 }
 
 impl From<&CodeGrant> for CodeRecord {
@@ -83,6 +86,7 @@ impl From<&CodeGrant> for CodeRecord {
             sid: g.sid.clone(),
             amr: g.amr.clone(),
             expires_at: g.expires_at,
+            resources: g.resources.clone(),
         }
     }
 }
@@ -104,6 +108,7 @@ impl TryFrom<CodeRecord> for CodeGrant {
             sid: r.sid,
             amr: r.amr,
             expires_at: r.expires_at,
+            resources: r.resources,
         })
     }
 }
@@ -120,6 +125,8 @@ pub(crate) struct RefreshRecord<'a> {
     amr: Cow<'a, [String]>,
     expires_at: UnixTime,
     family_expires_at: UnixTime,
+    #[serde(default, skip_serializing_if = "<[ResourceId]>::is_empty")]
+    resources: Cow<'a, [ResourceId]>,
 }
 
 impl<'a> From<&'a RefreshGrant> for RefreshRecord<'a> {
@@ -134,6 +141,7 @@ impl<'a> From<&'a RefreshGrant> for RefreshRecord<'a> {
             amr: Cow::Borrowed(&g.amr),
             expires_at: g.expires_at,
             family_expires_at: g.family_expires_at,
+            resources: Cow::Borrowed(&g.resources),
         }
     }
 }
@@ -150,6 +158,7 @@ impl From<RefreshRecord<'_>> for RefreshGrant {
             amr: r.amr.into_owned(),
             expires_at: r.expires_at,
             family_expires_at: r.family_expires_at,
+            resources: r.resources.into_owned(),
         }
     }
 }
@@ -181,6 +190,8 @@ pub(crate) struct RequestRecord {
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
     ui_locales: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    resources: Vec<ResourceId>,
 }
 
 fn response_mode(m: ResponseMode) -> String {
@@ -211,6 +222,7 @@ impl From<&AuthorizeRequest> for RequestRecord {
             code_challenge: r.code_challenge.clone(),
             code_challenge_method: r.code_challenge_method.map(pkce_method),
             ui_locales: r.ui_locales.clone(),
+            resources: r.resources.clone(),
         }
     }
 }
@@ -237,6 +249,7 @@ impl TryFrom<RequestRecord> for AuthorizeRequest {
             acr_values: r.acr_values,
             code_challenge: r.code_challenge,
             ui_locales: r.ui_locales,
+            resources: r.resources,
         })
     }
 }
@@ -291,6 +304,10 @@ pub(crate) struct ClientRecord {
     allow_plain_pkce: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     introspection_audiences: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    resources: Vec<ResourceId>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    default_resources: Vec<ResourceId>,
     #[serde(default, skip_serializing_if = "LifetimesRecord::is_empty")]
     lifetimes: LifetimesRecord,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -318,6 +335,8 @@ impl From<&Client> for ClientRecord {
             require_pkce: c.require_pkce,
             allow_plain_pkce: c.allow_plain_pkce,
             introspection_audiences: c.introspection_audiences.clone(),
+            resources: c.resources.clone(),
+            default_resources: c.default_resources.clone(),
             lifetimes: LifetimesRecord {
                 authorization_code_ttl: l.authorization_code_ttl,
                 access_token_ttl: l.access_token_ttl,
@@ -354,6 +373,8 @@ impl ClientRecord {
             require_pkce: self.require_pkce,
             allow_plain_pkce: self.allow_plain_pkce,
             introspection_audiences: self.introspection_audiences,
+            resources: self.resources,
+            default_resources: self.default_resources,
             lifetimes: ClientLifetimes {
                 authorization_code_ttl: l.authorization_code_ttl,
                 access_token_ttl: l.access_token_ttl,
@@ -416,6 +437,48 @@ impl From<ScopeRecord> for ScopeDefinition {
     }
 }
 
+/// `resources.document`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ResourceRecord {
+    identifier: ResourceId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default)]
+    scopes: ScopeSet,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    access_token_ttl: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    access_token_signing_alg: Option<SigningAlg>,
+    #[serde(default)]
+    any_client: bool,
+}
+
+impl From<&ResourceDefinition> for ResourceRecord {
+    fn from(d: &ResourceDefinition) -> Self {
+        Self {
+            identifier: d.identifier.clone(),
+            name: d.name.clone(),
+            scopes: d.scopes.clone(),
+            access_token_ttl: d.access_token_ttl,
+            access_token_signing_alg: d.access_token_signing_alg,
+            any_client: d.any_client,
+        }
+    }
+}
+
+impl From<ResourceRecord> for ResourceDefinition {
+    fn from(r: ResourceRecord) -> Self {
+        Self {
+            identifier: r.identifier,
+            name: r.name,
+            scopes: r.scopes,
+            access_token_ttl: r.access_token_ttl,
+            access_token_signing_alg: r.access_token_signing_alg,
+            any_client: r.any_client,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,6 +511,11 @@ mod tests {
         assert_eq!(c.lifetimes.access_token_ttl, Some(600));
         assert!(c.require_pkce);
         assert_eq!(encode("t", &ClientRecord::from(&c)).unwrap(), client);
+
+        let resource = r#"{"identifier":"https://mcp.example.com/mcp","name":"MCP","scopes":"mcp:tools","access_token_ttl":300,"access_token_signing_alg":"ES256","any_client":true}"#;
+        let d = ResourceDefinition::from(decode::<ResourceRecord>("t", resource).unwrap());
+        assert_eq!(d.access_token_signing_alg, Some(SigningAlg::ES256));
+        assert_eq!(encode("t", &ResourceRecord::from(&d)).unwrap(), resource);
 
         let scope = r#"{"name":"roles","claims":["roles"],"description":"Your roles","targets":{"id_token":true,"access_token":false,"userinfo":true},"builtin":false}"#;
         let d = ScopeDefinition::from(decode::<ScopeRecord>("t", scope).unwrap());

@@ -8,14 +8,17 @@
 use crate::cache::TtlCache;
 use crate::changes::{CHANNEL, Change};
 use crate::db::{Db, Outcome, PoolOptions, Row, Step, args};
-use crate::records::{self, ClientRecord, ScopeRecord};
-use crate::{ClientStore, KeyState, KeyStore, Page, Result, ScopeStore, Store, StoreError, StoredKey, UserStore};
+use crate::records::{self, ClientRecord, ResourceRecord, ScopeRecord};
+use crate::{
+    ClientStore, KeyState, KeyStore, Page, ResourceStore, Result, ScopeStore, Store, StoreError, StoredKey, UserStore,
+};
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use gatehouse_protocol::claims::ScopeDefinition;
 use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::jose::SigningAlg;
+use gatehouse_protocol::resource::ResourceDefinition;
 use gatehouse_protocol::secret::SecretHash;
 use gatehouse_protocol::user::User;
 use gatehouse_protocol::{Client, ClientId};
@@ -537,6 +540,41 @@ impl ScopeStore for SqlStore {
 
     async fn delete_scope(&self, name: &str) -> Result<bool> {
         let n = self.db.execute("DELETE FROM scopes WHERE name = $1", args![name]).await?;
+        self.announce(Change::Scopes).await;
+        Ok(n > 0)
+    }
+}
+
+#[async_trait]
+impl ResourceStore for SqlStore {
+    async fn upsert_resource(&self, resource: &ResourceDefinition, now: UnixTime) -> Result<()> {
+        self.db
+            .execute(
+                "INSERT INTO resources (identifier, document, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (identifier) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
+                args![
+                    resource.identifier.as_str(),
+                    records::encode("resources", &ResourceRecord::from(resource))?,
+                    now
+                ],
+            )
+            .await?;
+        self.announce(Change::Scopes).await;
+        Ok(())
+    }
+
+    async fn list_resources(&self) -> Result<Vec<ResourceDefinition>> {
+        let rows = self.db.all_heavy("SELECT document FROM resources ORDER BY identifier", args![]).await?;
+        rows.iter()
+            .map(|r| {
+                let doc: String = r.get("document")?;
+                Ok(records::decode::<ResourceRecord>("resources", &doc)?.into())
+            })
+            .collect()
+    }
+
+    async fn delete_resource(&self, identifier: &str) -> Result<bool> {
+        let n = self.db.execute("DELETE FROM resources WHERE identifier = $1", args![identifier]).await?;
         self.announce(Change::Scopes).await;
         Ok(n > 0)
     }

@@ -1,10 +1,11 @@
 //! RFC 6749 §4.1.3: redeeming a code. Single use, settled by the database; a replayed code
 //! revokes every token issued from it (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
 
-use crate::grant::issue::{Issuing, Replay, UserGrant, active_user, plan, replayed, sign};
+use crate::grant::issue::{Issuing, Replay, UserGrant, active_user, plan, replayed, sign, target};
 use crate::issuer::hash_token;
 use gatehouse_protocol::client::Client;
 use gatehouse_protocol::error::OAuthError;
+use gatehouse_protocol::resource::{self, ResourceId};
 use gatehouse_protocol::token::TokenResponse;
 use gatehouse_protocol::token::authorization_code;
 
@@ -14,6 +15,7 @@ pub async fn handle(
     code: &str,
     redirect_uri: Option<&str>,
     code_verifier: Option<&str>,
+    resources: &[ResourceId],
 ) -> Result<TokenResponse, OAuthError> {
     let now = core.now();
     let code_hash = hash_token(code);
@@ -24,11 +26,15 @@ pub async fn handle(
     // A request that fails validation changes nothing: the code stays redeemable by its client.
     let grant = found.grant;
     authorization_code::validate(client, &grant, redirect_uri, code_verifier, now)?;
+    let narrowed = resource::narrow(resources, &grant.resources)?;
+    let (scope, audience) = target(core, &grant.scope, &narrowed)?;
     let user = active_user(core, &grant.sub).await?;
     let g = UserGrant {
         user: &user,
         grant_scope: grant.scope.clone(),
-        scope: grant.scope.clone(),
+        scope,
+        audience,
+        resources: grant.resources.clone(),
         auth_time: grant.auth_time,
         sid: grant.sid.clone(),
         amr: grant.amr.clone(),

@@ -2,29 +2,39 @@
 //! decides, `slow_down` (and a longer interval) when polled too fast, `access_denied`,
 //! `expired_token`; tokens exactly once.
 
-use crate::grant::issue::{Issuing, UserGrant, active_user, issue_for_user};
+use crate::grant::issue::{Issuing, UserGrant, active_user, issue_for_user, target};
 use crate::issuer::hash_token;
 use gatehouse_protocol::client::Client;
 use gatehouse_protocol::device;
 use gatehouse_protocol::error::OAuthError;
+use gatehouse_protocol::resource::{self, ResourceId};
 use gatehouse_protocol::token::TokenResponse;
 
-pub async fn handle(core: &Issuing, client: &Client, device_code: &str) -> Result<TokenResponse, OAuthError> {
+pub async fn handle(
+    core: &Issuing,
+    client: &Client,
+    device_code: &str,
+    resources: &[ResourceId],
+) -> Result<TokenResponse, OAuthError> {
     let now = core.now();
     let hash = hash_token(device_code);
     let rec =
         core.store.poll_device(&hash, now).await?.ok_or(OAuthError::InvalidGrant("the device code is invalid"))?;
     device::poll(&rec.status, rec.client_id == client.id.as_str(), rec.expires_at, rec.polled_too_fast, now)?;
+    // Checked before the code is spent: a request for a resource never granted changes nothing.
+    let narrowed = resource::narrow(resources, &rec.resources)?;
     if !core.store.redeem_device(&hash, now).await? {
         return Err(OAuthError::InvalidGrant("the device code has already been used"));
     }
     let approval = rec.approval.ok_or(OAuthError::InvalidGrant("the device code is invalid"))?;
     let user = active_user(core, &approval.sub).await?;
-    let scope = rec.scope;
+    let (scope, audience) = target(core, &rec.scope, &narrowed)?;
     let g = UserGrant {
         user: &user,
-        grant_scope: scope.clone(),
+        grant_scope: rec.scope,
         scope,
+        audience,
+        resources: rec.resources,
         auth_time: approval.auth_time,
         sid: approval.sid,
         amr: approval.amr,

@@ -8,6 +8,7 @@ use gatehouse_protocol::client::Client;
 use gatehouse_protocol::clock::{Clock, UnixTime};
 use gatehouse_protocol::error::{InternalError, OAuthError};
 use gatehouse_protocol::grant::GrantType;
+use gatehouse_protocol::resource::{self, Audience, ResourceId};
 use gatehouse_protocol::scope::ScopeSet;
 use gatehouse_protocol::token::TokenResponse;
 use gatehouse_protocol::token::refresh_token::RefreshGrant;
@@ -32,11 +33,31 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> OAuthError {
     OAuthError::Server(InternalError::new(e.to_string()))
 }
 
+/// What a token request asks beyond its grant: a scope, resources (RFC 8707).
+#[derive(Clone, Copy)]
+pub struct Requested<'a> {
+    pub scope: Option<&'a ScopeSet>,
+    pub resources: &'a [ResourceId],
+}
+
+/// This token's scope and audience (RFC 8707): `scope` without the scopes of resources outside
+/// `resources`, and the audience those resources make.
+pub fn target(core: &Issuing, scope: &ScopeSet, resources: &[ResourceId]) -> Result<(ScopeSet, Audience), OAuthError> {
+    let catalog = core.tokens.catalog.get();
+    let scope = resource::scope_for(scope, resources, &catalog.resources);
+    let audience = Audience::of(resources, &scope, &core.tokens.issuer, &catalog.resources)?;
+    Ok((scope, audience))
+}
+
 /// What a user grant (code, refresh, password) has established about the sign-in.
 pub struct UserGrant<'a> {
     pub user: &'a User,
-    /// The scope of the tokens issued now.
+    /// The scope of the tokens issued now (already without other resources' scopes, [`target`]).
     pub scope: ScopeSet,
+    /// The audience of the access token issued now.
+    pub audience: Audience,
+    /// The resources of the whole grant, which the refresh token keeps (RFC 8707 §2.2).
+    pub resources: Vec<ResourceId>,
     /// The scope the refresh token keeps: the original grant's, even when a refresh narrowed
     /// `scope` (RFC 6749 §6: the new refresh token has the same scope as the old).
     pub grant_scope: ScopeSet,
@@ -125,7 +146,7 @@ pub fn plan_with(
     now: UnixTime,
     rt: String,
 ) -> Result<Planned, OAuthError> {
-    let access_token = core.tokens.access_token_id(client, now);
+    let access_token = core.tokens.access_token_id(client, &g.audience, now);
     let wants_refresh = client.grants.contains(GrantType::RefreshToken)
         && (!g.grant_scope.contains("openid") || g.grant_scope.contains("offline_access"));
     if !wants_refresh {
@@ -143,6 +164,7 @@ pub fn plan_with(
         amr: g.amr.clone(),
         expires_at: (now + lt.refresh_idle).min(family_expires_at),
         family_expires_at,
+        resources: g.resources.clone(),
     };
     let row = NewRefresh { token_hash: hash_token(&rt), grant, access_token: Some(access_token.clone()) };
     Ok(Planned { access_token, refresh: Some((rt, row)) })
@@ -157,7 +179,8 @@ pub fn sign(
     now: UnixTime,
 ) -> Result<TokenResponse, OAuthError> {
     let subject = Subject { sub: &g.user.sub, user: Some(g.user), auth_time: Some(g.auth_time), sid: Some(&g.sid) };
-    let (access_token, _) = core.tokens.access_token_as(client, &subject, &g.scope, now, planned.access_token)?;
+    let (access_token, _) =
+        core.tokens.access_token_as(client, &subject, &g.scope, &g.audience, now, planned.access_token)?;
     let id_token = if g.scope.contains("openid") {
         let input = IdTokenInput {
             user: g.user,
@@ -176,7 +199,7 @@ pub fn sign(
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: core.tokens.lifetimes.for_client(client).access_token,
+        expires_in: core.tokens.access_token_ttl(client, &g.audience),
         refresh_token: planned.refresh.map(|(rt, _)| rt),
         id_token,
         scope: g.scope.to_string(),

@@ -13,8 +13,9 @@ use crate::metrics::Metrics;
 use crate::sign_in::SignIn;
 use gatehouse_protocol::client::Client;
 use gatehouse_protocol::error::OAuthError;
+use gatehouse_protocol::resource::ResourceId;
 use gatehouse_protocol::token::{TokenRequest, TokenResponse, check_grant_allowed};
-use issue::Issuing;
+use issue::{Issuing, Requested};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -36,24 +37,29 @@ impl Grants {
         &self,
         client: &Client,
         request: TokenRequest,
+        resources: &[ResourceId],
         peer: IpAddr,
     ) -> Result<TokenResponse, OAuthError> {
         let grant = request.grant_type();
         check_grant_allowed(client, grant)?;
         let core = &self.issuing;
+        let ask = |scope| Requested { scope, resources };
         let response = match request {
-            TokenRequest::ClientCredentials { scope } => client_credentials::handle(core, client, scope.as_ref())?,
+            TokenRequest::ClientCredentials { scope } => client_credentials::handle(core, client, ask(scope.as_ref()))?,
             TokenRequest::Password { username, password, scope } => {
-                password::handle(core, &self.sign_in, client, &username, &password, scope.as_ref(), peer).await?
+                let sign_in = &self.sign_in;
+                password::handle(core, sign_in, client, &username, &password, ask(scope.as_ref()), peer).await?
             }
             TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
-                authorization_code::handle(core, client, &code, redirect_uri.as_deref(), code_verifier.as_deref())
-                    .await?
+                let (uri, verifier) = (redirect_uri.as_deref(), code_verifier.as_deref());
+                authorization_code::handle(core, client, &code, uri, verifier, resources).await?
             }
             TokenRequest::RefreshToken { refresh_token, scope } => {
-                refresh_token::handle(core, client, &refresh_token, scope.as_ref()).await?
+                refresh_token::handle(core, client, &refresh_token, ask(scope.as_ref())).await?
             }
-            TokenRequest::DeviceCode { device_code } => device_code::handle(core, client, &device_code).await?,
+            TokenRequest::DeviceCode { device_code } => {
+                device_code::handle(core, client, &device_code, resources).await?
+            }
         };
         self.metrics.token_issued(grant);
         Ok(response)
@@ -71,7 +77,8 @@ impl Grants {
         let grant = gatehouse_protocol::grant::GrantType::AuthorizationCode;
         check_grant_allowed(client, grant)?;
         let response =
-            authorization_code::handle(&self.issuing, client, code, Some(redirect_uri), Some(code_verifier)).await?;
+            authorization_code::handle(&self.issuing, client, code, Some(redirect_uri), Some(code_verifier), &[])
+                .await?;
         self.metrics.token_issued(grant);
         Ok(response)
     }

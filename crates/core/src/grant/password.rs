@@ -1,11 +1,11 @@
 //! RFC 6749 §4.3: the resource owner password grant. Failures are throttled per account and
 //! per source address (in the shared password check).
 
-use crate::grant::issue::{Issuing, UserGrant, issue_for_user};
+use crate::grant::issue::{Issuing, Requested, UserGrant, issue_for_user, target};
 use crate::sign_in::{CheckError, SignIn};
 use gatehouse_protocol::client::Client;
 use gatehouse_protocol::error::OAuthError;
-use gatehouse_protocol::scope::ScopeSet;
+use gatehouse_protocol::resource;
 use gatehouse_protocol::secret::Secret;
 use gatehouse_protocol::token::{TokenResponse, password};
 
@@ -15,11 +15,13 @@ pub async fn handle(
     client: &Client,
     username: &str,
     pw: &Secret,
-    requested: Option<&ScopeSet>,
+    requested: Requested<'_>,
     peer: std::net::IpAddr,
 ) -> Result<TokenResponse, OAuthError> {
     let catalog = core.tokens.catalog.get();
-    let scope = password::validate(client, requested, &|s| catalog.knows(s))?;
+    let scope = password::validate(client, requested.scope, &|s| catalog.knows(s))?;
+    let resources = resource::resolve(requested.resources, client, &catalog.resources)?;
+    let (scope, audience) = target(core, &scope, &resources)?;
     // Throttled per account and per source address in the shared password check. Not per
     // client: one app's many users would lock each other out with their typos.
     let user = match sign_in.check_password(username, pw, Some(peer)).await {
@@ -34,6 +36,8 @@ pub async fn handle(
         user: &user,
         grant_scope: scope.clone(),
         scope,
+        audience,
+        resources,
         auth_time: core.now(),
         sid: core.tokens.random(16),
         amr: vec!["pwd".into()],

@@ -12,11 +12,14 @@
 //! client, or once the successor has itself been used, the repeat is theft and revokes the
 //! family as before.
 
-use crate::grant::issue::{Issuing, Planned, Replay, UserGrant, active_user, internal, plan_with, replayed, sign};
+use crate::grant::issue::{
+    Issuing, Planned, Replay, Requested, UserGrant, active_user, internal, plan_with, replayed, sign, target,
+};
 use crate::issuer::hash_token;
 use gatehouse_protocol::client::Client;
 use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::error::OAuthError;
+use gatehouse_protocol::resource::{self, ResourceId};
 use gatehouse_protocol::scope::ScopeSet;
 use gatehouse_protocol::token::TokenResponse;
 use gatehouse_protocol::token::refresh_token::{self, RefreshGrant};
@@ -27,7 +30,7 @@ pub async fn handle(
     core: &Issuing,
     client: &Client,
     token: &str,
-    requested: Option<&ScopeSet>,
+    ask: Requested<'_>,
 ) -> Result<TokenResponse, OAuthError> {
     let now = core.now();
     let token_hash = hash_token(token);
@@ -37,7 +40,7 @@ pub async fn handle(
         .await?
         .ok_or(OAuthError::InvalidGrant("the refresh token is invalid"))?;
     if found.used {
-        return retry_or_replay(core, client, token, &found, requested, now).await;
+        return retry_or_replay(core, client, token, &found, &ask, now).await;
     }
     let grant = found.grant;
     if grant.client_id != client.id.as_str() {
@@ -45,11 +48,11 @@ pub async fn handle(
         // rather than leave it usable.
         core.store.revoke_family(&grant.family_id, now).await?;
     }
-    // Otherwise a request that fails validation (an expired token, a wider scope) changes
-    // nothing.
-    let scope = refresh_token::validate(client, &grant, requested, now)?;
+    // Otherwise a request that fails validation (an expired token, a wider scope, a resource
+    // not granted) changes nothing.
+    let scope = refresh_token::validate(client, &grant, ask.scope, now)?;
     let user = active_user(core, &grant.sub).await?;
-    let g = user_grant(&user, &grant, scope);
+    let g = user_grant(core, &user, &grant, scope, ask.resources)?;
     // One write retires the token and stores its successor; losing a race to a concurrent
     // rotation of the same token makes this a repeat of it (a retry or a replay).
     let planned = plan_with(core, client, &g, now, core.tokens.refresh_successor(token))?;
@@ -61,24 +64,35 @@ pub async fn handle(
         let Some(found) = again.filter(|f| f.used) else {
             return Err(replayed(core, client, &grant.family_id, now, Replay::RefreshToken).await);
         };
-        return retry_or_replay(core, client, token, &found, requested, now).await;
+        return retry_or_replay(core, client, token, &found, &ask, now).await;
     }
     sign(core, client, &g, planned, now)
 }
 
-/// What a refresh of `grant` establishes, `scope` being what this request gets.
-fn user_grant<'a>(user: &'a User, grant: &RefreshGrant, scope: ScopeSet) -> UserGrant<'a> {
-    UserGrant {
+/// What a refresh of `grant` establishes, `scope` being what this request gets and `resources`
+/// what it asks of the granted resources (all of them when none).
+fn user_grant<'a>(
+    core: &Issuing,
+    user: &'a User,
+    grant: &RefreshGrant,
+    scope: ScopeSet,
+    resources: &[ResourceId],
+) -> Result<UserGrant<'a>, OAuthError> {
+    let narrowed = resource::narrow(resources, &grant.resources)?;
+    let (scope, audience) = target(core, &scope, &narrowed)?;
+    Ok(UserGrant {
         user,
         grant_scope: grant.scope.clone(),
         scope,
+        audience,
+        resources: grant.resources.clone(),
         auth_time: grant.auth_time,
         sid: grant.sid.clone(),
         amr: grant.amr.clone(),
         nonce: None,
         family_id: grant.family_id.clone(),
         family_expires_at: Some(grant.family_expires_at),
-    }
+    })
 }
 
 /// A rotated (or revoked) token presented again: its client's retry inside the grace window
@@ -88,10 +102,10 @@ async fn retry_or_replay(
     client: &Client,
     token: &str,
     found: &RefreshLookup,
-    requested: Option<&ScopeSet>,
+    ask: &Requested<'_>,
     now: UnixTime,
 ) -> Result<TokenResponse, OAuthError> {
-    match retry(core, client, token, found, requested, now).await? {
+    match retry(core, client, token, found, ask, now).await? {
         Some(answer) => Ok(answer),
         // No rotation time: the family was revoked, so this is a stale token, not a replay.
         None if found.rotated_at.is_none() => {
@@ -108,7 +122,7 @@ async fn retry(
     client: &Client,
     token: &str,
     found: &RefreshLookup,
-    requested: Option<&ScopeSet>,
+    ask: &Requested<'_>,
     now: UnixTime,
 ) -> Result<Option<TokenResponse>, OAuthError> {
     let grace = core.tokens.lifetimes.for_client(client).refresh_reuse_grace;
@@ -123,10 +137,10 @@ async fn retry(
         return Ok(None);
     }
     let grant = next.grant;
-    let scope = refresh_token::validate(client, &grant, requested, now)?;
+    let scope = refresh_token::validate(client, &grant, ask.scope, now)?;
     let user = active_user(core, &grant.sub).await?;
-    let g = user_grant(&user, &grant, scope);
-    let access_token = core.tokens.access_token_id(client, now);
+    let g = user_grant(core, &user, &grant, scope, ask.resources)?;
+    let access_token = core.tokens.access_token_id(client, &g.audience, now);
     if !core.store.reissue_access_token(&successor_hash, &access_token, now).await? {
         return Ok(None);
     }

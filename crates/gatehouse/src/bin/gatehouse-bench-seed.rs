@@ -71,6 +71,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             sid: sid.clone(),
             amr: vec!["pwd".to_owned()],
             expires_at,
+            resources: Vec::new(),
         };
         store.insert_code(&hash_token(&code), &grant).await?;
         writeln!(out, "{code}")?;

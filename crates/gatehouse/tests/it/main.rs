@@ -32,6 +32,7 @@ mod pages;
 mod provision;
 mod refresh_retry;
 mod register;
+mod resources;
 mod restart;
 mod security;
 mod sessions;

@@ -1,15 +1,18 @@
 //! The storage contract: one suite, run on every backend.
 
 use gatehouse_protocol::ClientId;
+use gatehouse_protocol::authorize::AuthorizeRequest;
 use gatehouse_protocol::claims::{ClaimTargets, ScopeDefinition};
 use gatehouse_protocol::client::ClientSpec;
 use gatehouse_protocol::jose::SigningAlg;
+use gatehouse_protocol::resource::ResourceSpec;
 use gatehouse_protocol::scope::Scope;
 use gatehouse_protocol::secret::{Secret, SecretHash};
+use gatehouse_protocol::token::authorization_code::CodeGrant;
 use gatehouse_protocol::user::User;
 use gatehouse_store::{
-    AuditStore, CleanupStore, ClientStore, KeyState, KeyStore, ScopeStore, SessionStore, SqlStore, Store, StoreError,
-    StoredKey, UserStore,
+    AuditStore, CleanupStore, ClientStore, CodeStore, DeviceStore, Interaction, InteractionStore, KeyState, KeyStore,
+    RefreshTokenStore, ResourceStore, ScopeStore, SessionStore, SqlStore, Store, StoreError, StoredKey, UserStore,
 };
 use gatehouse_testkit::TestDb;
 
@@ -91,6 +94,40 @@ async fn contract(s: &SqlStore, label: &str) {
     assert!(s.delete_scope("roles").await.unwrap());
     assert!(!s.delete_scope("roles").await.unwrap());
 
+    // Resources, and the resources codes, refresh tokens, interactions and device codes keep.
+    let mcp = ResourceSpec {
+        identifier: "https://mcp.example.com/mcp".into(),
+        scopes: vec!["roles".into()],
+        access_token_ttl: Some(300),
+        ..Default::default()
+    }
+    .validate(&|_| true)
+    .unwrap();
+    s.upsert_resource(&mcp, 1).await.unwrap();
+    s.upsert_resource(&mcp, 2).await.unwrap();
+    assert_eq!(s.list_resources().await.unwrap(), vec![mcp.clone()], "{label}");
+    let targets = vec![mcp.identifier.clone()];
+    let code = CodeGrant { resources: targets.clone(), ..code_grant("g-res", 10_000_000_000) };
+    s.insert_code("code-res", &code).await.unwrap();
+    assert_eq!(s.find_code("code-res").await.unwrap().unwrap().grant.resources, targets, "{label}");
+    let mut row = refresh_row("rt-res", "fam-res", 10_000_000_000);
+    row.grant.resources = targets.clone();
+    s.insert_refresh(&row, 1).await.unwrap();
+    assert_eq!(s.find_refresh("rt-res", 2).await.unwrap().unwrap().grant.resources, targets, "{label}");
+    let pending = Interaction {
+        request: AuthorizeRequest { resources: targets.clone(), ..authorize_request() },
+        csrf: "c".into(),
+        expires_at: 10_000_000_000,
+        login_sid: None,
+    };
+    s.insert_interaction("i-res", &pending, 1).await.unwrap();
+    assert_eq!(s.get_interaction("i-res", 2).await.unwrap().unwrap().request.resources, targets, "{label}");
+    s.insert_device("d-res", "RESOURCE", "tv", &scope("openid"), &targets, 5, 10_000_000_000, 1).await.unwrap();
+    assert_eq!(s.find_pending_device("RESOURCE", 2).await.unwrap().unwrap().resources, targets, "{label}");
+    assert!(s.delete_resource(mcp.identifier.as_str()).await.unwrap());
+    assert!(!s.delete_resource(mcp.identifier.as_str()).await.unwrap());
+    assert!(s.list_resources().await.unwrap().is_empty());
+
     // Admin additions: insert refuses a taken id; pages in key order with escaped search.
     assert!(s.insert_client(&client("a_1"), 1).await.unwrap());
     assert!(!s.insert_client(&client("a_1"), 1).await.unwrap(), "{label}: id taken");
@@ -170,7 +207,6 @@ async fn contract(s: &SqlStore, label: &str) {
     assert_eq!(keys[0].private_pkcs8, vec![1, 2, 3]);
 
     // Interactions: the request round-trips; a sign-in during one is remembered with it.
-    use gatehouse_store::{Interaction, InteractionStore};
     let i = Interaction { request: authorize_request(), csrf: "c".into(), expires_at: 100, login_sid: None };
     s.insert_interaction("i1", &i, 1).await.unwrap();
     assert_eq!(s.get_interaction("i1", 2).await.unwrap().as_ref(), Some(&i), "{label}");
@@ -204,10 +240,7 @@ async fn migrations_are_idempotent() {
 /// Cleanup deletes exactly what has expired, on every backend.
 #[tokio::test]
 async fn cleanup_removes_only_what_has_expired() {
-    use gatehouse_store::{
-        CodeStore, DeviceStore, Interaction, InteractionStore, RefreshTokenStore, RevocationStore, Session,
-        SessionStore,
-    };
+    use gatehouse_store::{RevocationStore, Session};
     let now = 1_800_000_000;
     for db in TestDb::each().await {
         let label = db.label;
@@ -225,7 +258,7 @@ async fn cleanup_removes_only_what_has_expired() {
             s.insert_session(name, &sess, now - 10).await.unwrap();
             s.insert_refresh(&refresh_row(name, &format!("fam-{name}"), exp), now - 10).await.unwrap();
             s.revoke_access_token(&format!("jti-{name}"), exp).await.unwrap();
-            s.insert_device(name, &format!("CODE{name}"), "tv", &scope("openid"), 5, exp, now - 10).await.unwrap();
+            s.insert_device(name, &format!("CODE{name}"), "tv", &scope("openid"), &[], 5, exp, now - 10).await.unwrap();
         }
         // Codes are kept a day past expiry for replay detection.
         s.insert_code("code-ancient", &code_grant("g1", now - 90_000)).await.unwrap();
@@ -296,6 +329,7 @@ fn code_grant(grant_id: &str, expires_at: i64) -> gatehouse_protocol::token::aut
         sid: "s".into(),
         amr: vec!["pwd".into()],
         expires_at,
+        resources: vec![],
     }
 }
 
@@ -318,6 +352,7 @@ fn authorize_request() -> gatehouse_protocol::authorize::AuthorizeRequest {
         code_challenge: None,
         code_challenge_method: None,
         ui_locales: None,
+        resources: vec![],
     }
 }
 
@@ -334,6 +369,7 @@ fn refresh_row(hash: &str, family: &str, expires_at: i64) -> gatehouse_store::Ne
             amr: vec!["pwd".into()],
             expires_at,
             family_expires_at: expires_at,
+            resources: vec![],
         },
         access_token: Some(gatehouse_store::IssuedAccessToken { jti: format!("jti-of-{hash}"), expires_at }),
     }

@@ -30,7 +30,7 @@ fn known(s: &str) -> bool {
 
 fn run(c: &Client, q: &str) -> Result<AuthorizeRequest, OAuthError> {
     let target = resolve_target(c, &params(q)).unwrap();
-    validate(c, target, &params(q), &known)
+    validate(c, target, &params(q), &known, &[])
 }
 
 #[test]
@@ -213,8 +213,9 @@ fn implicit_and_hybrid_rules() {
     assert!(hybrid.scope.contains("offline_access"), "a code is returned: offline_access stands");
     assert_eq!(run("&response_type=code").unwrap_err().code(), "unauthorized_client", "no authorization_code grant");
     let c2 = client(false);
-    let e = validate(&c2, c2.redirect_uris[0].clone(), &params("response_type=id_token&scope=openid&nonce=n"), &known)
-        .unwrap_err();
+    let e =
+        validate(&c2, c2.redirect_uris[0].clone(), &params("response_type=id_token&scope=openid&nonce=n"), &known, &[])
+            .unwrap_err();
     assert_eq!(e.code(), "unauthorized_client", "implicit for a client without it");
 }
 
@@ -224,4 +225,33 @@ fn error_response_mode_follows_the_response_type() {
     assert_eq!(error_response_mode(&params("response_type=id_token")), ResponseMode::Fragment);
     assert_eq!(error_response_mode(&params("response_type=id_token&response_mode=query")), ResponseMode::Fragment);
     assert_eq!(error_response_mode(&params("response_type=code&response_mode=form_post")), ResponseMode::FormPost);
+}
+
+#[test]
+fn resources_are_checked_and_scopes_follow_them() {
+    let mut c = client(true);
+    c.scopes = ScopeSet::parse("openid mcp:tools orders:read").unwrap();
+    c.resources = vec![ResourceId::parse("https://mcp.example.com").unwrap()];
+    let defs = |id: &str, scope: &str| {
+        crate::resource::ResourceSpec { identifier: id.into(), scopes: vec![scope.into()], ..Default::default() }
+            .validate(&|_| true)
+            .unwrap()
+    };
+    let known_resources =
+        [defs("https://mcp.example.com", "mcp:tools"), defs("https://orders.example.com", "orders:read")];
+    let pkce = "redirect_uri=https%3A%2F%2Fapp.example.com%2Fcb&response_type=code&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+    let go = |q: &str| {
+        let q = format!("{pkce}&{q}");
+        let target = resolve_target(&c, &params(&q)).unwrap();
+        validate(&c, target, &params(&q), &known, &known_resources)
+    };
+    let ok = go("scope=openid+mcp:tools+orders:read&resource=https%3A%2F%2Fmcp.example.com").unwrap();
+    assert_eq!(ok.resources, [ResourceId::parse("https://mcp.example.com").unwrap()]);
+    assert_eq!(ok.scope.to_string(), "mcp:tools openid", "orders:read belongs to a resource not asked for");
+    let code = |q: &str| go(q).unwrap_err().code();
+    assert_eq!(code("scope=openid&resource=https%3A%2F%2Forders.example.com"), "invalid_target", "not the client's");
+    assert_eq!(code("scope=openid&resource=https%3A%2F%2Fnope.example.com"), "invalid_target", "unknown");
+    assert_eq!(code("scope=openid&resource=relative"), "invalid_target", "not an absolute URI");
+    assert_eq!(code("scope=mcp:tools"), "invalid_scope", "a resource's scope without the resource");
+    assert_eq!(go("scope=openid").unwrap().resources, [], "no resource: the issuer");
 }

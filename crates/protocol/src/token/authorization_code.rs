@@ -4,6 +4,7 @@ use crate::client::Client;
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
 use crate::pkce;
+use crate::resource::ResourceId;
 use crate::scope::ScopeSet;
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +24,8 @@ pub struct CodeGrant {
     pub sid: String,
     pub amr: Vec<String>,
     pub expires_at: UnixTime,
+    /// The resources (RFC 8707) the authorization request was granted for.
+    pub resources: Vec<ResourceId>,
 }
 
 /// Checks a fresh (not yet redeemed) code against the request.

@@ -4,6 +4,7 @@
 use crate::client::Client;
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
+use crate::resource::ResourceId;
 use crate::scope::ScopeSet;
 use serde::{Deserialize, Serialize};
 
@@ -22,6 +23,8 @@ pub struct RefreshGrant {
     pub expires_at: UnixTime,
     /// Absolute expiry of the family.
     pub family_expires_at: UnixTime,
+    /// The resources (RFC 8707) of the original grant; a refresh may narrow to some of them.
+    pub resources: Vec<ResourceId>,
 }
 
 pub fn validate(

@@ -97,6 +97,7 @@ fn code(challenge: Option<&str>) -> authorization_code::CodeGrant {
         sid: "sid".into(),
         amr: vec!["pwd".into()],
         expires_at: 100,
+        resources: vec![],
     }
 }
 
@@ -140,6 +141,7 @@ fn refresh_rules() {
         amr: vec![],
         expires_at: 100,
         family_expires_at: 200,
+        resources: vec![],
     };
     assert_eq!(validate(&c, &g, None, 10).unwrap(), g.scope);
     assert_eq!(validate(&c, &g, Some(&scopes("openid")), 10).unwrap(), scopes("openid"));

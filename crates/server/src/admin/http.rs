@@ -279,7 +279,7 @@ async fn authority(tokens: &TokenLifecycle, store: &dyn Store, token: &str) -> R
     let invalid =
         || Problem::unauthorized(StatusCode::UNAUTHORIZED, Some("invalid_token"), "the access token is not valid");
     let view = tokens
-        .live_access_token(token)
+        .own_access_token(token)
         .await
         .map_err(|e| match e {
             gatehouse_protocol::error::OAuthError::TemporarilyUnavailable(_) => unavailable(&e),

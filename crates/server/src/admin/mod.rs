@@ -10,11 +10,13 @@ mod audit;
 mod clients;
 pub mod http;
 mod keys;
+mod resources;
 mod schema;
 mod scopes;
 mod users;
 
 pub use clients::ClientView;
+pub use resources::ResourceView;
 pub use scopes::ScopeView;
 pub use users::UserView;
 
@@ -34,11 +36,11 @@ use utoipa_axum::routes;
 #[openapi(
     info(
         title = "Gatehouse admin API",
-        description = "Manage clients, users, scopes, sessions and signing keys. Authenticate with a Gatehouse access token granted the `gatehouse:admin` scope (client_credentials). Errors are RFC 9457 problem details.",
+        description = "Manage clients, users, scopes, resource servers, sessions and signing keys. Authenticate with a Gatehouse access token granted the `gatehouse:admin` scope (client_credentials). Errors are RFC 9457 problem details.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     tags(
-        (name = "clients"), (name = "users"), (name = "sessions"), (name = "scopes"), (name = "keys"), (name = "audit")
+        (name = "clients"), (name = "users"), (name = "sessions"), (name = "scopes"), (name = "resources"), (name = "keys"), (name = "audit")
     ),
     components(schemas(Problem))
 )]
@@ -57,6 +59,8 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(users::revoke_session))
         .routes(routes!(scopes::list_scopes, scopes::create_scope))
         .routes(routes!(scopes::get_scope, scopes::put_scope, scopes::delete_scope))
+        .routes(routes!(resources::list_resources, resources::create_resource))
+        .routes(routes!(resources::get_resource, resources::put_resource, resources::delete_resource))
         .routes(routes!(keys::list_keys))
         .routes(routes!(keys::rotate_keys))
         .routes(routes!(audit::list_audit))
@@ -67,9 +71,9 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The entries the config file shares with the admin API (`[[clients]]`, `[[users]]`,
-/// `[[scopes]]`) for the configuration reference: the config key, the body's name in the
+/// `[[scopes]]`, `[[resources]]`) for the configuration reference: the config key, the body's name in the
 /// OpenAPI document, and its JSON Schema.
-pub fn config_entry_schemas() -> [(&'static str, String, serde_json::Value); 3] {
+pub fn config_entry_schemas() -> [(&'static str, String, serde_json::Value); 4] {
     use utoipa::ToSchema;
     fn entry<T: ToSchema>(key: &'static str) -> (&'static str, String, serde_json::Value) {
         (key, T::name().into_owned(), serde_json::to_value(T::schema()).unwrap_or_default())
@@ -78,6 +82,7 @@ pub fn config_entry_schemas() -> [(&'static str, String, serde_json::Value); 3] 
         entry::<schema::ClientSpecDoc>("clients"),
         entry::<schema::UserSpecDoc>("users"),
         entry::<schema::ScopeSpecDoc>("scopes"),
+        entry::<schema::ResourceSpecDoc>("resources"),
     ]
 }
 

@@ -76,6 +76,14 @@ pub struct ClientSpecDoc {
     /// Audiences whose tokens this client may introspect as a resource server.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub introspection_audiences: Vec<String>,
+    /// Identifiers of the resources (RFC 8707, `[[resources]]`) this client may ask tokens
+    /// for with the `resource` parameter; resources with `any_client` need not be listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+    /// The audience of this client's access tokens when a request names no `resource`; when
+    /// empty, the issuer (Gatehouse's own userinfo and admin API).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_resources: Vec<String>,
     /// Authorization code lifetime in seconds; the server-wide `[tokens]` one when absent.
     #[schema(minimum = 1, maximum = 31_622_400)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,6 +162,12 @@ pub struct ClientDoc {
     /// As a resource server, the token audiences this client may introspect (RFC 7662 §4).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub introspection_audiences: Vec<String>,
+    /// The resources (RFC 8707) this client may ask tokens for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+    /// The audience of its tokens when a request names no `resource`; empty: the issuer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub default_resources: Vec<String>,
     /// Lifetimes (seconds) overriding the server's for this client.
     #[serde(default, skip_serializing_if = "is_default")]
     pub lifetimes: ClientLifetimesDoc,
@@ -219,6 +233,38 @@ pub struct ScopeSpecDoc {
     /// Where the claims go: `id_token`, `access_token`, `userinfo`; all three when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_in: Option<Vec<String>>,
+}
+
+/// A resource server (RFC 8707) as an operator writes it: an API that access tokens can be
+/// asked for with the `resource` parameter.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = ResourceSpec)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceSpecDoc {
+    /// The resource's identifier: an absolute URI without a fragment, such as
+    /// `https://mcp.example.com/mcp`. Clients send it as `resource`; its access tokens carry it
+    /// as `aud`.
+    pub identifier: String,
+    /// Shown on the consent page and in the console.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The scopes that belong to this resource (defined in `[[scopes]]`): a token carries them
+    /// only when this resource is among its audiences.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+    /// Lifetime in seconds of access tokens for this resource; the client's or the server's
+    /// when absent.
+    #[schema(minimum = 1, maximum = 31_622_400)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_ttl: Option<i64>,
+    /// How access tokens for this resource are signed (`RS256`, `PS256`, `ES256`, `EdDSA`);
+    /// the client's or the server's algorithm when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_signing_alg: Option<String>,
+    /// Any client may ask for this resource (dynamically registered ones and client ID
+    /// metadata documents included), not only clients that list it in `resources`.
+    #[serde(default)]
+    pub any_client: bool,
 }
 
 /// A user as an operator writes it.

@@ -7,11 +7,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::device::Devices;
+use gatehouse_protocol::resource::parse_requested;
 use std::sync::Arc;
 
 pub async fn device_authorization(
     State(devices): State<Arc<Devices>>,
     caller: AuthenticatedClient,
 ) -> Result<Response, ApiError> {
-    Ok(Json(devices.start(&caller.client, caller.params.get("scope")).await?).into_response())
+    let resources = parse_requested(caller.params.all("resource"))?;
+    Ok(Json(devices.start(&caller.client, caller.params.get("scope"), &resources).await?).into_response())
 }

@@ -3,6 +3,7 @@
 pub mod device_authorization;
 pub mod introspect;
 pub mod metadata;
+pub mod protected_resource;
 pub mod register;
 pub mod token;
 pub mod userinfo;

@@ -9,11 +9,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::grant::Grants;
+use gatehouse_protocol::resource::parse_requested;
 use gatehouse_protocol::token::TokenRequest;
 use std::sync::Arc;
 
 pub async fn token(State(grants): State<Arc<Grants>>, caller: AuthenticatedClient) -> Result<Response, ApiError> {
     let request = TokenRequest::parse(&caller.params)?;
-    let response = grants.token(&caller.client, request, caller.peer.ip()).await?;
+    let resources = parse_requested(caller.params.all("resource"))?;
+    let response = grants.token(&caller.client, request, &resources, caller.peer.ip()).await?;
     Ok(Json(response).into_response())
 }

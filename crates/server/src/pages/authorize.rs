@@ -86,10 +86,11 @@ pub async fn authorize(
     let state = params.get("state").map(str::to_owned);
     let back = |e: OAuthError| error_redirect(&s, redirect_uri.as_str(), mode, state.as_deref(), &e);
     let catalog = az.catalog();
-    let req = match authorize::validate(&client, redirect_uri.clone(), &params, &|s| catalog.knows(s)) {
-        Ok(r) => r,
-        Err(e) => return Ok(back(e)),
-    };
+    let req =
+        match authorize::validate(&client, redirect_uri.clone(), &params, &|s| catalog.knows(s), &catalog.resources) {
+            Ok(r) => r,
+            Err(e) => return Ok(back(e)),
+        };
     let hint_sub = match &req.id_token_hint {
         None => None,
         Some(hint) => match az.id_token_hint_subject(hint, &client) {
@@ -248,11 +249,12 @@ impl Flow<'_> {
             Err(e) => return self.reply(self.back(&e.into())),
         };
         let scopes = self.s.az.scope_lines(&self.req.scope);
+        let resources = self.s.az.resource_lines(&self.req.resources);
         let mut response = self.s.pages.render(
             StatusCode::OK,
             "consent.html",
             context! {
-                interaction, csrf, scopes, username,
+                interaction, csrf, scopes, resources, username,
                 client_name => self.client.name.clone().unwrap_or_else(|| self.client.id.to_string()),
                 ui_locales => self.req.ui_locales.clone(),
             },

@@ -105,12 +105,13 @@ impl DevicePages {
         let Some(session) = session else { return Ok(login()) };
         let Some(user) = self.az.user(&session.sub).await? else { return Ok(login()) };
         let scopes = self.az.scope_lines(&rec.scope);
+        let resources = self.az.resource_lines(&rec.resources);
         let display_code = display_user_code(&rec.user_code);
         let username = user.username;
         Ok(self.page(
             headers,
             StatusCode::OK,
-            context! { step => "consent", client_name, user_code, username, scopes, display_code },
+            context! { step => "consent", client_name, user_code, username, scopes, resources, display_code },
         ))
     }
 }
