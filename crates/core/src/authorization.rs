@@ -3,6 +3,7 @@
 //! found by a random id and bound to the browser's CSRF token), remembered consent, the
 //! `id_token_hint`, and issuing the code and tokens of the response.
 
+use crate::cimd::Clients;
 use crate::issuer::{IdTokenInput, Subject, TokenIssuer, hash_token};
 use gatehouse_protocol::authorize::AuthorizeRequest;
 use gatehouse_protocol::client::{Client, ClientId};
@@ -17,6 +18,7 @@ use std::sync::Arc;
 
 pub struct Authorization {
     store: Arc<dyn Store>,
+    clients: Arc<Clients>,
     tokens: Arc<TokenIssuer>,
     clock: Arc<dyn Clock>,
 }
@@ -39,8 +41,8 @@ pub struct ScopeLine {
 }
 
 impl Authorization {
-    pub fn new(store: Arc<dyn Store>, tokens: Arc<TokenIssuer>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, tokens, clock }
+    pub fn new(store: Arc<dyn Store>, clients: Arc<Clients>, tokens: Arc<TokenIssuer>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, clients, tokens, clock }
     }
 
     pub fn issuer(&self) -> &str {
@@ -67,7 +69,7 @@ impl Authorization {
     }
 
     pub async fn client(&self, id: &ClientId) -> Result<Option<Client>, StoreError> {
-        self.store.get_client(id).await
+        self.clients.get(id).await
     }
 
     /// An enabled user, by subject.

@@ -34,10 +34,19 @@ impl CatalogView {
     }
 }
 
+/// What discovery advertises beyond the endpoints every build has.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Features {
+    /// `/register` exists.
+    pub registration: bool,
+    /// Client ID metadata documents are fetched.
+    pub client_id_metadata_documents: bool,
+}
+
 pub struct Catalog {
     issuer: Arc<str>,
     algs: Vec<SigningAlg>,
-    registration: bool,
+    registration: Features,
     current: RwLock<Arc<CatalogView>>,
 }
 
@@ -46,7 +55,7 @@ impl Catalog {
         store: &dyn Store,
         issuer: Arc<str>,
         algs: Vec<SigningAlg>,
-        registration: bool,
+        registration: Features,
     ) -> Result<Self, StoreError> {
         let view = Self::render(store, &issuer, &algs, registration).await?;
         Ok(Self { issuer, algs, registration, current: RwLock::new(Arc::new(view)) })
@@ -73,7 +82,7 @@ impl Catalog {
         store: &dyn Store,
         issuer: &str,
         algs: &[SigningAlg],
-        registration: bool,
+        registration: Features,
     ) -> Result<CatalogView, StoreError> {
         let mut scopes = builtin_scopes();
         scopes.extend(store.list_scopes().await?.into_iter().filter(|s| !s.builtin));
@@ -98,7 +107,7 @@ impl Catalog {
 pub fn capabilities(
     algs: &[gatehouse_protocol::jose::SigningAlg],
     scopes: &[ScopeDefinition],
-    registration: bool,
+    features: Features,
 ) -> Capabilities {
     // The management scopes are Gatehouse's own business, not something relying parties ask for.
     let scopes: Vec<&ScopeDefinition> = scopes.iter().filter(|s| !is_gatehouse_scope(s.name.as_str())).collect();
@@ -136,8 +145,9 @@ pub fn capabilities(
             revocation: Some("/revoke"),
             end_session: Some("/end_session"),
             jwks: "/jwks",
-            registration: registration.then_some("/register"),
+            registration: features.registration.then_some("/register"),
         },
         backchannel_logout: true,
+        client_id_metadata_documents: features.client_id_metadata_documents,
     }
 }

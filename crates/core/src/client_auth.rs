@@ -7,6 +7,7 @@
 //! second pays argon2 once, the cache holds nothing an attacker could use, and a changed
 //! secret hash changes every key.
 
+use crate::cimd::Clients;
 use crate::throttle::{Key, Throttle};
 use aws_lc_rs::hmac;
 use gatehouse_protocol::client::Client;
@@ -14,7 +15,6 @@ use gatehouse_protocol::client_auth::{self, Presented};
 use gatehouse_protocol::error::OAuthError;
 use gatehouse_protocol::params::Params;
 use gatehouse_protocol::secret::SecretHash;
-use gatehouse_store::Store;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -101,14 +101,14 @@ impl SecretCache {
 /// Authenticates clients: the store to find them, the cache of verified secrets, and the
 /// throttle for wrong ones.
 pub struct ClientAuth {
-    store: Arc<dyn Store>,
+    clients: Arc<Clients>,
     secrets: SecretCache,
     throttle: Arc<Throttle>,
 }
 
 impl ClientAuth {
-    pub fn new(store: Arc<dyn Store>, throttle: Arc<Throttle>) -> Self {
-        Self { store, secrets: SecretCache::default(), throttle }
+    pub fn new(clients: Arc<Clients>, throttle: Arc<Throttle>) -> Self {
+        Self { clients, secrets: SecretCache::default(), throttle }
     }
 
     /// Authenticates the client of a request (RFC 6749 §2.3, §3.2.1). Wrong secrets are throttled
@@ -122,8 +122,7 @@ impl ClientAuth {
     ) -> Result<(Client, Presented), OAuthError> {
         let presented = client_auth::parse(authorization, params)?;
         let via_basic = presented.via_basic();
-        let client =
-            self.store.get_client(&presented.client_id).await?.ok_or(OAuthError::InvalidClient { via_basic })?;
+        let client = self.clients.get(&presented.client_id).await?.ok_or(OAuthError::InvalidClient { via_basic })?;
         client_auth::check_method(&client, &presented)?;
         if let (Some(hash), Some(secret)) = (&client.secret, &presented.secret) {
             let mut keys = vec![Key::Client(client.id.as_str())];

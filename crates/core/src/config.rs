@@ -84,6 +84,8 @@ pub struct Config {
     #[serde(default)]
     pub registration: RegistrationConfig,
     #[serde(default)]
+    pub cimd: CimdConfig,
+    #[serde(default)]
     pub throttle: ThrottleConfig,
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -417,6 +419,39 @@ pub struct RegistrationConfig {
     pub allowed_grants: Option<Vec<String>>,
 }
 
+/// `[cimd]`: client ID metadata documents (draft-ietf-oauth-client-id-metadata-document). A
+/// `client_id` that is an https URL is fetched as the client's metadata document, through the
+/// SSRF-safe fetcher (public addresses only, no redirects, 5 KiB, 5 s), and cached as its
+/// `Cache-Control` says, from one minute to a day.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CimdConfig {
+    /// Off by default: on, any website can be a client of this server without registering.
+    #[serde(default)]
+    pub enabled: bool,
+    /// The hosts whose documents are accepted (`app.example.com`, or `*.example.com` for its
+    /// subdomains); any host when empty.
+    #[serde(default)]
+    pub allowed_domains: Vec<String>,
+    /// The scopes such a client may be given (space separated); a document's `scope` is
+    /// narrowed to these. `gatehouse:admin` and `gatehouse:provision` can never be.
+    #[serde(default)]
+    #[schema(default = json!(DEFAULT_REGISTRATION_SCOPES))]
+    pub allowed_scopes: Option<String>,
+    /// For tests only: accept `http://` documents on loopback addresses.
+    #[serde(default)]
+    pub allow_loopback: bool,
+}
+
+/// Client ID metadata document policy, validated.
+#[derive(Debug, Clone, Default)]
+pub struct CimdPolicy {
+    pub enabled: bool,
+    pub allowed_domains: Vec<String>,
+    pub allowed_scopes: ScopeSet,
+    pub allow_loopback: bool,
+}
+
 /// Dynamic registration policy, validated.
 #[derive(Debug, Clone, Default)]
 pub struct RegistrationPolicy {
@@ -457,6 +492,7 @@ pub struct ValidConfig {
     pub console: bool,
     pub theme: crate::theme::Theme,
     pub registration: RegistrationPolicy,
+    pub cimd: CimdPolicy,
     pub throttle: crate::throttle::ThrottlePolicy,
     pub limits: Limits,
     /// Peers whose forwarding headers are believed (`trusted_proxies`).
@@ -668,6 +704,7 @@ impl Config {
 
         let registration = self.validate_registration(&file, &scope_defined, &mut errs);
         let resources = self.validate_resources(&file, &scope_defined, &mut errs);
+        let cimd = self.validate_cimd(&file, &scope_defined, &mut errs);
         let mut limits = Limits::default();
         match self.limits.max_connections {
             Some(n) if !(1..=1_000_000).contains(&n) => {
@@ -776,6 +813,7 @@ impl Config {
                 console: self.console.enabled.unwrap_or(true),
                 theme,
                 registration,
+                cimd,
                 throttle,
                 limits,
                 trusted_proxies,
@@ -827,28 +865,12 @@ impl Config {
         errs: &mut Vec<String>,
     ) -> RegistrationPolicy {
         let r = &self.registration;
-        let allowed_scopes = match ScopeSet::parse(r.allowed_scopes.as_deref().unwrap_or(DEFAULT_REGISTRATION_SCOPES)) {
-            Ok(set) => {
-                for s in set.iter() {
-                    if is_gatehouse_scope(s.as_str()) {
-                        errs.push(format!(
-                            "{file}: registration.allowed_scopes: {} can never be self-registered",
-                            s.as_str()
-                        ));
-                    } else if !scope_defined(s.as_str()) {
-                        errs.push(format!(
-                            "{file}: registration.allowed_scopes: scope {:?} is not defined",
-                            s.as_str()
-                        ));
-                    }
-                }
-                set
-            }
-            Err(e) => {
-                errs.push(format!("{file}: registration.allowed_scopes: {e}"));
-                ScopeSet::default()
-            }
-        };
+        let allowed_scopes = scope_list(
+            &format!("{file}: registration.allowed_scopes"),
+            r.allowed_scopes.as_deref().unwrap_or(DEFAULT_REGISTRATION_SCOPES),
+            scope_defined,
+            errs,
+        );
         let mut allowed_grants = GrantSet::default();
         for g in r.allowed_grants.clone().unwrap_or_else(|| DEFAULT_REGISTRATION_GRANTS.map(str::to_owned).to_vec()) {
             if let Err(bad) = allowed_grants.extend_from_entry(&g) {
@@ -873,6 +895,30 @@ impl Config {
             initial_access_token: r.initial_access_token.clone(),
             allowed_scopes,
             allowed_grants,
+        }
+    }
+
+    fn validate_cimd(&self, file: &str, scope_defined: &dyn Fn(&str) -> bool, errs: &mut Vec<String>) -> CimdPolicy {
+        let c = &self.cimd;
+        let allowed_scopes = scope_list(
+            &format!("{file}: cimd.allowed_scopes"),
+            c.allowed_scopes.as_deref().unwrap_or(DEFAULT_REGISTRATION_SCOPES),
+            scope_defined,
+            errs,
+        );
+        for d in &c.allowed_domains {
+            let host = d.strip_prefix("*.").unwrap_or(d);
+            if host.is_empty() || url::Host::parse(host).is_err() || host.contains(['/', ':']) {
+                errs.push(format!(
+                    "{file}: cimd.allowed_domains: {d:?} is not a host name such as app.example.com or *.example.com"
+                ));
+            }
+        }
+        CimdPolicy {
+            enabled: c.enabled,
+            allowed_domains: c.allowed_domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
+            allowed_scopes,
+            allow_loopback: c.allow_loopback,
         }
     }
 
@@ -953,6 +999,27 @@ fn describe_figment_error(e: &figment::Error, file: Option<&Path>) -> String {
         kind = format!("{kind} (allowed here: {})", expected.join(", "));
     }
     format!("{origin}: {key}{kind}")
+}
+
+/// The scopes a client nobody registered by hand may be given: defined, and never Gatehouse's
+/// own management scopes. `at` prefixes the messages.
+fn scope_list(at: &str, raw: &str, scope_defined: &dyn Fn(&str) -> bool, errs: &mut Vec<String>) -> ScopeSet {
+    match ScopeSet::parse(raw) {
+        Ok(set) => {
+            for s in set.iter() {
+                if is_gatehouse_scope(s.as_str()) {
+                    errs.push(format!("{at}: {} can never be self-registered", s.as_str()));
+                } else if !scope_defined(s.as_str()) {
+                    errs.push(format!("{at}: scope {:?} is not defined", s.as_str()));
+                }
+            }
+            set
+        }
+        Err(e) => {
+            errs.push(format!("{at}: {e}"));
+            ScopeSet::default()
+        }
+    }
 }
 
 /// `clients.0.grants` → `clients[0].grants`.

@@ -20,6 +20,7 @@ pub mod authorization;
 pub mod backchannel;
 pub mod background;
 pub mod catalog;
+pub mod cimd;
 pub mod client_auth;
 pub mod config;
 pub mod device;

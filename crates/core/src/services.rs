@@ -6,7 +6,8 @@ use crate::admin::{self, Administration};
 use crate::authorization::Authorization;
 use crate::backchannel::Backchannel;
 use crate::background;
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Features};
+use crate::cimd::{Clients, MetadataClients};
 use crate::client_auth::ClientAuth;
 use crate::config::ValidConfig;
 use crate::device::Devices;
@@ -73,7 +74,10 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
     background::spawn_key_reloader(&keys, &store, clock.clone(), cfg.key_reload_interval, cfg.key_rotation_interval);
     background::spawn_cleanup(&store, clock.clone(), cfg.lifetimes, cfg.cleanup_interval);
     let issuer: Arc<str> = cfg.issuer.as_str().into();
-    let catalog = Arc::new(Catalog::load(store.as_ref(), issuer.clone(), algs, cfg.registration.enabled).await?);
+    let features = Features { registration: cfg.registration.enabled, client_id_metadata_documents: cfg.cimd.enabled };
+    let catalog = Arc::new(Catalog::load(store.as_ref(), issuer.clone(), algs, features).await?);
+    let clients =
+        Arc::new(Clients::new(store.clone(), Arc::new(MetadataClients::new(cfg.cimd.clone(), catalog.clone()))));
     background::spawn_catalog_reloader(&catalog, &store, cfg.catalog_reload_interval);
     background::spawn_change_follower(changes, &catalog, &keys, &store);
 
@@ -101,9 +105,9 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
     let issuing = Issuing { store: store.clone(), tokens: tokens.clone(), clock: clock.clone() };
     let backchannel = Arc::new(Backchannel::new(store.clone(), tokens.clone(), clock.clone()));
     Ok(Gatehouse {
-        client_auth: Arc::new(ClientAuth::new(store.clone(), throttle.clone())),
+        client_auth: Arc::new(ClientAuth::new(clients.clone(), throttle.clone())),
         grants: Arc::new(Grants::new(issuing, sign_in.clone(), metrics.clone())),
-        authorization: Arc::new(Authorization::new(store.clone(), tokens.clone(), clock.clone())),
+        authorization: Arc::new(Authorization::new(store.clone(), clients, tokens.clone(), clock.clone())),
         lifecycle: Arc::new(TokenLifecycle::new(store.clone(), tokens.clone(), clock.clone())),
         devices: Arc::new(Devices::new(store.clone(), tokens.clone(), clock.clone(), throttle)),
         admin: Arc::new(Administration::new(

@@ -22,6 +22,8 @@ pub struct Capabilities {
     /// Paths (relative to the issuer) of the endpoints that exist.
     pub endpoints: Endpoints,
     pub backchannel_logout: bool,
+    /// draft-ietf-oauth-client-id-metadata-document: https `client_id`s are fetched.
+    pub client_id_metadata_documents: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -80,6 +82,9 @@ pub struct ProviderMetadata {
     /// OIDC Back-Channel Logout 1.0 §2.1.
     pub backchannel_logout_supported: bool,
     pub backchannel_logout_session_supported: bool,
+    /// draft-ietf-oauth-client-id-metadata-document §5: omitted when off.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub client_id_metadata_document_supported: bool,
 }
 
 impl ProviderMetadata {
@@ -127,6 +132,7 @@ impl ProviderMetadata {
             authorization_response_iss_parameter_supported: caps.endpoints.authorization.is_some(),
             backchannel_logout_supported: caps.backchannel_logout,
             backchannel_logout_session_supported: caps.backchannel_logout,
+            client_id_metadata_document_supported: caps.client_id_metadata_documents,
         }
     }
 }
@@ -152,6 +158,7 @@ mod tests {
                 ..Default::default()
             },
             backchannel_logout: false,
+            client_id_metadata_documents: false,
         }
     }
 

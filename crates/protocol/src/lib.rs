@@ -34,6 +34,7 @@ macro_rules! string_serde {
 pub(crate) use string_serde;
 
 pub mod authorize;
+pub mod cimd;
 pub mod claims;
 pub mod client;
 pub mod client_auth;

@@ -8,6 +8,7 @@ mod admin;
 mod authorize;
 mod backchannel;
 mod book;
+mod cimd;
 mod cli;
 mod client;
 mod conformance;
