@@ -34,7 +34,8 @@ impl MetadataClients {
             max_bytes: MAX_DOCUMENT_BYTES,
             timeout: Duration::from_secs(5),
         };
-        Self { policy, fetcher: Fetcher::new(fetch), catalog, cache: Mutex::new(HashMap::new()) }
+        let fetcher = Fetcher::trusting(fetch, &policy.extra_roots);
+        Self { policy, fetcher, catalog, cache: Mutex::new(HashMap::new()) }
     }
 
     pub fn enabled(&self) -> bool {

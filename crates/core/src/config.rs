@@ -438,9 +438,14 @@ pub struct CimdConfig {
     #[serde(default)]
     #[schema(default = json!(DEFAULT_REGISTRATION_SCOPES))]
     pub allowed_scopes: Option<String>,
-    /// For tests only: accept `http://` documents on loopback addresses.
+    /// For tests only: accept documents on loopback addresses (and over plain `http` there).
     #[serde(default)]
     pub allow_loopback: bool,
+    /// A PEM file of certificate authorities trusted for fetching documents besides the public
+    /// ones (a private CA's; tests).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub ca_file: Option<PathBuf>,
 }
 
 /// Client ID metadata document policy, validated.
@@ -450,6 +455,8 @@ pub struct CimdPolicy {
     pub allowed_domains: Vec<String>,
     pub allowed_scopes: ScopeSet,
     pub allow_loopback: bool,
+    /// The certificates of `ca_file`.
+    pub extra_roots: Vec<reqwest::Certificate>,
 }
 
 /// Dynamic registration policy, validated.
@@ -914,7 +921,22 @@ impl Config {
                 ));
             }
         }
+        let extra_roots = match &c.ca_file {
+            None => Vec::new(),
+            Some(path) => match std::fs::read(path).map(|pem| reqwest::Certificate::from_pem_bundle(&pem)) {
+                Ok(Ok(certs)) if !certs.is_empty() => certs,
+                Ok(_) => {
+                    errs.push(format!("{file}: cimd.ca_file: {} holds no PEM certificate", path.display()));
+                    Vec::new()
+                }
+                Err(e) => {
+                    errs.push(format!("{file}: cimd.ca_file: {}: {e}", path.display()));
+                    Vec::new()
+                }
+            },
+        };
         CimdPolicy {
+            extra_roots,
             enabled: c.enabled,
             allowed_domains: c.allowed_domains.iter().map(|d| d.to_ascii_lowercase()).collect(),
             allowed_scopes,

@@ -78,9 +78,19 @@ pub struct Fetcher {
 
 impl Fetcher {
     pub fn new(policy: FetchPolicy) -> Self {
+        Self::trusting(policy, &[])
+    }
+
+    /// A fetcher that also trusts the certificate authorities in `roots` (a private CA's, or
+    /// a test's), besides the public ones.
+    pub fn trusting(policy: FetchPolicy, roots: &[reqwest::Certificate]) -> Self {
         install_tls_provider();
         // The deadline is `get`'s and `post_form`'s own, over the whole exchange.
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        for root in roots {
+            builder = builder.add_root_certificate(root.clone());
+        }
+        let http = builder
             .dns_resolver(Arc::new(PublicOnly { allow_loopback: policy.allow_loopback }))
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())

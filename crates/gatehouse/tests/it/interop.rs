@@ -36,6 +36,7 @@ async fn run(mut cmd: Command, what: &str) {
             .filter(|l| {
                 l.starts_with("# pass")
                     || l.starts_with("# fail")
+                    || l.starts_with("# skip")
                     || l.starts_with("Ran ")
                     || *l == "OK"
                     || l.contains(" generated, ")
@@ -68,6 +69,122 @@ async fn openid_client_node() {
         .env("GATEHOUSE_URL", &s.url)
         .env("GATEHOUSE_REGISTRATION_TOKEN", registration);
     run(cmd, "openid-client").await;
+}
+
+/// A free port on loopback (bound, then released for the suite to bind).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A test CA and a `localhost` certificate it signed, with openssl: the MCP suite serves its
+/// client metadata document over https with them, and Gatehouse trusts the CA (`[cimd] ca_file`).
+fn test_pki(dir: &std::path::Path) -> bool {
+    let sh =
+        |args: &[&str]| Command::new("openssl").current_dir(dir).args(args).output().is_ok_and(|o| o.status.success());
+    std::fs::write(dir.join("leaf.ext"), "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n").is_ok()
+        && sh(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=Gatehouse interop CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ])
+        && sh(&[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-subj",
+            "/CN=localhost",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+        ])
+        && sh(&[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "1",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            "leaf.pem",
+        ])
+}
+
+/// The official MCP TypeScript SDK (`interop/node/mcp.test.mjs`): its OAuth client signs in
+/// against Gatehouse for a small MCP server, once through dynamic registration and once with a
+/// client ID metadata document served over https, and the server checks `aud`.
+#[tokio::test]
+async fn mcp_typescript_sdk() {
+    let dir = interop_dir("node");
+    if !available(
+        "MCP TypeScript SDK (npm)",
+        dir.join("node_modules/@modelcontextprotocol/sdk").is_dir(),
+        "npm ci --prefix interop/node",
+    ) {
+        return;
+    }
+    let pki = tempfile::tempdir().unwrap();
+    assert!(test_pki(pki.path()), "openssl could not make the test certificates");
+    let (mcp_port, cimd_port) = (free_port(), free_port());
+    let mcp = format!("http://127.0.0.1:{mcp_port}/mcp");
+    let cimd_url = format!("https://localhost:{cimd_port}/oauth/client.json");
+    let cfg = format!(
+        r#"[registration]
+enabled = true
+allowed_scopes = "openid offline_access mcp:tools"
+
+[cimd]
+enabled = true
+allow_loopback = true
+allowed_scopes = "offline_access mcp:tools"
+ca_file = "{ca}"
+
+[[scopes]]
+name = "mcp:tools"
+description = "Use the MCP server's tools"
+
+[[resources]]
+identifier = "{mcp}"
+name = "Interop MCP server"
+scopes = ["mcp:tools"]
+any_client = true
+{config}"#,
+        ca = pki.path().join("ca.pem").display(),
+        config = crate::CONFIG,
+    );
+    let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
+    let mut cmd = Command::new("node");
+    cmd.current_dir(&dir)
+        .args(["--test", "--test-reporter=tap", "--test-timeout=60000", "mcp.test.mjs"])
+        .env("GATEHOUSE_URL", &s.url)
+        .env("MCP_PORT", mcp_port.to_string())
+        .env("MCP_CIMD_URL", &cimd_url)
+        .env("MCP_CIMD_PORT", cimd_port.to_string())
+        .env("MCP_TLS_KEY", pki.path().join("leaf.key"))
+        .env("MCP_TLS_CERT", pki.path().join("leaf.pem"));
+    run(cmd, "MCP TypeScript SDK").await;
 }
 
 #[tokio::test]
