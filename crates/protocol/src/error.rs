@@ -35,6 +35,13 @@ pub enum OAuthError {
     /// beyond what was granted.
     #[error("invalid_target: {0}")]
     InvalidTarget(&'static str),
+    /// RFC 9449 §7.1: a DPoP proof that is missing where required, malformed, or not for this
+    /// request, key, moment or token.
+    #[error("invalid_dpop_proof: {0}")]
+    InvalidDpopProof(&'static str),
+    /// RFC 9449 §8: the proof must carry the nonce the server sends in `DPoP-Nonce`.
+    #[error("use_dpop_nonce")]
+    UseDpopNonce,
     #[error("access_denied: {0}")]
     AccessDenied(&'static str),
     #[error("login_required")]
@@ -75,6 +82,8 @@ impl OAuthError {
             Self::UnsupportedResponseType => "unsupported_response_type",
             Self::InvalidScope(_) => "invalid_scope",
             Self::InvalidTarget(_) => "invalid_target",
+            Self::InvalidDpopProof(_) => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
             Self::AccessDenied(_) => "access_denied",
             Self::LoginRequired => "login_required",
             Self::ConsentRequired => "consent_required",
@@ -109,6 +118,7 @@ impl OAuthError {
             | Self::UnauthorizedClient(d)
             | Self::InvalidScope(d)
             | Self::InvalidTarget(d)
+            | Self::InvalidDpopProof(d)
             | Self::AccessDenied(d)
             | Self::InvalidToken(d) => Some(d),
             Self::InvalidClient { .. } => Some("client authentication failed"),
@@ -119,6 +129,7 @@ impl OAuthError {
             Self::ExpiredToken => Some("the device code has expired"),
             Self::InsufficientScope => Some("the token lacks the required scope"),
             Self::RequestNotSupported => Some("request objects are not supported"),
+            Self::UseDpopNonce => Some("send a DPoP proof with the nonce in the DPoP-Nonce header"),
             Self::RequestUriNotSupported => Some("request_uri is not supported"),
             Self::TemporarilyUnavailable(_) => Some("the service is briefly unavailable; try again shortly"),
             Self::AuthorizationPending | Self::SlowDown | Self::Server(_) => None,

@@ -213,7 +213,7 @@ impl SigningKey {
 }
 
 /// RFC 7638 JWK thumbprint (SHA-256): the required members in lexicographic order, no spaces.
-fn thumbprint(jwk: &Value) -> String {
+pub fn thumbprint(jwk: &Value) -> String {
     let s = |k: &str| jwk.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
     let canonical = match s("kty").as_str() {
         "RSA" => format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, s("e"), s("n")),

@@ -41,6 +41,7 @@ pub mod client_auth;
 pub mod clock;
 pub mod device;
 pub mod discovery;
+pub mod dpop;
 pub mod end_session;
 pub mod error;
 pub mod grant;
