@@ -202,6 +202,7 @@ impl Authorization {
                 amr: session.amr.clone(),
                 expires_at: now + tokens.lifetimes.for_client(client).code,
                 resources: req.resources.clone(),
+                dpop_jkt: req.dpop_jkt.clone(),
             };
             self.store.insert_code(&hash_token(&code), &grant).await?;
             params.push(("code", code.clone()));
@@ -217,6 +218,7 @@ impl Authorization {
                     user: Some(&user),
                     auth_time: Some(session.auth_time),
                     sid: Some(&session.sid),
+                    jkt: None,
                 };
                 let catalog = tokens.catalog.get();
                 let audience = Audience::of(&req.resources, &req.scope, &tokens.issuer, &catalog.resources)?;

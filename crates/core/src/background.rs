@@ -120,6 +120,8 @@ pub async fn cleanup_once(store: &dyn Store, now: i64, lifetimes: Lifetimes) -> 
             pass.device_codes,
             pass.keys,
             pass.throttle,
+            pass.activity,
+            pass.dpop_proofs,
         ]
         .iter()
         .any(|n| *n >= CLEANUP_BATCH as u64);

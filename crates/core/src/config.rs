@@ -86,6 +86,8 @@ pub struct Config {
     #[serde(default)]
     pub cimd: CimdConfig,
     #[serde(default)]
+    pub dpop: DpopConfig,
+    #[serde(default)]
     pub throttle: ThrottleConfig,
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -448,6 +450,18 @@ pub struct CimdConfig {
     pub ca_file: Option<PathBuf>,
 }
 
+/// `[dpop]`: sender-constrained tokens (RFC 9449). A token request with a `DPoP` proof gets
+/// tokens bound to its key; a client with `dpop_bound_access_tokens` must always send one.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DpopConfig {
+    /// Require a server nonce in every proof (RFC 9449 §8): a proof without a fresh one is
+    /// answered `use_dpop_nonce` with the nonce in `DPoP-Nonce`. Proofs made ahead of time
+    /// then stop working after five to ten minutes.
+    #[serde(default)]
+    pub require_nonce: bool,
+}
+
 /// Client ID metadata document policy, validated.
 #[derive(Debug, Clone, Default)]
 pub struct CimdPolicy {
@@ -500,6 +514,7 @@ pub struct ValidConfig {
     pub theme: crate::theme::Theme,
     pub registration: RegistrationPolicy,
     pub cimd: CimdPolicy,
+    pub dpop_require_nonce: bool,
     pub throttle: crate::throttle::ThrottlePolicy,
     pub limits: Limits,
     /// Peers whose forwarding headers are believed (`trusted_proxies`).
@@ -821,6 +836,7 @@ impl Config {
                 theme,
                 registration,
                 cimd,
+                dpop_require_nonce: self.dpop.require_nonce,
                 throttle,
                 limits,
                 trusted_proxies,

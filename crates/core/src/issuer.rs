@@ -9,7 +9,9 @@ use gatehouse_protocol::jose::SigningAlg;
 use gatehouse_protocol::rand::{Rng, token};
 use gatehouse_protocol::resource::Audience;
 use gatehouse_protocol::scope::ScopeSet;
-use gatehouse_protocol::tokens::{ACCESS_TOKEN_TYP, AccessTokenClaims, ClaimTarget, IdTokenClaims, released_claims};
+use gatehouse_protocol::tokens::{
+    ACCESS_TOKEN_TYP, AccessTokenClaims, ClaimTarget, Confirmation, IdTokenClaims, released_claims,
+};
 use gatehouse_protocol::user::User;
 use gatehouse_store::IssuedAccessToken;
 use std::sync::Arc;
@@ -113,12 +115,14 @@ pub struct IdTokenInput<'a> {
     pub code: Option<&'a str>,
 }
 
-/// Who an access token is about.
+/// Who an access token is about, and who may present it.
 pub struct Subject<'a> {
     pub sub: &'a str,
     pub user: Option<&'a User>,
     pub auth_time: Option<UnixTime>,
     pub sid: Option<&'a str>,
+    /// The DPoP key the token is bound to (RFC 9449 §6: `cnf.jkt`), when it is.
+    pub jkt: Option<&'a str>,
 }
 
 fn internal(e: impl std::fmt::Display) -> OAuthError {
@@ -198,6 +202,7 @@ impl TokenIssuer {
             scope: scope.to_string(),
             auth_time: subject.auth_time,
             sid: subject.sid,
+            cnf: subject.jkt.map(|jkt| Confirmation { jkt }),
             extra,
         };
         let jwt = key.sign(ACCESS_TOKEN_TYP, &claims).map_err(internal)?;

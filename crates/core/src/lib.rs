@@ -24,6 +24,7 @@ pub mod cimd;
 pub mod client_auth;
 pub mod config;
 pub mod device;
+pub mod dpop;
 pub mod fetch;
 pub mod grant;
 pub mod issuer;

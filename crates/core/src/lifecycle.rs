@@ -82,13 +82,14 @@ impl TokenLifecycle {
                         scope: Some(v.scope.to_string()),
                         client_id: Some(v.client_id),
                         username,
-                        token_type: Some("Bearer"),
+                        token_type: Some(if v.jkt.is_some() { "DPoP" } else { "Bearer" }),
                         exp: Some(v.exp),
                         iat: Some(v.iat),
                         sub: Some(v.sub),
                         aud: Some(v.aud),
                         iss: Some(self.tokens.issuer.to_string()),
                         jti: Some(v.jti),
+                        cnf: v.jkt.map(|jkt| serde_json::json!({ "jkt": jkt })),
                     };
                     break;
                 }
@@ -160,9 +161,19 @@ impl TokenLifecycle {
 
     /// OIDC Core §5.3: the claims of the granted scopes (§5.4), `sub` always. A missing, expired,
     /// revoked or forged token, or one of a disabled user, is `invalid_token`; a token not
-    /// granted `openid` is `insufficient_scope`.
-    pub async fn userinfo(&self, token: &str) -> Result<JsonObject, OAuthError> {
+    /// granted `openid` is `insufficient_scope`. `jkt` is the key of the DPoP proof presented
+    /// with it (RFC 9449 §7): a bound token needs its own key's proof, a bearer token none.
+    pub async fn userinfo(&self, token: &str, jkt: Option<&str>) -> Result<JsonObject, OAuthError> {
         let view = self.own_access_token(token).await?.ok_or(BAD_TOKEN)?;
+        match (view.jkt.as_deref(), jkt) {
+            (Some(bound), Some(proved)) if bound == proved => {}
+            (None, None) => {}
+            (Some(_), None) => {
+                return Err(OAuthError::InvalidToken("the access token is DPoP-bound: present it with a DPoP proof"));
+            }
+            (Some(_), Some(_)) => return Err(OAuthError::InvalidDpopProof("the proof is not by the token's key")),
+            (None, Some(_)) => return Err(OAuthError::InvalidToken("the access token is not DPoP-bound")),
+        }
         if !view.scope.contains("openid") {
             return Err(OAuthError::InsufficientScope);
         }

@@ -15,6 +15,7 @@ use gatehouse_protocol::rand::{Rng, token};
 use gatehouse_store::{Result, Store};
 
 /// One HMAC-SHA256 key.
+#[derive(Clone)]
 pub struct ServerKey(hmac::Key);
 
 impl ServerKey {

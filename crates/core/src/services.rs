@@ -44,6 +44,7 @@ pub struct Gatehouse {
     pub backchannel: Arc<Backchannel>,
     pub admin: Arc<Administration>,
     pub registration: Arc<Registration>,
+    pub dpop: Arc<crate::dpop::DpopProofs>,
 }
 
 /// Opens the store (running migrations), applies the config's clients, users and scopes, loads
@@ -94,6 +95,13 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         successor_key: server_keys.refresh,
     });
     let throttle = Arc::new(Throttle::new(store.clone(), clock.clone(), cfg.throttle, metrics.clone()));
+    let dpop = Arc::new(crate::dpop::DpopProofs::new(
+        store.clone(),
+        clock.clone(),
+        tokens.issuer.clone(),
+        server_keys.csrf.clone(),
+        cfg.dpop_require_nonce,
+    ));
     let sign_in = Arc::new(SignIn::new(
         store.clone(),
         throttle.clone(),
@@ -124,6 +132,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
             cfg.registration.clone(),
         )),
         backchannel,
+        dpop,
         sign_in,
         store,
         clock,

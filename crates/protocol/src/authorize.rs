@@ -134,6 +134,8 @@ pub struct AuthorizeRequest {
     pub ui_locales: Option<String>,
     /// The resources (RFC 8707) the request targets: those asked, or the client's defaults.
     pub resources: Vec<crate::resource::ResourceId>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code must be redeemed with.
+    pub dpop_jkt: Option<String>,
 }
 
 impl AuthorizeRequest {
@@ -289,6 +291,14 @@ pub fn validate(
         code_challenge_method,
         ui_locales: owned("ui_locales"),
         resources: targets,
+        dpop_jkt: match params.get("dpop_jkt") {
+            // A base64url SHA-256 thumbprint is 43 characters.
+            Some(j) if j.len() == 43 && j.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
+                Some(j.to_owned())
+            }
+            Some(_) => return Err(OAuthError::InvalidRequest("dpop_jkt must be a JWK SHA-256 thumbprint")),
+            None => None,
+        },
     })
 }
 

@@ -140,6 +140,9 @@ pub struct Client {
     /// The audience of its tokens when a request names no `resource`; empty: the issuer.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub default_resources: Vec<crate::resource_id::ResourceId>,
+    /// RFC 9449 §5.2: every token request must carry a DPoP proof.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens: bool,
     /// Lifetimes (seconds) overriding the server's for this client.
     #[serde(default, skip_serializing_if = "ClientLifetimes::is_empty")]
     pub lifetimes: ClientLifetimes,
@@ -227,6 +230,7 @@ impl Client {
             introspection_audiences: self.introspection_audiences.clone(),
             resources: self.resources.iter().map(|r| r.as_str().to_owned()).collect(),
             default_resources: self.default_resources.iter().map(|r| r.as_str().to_owned()).collect(),
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             authorization_code_ttl: l.authorization_code_ttl,
             access_token_ttl: l.access_token_ttl,
             id_token_ttl: l.id_token_ttl,
@@ -318,6 +322,9 @@ pub struct ClientSpec {
     /// The audience of its tokens when a request names no `resource`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub default_resources: Vec<String>,
+    /// RFC 9449 §5.2: the client always sends DPoP proofs, and its tokens are always bound.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_code_ttl: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -559,6 +566,7 @@ impl ClientSpec {
                     introspection_audiences: self.introspection_audiences.clone(),
                     resources,
                     default_resources,
+                    dpop_bound_access_tokens: self.dpop_bound_access_tokens,
                     lifetimes,
                     backchannel_logout_uri,
                     backchannel_logout_session_required: self.backchannel_logout_session_required,

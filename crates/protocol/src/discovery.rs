@@ -82,6 +82,8 @@ pub struct ProviderMetadata {
     /// OIDC Back-Channel Logout 1.0 §2.1.
     pub backchannel_logout_supported: bool,
     pub backchannel_logout_session_supported: bool,
+    /// RFC 9449 §5.1: the algorithms DPoP proofs may be signed with.
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
     /// draft-ietf-oauth-client-id-metadata-document §5: omitted when off.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub client_id_metadata_document_supported: bool,
@@ -132,6 +134,7 @@ impl ProviderMetadata {
             authorization_response_iss_parameter_supported: caps.endpoints.authorization.is_some(),
             backchannel_logout_supported: caps.backchannel_logout,
             backchannel_logout_session_supported: caps.backchannel_logout,
+            dpop_signing_alg_values_supported: crate::dpop::ALGS.iter().map(|a| a.as_str()).collect(),
             client_id_metadata_document_supported: caps.client_id_metadata_documents,
         }
     }

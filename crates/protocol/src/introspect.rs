@@ -19,6 +19,8 @@ pub struct AccessTokenView {
     pub jti: String,
     pub iat: UnixTime,
     pub exp: UnixTime,
+    /// RFC 9449 §6.1: the DPoP key the token is bound to (`cnf.jkt`).
+    pub jkt: Option<String>,
 }
 
 /// RFC 9068 §4: a JWT access token is live when its `typ` is `at+jwt`, its issuer is ours, and
@@ -54,6 +56,7 @@ pub fn access_token_view(
         jti: s("jti")?,
         iat: claims.get("iat").and_then(Value::as_i64).unwrap_or(0),
         exp,
+        jkt: claims.get("cnf").and_then(|c| c.get("jkt")).and_then(Value::as_str).map(str::to_owned),
     })
 }
 
@@ -122,6 +125,9 @@ pub struct Introspection {
     pub iss: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// RFC 9449 §6.2: `{"jkt": ...}` for a DPoP-bound token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Value>,
 }
 
 impl Introspection {

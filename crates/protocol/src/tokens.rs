@@ -70,8 +70,17 @@ pub struct AccessTokenClaims<'a> {
     pub auth_time: Option<UnixTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<&'a str>,
+    /// RFC 9449 §6.1: the DPoP key the token is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation<'a>>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// RFC 7800 `cnf` with RFC 9449's `jkt`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Confirmation<'a> {
+    pub jkt: &'a str,
 }
 
 fn one_or_many<S: serde::Serializer>(aud: &&[String], s: S) -> Result<S::Ok, S::Error> {

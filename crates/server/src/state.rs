@@ -91,6 +91,7 @@ services! {
     backchannel: Backchannel,
     admin: Administration,
     registration: Registration,
+    dpop: gatehouse_core::dpop::DpopProofs,
 }
 
 impl FromRef<AppState> for Arc<dyn gatehouse_protocol::clock::Clock> {

@@ -16,7 +16,7 @@ pub const CLEANUP_LOCK: i64 = 0x0067_6174_6563_6c6e;
 const CODE_GRACE: i64 = 86_400;
 
 /// The tables a pass cleans, in [`CleanupReport`]'s order: table, key, condition on `$1`.
-const TABLES: [(&str, &str, &str); 11] = [
+const TABLES: [(&str, &str, &str); 12] = [
     ("interactions", "id_hash", "expires_at <= $1"),
     ("sessions", "id_hash", "expires_at <= $1"),
     ("session_clients", "sid", "created_at <= $1 AND sid NOT IN (SELECT sid FROM sessions)"),
@@ -28,6 +28,7 @@ const TABLES: [(&str, &str, &str); 11] = [
     ("signing_keys", "kid", "state = 'retired' AND retired_at <= $1"),
     ("throttle", "key", "expires_at <= $1"),
     ("activity", "bucket", "expires_at <= $1"),
+    ("dpop_proofs", "jti_key", "expires_at <= $1"),
 ];
 
 /// One batch of deletes per table.
@@ -61,6 +62,7 @@ fn report(counts: &[u64]) -> CleanupReport {
         keys: c(8),
         throttle: c(9),
         activity: c(10),
+        dpop_proofs: c(11),
     }
 }
 

@@ -69,6 +69,8 @@ pub(crate) struct CodeRecord {
     expires_at: UnixTime,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     resources: Vec<ResourceId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop_jkt: Option<String>,
 }
 
 impl From<&CodeGrant> for CodeRecord {
@@ -87,6 +89,7 @@ impl From<&CodeGrant> for CodeRecord {
             amr: g.amr.clone(),
             expires_at: g.expires_at,
             resources: g.resources.clone(),
+            dpop_jkt: g.dpop_jkt.clone(),
         }
     }
 }
@@ -109,6 +112,7 @@ impl TryFrom<CodeRecord> for CodeGrant {
             amr: r.amr,
             expires_at: r.expires_at,
             resources: r.resources,
+            dpop_jkt: r.dpop_jkt,
         })
     }
 }
@@ -127,6 +131,8 @@ pub(crate) struct RefreshRecord<'a> {
     family_expires_at: UnixTime,
     #[serde(default, skip_serializing_if = "<[ResourceId]>::is_empty")]
     resources: Cow<'a, [ResourceId]>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop_jkt: Option<Cow<'a, str>>,
 }
 
 impl<'a> From<&'a RefreshGrant> for RefreshRecord<'a> {
@@ -142,6 +148,7 @@ impl<'a> From<&'a RefreshGrant> for RefreshRecord<'a> {
             expires_at: g.expires_at,
             family_expires_at: g.family_expires_at,
             resources: Cow::Borrowed(&g.resources),
+            dpop_jkt: g.dpop_jkt.as_deref().map(Cow::Borrowed),
         }
     }
 }
@@ -159,6 +166,7 @@ impl From<RefreshRecord<'_>> for RefreshGrant {
             expires_at: r.expires_at,
             family_expires_at: r.family_expires_at,
             resources: r.resources.into_owned(),
+            dpop_jkt: r.dpop_jkt.map(Cow::into_owned),
         }
     }
 }
@@ -192,6 +200,8 @@ pub(crate) struct RequestRecord {
     ui_locales: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     resources: Vec<ResourceId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dpop_jkt: Option<String>,
 }
 
 fn response_mode(m: ResponseMode) -> String {
@@ -223,6 +233,7 @@ impl From<&AuthorizeRequest> for RequestRecord {
             code_challenge_method: r.code_challenge_method.map(pkce_method),
             ui_locales: r.ui_locales.clone(),
             resources: r.resources.clone(),
+            dpop_jkt: r.dpop_jkt.clone(),
         }
     }
 }
@@ -250,6 +261,7 @@ impl TryFrom<RequestRecord> for AuthorizeRequest {
             code_challenge: r.code_challenge,
             ui_locales: r.ui_locales,
             resources: r.resources,
+            dpop_jkt: r.dpop_jkt,
         })
     }
 }
@@ -308,6 +320,8 @@ pub(crate) struct ClientRecord {
     resources: Vec<ResourceId>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     default_resources: Vec<ResourceId>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    dpop_bound_access_tokens: bool,
     #[serde(default, skip_serializing_if = "LifetimesRecord::is_empty")]
     lifetimes: LifetimesRecord,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -337,6 +351,7 @@ impl From<&Client> for ClientRecord {
             introspection_audiences: c.introspection_audiences.clone(),
             resources: c.resources.clone(),
             default_resources: c.default_resources.clone(),
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
             lifetimes: LifetimesRecord {
                 authorization_code_ttl: l.authorization_code_ttl,
                 access_token_ttl: l.access_token_ttl,
@@ -375,6 +390,7 @@ impl ClientRecord {
             introspection_audiences: self.introspection_audiences,
             resources: self.resources,
             default_resources: self.default_resources,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             lifetimes: ClientLifetimes {
                 authorization_code_ttl: l.authorization_code_ttl,
                 access_token_ttl: l.access_token_ttl,

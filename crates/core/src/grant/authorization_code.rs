@@ -1,11 +1,13 @@
 //! RFC 6749 §4.1.3: redeeming a code. Single use, settled by the database; a replayed code
 //! revokes every token issued from it (RFC 6749 §4.1.2, RFC 9700 §4.2.4).
 
-use crate::grant::issue::{Issuing, Replay, UserGrant, active_user, plan, replayed, sign, target};
+use crate::grant::issue::{
+    Issuing, Replay, Requested, UserGrant, active_user, check_binding, plan, replayed, sign, target,
+};
 use crate::issuer::hash_token;
 use gatehouse_protocol::client::Client;
 use gatehouse_protocol::error::OAuthError;
-use gatehouse_protocol::resource::{self, ResourceId};
+use gatehouse_protocol::resource;
 use gatehouse_protocol::token::TokenResponse;
 use gatehouse_protocol::token::authorization_code;
 
@@ -15,7 +17,7 @@ pub async fn handle(
     code: &str,
     redirect_uri: Option<&str>,
     code_verifier: Option<&str>,
-    resources: &[ResourceId],
+    ask: Requested<'_>,
 ) -> Result<TokenResponse, OAuthError> {
     let now = core.now();
     let code_hash = hash_token(code);
@@ -26,7 +28,8 @@ pub async fn handle(
     // A request that fails validation changes nothing: the code stays redeemable by its client.
     let grant = found.grant;
     authorization_code::validate(client, &grant, redirect_uri, code_verifier, now)?;
-    let narrowed = resource::narrow(resources, &grant.resources)?;
+    check_binding(grant.dpop_jkt.as_deref(), ask.dpop_jkt)?;
+    let narrowed = resource::narrow(ask.resources, &grant.resources)?;
     let (scope, audience) = target(core, &grant.scope, &narrowed)?;
     let user = active_user(core, &grant.sub).await?;
     let g = UserGrant {
@@ -35,6 +38,7 @@ pub async fn handle(
         scope,
         audience,
         resources: grant.resources.clone(),
+        dpop_jkt: ask.dpop_jkt.map(str::to_owned),
         auth_time: grant.auth_time,
         sid: grant.sid.clone(),
         amr: grant.amr.clone(),

@@ -2,19 +2,19 @@
 //! decides, `slow_down` (and a longer interval) when polled too fast, `access_denied`,
 //! `expired_token`; tokens exactly once.
 
-use crate::grant::issue::{Issuing, UserGrant, active_user, issue_for_user, target};
+use crate::grant::issue::{Issuing, Requested, UserGrant, active_user, issue_for_user, target};
 use crate::issuer::hash_token;
 use gatehouse_protocol::client::Client;
 use gatehouse_protocol::device;
 use gatehouse_protocol::error::OAuthError;
-use gatehouse_protocol::resource::{self, ResourceId};
+use gatehouse_protocol::resource;
 use gatehouse_protocol::token::TokenResponse;
 
 pub async fn handle(
     core: &Issuing,
     client: &Client,
     device_code: &str,
-    resources: &[ResourceId],
+    ask: Requested<'_>,
 ) -> Result<TokenResponse, OAuthError> {
     let now = core.now();
     let hash = hash_token(device_code);
@@ -22,7 +22,7 @@ pub async fn handle(
         core.store.poll_device(&hash, now).await?.ok_or(OAuthError::InvalidGrant("the device code is invalid"))?;
     device::poll(&rec.status, rec.client_id == client.id.as_str(), rec.expires_at, rec.polled_too_fast, now)?;
     // Checked before the code is spent: a request for a resource never granted changes nothing.
-    let narrowed = resource::narrow(resources, &rec.resources)?;
+    let narrowed = resource::narrow(ask.resources, &rec.resources)?;
     if !core.store.redeem_device(&hash, now).await? {
         return Err(OAuthError::InvalidGrant("the device code has already been used"));
     }
@@ -35,6 +35,7 @@ pub async fn handle(
         scope,
         audience,
         resources: rec.resources,
+        dpop_jkt: ask.dpop_jkt.map(str::to_owned),
         auth_time: approval.auth_time,
         sid: approval.sid,
         amr: approval.amr,

@@ -33,11 +33,29 @@ pub(crate) fn internal(e: impl std::fmt::Display) -> OAuthError {
     OAuthError::Server(InternalError::new(e.to_string()))
 }
 
-/// What a token request asks beyond its grant: a scope, resources (RFC 8707).
+/// What a token request asks beyond its grant: a scope, resources (RFC 8707), and the DPoP
+/// key its proof was signed with (RFC 9449), to bind the tokens to.
 #[derive(Clone, Copy)]
 pub struct Requested<'a> {
     pub scope: Option<&'a ScopeSet>,
     pub resources: &'a [ResourceId],
+    pub dpop_jkt: Option<&'a str>,
+}
+
+/// `token_type` of the answer: `DPoP` for bound tokens (RFC 9449 §5).
+pub fn token_type(jkt: Option<&str>) -> &'static str {
+    if jkt.is_some() { "DPoP" } else { "Bearer" }
+}
+
+/// A grant bound to a DPoP key (a code by `dpop_jkt`, a public client's refresh token) may only
+/// be used with a proof by that key (RFC 9449 §5.0, §10).
+pub fn check_binding(bound: Option<&str>, presented: Option<&str>) -> Result<(), OAuthError> {
+    match (bound, presented) {
+        (Some(b), Some(p)) if b == p => Ok(()),
+        (Some(_), Some(_)) => Err(OAuthError::InvalidDpopProof("the grant is bound to another DPoP key")),
+        (Some(_), None) => Err(OAuthError::InvalidDpopProof("the grant is bound to a DPoP key: send a proof")),
+        (None, _) => Ok(()),
+    }
 }
 
 /// This token's scope and audience (RFC 8707): `scope` without the scopes of resources outside
@@ -58,6 +76,9 @@ pub struct UserGrant<'a> {
     pub audience: Audience,
     /// The resources of the whole grant, which the refresh token keeps (RFC 8707 §2.2).
     pub resources: Vec<ResourceId>,
+    /// The DPoP key of this request's proof: the access token is bound to it, and so is a
+    /// public client's refresh token.
+    pub dpop_jkt: Option<String>,
     /// The scope the refresh token keeps: the original grant's, even when a refresh narrowed
     /// `scope` (RFC 6749 §6: the new refresh token has the same scope as the old).
     pub grant_scope: ScopeSet,
@@ -165,6 +186,9 @@ pub fn plan_with(
         expires_at: (now + lt.refresh_idle).min(family_expires_at),
         family_expires_at,
         resources: g.resources.clone(),
+        // RFC 9449 §5.0: a public client's refresh tokens are bound to its key; a confidential
+        // client's are bound to its credentials already.
+        dpop_jkt: g.dpop_jkt.clone().filter(|_| client.is_public()),
     };
     let row = NewRefresh { token_hash: hash_token(&rt), grant, access_token: Some(access_token.clone()) };
     Ok(Planned { access_token, refresh: Some((rt, row)) })
@@ -178,7 +202,13 @@ pub fn sign(
     planned: Planned,
     now: UnixTime,
 ) -> Result<TokenResponse, OAuthError> {
-    let subject = Subject { sub: &g.user.sub, user: Some(g.user), auth_time: Some(g.auth_time), sid: Some(&g.sid) };
+    let subject = Subject {
+        sub: &g.user.sub,
+        user: Some(g.user),
+        auth_time: Some(g.auth_time),
+        sid: Some(&g.sid),
+        jkt: g.dpop_jkt.as_deref(),
+    };
     let (access_token, _) =
         core.tokens.access_token_as(client, &subject, &g.scope, &g.audience, now, planned.access_token)?;
     let id_token = if g.scope.contains("openid") {
@@ -198,7 +228,7 @@ pub fn sign(
     };
     Ok(TokenResponse {
         access_token,
-        token_type: "Bearer",
+        token_type: token_type(g.dpop_jkt.as_deref()),
         expires_in: core.tokens.access_token_ttl(client, &g.audience),
         refresh_token: planned.refresh.map(|(rt, _)| rt),
         id_token,

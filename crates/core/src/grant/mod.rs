@@ -38,12 +38,17 @@ impl Grants {
         client: &Client,
         request: TokenRequest,
         resources: &[ResourceId],
+        dpop_jkt: Option<&str>,
         peer: IpAddr,
     ) -> Result<TokenResponse, OAuthError> {
         let grant = request.grant_type();
         check_grant_allowed(client, grant)?;
+        // RFC 9449 §5.2: a client registered with dpop_bound_access_tokens always proves.
+        if client.dpop_bound_access_tokens && dpop_jkt.is_none() {
+            return Err(OAuthError::InvalidDpopProof("this client must send a DPoP proof"));
+        }
         let core = &self.issuing;
-        let ask = |scope| Requested { scope, resources };
+        let ask = |scope| Requested { scope, resources, dpop_jkt };
         let response = match request {
             TokenRequest::ClientCredentials { scope } => client_credentials::handle(core, client, ask(scope.as_ref()))?,
             TokenRequest::Password { username, password, scope } => {
@@ -52,13 +57,13 @@ impl Grants {
             }
             TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
                 let (uri, verifier) = (redirect_uri.as_deref(), code_verifier.as_deref());
-                authorization_code::handle(core, client, &code, uri, verifier, resources).await?
+                authorization_code::handle(core, client, &code, uri, verifier, ask(None)).await?
             }
             TokenRequest::RefreshToken { refresh_token, scope } => {
                 refresh_token::handle(core, client, &refresh_token, ask(scope.as_ref())).await?
             }
             TokenRequest::DeviceCode { device_code } => {
-                device_code::handle(core, client, &device_code, resources).await?
+                device_code::handle(core, client, &device_code, ask(None)).await?
             }
         };
         self.metrics.token_issued(grant);
@@ -76,8 +81,9 @@ impl Grants {
     ) -> Result<TokenResponse, OAuthError> {
         let grant = gatehouse_protocol::grant::GrantType::AuthorizationCode;
         check_grant_allowed(client, grant)?;
+        let console = Requested { scope: None, resources: &[], dpop_jkt: None };
         let response =
-            authorization_code::handle(&self.issuing, client, code, Some(redirect_uri), Some(code_verifier), &[])
+            authorization_code::handle(&self.issuing, client, code, Some(redirect_uri), Some(code_verifier), console)
                 .await?;
         self.metrics.token_issued(grant);
         Ok(response)

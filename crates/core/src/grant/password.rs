@@ -38,6 +38,7 @@ pub async fn handle(
         scope,
         audience,
         resources,
+        dpop_jkt: requested.dpop_jkt.map(str::to_owned),
         auth_time: core.now(),
         sid: core.tokens.random(16),
         amr: vec!["pwd".into()],

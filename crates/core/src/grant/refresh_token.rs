@@ -13,13 +13,14 @@
 //! family as before.
 
 use crate::grant::issue::{
-    Issuing, Planned, Replay, Requested, UserGrant, active_user, internal, plan_with, replayed, sign, target,
+    Issuing, Planned, Replay, Requested, UserGrant, active_user, check_binding, internal, plan_with, replayed, sign,
+    target,
 };
 use crate::issuer::hash_token;
 use gatehouse_protocol::client::Client;
 use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::error::OAuthError;
-use gatehouse_protocol::resource::{self, ResourceId};
+use gatehouse_protocol::resource;
 use gatehouse_protocol::scope::ScopeSet;
 use gatehouse_protocol::token::TokenResponse;
 use gatehouse_protocol::token::refresh_token::{self, RefreshGrant};
@@ -52,7 +53,7 @@ pub async fn handle(
     // not granted) changes nothing.
     let scope = refresh_token::validate(client, &grant, ask.scope, now)?;
     let user = active_user(core, &grant.sub).await?;
-    let g = user_grant(core, &user, &grant, scope, ask.resources)?;
+    let g = user_grant(core, &user, &grant, scope, &ask)?;
     // One write retires the token and stores its successor; losing a race to a concurrent
     // rotation of the same token makes this a repeat of it (a retry or a replay).
     let planned = plan_with(core, client, &g, now, core.tokens.refresh_successor(token))?;
@@ -69,16 +70,17 @@ pub async fn handle(
     sign(core, client, &g, planned, now)
 }
 
-/// What a refresh of `grant` establishes, `scope` being what this request gets and `resources`
-/// what it asks of the granted resources (all of them when none).
+/// What a refresh of `grant` establishes, `scope` being what this request gets and `ask` what
+/// it asks of the granted resources (all of them when none) and the key it proves.
 fn user_grant<'a>(
     core: &Issuing,
     user: &'a User,
     grant: &RefreshGrant,
     scope: ScopeSet,
-    resources: &[ResourceId],
+    ask: &Requested<'_>,
 ) -> Result<UserGrant<'a>, OAuthError> {
-    let narrowed = resource::narrow(resources, &grant.resources)?;
+    check_binding(grant.dpop_jkt.as_deref(), ask.dpop_jkt)?;
+    let narrowed = resource::narrow(ask.resources, &grant.resources)?;
     let (scope, audience) = target(core, &scope, &narrowed)?;
     Ok(UserGrant {
         user,
@@ -86,6 +88,7 @@ fn user_grant<'a>(
         scope,
         audience,
         resources: grant.resources.clone(),
+        dpop_jkt: ask.dpop_jkt.map(str::to_owned),
         auth_time: grant.auth_time,
         sid: grant.sid.clone(),
         amr: grant.amr.clone(),
@@ -139,7 +142,7 @@ async fn retry(
     let grant = next.grant;
     let scope = refresh_token::validate(client, &grant, ask.scope, now)?;
     let user = active_user(core, &grant.sub).await?;
-    let g = user_grant(core, &user, &grant, scope, ask.resources)?;
+    let g = user_grant(core, &user, &grant, scope, ask)?;
     let access_token = core.tokens.access_token_id(client, &g.audience, now);
     if !core.store.reissue_access_token(&successor_hash, &access_token, now).await? {
         return Ok(None);

@@ -72,6 +72,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             amr: vec!["pwd".to_owned()],
             expires_at,
             resources: Vec::new(),
+            dpop_jkt: None,
         };
         store.insert_code(&hash_token(&code), &grant).await?;
         writeln!(out, "{code}")?;

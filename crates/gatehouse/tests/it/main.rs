@@ -16,6 +16,7 @@ mod console;
 mod crash;
 mod device;
 mod discovery;
+mod dpop;
 mod first_minutes;
 mod fuzz;
 mod health;

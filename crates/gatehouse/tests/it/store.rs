@@ -330,6 +330,7 @@ fn code_grant(grant_id: &str, expires_at: i64) -> gatehouse_protocol::token::aut
         amr: vec!["pwd".into()],
         expires_at,
         resources: vec![],
+        dpop_jkt: None,
     }
 }
 
@@ -353,6 +354,7 @@ fn authorize_request() -> gatehouse_protocol::authorize::AuthorizeRequest {
         code_challenge_method: None,
         ui_locales: None,
         resources: vec![],
+        dpop_jkt: None,
     }
 }
 
@@ -370,6 +372,7 @@ fn refresh_row(hash: &str, family: &str, expires_at: i64) -> gatehouse_store::Ne
             expires_at,
             family_expires_at: expires_at,
             resources: vec![],
+            dpop_jkt: None,
         },
         access_token: Some(gatehouse_store::IssuedAccessToken { jti: format!("jti-of-{hash}"), expires_at }),
     }

@@ -26,6 +26,9 @@ pub struct CodeGrant {
     pub expires_at: UnixTime,
     /// The resources (RFC 8707) the authorization request was granted for.
     pub resources: Vec<ResourceId>,
+    /// `dpop_jkt` of the authorization request (RFC 9449 §10): the key the code must be
+    /// redeemed with.
+    pub dpop_jkt: Option<String>,
 }
 
 /// Checks a fresh (not yet redeemed) code against the request.

@@ -25,6 +25,8 @@ pub struct RefreshGrant {
     pub family_expires_at: UnixTime,
     /// The resources (RFC 8707) of the original grant; a refresh may narrow to some of them.
     pub resources: Vec<ResourceId>,
+    /// The DPoP key a public client's refresh token is bound to (RFC 9449 §5.0).
+    pub dpop_jkt: Option<String>,
 }
 
 pub fn validate(

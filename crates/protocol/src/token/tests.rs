@@ -98,6 +98,7 @@ fn code(challenge: Option<&str>) -> authorization_code::CodeGrant {
         amr: vec!["pwd".into()],
         expires_at: 100,
         resources: vec![],
+        dpop_jkt: None,
     }
 }
 
@@ -142,6 +143,7 @@ fn refresh_rules() {
         expires_at: 100,
         family_expires_at: 200,
         resources: vec![],
+        dpop_jkt: None,
     };
     assert_eq!(validate(&c, &g, None, 10).unwrap(), g.scope);
     assert_eq!(validate(&c, &g, Some(&scopes("openid")), 10).unwrap(), scopes("openid"));

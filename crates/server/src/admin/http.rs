@@ -286,6 +286,11 @@ async fn authority(tokens: &TokenLifecycle, store: &dyn Store, token: &str) -> R
             e => internal(&e),
         })?
         .ok_or_else(invalid)?;
+    // DPoP-bound tokens need a proof, which the admin API does not take: refused, never
+    // accepted as bearer tokens.
+    if view.jkt.is_some() {
+        return Err(invalid());
+    }
     let id = ClientId::parse(&view.client_id).map_err(|_| invalid())?;
     let client = store.get_client(&id).await?.ok_or_else(invalid)?;
     let holds = |scope| view.scope.contains(scope) && client.scopes.contains(scope);

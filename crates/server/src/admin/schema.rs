@@ -84,6 +84,10 @@ pub struct ClientSpecDoc {
     /// empty, the issuer (Gatehouse's own userinfo and admin API).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub default_resources: Vec<String>,
+    /// RFC 9449: every token request of this client must carry a DPoP proof, so all its
+    /// access tokens are bound to its key (`token_type` `DPoP`).
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
     /// Authorization code lifetime in seconds; the server-wide `[tokens]` one when absent.
     #[schema(minimum = 1, maximum = 31_622_400)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -168,6 +172,9 @@ pub struct ClientDoc {
     /// The audience of its tokens when a request names no `resource`; empty: the issuer.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub default_resources: Vec<String>,
+    /// RFC 9449: its token requests must carry DPoP proofs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens: bool,
     /// Lifetimes (seconds) overriding the server's for this client.
     #[serde(default, skip_serializing_if = "is_default")]
     pub lifetimes: ClientLifetimesDoc,

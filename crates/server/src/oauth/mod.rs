@@ -1,6 +1,7 @@
 //! The OAuth 2.0 and OpenID Connect endpoints clients call: one file each.
 
 pub mod device_authorization;
+pub mod dpop;
 pub mod introspect;
 pub mod metadata;
 pub mod protected_resource;

@@ -1,19 +1,30 @@
 //! `/userinfo` (OIDC Core §5.3): GET or POST, the access token in the `Authorization: Bearer`
 //! header or (POST) the `access_token` form field (RFC 6750 §2.1, §2.2). A missing, expired,
 //! revoked or forged token is 401 with `WWW-Authenticate: Bearer error="invalid_token"`
-//! (RFC 6750 §3.1). The claims are `gatehouse_core::lifecycle`'s.
+//! (RFC 6750 §3.1). A DPoP-bound token comes as `Authorization: DPoP` with a proof of its key
+//! over this request and the token (RFC 9449 §7); its errors carry a `DPoP` challenge. The
+//! claims are `gatehouse_core::lifecycle`'s.
 
 use crate::error::ApiError;
 use crate::extract::client_form;
+use crate::oauth::dpop;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
+use gatehouse_core::dpop::DpopProofs;
 use gatehouse_core::lifecycle::TokenLifecycle;
 use gatehouse_protocol::error::OAuthError;
 use serde_json::Value;
 use std::sync::Arc;
+
+/// `Authorization: DPoP <token>` (RFC 9449 §7.1).
+fn dpop_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("dpop").then(|| token.trim())
+}
 
 fn bearer(method: &Method, headers: &HeaderMap, body: &Bytes) -> Result<String, OAuthError> {
     let from_header = crate::web::bearer_token(headers);
@@ -35,11 +46,28 @@ fn bearer(method: &Method, headers: &HeaderMap, body: &Bytes) -> Result<String, 
 
 pub async fn userinfo(
     State(tokens): State<Arc<TokenLifecycle>>,
+    State(proofs): State<Arc<DpopProofs>>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, ApiError> {
-    let token = bearer(&method, &headers, &body)?;
-    let claims = tokens.userinfo(&token).await?;
-    Ok(Json(Value::Object(claims)).into_response())
+) -> Response {
+    if let Some(token) = dpop_token(&headers) {
+        let answer = async {
+            let proof = dpop::proof(&headers)?.ok_or(OAuthError::InvalidDpopProof("a DPoP proof is required"))?;
+            let jkt = proofs.check(proof, method.as_str(), "/userinfo", Some(token)).await?.jkt;
+            tokens.userinfo(token, Some(&jkt)).await
+        };
+        return match answer.await {
+            Ok(claims) => dpop::with_nonce(Json(Value::Object(claims)).into_response(), proofs.nonce()),
+            Err(e) => dpop::resource_error(e, proofs.nonce()),
+        };
+    }
+    let answer = async {
+        let token = bearer(&method, &headers, &body)?;
+        tokens.userinfo(&token, None).await
+    };
+    match answer.await {
+        Ok(claims) => Json(Value::Object(claims)).into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
 }
