@@ -58,6 +58,32 @@ test('public SPA: authorization code + PKCE, refresh with rotation', async () =>
   await assert.rejects(oidc.refreshTokenGrant(config, next.refresh_token), (e) => e.error === 'invalid_grant');
 });
 
+test('DPoP (RFC 9449): a DPoP-requiring public client, token, refresh and userinfo bound to its key', async () => {
+  const config = await configure('dpop-spa', oidc.None());
+  const DPoP = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair('ES256'));
+  const verifier = oidc.randomPKCECodeVerifier();
+  const url = oidc.buildAuthorizationUrl(config, {
+    redirect_uri: 'http://127.0.0.1:5174/cb', scope: 'openid offline_access',
+    code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+  });
+  const callback = await new Browser().signIn(url.href, 'alice', 'alice-password');
+  // The server wants nonces: the library learns one from use_dpop_nonce and retries.
+  const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, idTokenExpected: true }, undefined, { DPoP });
+  assert.equal(tokens.token_type.toLowerCase(), 'dpop');
+  const sub = tokens.claims().sub;
+  const info = await oidc.fetchUserInfo(config, tokens.access_token, sub, { DPoP });
+  assert.equal(info.sub, sub);
+  const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token, undefined, { DPoP });
+  assert.equal(refreshed.token_type.toLowerCase(), 'dpop');
+  assert.equal((await oidc.fetchUserInfo(config, refreshed.access_token, sub, { DPoP })).sub, sub);
+  // Another key cannot use the refresh token, nor the access token.
+  const other = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair('ES256'));
+  await assert.rejects(oidc.refreshTokenGrant(config, refreshed.refresh_token, undefined, { DPoP: other }), (e) => e.error === 'invalid_dpop_proof');
+  await assert.rejects(oidc.fetchUserInfo(config, refreshed.access_token, sub, { DPoP: other }));
+  // Nor can it be used as a bearer token.
+  await assert.rejects(oidc.fetchUserInfo(config, refreshed.access_token, sub));
+});
+
 test('confidential client, client_secret_basic: code flow, userinfo', async () => {
   const config = await configure('webapp', oidc.ClientSecretBasic('webapp-secret'));
   const tokens = await codeFlow(config, { redirect_uri: 'http://127.0.0.1:3000/callback', scope: 'openid email roles offline_access' });

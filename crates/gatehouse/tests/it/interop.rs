@@ -46,6 +46,17 @@ async fn run(mut cmd: Command, what: &str) {
     );
 }
 
+/// A public client that must use DPoP (RFC 9449), for openid-client's DPoP test.
+const DPOP_CLIENT: &str = r#"
+[[clients]]
+client_id = "dpop-spa"
+scope = "openid offline_access"
+grants = ["authorization_code", "refresh_token"]
+redirect_uris = ["http://127.0.0.1:5174/cb"]
+dpop_bound_access_tokens = true
+first_party = true
+"#;
+
 #[tokio::test]
 async fn openid_client_node() {
     let dir = interop_dir("node");
@@ -59,7 +70,7 @@ async fn openid_client_node() {
     // A 1 s device polling interval keeps the library's own polling quick.
     let registration = "registration-initial-token-0123456789";
     let cfg = format!(
-        "[tokens]\ndevice_poll_interval = 1\n[registration]\nenabled = true\ninitial_access_token = \"{registration}\"\nallowed_scopes = \"openid profile roles\"\n{}",
+        "[tokens]\ndevice_poll_interval = 1\n[dpop]\nrequire_nonce = true\n[registration]\nenabled = true\ninitial_access_token = \"{registration}\"\nallowed_scopes = \"openid profile roles\"\n{}\n{DPOP_CLIENT}",
         crate::admin::config()
     );
     let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
