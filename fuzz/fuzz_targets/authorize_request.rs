@@ -4,6 +4,7 @@
 use gatehouse_protocol::authorize::{error_response_mode, resolve_target, validate};
 use gatehouse_protocol::client::{Client, ClientSpec};
 use gatehouse_protocol::params::Params;
+use gatehouse_protocol::resource::{ResourceDefinition, ResourceSpec};
 use libfuzzer_sys::fuzz_target;
 use std::sync::LazyLock;
 
@@ -18,12 +19,18 @@ static CLIENT: LazyLock<Option<Client>> = LazyLock::new(|| {
     spec.validate(&|_| true).ok().map(|v| v.client)
 });
 
+/// One resource server, so `resource` values take both paths (known and unknown).
+static RESOURCES: LazyLock<Vec<ResourceDefinition>> = LazyLock::new(|| {
+    let spec = ResourceSpec { identifier: "https://api.example".into(), any_client: true, ..Default::default() };
+    spec.validate(&|_| true).into_iter().collect()
+});
+
 fuzz_target!(|data: &[u8]| {
     let Some(client) = CLIENT.as_ref() else { return };
     let Ok(params) = Params::parse(data) else { return };
     let _ = error_response_mode(&params);
     if let Ok(uri) = resolve_target(client, &params) {
         // Some scope names known, others not: both paths of the scope rule.
-        let _ = validate(client, uri, &params, &|s| s != "unknown");
+        let _ = validate(client, uri, &params, &|s| s != "unknown", &RESOURCES);
     }
 });

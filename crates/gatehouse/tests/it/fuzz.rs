@@ -1,5 +1,6 @@
 //! The `cargo fuzz` targets in `fuzz/` (authorize and token request parsing, client
-//! authentication headers, incoming JWS, the config loader) run for a bounded time each from
+//! authentication headers, incoming JWS, the config loader, DPoP proofs, client ID metadata
+//! documents) run for a bounded time each from
 //! their seeds; any crash fails the test and leaves the input in `fuzz/artifacts/`.
 //!
 //! Needs `cargo install cargo-fuzz` (`./test` does it); without it the test is recorded as skipped
@@ -9,7 +10,15 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-const TARGETS: [&str; 5] = ["authorize_request", "token_request", "client_auth_header", "jws", "config"];
+const TARGETS: [&str; 7] = [
+    "authorize_request",
+    "token_request",
+    "client_auth_header",
+    "jws",
+    "config",
+    "dpop_proof",
+    "client_metadata_document",
+];
 /// Seconds per target: long enough to explore past the seeds, short enough for every CI run.
 const SECONDS: &str = "15";
 
