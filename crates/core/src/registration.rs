@@ -47,6 +47,9 @@ pub struct Metadata {
     backchannel_logout_session_required: bool,
     #[serde(default)]
     application_type: Option<String>,
+    /// RFC 9449 §5.2: the client will always use DPoP.
+    #[serde(default)]
+    dpop_bound_access_tokens: bool,
 }
 
 /// Why a registration request was refused (RFC 7591 §3.2.2, RFC 6750 §3.1).
@@ -240,6 +243,7 @@ impl Registration {
             id_token_signed_response_alg: m.id_token_signed_response_alg,
             backchannel_logout_uri: m.backchannel_logout_uri,
             backchannel_logout_session_required: m.backchannel_logout_session_required,
+            dpop_bound_access_tokens: m.dpop_bound_access_tokens,
             ..Default::default()
         })
     }

@@ -125,6 +125,7 @@ pub fn client_from_document(
         redirect_uris,
         token_endpoint_auth_method: Some("none".to_owned()),
         application_type,
+        dpop_bound_access_tokens: doc.get("dpop_bound_access_tokens").and_then(Value::as_bool).unwrap_or(false),
         ..Default::default()
     };
     let valid = spec.validate(known)?;

@@ -225,3 +225,27 @@ async fn application_types_refusals_that_name_their_field_and_no_offline_access_
     assert!(d.starts_with("response_types"), "{d}");
     assert!(d.contains("allowed grant_types") && d.contains("allowed response_types: code"), "{d}");
 }
+
+/// RFC 9449 §5.2: a client registered with `dpop_bound_access_tokens` must prove at /token.
+#[tokio::test]
+async fn a_client_may_register_as_always_using_dpop() {
+    let s = TestServer::start(&config(), TestDb::sqlite()).await.unwrap();
+    let (st, c) = register(
+        &s,
+        Some(INITIAL),
+        json!({"grant_types": ["client_credentials"], "scope": "roles", "dpop_bound_access_tokens": true}),
+    )
+    .await;
+    assert_eq!(st, 201, "{c}");
+    assert_eq!(c["dpop_bound_access_tokens"], true);
+    let r = s
+        .http
+        .post(s.url("/token"))
+        .basic_auth(c["client_id"].as_str().unwrap(), c["client_secret"].as_str())
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["error"], "invalid_dpop_proof");
+}

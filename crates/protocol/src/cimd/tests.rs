@@ -59,6 +59,10 @@ fn a_document_becomes_a_public_client() {
     doc["grant_types"] = json!(["authorization_code", "refresh_token"]);
     let c = client(doc).unwrap();
     assert_eq!(c.scopes.to_string(), "mcp:tools openid", "narrowed to what such clients may have");
+    assert!(!c.dpop_bound_access_tokens);
+    let mut doc = base();
+    doc["dpop_bound_access_tokens"] = json!(true);
+    assert!(client(doc).unwrap().dpop_bound_access_tokens, "RFC 9449 §5.2 metadata is honoured");
 }
 
 #[test]
