@@ -15,6 +15,7 @@ pub enum Change {
     User(String),
     /// An access token revoked (by `jti`), or `None`: some tokens, not known which.
     Revoked(Option<String>),
+    /// The catalog: scopes or resource servers.
     Scopes,
     Keys,
     /// Notifications may have been missed (the listener reconnected): assume anything changed.
