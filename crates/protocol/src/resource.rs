@@ -194,7 +194,7 @@ pub fn resolve(
 /// The resources a token from an existing grant targets (a code's redemption, a refresh): the
 /// requested ones, each among those `granted` (RFC 8707 §2.2); without any, all of them.
 pub fn narrow(requested: &[ResourceId], granted: &[ResourceId]) -> Result<Vec<ResourceId>, OAuthError> {
-    if let Some(_missing) = requested.iter().find(|r| !granted.contains(r)) {
+    if requested.iter().any(|r| !granted.contains(r)) {
         return Err(OAuthError::InvalidTarget("the requested resource was not granted"));
     }
     Ok(if requested.is_empty() { granted.to_vec() } else { requested.to_vec() })
