@@ -253,12 +253,18 @@ pub fn allow_form_redirect(r: &mut Response, target: &str) {
     }
 }
 
-/// The token of an `Authorization: Bearer ...` header (RFC 6750 §2.1; the scheme name is
-/// case-insensitive, RFC 7235 §2.1), trimmed; `None` without such a header.
+/// The token of an `Authorization: Bearer ...` header (RFC 6750 §2.1), trimmed; `None`
+/// without such a header.
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    authorization_token(headers, "bearer")
+}
+
+/// The credentials of an `Authorization` header with `scheme` (`bearer`, `dpop`; the scheme
+/// name is case-insensitive, RFC 7235 §2.1), trimmed.
+pub fn authorization_token<'a>(headers: &'a HeaderMap, scheme: &str) -> Option<&'a str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    let (given, token) = value.split_once(' ')?;
+    given.eq_ignore_ascii_case(scheme).then(|| token.trim())
 }
 
 /// A cookie's value from the request headers.

@@ -16,7 +16,6 @@ mod scopes;
 mod users;
 
 pub use clients::ClientView;
-pub use resources::ResourceView;
 pub use scopes::ScopeView;
 pub use users::UserView;
 

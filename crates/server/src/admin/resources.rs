@@ -12,49 +12,23 @@ use gatehouse_core::admin::Administration;
 use gatehouse_protocol::resource::{ResourceDefinition, ResourceSpec};
 use std::sync::Arc;
 
-/// A resource server, in its config-file form.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-pub struct ResourceView {
-    pub identifier: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    pub scopes: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub access_token_ttl: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub access_token_signing_alg: Option<String>,
-    pub any_client: bool,
-}
-
-impl From<&ResourceDefinition> for ResourceView {
-    fn from(d: &ResourceDefinition) -> Self {
-        let s = d.to_spec();
-        Self {
-            identifier: s.identifier,
-            name: s.name,
-            scopes: s.scopes,
-            access_token_ttl: s.access_token_ttl,
-            access_token_signing_alg: s.access_token_signing_alg,
-            any_client: s.any_client,
-        }
-    }
-}
-
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct ResourceList {
-    pub items: Vec<ResourceView>,
+    /// Each in its config-file form.
+    #[schema(value_type = Vec<ResourceSpecDoc>)]
+    pub items: Vec<ResourceSpec>,
 }
 
 /// Every resource server, by identifier.
 #[utoipa::path(get, path = "/admin/v1/resources", tag = "resources", responses((status = 200, body = ResourceList)))]
 pub async fn list_resources(caller: Caller, State(ops): State<Arc<Administration>>) -> Result<Response, Problem> {
     let all = ops.as_actor(caller.actor.clone()).resources().await?;
-    Ok(json(StatusCode::OK, &ResourceList { items: all.iter().map(ResourceView::from).collect() }))
+    Ok(json(StatusCode::OK, &ResourceList { items: all.iter().map(ResourceDefinition::to_spec).collect() }))
 }
 
 /// Define a resource server.
 #[utoipa::path(post, path = "/admin/v1/resources", tag = "resources", request_body = ResourceSpecDoc,
-    responses((status = 201, body = ResourceView), (status = 409, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = ResourceSpecDoc), (status = 409, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_resource(
     caller: Caller,
     State(ops): State<Arc<Administration>>,
@@ -62,26 +36,26 @@ pub async fn create_resource(
 ) -> Result<Response, Problem> {
     let def = ops.as_actor(caller.actor.clone()).create_resource(&spec).await?;
     ops.reload_scopes().await?;
-    Ok(json(StatusCode::CREATED, &ResourceView::from(&def)))
+    Ok(json(StatusCode::CREATED, &def.to_spec()))
 }
 
 /// Read a resource server.
 #[utoipa::path(get, path = "/admin/v1/resources/{identifier}", tag = "resources",
     params(("identifier" = String, Path, description = "The identifier, percent-encoded")),
-    responses((status = 200, body = ResourceView)))]
+    responses((status = 200, body = ResourceSpecDoc)))]
 pub async fn get_resource(
     caller: Caller,
     State(ops): State<Arc<Administration>>,
     Segments(identifier): Segments<String>,
 ) -> Result<Response, Problem> {
     let def = ops.as_actor(caller.actor.clone()).resource(&identifier).await?;
-    Ok(json(StatusCode::OK, &ResourceView::from(&def)))
+    Ok(json(StatusCode::OK, &def.to_spec()))
 }
 
 /// Replace a resource server.
 #[utoipa::path(put, path = "/admin/v1/resources/{identifier}", tag = "resources", request_body = ResourceSpecDoc,
     params(("identifier" = String, Path, description = "The identifier, percent-encoded")),
-    responses((status = 200, body = ResourceView)))]
+    responses((status = 200, body = ResourceSpecDoc)))]
 pub async fn put_resource(
     caller: Caller,
     State(ops): State<Arc<Administration>>,
@@ -90,7 +64,7 @@ pub async fn put_resource(
 ) -> Result<Response, Problem> {
     let def = ops.as_actor(caller.actor.clone()).update_resource(&identifier, &spec).await?;
     ops.reload_scopes().await?;
-    Ok(json(StatusCode::OK, &ResourceView::from(&def)))
+    Ok(json(StatusCode::OK, &def.to_spec()))
 }
 
 /// Delete a resource server no client lists any more.

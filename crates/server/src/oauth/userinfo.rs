@@ -19,13 +19,6 @@ use gatehouse_protocol::error::OAuthError;
 use serde_json::Value;
 use std::sync::Arc;
 
-/// `Authorization: DPoP <token>` (RFC 9449 §7.1).
-fn dpop_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("dpop").then(|| token.trim())
-}
-
 fn bearer(method: &Method, headers: &HeaderMap, body: &Bytes) -> Result<String, OAuthError> {
     let from_header = crate::web::bearer_token(headers);
     let from_form = if *method == Method::POST && !body.is_empty() {
@@ -51,7 +44,8 @@ pub async fn userinfo(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(token) = dpop_token(&headers) {
+    // RFC 9449 §7.1: `Authorization: DPoP <token>`.
+    if let Some(token) = crate::web::authorization_token(&headers, "dpop") {
         let answer = async {
             let proof = dpop::proof(&headers)?.ok_or(OAuthError::InvalidDpopProof("a DPoP proof is required"))?;
             let jkt = proofs.check(proof, method.as_str(), "/userinfo", Some(token)).await?.jkt;
