@@ -160,8 +160,8 @@ impl Admin<'_> {
 
     /// Validates a spec as the config file does. The secret: a given `client_secret` is hashed
     /// with argon2id, a given `client_secret_hash` kept, and otherwise a client that is not
-    /// public (`token_endpoint_auth_method` other than `none`, as in RFC 7591 §2) gets a
-    /// generated one, or keeps `keep` (its current hash) when there is one.
+    /// public (`token_endpoint_auth_method` other than `none`, as in RFC 7591 §2) and does not
+    /// authenticate with its keys (`private_key_jwt`) gets a generated one, or keeps `keep` (its current hash) when there is one.
     async fn validate_client(
         &self,
         spec: &ClientSpec,
@@ -170,7 +170,10 @@ impl Admin<'_> {
     ) -> Result<Written> {
         let scopes = self.scopes().await?;
         let defined = |s: &str| scopes.iter().any(|d| d.name.as_str() == s);
-        let wants_public = spec.token_endpoint_auth_method.as_deref() == Some(TokenEndpointAuthMethod::None.as_str());
+        // A public client, or one that authenticates with its keys, has no secret.
+        let wants_public = [TokenEndpointAuthMethod::None, TokenEndpointAuthMethod::PrivateKeyJwt]
+            .iter()
+            .any(|m| spec.token_endpoint_auth_method.as_deref() == Some(m.as_str()));
         let given = spec.client_secret.is_some() || spec.client_secret_hash.is_some();
         let mut spec = spec.clone();
         let mut generated = None;

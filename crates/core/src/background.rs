@@ -121,7 +121,7 @@ pub async fn cleanup_once(store: &dyn Store, now: i64, lifetimes: Lifetimes) -> 
             pass.keys,
             pass.throttle,
             pass.activity,
-            pass.dpop_proofs,
+            pass.seen_jtis,
         ]
         .iter()
         .any(|n| *n >= CLEANUP_BATCH as u64);

@@ -8,10 +8,10 @@
 use crate::catalog::Catalog;
 use crate::config::CimdPolicy;
 use crate::fetch::{FetchPolicy, Fetcher};
+use crate::ttl_cache::TtlCache;
 use gatehouse_protocol::cimd::{self, MAX_DOCUMENT_BYTES, client_from_document};
 use gatehouse_protocol::client::{Client, ClientId};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Documents kept at once; past this, expired ones go, then the oldest.
@@ -24,7 +24,7 @@ pub struct MetadataClients {
     policy: CimdPolicy,
     fetcher: Fetcher,
     catalog: Arc<Catalog>,
-    cache: Mutex<HashMap<String, (Client, Instant)>>,
+    cache: TtlCache<Client>,
 }
 
 impl MetadataClients {
@@ -35,7 +35,7 @@ impl MetadataClients {
             timeout: Duration::from_secs(5),
         };
         let fetcher = Fetcher::trusting(fetch, &policy.extra_roots);
-        Self { policy, fetcher, catalog, cache: Mutex::new(HashMap::new()) }
+        Self { policy, fetcher, catalog, cache: TtlCache::new(MAX_CACHED) }
     }
 
     pub fn enabled(&self) -> bool {
@@ -65,11 +65,8 @@ impl MetadataClients {
             return None;
         }
         let now = Instant::now();
-        if let Ok(cache) = self.cache.lock()
-            && let Some((client, until)) = cache.get(id.as_str())
-            && *until > now
-        {
-            return Some(client.clone());
+        if let Some(client) = self.cache.fresh(id.as_str(), now) {
+            return Some(client);
         }
         let url = url::Url::parse(id.as_str()).ok()?;
         let fetched = match self.fetcher.get(&url, "application/json").await {
@@ -95,18 +92,8 @@ impl MetadataClients {
             }
         };
         let cache_control = fetched.headers.get(reqwest::header::CACHE_CONTROL).and_then(|v| v.to_str().ok());
-        if let Some(secs) = cimd::cache_seconds(cache_control, MIN_CACHE, MAX_CACHE, DEFAULT_CACHE)
-            && let Ok(mut cache) = self.cache.lock()
-        {
-            if cache.len() >= MAX_CACHED {
-                cache.retain(|_, (_, until)| *until > now);
-                if cache.len() >= MAX_CACHED
-                    && let Some(oldest) = cache.iter().min_by_key(|(_, (_, until))| *until).map(|(k, _)| k.clone())
-                {
-                    cache.remove(&oldest);
-                }
-            }
-            cache.insert(id.as_str().to_owned(), (client.clone(), now + Duration::from_secs(secs)));
+        if let Some(secs) = cimd::cache_seconds(cache_control, MIN_CACHE, MAX_CACHE, DEFAULT_CACHE) {
+            self.cache.insert(id.as_str(), client.clone(), now, now + Duration::from_secs(secs));
         }
         Some(client)
     }

@@ -1,5 +1,7 @@
 //! Client authentication, written once for every endpoint that needs it (token, introspection,
-//! revocation, device authorization): parse, look up, check the method, verify the secret.
+//! revocation, device authorization, pushed authorization requests): parse, look up, check the
+//! method, verify the secret or the client's signed assertion (`private_key_jwt`: the
+//! signature by one of its keys, the claims, each `jti` once across every node).
 //!
 //! Operator-chosen secrets are argon2id hashes, tens of milliseconds each. A successful check
 //! is remembered for a few minutes under an HMAC of (client, stored hash, presented secret)
@@ -8,13 +10,19 @@
 //! secret hash changes every key.
 
 use crate::cimd::Clients;
+use crate::client_keys::ClientKeySets;
+use crate::issuer::hash_token;
 use crate::throttle::{Key, Throttle};
 use aws_lc_rs::hmac;
 use gatehouse_protocol::client::Client;
+use gatehouse_protocol::client_assertion;
 use gatehouse_protocol::client_auth::{self, Presented};
+use gatehouse_protocol::clock::Clock;
 use gatehouse_protocol::error::OAuthError;
+use gatehouse_protocol::jwk;
 use gatehouse_protocol::params::Params;
 use gatehouse_protocol::secret::SecretHash;
+use gatehouse_store::Store;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -98,32 +106,69 @@ impl SecretCache {
     }
 }
 
-/// Authenticates clients: the store to find them, the cache of verified secrets, and the
-/// throttle for wrong ones.
+/// Authenticates clients: the store to find them, the cache of verified secrets, the throttle
+/// for wrong ones, and for signed assertions the clients' keys and the replay record.
 pub struct ClientAuth {
     clients: Arc<Clients>,
     secrets: SecretCache,
     throttle: Arc<Throttle>,
+    assertions: Assertions,
+}
+
+/// What checking a client assertion needs.
+pub struct Assertions {
+    pub keys: Arc<ClientKeySets>,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub issuer: Arc<str>,
+}
+
+impl Assertions {
+    /// RFC 7523 §3: signed by one of the client's keys with an allowed algorithm, for this
+    /// server (the issuer, the token endpoint, or `endpoint`, the path called), in date, and
+    /// never seen before.
+    async fn check(&self, client: &Client, assertion: &str, endpoint: &str) -> Result<(), OAuthError> {
+        let parsed = jwk::parse(assertion)
+            .map_err(|_| OAuthError::InvalidClientAssertion("the client assertion is not a JWT"))?;
+        self.keys
+            .verify(client, &parsed, &client.keys.assertion_algs())
+            .await
+            .map_err(|p| OAuthError::InvalidClientAssertion(p.describe()))?;
+        let base = self.issuer.trim_end_matches('/');
+        let (token, called) = (format!("{base}/token"), format!("{base}{endpoint}"));
+        let now = self.clock.now();
+        let accepted = client_assertion::check_claims(&parsed.claims, &[&self.issuer, base, &token, &called], now)?;
+        let key = hash_token(&format!("client-assertion:{}:{}", client.id.as_str(), accepted.jti));
+        if !self.store.record_once(&key, accepted.exp + client_assertion::SKEW).await? {
+            return Err(OAuthError::InvalidClientAssertion("the client assertion was used before (its jti)"));
+        }
+        Ok(())
+    }
 }
 
 impl ClientAuth {
-    pub fn new(clients: Arc<Clients>, throttle: Arc<Throttle>) -> Self {
-        Self { clients, secrets: SecretCache::default(), throttle }
+    pub fn new(clients: Arc<Clients>, throttle: Arc<Throttle>, assertions: Assertions) -> Self {
+        Self { clients, secrets: SecretCache::default(), throttle, assertions }
     }
 
-    /// Authenticates the client of a request (RFC 6749 §2.3, §3.2.1). Wrong secrets are throttled
-    /// per client and per source address (DESIGN.md §7); the check costs a store read only when a
-    /// slow (argon2) secret misses the cache, so the hot path stays one lookup.
+    /// Authenticates the client of a request to `endpoint` (its path: `/token`, `/par`...;
+    /// RFC 6749 §2.3, §3.2.1; RFC 7523). Wrong secrets are throttled per client and per source
+    /// address (DESIGN.md §7); the check costs a store read only when a slow (argon2) secret
+    /// misses the cache, so the hot path stays one lookup.
     pub async fn authenticate(
         &self,
         authorization: Option<&str>,
         params: &Params,
         peer: Option<IpAddr>,
+        endpoint: &str,
     ) -> Result<(Client, Presented), OAuthError> {
         let presented = client_auth::parse(authorization, params)?;
         let via_basic = presented.via_basic();
         let client = self.clients.get(&presented.client_id).await?.ok_or(OAuthError::InvalidClient { via_basic })?;
         client_auth::check_method(&client, &presented)?;
+        if let Some(assertion) = &presented.assertion {
+            self.assertions.check(&client, assertion, endpoint).await?;
+        }
         if let (Some(hash), Some(secret)) = (&client.secret, &presented.secret) {
             let mut keys = vec![Key::Client(client.id.as_str())];
             keys.extend(peer.map(Key::Ip));

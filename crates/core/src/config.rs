@@ -88,6 +88,8 @@ pub struct Config {
     #[serde(default)]
     pub dpop: DpopConfig,
     #[serde(default)]
+    pub fetch: FetchConfig,
+    #[serde(default)]
     pub throttle: ThrottleConfig,
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -462,6 +464,29 @@ pub struct DpopConfig {
     pub require_nonce: bool,
 }
 
+/// `[fetch]`: documents Gatehouse fetches from URLs clients choose — their `jwks_uri`,
+/// `request_uri` and `sector_identifier_uri` — always through the SSRF-safe fetcher: https only,
+/// public addresses only, no redirects, 64 KiB, 5 s.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FetchConfig {
+    /// For tests only: allow loopback addresses (and plain `http` to them).
+    #[serde(default)]
+    pub allow_loopback: bool,
+    /// A PEM file of certificate authorities trusted besides the public ones (a private CA's;
+    /// tests).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `[fetch]`, validated.
+#[derive(Debug, Clone, Default)]
+pub struct ClientFetchPolicy {
+    pub allow_loopback: bool,
+    pub extra_roots: Vec<reqwest::Certificate>,
+}
+
 /// Client ID metadata document policy, validated.
 #[derive(Debug, Clone, Default)]
 pub struct CimdPolicy {
@@ -515,6 +540,7 @@ pub struct ValidConfig {
     pub registration: RegistrationPolicy,
     pub cimd: CimdPolicy,
     pub dpop_require_nonce: bool,
+    pub fetch: ClientFetchPolicy,
     pub throttle: crate::throttle::ThrottlePolicy,
     pub limits: Limits,
     /// Peers whose forwarding headers are believed (`trusted_proxies`).
@@ -727,6 +753,10 @@ impl Config {
         let registration = self.validate_registration(&file, &scope_defined, &mut errs);
         let resources = self.validate_resources(&file, &scope_defined, &mut errs);
         let cimd = self.validate_cimd(&file, &scope_defined, &mut errs);
+        let fetch = ClientFetchPolicy {
+            allow_loopback: self.fetch.allow_loopback,
+            extra_roots: read_roots(&format!("{file}: fetch.ca_file"), self.fetch.ca_file.as_deref(), &mut errs),
+        };
         let mut limits = Limits::default();
         match self.limits.max_connections {
             Some(n) if !(1..=1_000_000).contains(&n) => {
@@ -837,6 +867,7 @@ impl Config {
                 registration,
                 cimd,
                 dpop_require_nonce: self.dpop.require_nonce,
+                fetch,
                 throttle,
                 limits,
                 trusted_proxies,
@@ -937,20 +968,7 @@ impl Config {
                 ));
             }
         }
-        let extra_roots = match &c.ca_file {
-            None => Vec::new(),
-            Some(path) => match std::fs::read(path).map(|pem| reqwest::Certificate::from_pem_bundle(&pem)) {
-                Ok(Ok(certs)) if !certs.is_empty() => certs,
-                Ok(_) => {
-                    errs.push(format!("{file}: cimd.ca_file: {} holds no PEM certificate", path.display()));
-                    Vec::new()
-                }
-                Err(e) => {
-                    errs.push(format!("{file}: cimd.ca_file: {}: {e}", path.display()));
-                    Vec::new()
-                }
-            },
-        };
+        let extra_roots = read_roots(&format!("{file}: cimd.ca_file"), c.ca_file.as_deref(), errs);
         CimdPolicy {
             extra_roots,
             enabled: c.enabled,
@@ -1074,6 +1092,22 @@ fn render_path(path: &[String]) -> String {
         }
     }
     out
+}
+
+/// The certificates of a PEM file named by `at` (`ca_file`), if one is named.
+fn read_roots(at: &str, path: Option<&std::path::Path>, errs: &mut Vec<String>) -> Vec<reqwest::Certificate> {
+    let Some(path) = path else { return Vec::new() };
+    match std::fs::read(path).map(|pem| reqwest::Certificate::from_pem_bundle(&pem)) {
+        Ok(Ok(certs)) if !certs.is_empty() => certs,
+        Ok(_) => {
+            errs.push(format!("{at}: {} holds no PEM certificate", path.display()));
+            Vec::new()
+        }
+        Err(e) => {
+            errs.push(format!("{at}: {}: {e}", path.display()));
+            Vec::new()
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! DPoP proofs as the server checks them (RFC 9449; the proof's own rules are
 //! `gatehouse_protocol::dpop`'s): each `jti` accepted once per key across every node (the
-//! store's `dpop_proofs`, kept as long as a proof can be accepted), and, with `[dpop]
+//! store's `seen_jtis`, kept as long as a proof can be accepted), and, with `[dpop]
 //! require_nonce`, a server nonce in every proof (§8). Nonces are an HMAC of the five-minute
 //! window with a server key every node shares, so any node accepts any node's nonce, for the
 //! window it was issued in and the next, and nothing is stored.
@@ -65,8 +65,8 @@ impl DpopProofs {
         if self.require_nonce && !self.nonce_ok(proof.nonce.as_deref(), now) {
             return Err(OAuthError::UseDpopNonce);
         }
-        let key = hash_token(&format!("{}:{}", proof.jkt, proof.jti));
-        if !self.store.record_dpop_proof(&key, now + MAX_AGE + MAX_SKEW).await? {
+        let key = hash_token(&format!("dpop:{}:{}", proof.jkt, proof.jti));
+        if !self.store.record_once(&key, now + MAX_AGE + MAX_SKEW).await? {
             return Err(OAuthError::InvalidDpopProof("the DPoP proof was used before"));
         }
         Ok(proof)

@@ -22,6 +22,7 @@ pub mod background;
 pub mod catalog;
 pub mod cimd;
 pub mod client_auth;
+pub mod client_keys;
 pub mod config;
 pub mod device;
 pub mod dpop;
@@ -41,5 +42,6 @@ pub mod services;
 pub mod sign_in;
 pub mod theme;
 pub mod throttle;
+pub mod ttl_cache;
 
 pub use services::{Gatehouse, build, build_with_clock};

@@ -50,6 +50,16 @@ pub struct Metadata {
     /// RFC 9449 §5.2: the client will always use DPoP.
     #[serde(default)]
     dpop_bound_access_tokens: bool,
+    #[serde(default)]
+    jwks: Option<Value>,
+    #[serde(default)]
+    jwks_uri: Option<String>,
+    #[serde(default)]
+    token_endpoint_auth_signing_alg: Option<String>,
+    #[serde(default)]
+    request_object_signing_alg: Option<String>,
+    #[serde(default)]
+    require_pushed_authorization_requests: bool,
 }
 
 /// Why a registration request was refused (RFC 7591 §3.2.2, RFC 6750 §3.1).
@@ -106,6 +116,8 @@ pub struct Registration {
     tokens: Arc<TokenIssuer>,
     clock: Arc<dyn Clock>,
     policy: RegistrationPolicy,
+    /// `[fetch] allow_loopback` (tests): a `jwks_uri` may be plain http to a loopback address.
+    loopback_fetches: bool,
 }
 
 type Result<T> = std::result::Result<T, RegistrationError>;
@@ -116,8 +128,9 @@ impl Registration {
         tokens: Arc<TokenIssuer>,
         clock: Arc<dyn Clock>,
         policy: RegistrationPolicy,
+        loopback_fetches: bool,
     ) -> Self {
-        Self { store, tokens, clock, policy }
+        Self { store, tokens, clock, policy, loopback_fetches }
     }
 
     /// Whether `/register` exists at all (off by default).
@@ -244,6 +257,11 @@ impl Registration {
             backchannel_logout_uri: m.backchannel_logout_uri,
             backchannel_logout_session_required: m.backchannel_logout_session_required,
             dpop_bound_access_tokens: m.dpop_bound_access_tokens,
+            jwks: m.jwks,
+            jwks_uri: m.jwks_uri,
+            token_endpoint_auth_signing_alg: m.token_endpoint_auth_signing_alg,
+            request_object_signing_alg: m.request_object_signing_alg,
+            require_pushed_authorization_requests: m.require_pushed_authorization_requests,
             ..Default::default()
         })
     }
@@ -279,6 +297,10 @@ impl Registration {
             // also refuses non-public addresses, whatever the name resolves to then).
             if c.backchannel_logout_uri.as_ref().is_some_and(|u| !u.as_str().starts_with("https://")) {
                 problems.push(FieldError::new("backchannel_logout_uri", "must be an https URL"));
+            }
+            // Fetched by Gatehouse as well: https only (the fetcher refuses inner addresses).
+            if c.keys.jwks_uri.as_deref().is_some_and(|u| !u.starts_with("https://") && !self.loopback_fetches) {
+                problems.push(FieldError::new("jwks_uri", "must be an https URL"));
             }
             if problems.is_empty() { Ok(()) } else { Err(problems) }
         }

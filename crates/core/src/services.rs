@@ -8,7 +8,8 @@ use crate::backchannel::Backchannel;
 use crate::background;
 use crate::catalog::{Catalog, Features};
 use crate::cimd::{Clients, MetadataClients};
-use crate::client_auth::ClientAuth;
+use crate::client_auth::{Assertions, ClientAuth};
+use crate::client_keys::ClientKeySets;
 use crate::config::ValidConfig;
 use crate::device::Devices;
 use crate::grant::Grants;
@@ -45,6 +46,7 @@ pub struct Gatehouse {
     pub admin: Arc<Administration>,
     pub registration: Arc<Registration>,
     pub dpop: Arc<crate::dpop::DpopProofs>,
+    pub client_keys: Arc<ClientKeySets>,
 }
 
 /// Opens the store (running migrations), applies the config's clients, users and scopes, loads
@@ -110,10 +112,20 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         clock.clone(),
         server_keys.csrf,
     ));
+    let client_keys = Arc::new(ClientKeySets::new(&cfg.fetch));
     let issuing = Issuing { store: store.clone(), tokens: tokens.clone(), clock: clock.clone() };
     let backchannel = Arc::new(Backchannel::new(store.clone(), tokens.clone(), clock.clone()));
     Ok(Gatehouse {
-        client_auth: Arc::new(ClientAuth::new(clients.clone(), throttle.clone())),
+        client_auth: Arc::new(ClientAuth::new(
+            clients.clone(),
+            throttle.clone(),
+            Assertions {
+                keys: client_keys.clone(),
+                store: store.clone(),
+                clock: clock.clone(),
+                issuer: tokens.issuer.clone(),
+            },
+        )),
         grants: Arc::new(Grants::new(issuing, sign_in.clone(), metrics.clone())),
         authorization: Arc::new(Authorization::new(store.clone(), clients, tokens.clone(), clock.clone())),
         lifecycle: Arc::new(TokenLifecycle::new(store.clone(), tokens.clone(), clock.clone())),
@@ -130,9 +142,11 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
             tokens.clone(),
             clock.clone(),
             cfg.registration.clone(),
+            cfg.fetch.allow_loopback,
         )),
         backchannel,
         dpop,
+        client_keys,
         sign_in,
         store,
         clock,

@@ -4,6 +4,7 @@
 //! validated once into a [`Client`]. Errors name the key and say what is allowed, so the config
 //! loader and the admin API report them the same way.
 
+use crate::client_keys::{self, ClientKeys};
 use crate::error::OAuthError;
 use crate::grant::{GrantSet, GrantType, ResponseType};
 use crate::jose::SigningAlg;
@@ -48,16 +49,19 @@ crate::string_serde!(ClientId, |s: &str| ClientId::parse(s).ok(), |v: &ClientId|
 pub enum TokenEndpointAuthMethod {
     ClientSecretBasic,
     ClientSecretPost,
+    /// OIDC Core §9, RFC 7523 §2.2: a JWT signed with one of the client's own keys.
+    PrivateKeyJwt,
     None,
 }
 
 impl TokenEndpointAuthMethod {
-    pub const ALL: [Self; 3] = [Self::ClientSecretBasic, Self::ClientSecretPost, Self::None];
+    pub const ALL: [Self; 4] = [Self::ClientSecretBasic, Self::ClientSecretPost, Self::PrivateKeyJwt, Self::None];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
             Self::None => "none",
         }
     }
@@ -143,6 +147,12 @@ pub struct Client {
     /// RFC 9449 §5.2: every token request must carry a DPoP proof.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dpop_bound_access_tokens: bool,
+    /// Its public keys and what it signs with them (`private_key_jwt`, request objects).
+    #[serde(flatten)]
+    pub keys: ClientKeys,
+    /// RFC 9126 §6: its authorization requests must be pushed to `/par` first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
     /// Lifetimes (seconds) overriding the server's for this client.
     #[serde(default, skip_serializing_if = "ClientLifetimes::is_empty")]
     pub lifetimes: ClientLifetimes,
@@ -201,8 +211,9 @@ pub const LIFETIME_RANGE: std::ops::RangeInclusive<i64> = 1..=366 * 86_400;
 pub const REUSE_GRACE_RANGE: std::ops::RangeInclusive<i64> = 0..=300;
 
 impl Client {
+    /// A public client (RFC 6749 §2.1): it cannot authenticate.
     pub fn is_public(&self) -> bool {
-        self.secret.is_none()
+        self.token_endpoint_auth_method == TokenEndpointAuthMethod::None
     }
 
     /// The spec that validates back into this client, secret hash included (export, updates).
@@ -231,6 +242,11 @@ impl Client {
             resources: self.resources.iter().map(|r| r.as_str().to_owned()).collect(),
             default_resources: self.default_resources.iter().map(|r| r.as_str().to_owned()).collect(),
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            jwks: self.keys.jwks.as_ref().map(crate::jwk::Jwks::to_value),
+            jwks_uri: self.keys.jwks_uri.clone(),
+            token_endpoint_auth_signing_alg: self.keys.token_endpoint_auth_signing_alg.map(|a| a.as_str().to_owned()),
+            request_object_signing_alg: self.keys.request_object_signing_alg.map(|a| a.as_str().to_owned()),
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
             authorization_code_ttl: l.authorization_code_ttl,
             access_token_ttl: l.access_token_ttl,
             id_token_ttl: l.id_token_ttl,
@@ -325,6 +341,18 @@ pub struct ClientSpec {
     /// RFC 9449 §5.2: the client always sends DPoP proofs, and its tokens are always bound.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dpop_bound_access_tokens: bool,
+    /// The client's public JWK set, for `private_key_jwt` and signed request objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    /// Where the client publishes its JWK set instead (https; refetched when it rotates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_signing_alg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_object_signing_alg: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_code_ttl: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -412,7 +440,33 @@ impl ClientSpec {
             },
             (None, None) => None,
         };
-        let public = self.client_secret.is_none() && self.client_secret_hash.is_none();
+        let has_secret = self.client_secret.is_some() || self.client_secret_hash.is_some();
+        let key_auth =
+            self.token_endpoint_auth_method.as_deref() == Some(TokenEndpointAuthMethod::PrivateKeyJwt.as_str());
+        let public = !has_secret && !key_auth;
+        let mut key_errs = Vec::new();
+        let keys = ClientKeys::validate(
+            &client_keys::Raw {
+                jwks: self.jwks.as_ref(),
+                jwks_uri: self.jwks_uri.as_deref(),
+                token_endpoint_auth_signing_alg: self.token_endpoint_auth_signing_alg.as_deref(),
+                request_object_signing_alg: self.request_object_signing_alg.as_deref(),
+            },
+            &mut key_errs,
+        );
+        errs.extend(key_errs.into_iter().map(|(k, m)| FieldError::new(k, m)));
+        if key_auth && has_secret {
+            errs.push(FieldError::new(
+                "token_endpoint_auth_method",
+                "private_key_jwt authenticates with the client's keys; remove client_secret",
+            ));
+        }
+        if key_auth && !keys.has_keys() {
+            errs.push(FieldError::new(
+                "token_endpoint_auth_method",
+                "private_key_jwt needs the client's jwks or jwks_uri",
+            ));
+        }
 
         let scopes = match ScopeSet::parse(self.scope.as_deref().unwrap_or("")) {
             Ok(s) => {
@@ -469,6 +523,7 @@ impl ClientSpec {
                     ));
                     default_method
                 }
+                Some(m @ TokenEndpointAuthMethod::PrivateKeyJwt) => m,
                 Some(m) if public && m != TokenEndpointAuthMethod::None => {
                     errs.push(FieldError::new(
                         "token_endpoint_auth_method",
@@ -480,7 +535,9 @@ impl ClientSpec {
                 None => {
                     errs.push(FieldError::new(
                         "token_endpoint_auth_method",
-                        format!("unknown method {m:?}; supported: client_secret_basic, client_secret_post, none"),
+                        format!(
+                            "unknown method {m:?}; supported: client_secret_basic, client_secret_post, private_key_jwt, none"
+                        ),
                     ));
                     default_method
                 }
@@ -567,6 +624,8 @@ impl ClientSpec {
                     resources,
                     default_resources,
                     dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+                    keys,
+                    require_pushed_authorization_requests: self.require_pushed_authorization_requests,
                     lifetimes,
                     backchannel_logout_uri,
                     backchannel_logout_session_required: self.backchannel_logout_session_required,

@@ -1,9 +1,12 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3.1, §3.2.1; RFC 7591 §2
-//! `token_endpoint_auth_method`). Parsing and the method rule live here; checking the secret
-//! against its hash is the server's (it caches argon2 results).
+//! `token_endpoint_auth_method`; RFC 7523 §2.2 JWT assertions). Parsing and the method rule
+//! live here; checking the secret against its hash (the server caches argon2 results) and the
+//! assertion against the client's keys are the server's.
 
 use crate::client::{Client, ClientId, TokenEndpointAuthMethod};
+use crate::client_assertion;
 use crate::error::OAuthError;
+use crate::jwk;
 use crate::params::Params;
 use crate::secret::Secret;
 use base64::Engine;
@@ -14,6 +17,8 @@ use base64::engine::general_purpose::STANDARD;
 pub struct Presented {
     pub client_id: ClientId,
     pub secret: Option<Secret>,
+    /// A JWT client assertion (`private_key_jwt`), parsed but not verified.
+    pub assertion: Option<String>,
     pub method: TokenEndpointAuthMethod,
 }
 
@@ -37,6 +42,15 @@ pub fn parse(authorization: Option<&str>, params: &Params) -> Result<Presented, 
     }
     let form_id = params.get("client_id");
     let form_secret = params.get("client_secret");
+    if let Some(kind) = params.get("client_assertion_type") {
+        if basic.is_some() || form_secret.is_some() {
+            return Err(OAuthError::InvalidRequest("use one client authentication method, not two"));
+        }
+        return parse_assertion(kind, params.get("client_assertion"), form_id);
+    }
+    if params.get("client_assertion").is_some() {
+        return Err(OAuthError::InvalidRequest("client_assertion needs client_assertion_type"));
+    }
     match basic {
         Some((id, secret)) => {
             if form_secret.is_some() {
@@ -49,6 +63,7 @@ pub fn parse(authorization: Option<&str>, params: &Params) -> Result<Presented, 
             Ok(Presented {
                 client_id,
                 secret: Some(Secret::new(secret)),
+                assertion: None,
                 method: TokenEndpointAuthMethod::ClientSecretBasic,
             })
         }
@@ -59,12 +74,37 @@ pub fn parse(authorization: Option<&str>, params: &Params) -> Result<Presented, 
                 Some(s) => Presented {
                     client_id,
                     secret: Some(Secret::new(s)),
+                    assertion: None,
                     method: TokenEndpointAuthMethod::ClientSecretPost,
                 },
-                None => Presented { client_id, secret: None, method: TokenEndpointAuthMethod::None },
+                None => Presented { client_id, secret: None, assertion: None, method: TokenEndpointAuthMethod::None },
             })
         }
     }
+}
+
+/// RFC 7523 §2.2: `client_assertion_type` must be the JWT one; the client is the assertion's
+/// `sub` (and `iss`), which a `client_id` sent beside it must equal (§3).
+fn parse_assertion(kind: &str, assertion: Option<&str>, form_id: Option<&str>) -> Result<Presented, OAuthError> {
+    if kind != client_assertion::ASSERTION_TYPE {
+        return Err(OAuthError::InvalidClientAssertion("client_assertion_type must be the RFC 7523 JWT type"));
+    }
+    let assertion = assertion.ok_or(OAuthError::InvalidRequest("client_assertion_type without client_assertion"))?;
+    if assertion.len() > client_assertion::MAX_BYTES {
+        return Err(OAuthError::InvalidClientAssertion("the client assertion is too long"));
+    }
+    let parsed =
+        jwk::parse(assertion).map_err(|_| OAuthError::InvalidClientAssertion("the client assertion is not a JWT"))?;
+    let client_id = client_assertion::claimed_client(&parsed.claims)?;
+    if form_id.is_some_and(|f| f != client_id.as_str()) {
+        return Err(OAuthError::InvalidClientAssertion("client_id is not the client assertion's sub"));
+    }
+    Ok(Presented {
+        client_id,
+        secret: None,
+        assertion: Some(assertion.to_owned()),
+        method: TokenEndpointAuthMethod::PrivateKeyJwt,
+    })
 }
 
 /// RFC 6749 §2.3.1: `Basic base64(urlencode(client_id) ":" urlencode(client_secret))`.
@@ -89,7 +129,11 @@ pub fn check_method(client: &Client, presented: &Presented) -> Result<(), OAuthE
     if client.token_endpoint_auth_method != presented.method {
         return Err(OAuthError::InvalidClient { via_basic });
     }
-    if client.is_public() != presented.secret.is_none() {
+    let needs_secret = matches!(
+        client.token_endpoint_auth_method,
+        TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost
+    );
+    if needs_secret != presented.secret.is_some() {
         return Err(OAuthError::InvalidClient { via_basic });
     }
     Ok(())
@@ -120,6 +164,30 @@ mod tests {
         let p = parse(None, &params("client_id=spa")).unwrap();
         assert_eq!(p.method, TokenEndpointAuthMethod::None);
         assert!(p.secret.is_none());
+    }
+
+    #[test]
+    fn assertions() {
+        let key = crate::test_keys::Key::ec();
+        let jwt = key.jwt("k", None, serde_json::json!({"iss": "app", "sub": "app"}));
+        let form = |extra: &str| {
+            params(&format!("client_assertion_type={}&client_assertion={jwt}{extra}", client_assertion::ASSERTION_TYPE))
+        };
+        let p = parse(None, &form("")).unwrap();
+        assert_eq!((p.client_id.as_str(), p.method), ("app", TokenEndpointAuthMethod::PrivateKeyJwt));
+        assert_eq!(p.assertion.as_deref(), Some(jwt.as_str()));
+        assert!(parse(None, &form("&client_id=app")).is_ok());
+        assert_eq!(parse(None, &form("&client_id=other")).unwrap_err().code(), "invalid_client");
+        assert_eq!(parse(None, &form("&client_secret=s")).unwrap_err().code(), "invalid_request");
+        let other_type = params(&format!("client_assertion_type=urn:x&client_assertion={jwt}"));
+        assert_eq!(parse(None, &other_type).unwrap_err().code(), "invalid_client");
+        assert_eq!(
+            parse(None, &params(&format!("client_assertion={jwt}&client_id=app"))).unwrap_err().code(),
+            "invalid_request"
+        );
+        let not_jwt =
+            params(&format!("client_assertion_type={}&client_assertion=abc", client_assertion::ASSERTION_TYPE));
+        assert_eq!(parse(None, &not_jwt).unwrap_err().code(), "invalid_client");
     }
 
     #[test]

@@ -67,10 +67,17 @@ pub struct ProviderMetadata {
     pub subject_types_supported: Vec<&'static str>,
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// The algorithms of `private_key_jwt` assertions (OIDC Discovery §3, RFC 8414 §2).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub introspection_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revocation_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     pub claims_supported: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub code_challenge_methods_supported: Vec<&'static str>,
@@ -97,6 +104,15 @@ impl ProviderMetadata {
         let url = |path: &str| format!("{base}{path}");
         let opt = |p: Option<&'static str>| p.map(url);
         let auth_methods: Vec<&'static str> = caps.token_endpoint_auth_methods.iter().map(|m| m.as_str()).collect();
+        let auth_algs: Vec<&'static str> =
+            if caps.token_endpoint_auth_methods.contains(&TokenEndpointAuthMethod::PrivateKeyJwt) {
+                SigningAlg::ALL.iter().map(|a| a.as_str()).collect()
+            } else {
+                Vec::new()
+            };
+        let when = |endpoint: Option<&str>, list: &Vec<&'static str>| {
+            if endpoint.is_some() { list.clone() } else { Vec::new() }
+        };
         Self {
             issuer: issuer.to_owned(),
             authorization_endpoint: opt(caps.endpoints.authorization),
@@ -115,16 +131,11 @@ impl ProviderMetadata {
             // OIDC Core §8: one subject identifier per user across clients.
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: caps.signing_algs.iter().map(|a| a.as_str()).collect(),
-            introspection_endpoint_auth_methods_supported: if caps.endpoints.introspection.is_some() {
-                auth_methods.clone()
-            } else {
-                Vec::new()
-            },
-            revocation_endpoint_auth_methods_supported: if caps.endpoints.revocation.is_some() {
-                auth_methods.clone()
-            } else {
-                Vec::new()
-            },
+            introspection_endpoint_auth_methods_supported: when(caps.endpoints.introspection, &auth_methods),
+            introspection_endpoint_auth_signing_alg_values_supported: when(caps.endpoints.introspection, &auth_algs),
+            revocation_endpoint_auth_methods_supported: when(caps.endpoints.revocation, &auth_methods),
+            revocation_endpoint_auth_signing_alg_values_supported: when(caps.endpoints.revocation, &auth_algs),
+            token_endpoint_auth_signing_alg_values_supported: auth_algs,
             token_endpoint_auth_methods_supported: auth_methods,
             claims_supported: caps.claims.clone(),
             code_challenge_methods_supported: caps.code_challenge_methods.clone(),

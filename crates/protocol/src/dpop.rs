@@ -9,7 +9,7 @@
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
 use crate::jose::{SigningAlg, thumbprint};
-use aws_lc_rs::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
+use crate::jwk::{has_private_member, verify_signature};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use serde_json::{Map, Value};
@@ -91,7 +91,7 @@ pub fn verify(proof: &str, expected: &Expected<'_>) -> Result<Proof, OAuthError>
     let Some(Value::Object(jwk)) = header.get("jwk") else {
         return Err(bad("the DPoP proof carries no jwk"));
     };
-    if ["d", "p", "q", "dp", "dq", "qi", "k", "oth"].iter().any(|k| jwk.contains_key(*k)) {
+    if has_private_member(jwk) {
         return Err(bad("the DPoP proof's jwk holds a private key"));
     }
     let signature = B64.decode(s).map_err(|_| bad("the DPoP proof is not a JWS"))?;
@@ -128,37 +128,6 @@ pub fn verify(proof: &str, expected: &Expected<'_>) -> Result<Proof, OAuthError>
         iat,
         nonce: claims.get("nonce").and_then(Value::as_str).map(str::to_owned),
     })
-}
-
-/// Verifies `sig` over `msg` with the public JWK, which must be of `alg`'s kind.
-fn verify_signature(alg: SigningAlg, jwk: &Map<String, Value>, msg: &[u8], sig: &[u8]) -> bool {
-    let member = |k: &str| jwk.get(k).and_then(Value::as_str).and_then(|v| B64.decode(v).ok());
-    let kty = jwk.get("kty").and_then(Value::as_str);
-    let crv = jwk.get("crv").and_then(Value::as_str);
-    match (alg, kty) {
-        (SigningAlg::ES256, Some("EC")) if crv == Some("P-256") => {
-            let (Some(x), Some(y)) = (member("x"), member("y")) else { return false };
-            if x.len() != 32 || y.len() != 32 {
-                return false;
-            }
-            let point: Vec<u8> = [&[0x04][..], &x, &y].concat();
-            UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point).verify(msg, sig).is_ok()
-        }
-        (SigningAlg::EdDSA, Some("OKP")) if crv == Some("Ed25519") => {
-            let Some(x) = member("x").filter(|x| x.len() == 32) else { return false };
-            UnparsedPublicKey::new(&signature::ED25519, x).verify(msg, sig).is_ok()
-        }
-        (SigningAlg::RS256 | SigningAlg::PS256, Some("RSA")) => {
-            let (Some(n), Some(e)) = (member("n"), member("e")) else { return false };
-            let params = if alg == SigningAlg::PS256 {
-                &signature::RSA_PSS_2048_8192_SHA256
-            } else {
-                &signature::RSA_PKCS1_2048_8192_SHA256
-            };
-            RsaPublicKeyComponents { n: &n, e: &e }.verify(params, msg, sig).is_ok()
-        }
-        _ => false,
-    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,10 @@ pub enum OAuthError {
     /// `WWW-Authenticate: Basic` (RFC 6749 §5.2).
     #[error("invalid_client")]
     InvalidClient { via_basic: bool },
+    /// A JWT client assertion (RFC 7523 §3) that failed: the reason is safe to show, as it
+    /// names no secret and helps a client's developer. `invalid_client`, 401.
+    #[error("invalid_client: {0}")]
+    InvalidClientAssertion(&'static str),
     #[error("invalid_grant: {0}")]
     InvalidGrant(&'static str),
     #[error("unauthorized_client: {0}")]
@@ -60,6 +64,14 @@ pub enum OAuthError {
     InsufficientScope,
     #[error("request_not_supported")]
     RequestNotSupported,
+    /// RFC 9101 §6.2 / OIDC Core §3.1.2.6: a request object that is malformed, badly signed,
+    /// expired, replayed or for another server.
+    #[error("invalid_request_object: {0}")]
+    InvalidRequestObject(&'static str),
+    /// RFC 9101 §6.2, RFC 9126 §2.2: a `request_uri` that is unknown, expired, used, or could not
+    /// be fetched.
+    #[error("invalid_request_uri: {0}")]
+    InvalidRequestUri(&'static str),
     #[error("request_uri_not_supported")]
     RequestUriNotSupported,
     #[error("server_error")]
@@ -75,7 +87,7 @@ impl OAuthError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidRequest(_) => "invalid_request",
-            Self::InvalidClient { .. } => "invalid_client",
+            Self::InvalidClient { .. } | Self::InvalidClientAssertion(_) => "invalid_client",
             Self::InvalidGrant(_) => "invalid_grant",
             Self::UnauthorizedClient(_) => "unauthorized_client",
             Self::UnsupportedGrantType => "unsupported_grant_type",
@@ -94,6 +106,8 @@ impl OAuthError {
             Self::InsufficientScope => "insufficient_scope",
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::InvalidRequestObject(_) => "invalid_request_object",
+            Self::InvalidRequestUri(_) => "invalid_request_uri",
             Self::Server(_) => "server_error",
             Self::TemporarilyUnavailable(_) => "temporarily_unavailable",
         }
@@ -102,7 +116,7 @@ impl OAuthError {
     /// HTTP status for a direct (non-redirect) response.
     pub fn status(&self) -> u16 {
         match self {
-            Self::InvalidClient { .. } | Self::InvalidToken(_) => 401,
+            Self::InvalidClient { .. } | Self::InvalidClientAssertion(_) | Self::InvalidToken(_) => 401,
             Self::InsufficientScope => 403,
             Self::Server(_) => 500,
             Self::TemporarilyUnavailable(_) => 503,
@@ -119,6 +133,9 @@ impl OAuthError {
             | Self::InvalidScope(d)
             | Self::InvalidTarget(d)
             | Self::InvalidDpopProof(d)
+            | Self::InvalidClientAssertion(d)
+            | Self::InvalidRequestObject(d)
+            | Self::InvalidRequestUri(d)
             | Self::AccessDenied(d)
             | Self::InvalidToken(d) => Some(d),
             Self::InvalidClient { .. } => Some("client authentication failed"),

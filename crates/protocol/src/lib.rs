@@ -37,7 +37,9 @@ pub mod authorize;
 pub mod cimd;
 pub mod claims;
 pub mod client;
+pub mod client_assertion;
 pub mod client_auth;
+pub mod client_keys;
 pub mod clock;
 pub mod device;
 pub mod discovery;
@@ -48,6 +50,7 @@ pub mod grant;
 pub mod i18n;
 pub mod introspect;
 pub mod jose;
+pub mod jwk;
 pub mod params;
 pub mod pkce;
 pub mod protected_resource;
@@ -61,6 +64,9 @@ pub mod secret;
 pub mod token;
 pub mod tokens;
 pub mod user;
+
+#[cfg(test)]
+mod test_keys;
 
 pub use client::{Client, ClientId, ClientSpec, TokenEndpointAuthMethod};
 pub use error::OAuthError;

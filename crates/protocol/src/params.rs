@@ -7,7 +7,7 @@ use std::collections::HashMap;
 /// Parameters that may appear more than once (RFC 8707 §2: `resource`).
 pub const REPEATABLE: [&str; 1] = ["resource"];
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Params {
     single: HashMap<String, String>,
     repeated: HashMap<String, Vec<String>>,
@@ -74,6 +74,57 @@ impl Params {
         self.single.contains_key(k) || self.repeated.contains_key(k)
     }
 
+    /// The parameters of a request object's claims (RFC 9101 §4): strings as they are, numbers
+    /// and booleans written out, `claims` and other objects as JSON text, and `resource` as an
+    /// array of strings or one. The JWT's own claims (`iss`, `aud`, `exp`, `iat`, `nbf`, `jti`)
+    /// are not authorization parameters and are left out.
+    pub fn from_claims(claims: &serde_json::Map<String, serde_json::Value>) -> Result<Self, OAuthError> {
+        use serde_json::Value;
+        const JWT_CLAIMS: [&str; 6] = ["iss", "aud", "exp", "iat", "nbf", "jti"];
+        let bad = OAuthError::InvalidRequestObject("a request object claim has a value no parameter can take");
+        let mut out = Self::default();
+        for (k, v) in claims.iter().filter(|(k, _)| !JWT_CLAIMS.contains(&k.as_str())) {
+            let values: Vec<String> = match v {
+                Value::Null => continue,
+                Value::String(s) => vec![s.clone()],
+                Value::Number(n) => vec![n.to_string()],
+                Value::Bool(b) => vec![b.to_string()],
+                Value::Object(_) => vec![v.to_string()],
+                Value::Array(items) if REPEATABLE.contains(&k.as_str()) => {
+                    items.iter().map(|i| i.as_str().map(str::to_owned).ok_or(bad.clone())).collect::<Result<_, _>>()?
+                }
+                Value::Array(_) => return Err(bad),
+            };
+            for v in values {
+                if k.len() > MAX_NAME_BYTES || v.len() > MAX_VALUE_BYTES || v.contains('\0') {
+                    return Err(bad);
+                }
+                if !v.is_empty() {
+                    out.insert(k.clone(), v)?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// These parameters with `inner`'s in place of any of the same name (OIDC Core §6.3.3,
+    /// RFC 9101 §6.3: the request object's values are the ones used).
+    pub fn overridden_by(mut self, inner: Params) -> Self {
+        for (k, v) in inner.single {
+            self.single.insert(k, v);
+        }
+        for (k, v) in inner.repeated {
+            self.repeated.insert(k, v);
+        }
+        self
+    }
+
+    /// Removes a parameter.
+    pub fn remove(&mut self, k: &str) {
+        self.single.remove(k);
+        self.repeated.remove(k);
+    }
+
     /// Merges another parameter set (e.g. a POSTed form over an empty query); a key present in
     /// both is a repeated parameter.
     pub fn merge(mut self, other: Params) -> Result<Self, OAuthError> {
@@ -114,6 +165,25 @@ mod tests {
         assert_eq!(p.get("b"), None);
         assert_eq!(p.get("c"), Some("x y"));
         assert!(Params::parse(b"a=1").unwrap().merge(Params::parse(b"a=1").unwrap()).is_err());
+    }
+
+    #[test]
+    fn request_object_claims_become_parameters_and_win() {
+        let claims = serde_json::json!({
+            "iss": "app", "aud": "https://id", "exp": 1, "jti": "j",
+            "scope": "openid", "max_age": 60, "claims": {"userinfo": {"email": null}},
+            "resource": ["https://a", "https://b"], "state": null
+        });
+        let inner = Params::from_claims(claims.as_object().unwrap()).unwrap();
+        assert_eq!(inner.get("iss"), None, "JWT claims are not parameters");
+        assert_eq!(inner.get("max_age"), Some("60"));
+        assert_eq!(inner.get("claims"), Some(r#"{"userinfo":{"email":null}}"#));
+        assert_eq!(inner.all("resource").len(), 2);
+        let outer = Params::parse(b"scope=profile&state=s&client_id=app").unwrap();
+        let merged = outer.overridden_by(inner);
+        assert_eq!((merged.get("scope"), merged.get("state")), (Some("openid"), Some("s")));
+        let nested = serde_json::json!({"prompt": ["login"]});
+        assert!(Params::from_claims(nested.as_object().unwrap()).is_err(), "only resource may be an array");
     }
 
     #[test]

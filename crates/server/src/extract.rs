@@ -65,11 +65,12 @@ impl FromRequest<AppState> for AuthenticatedClient {
             ApiError(OAuthError::Server(InternalError::new("no peer address on the request"))).into_response()
         })?;
         let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let endpoint = req.uri().path().to_owned();
         let ClientForm(params) = ClientForm::from_request(req, state).await?;
         let (client, _) = state
             .services
             .client_auth
-            .authenticate(authorization.as_deref(), &params, Some(peer.ip()))
+            .authenticate(authorization.as_deref(), &params, Some(peer.ip()), &endpoint)
             .await
             .map_err(|e| ApiError(e).into_response())?;
         Ok(Self { client, params, peer })

@@ -28,7 +28,7 @@ const TABLES: [(&str, &str, &str); 12] = [
     ("signing_keys", "kid", "state = 'retired' AND retired_at <= $1"),
     ("throttle", "key", "expires_at <= $1"),
     ("activity", "bucket", "expires_at <= $1"),
-    ("dpop_proofs", "jti_key", "expires_at <= $1"),
+    ("seen_jtis", "jti_key", "expires_at <= $1"),
 ];
 
 /// One batch of deletes per table.
@@ -62,7 +62,7 @@ fn report(counts: &[u64]) -> CleanupReport {
         keys: c(8),
         throttle: c(9),
         activity: c(10),
-        dpop_proofs: c(11),
+        seen_jtis: c(11),
     }
 }
 

@@ -396,12 +396,14 @@ pub trait DeviceStore: Send + Sync {
     async fn redeem_device(&self, device_code_hash: &str, now: UnixTime) -> Result<bool>;
 }
 
-/// DPoP proofs seen (RFC 9449 §11.1), shared by every node.
+/// JWTs that may be used once (DPoP proofs, client assertions, request objects), seen by any
+/// node.
 #[async_trait]
-pub trait DpopStore: Send + Sync {
-    /// Records a proof's `jti_key` until `expires_at`. `true` the first time; `false` when it
-    /// was recorded before (a replay), also when two nodes record it at once.
-    async fn record_dpop_proof(&self, jti_key: &str, expires_at: UnixTime) -> Result<bool>;
+pub trait ReplayStore: Send + Sync {
+    /// Records `jti_key` (a hash naming the kind, the JWT's issuer and its `jti`) until
+    /// `expires_at`. `true` the first time; `false` when it was recorded before (a replay), also
+    /// when two nodes record it at once.
+    async fn record_once(&self, jti_key: &str, expires_at: UnixTime) -> Result<bool>;
 }
 
 /// Brute-force throttling state (DESIGN.md §7), shared by every node.
@@ -429,7 +431,7 @@ pub struct CleanupReport {
     pub keys: u64,
     pub throttle: u64,
     pub activity: u64,
-    pub dpop_proofs: u64,
+    pub seen_jtis: u64,
 }
 
 impl CleanupReport {
@@ -443,7 +445,7 @@ impl CleanupReport {
             + self.keys
             + self.throttle
             + self.activity
-            + self.dpop_proofs
+            + self.seen_jtis
     }
 }
 
@@ -481,7 +483,7 @@ pub trait Store:
     + CleanupStore
     + AuditStore
     + ThrottleStore
-    + DpopStore
+    + ReplayStore
     + ActivityStore
 {
     /// Round-trips the database (for `/readyz`).

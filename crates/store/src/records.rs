@@ -12,6 +12,7 @@ use gatehouse_protocol::authorize::{AuthorizeRequest, Prompt, ResponseMode};
 use gatehouse_protocol::claims::{ClaimTargets, ScopeDefinition};
 use gatehouse_protocol::client::ClientId;
 use gatehouse_protocol::client::{ApplicationType, Client, ClientLifetimes, TokenEndpointAuthMethod};
+use gatehouse_protocol::client_keys::ClientKeys;
 use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::grant::GrantSet;
 use gatehouse_protocol::grant::ResponseType;
@@ -322,6 +323,10 @@ pub(crate) struct ClientRecord {
     default_resources: Vec<ResourceId>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     dpop_bound_access_tokens: bool,
+    #[serde(flatten)]
+    keys: ClientKeys,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    require_pushed_authorization_requests: bool,
     #[serde(default, skip_serializing_if = "LifetimesRecord::is_empty")]
     lifetimes: LifetimesRecord,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -352,6 +357,8 @@ impl From<&Client> for ClientRecord {
             resources: c.resources.clone(),
             default_resources: c.default_resources.clone(),
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
+            keys: c.keys.clone(),
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             lifetimes: LifetimesRecord {
                 authorization_code_ttl: l.authorization_code_ttl,
                 access_token_ttl: l.access_token_ttl,
@@ -391,6 +398,8 @@ impl ClientRecord {
             resources: self.resources,
             default_resources: self.default_resources,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            keys: self.keys,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
             lifetimes: ClientLifetimes {
                 authorization_code_ttl: l.authorization_code_ttl,
                 access_token_ttl: l.access_token_ttl,

@@ -401,12 +401,12 @@ impl RevocationStore for SqlStore {
 }
 
 #[async_trait]
-impl crate::DpopStore for SqlStore {
-    async fn record_dpop_proof(&self, jti_key: &str, expires_at: UnixTime) -> Result<bool> {
+impl crate::ReplayStore for SqlStore {
+    async fn record_once(&self, jti_key: &str, expires_at: UnixTime) -> Result<bool> {
         let n = self
             .db
             .execute(
-                "INSERT INTO dpop_proofs (jti_key, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                "INSERT INTO seen_jtis (jti_key, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                 args![jti_key, expires_at],
             )
             .await?;

@@ -186,6 +186,7 @@ fn implicit_client() -> Client {
         scope: Some("openid profile offline_access".into()),
         grants: Some(vec!["implicit".into(), "hybrid".into(), "refresh_token".into()]),
         redirect_uris: vec!["https://app.example.com/cb".into()],
+        client_secret: Some(Secret::new("s")),
         ..Default::default()
     }
     .validate(&|_| true)

@@ -1,53 +1,15 @@
 use super::*;
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair};
+use crate::test_keys::Key;
 use serde_json::json;
 
 const URL: &str = "https://id.example.com/token";
 const NOW: i64 = 1_800_000_000;
 
-enum Key {
-    Ec(EcdsaKeyPair),
-    Ed(Ed25519KeyPair),
+trait Prove {
+    fn proof(&self, claims: Value) -> String;
 }
 
-impl Key {
-    fn ec() -> Self {
-        Key::Ec(EcdsaKeyPair::generate(&signature::ECDSA_P256_SHA256_FIXED_SIGNING).unwrap())
-    }
-
-    fn ed() -> Self {
-        Key::Ed(Ed25519KeyPair::generate().unwrap())
-    }
-
-    fn jwk(&self) -> Value {
-        match self {
-            Key::Ec(k) => {
-                let p = k.public_key().as_ref();
-                json!({"kty": "EC", "crv": "P-256", "x": B64.encode(&p[1..33]), "y": B64.encode(&p[33..65])})
-            }
-            Key::Ed(k) => json!({"kty": "OKP", "crv": "Ed25519", "x": B64.encode(k.public_key().as_ref())}),
-        }
-    }
-
-    fn alg(&self) -> &'static str {
-        match self {
-            Key::Ec(_) => "ES256",
-            Key::Ed(_) => "EdDSA",
-        }
-    }
-
-    fn sign_with(&self, header: Value, claims: Value) -> String {
-        let mut out = format!("{}.{}", B64.encode(header.to_string()), B64.encode(claims.to_string()));
-        let sig = match self {
-            Key::Ec(k) => k.sign(&SystemRandom::new(), out.as_bytes()).unwrap().as_ref().to_vec(),
-            Key::Ed(k) => k.sign(out.as_bytes()).as_ref().to_vec(),
-        };
-        out.push('.');
-        out.push_str(&B64.encode(sig));
-        out
-    }
-
+impl Prove for Key {
     fn proof(&self, claims: Value) -> String {
         self.sign_with(json!({"typ": "dpop+jwt", "alg": self.alg(), "jwk": self.jwk()}), claims)
     }

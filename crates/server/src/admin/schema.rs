@@ -88,6 +88,27 @@ pub struct ClientSpecDoc {
     /// access tokens are bound to its key (`token_type` `DPoP`).
     #[serde(default)]
     pub dpop_bound_access_tokens: bool,
+    /// The client's public JWK set (`{"keys": [...]}`: RSA, EC P-256 or Ed25519 public keys),
+    /// for `private_key_jwt` and signed request objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<Value>,
+    /// Where the client publishes its JWK set instead of `jwks` (https): fetched through the
+    /// SSRF-safe fetcher, cached, and fetched again when an unknown `kid` appears (at most once a
+    /// minute), so the client rotates keys without re-registering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// The one algorithm the client's `private_key_jwt` assertions may use (RS256, PS256, ES256,
+    /// EdDSA); any of them when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_signing_alg: Option<String>,
+    /// The one algorithm the client's request objects may use; `none` allows unsigned ones
+    /// (and only those). Any signing algorithm, never `none`, when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_object_signing_alg: Option<String>,
+    /// RFC 9126 §6: the client must push its authorization requests to `/par` first.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
     /// Authorization code lifetime in seconds; the server-wide `[tokens]` one when absent.
     #[schema(minimum = 1, maximum = 31_622_400)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -175,6 +196,27 @@ pub struct ClientDoc {
     /// RFC 9449: its token requests must carry DPoP proofs.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub dpop_bound_access_tokens: bool,
+    /// The client's public JWK set (`{"keys": [...]}`: RSA, EC P-256 or Ed25519 public keys),
+    /// for `private_key_jwt` and signed request objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<Value>,
+    /// Where the client publishes its JWK set instead of `jwks` (https): fetched through the
+    /// SSRF-safe fetcher, cached, and fetched again when an unknown `kid` appears (at most once a
+    /// minute), so the client rotates keys without re-registering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    /// The one algorithm the client's `private_key_jwt` assertions may use (RS256, PS256, ES256,
+    /// EdDSA); any of them when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_signing_alg: Option<String>,
+    /// The one algorithm the client's request objects may use; `none` allows unsigned ones
+    /// (and only those). Any signing algorithm, never `none`, when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_object_signing_alg: Option<String>,
+    /// RFC 9126 §6: the client must push its authorization requests to `/par` first.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
     /// Lifetimes (seconds) overriding the server's for this client.
     #[serde(default, skip_serializing_if = "is_default")]
     pub lifetimes: ClientLifetimesDoc,
