@@ -122,6 +122,7 @@ pub async fn cleanup_once(store: &dyn Store, now: i64, lifetimes: Lifetimes) -> 
             pass.throttle,
             pass.activity,
             pass.seen_jtis,
+            pass.pushed_requests,
         ]
         .iter()
         .any(|n| *n >= CLEANUP_BATCH as u64);

@@ -41,6 +41,8 @@ pub struct Features {
     pub registration: bool,
     /// Client ID metadata documents are fetched.
     pub client_id_metadata_documents: bool,
+    /// `[par] required`: every client must push its authorization requests.
+    pub par_required: bool,
 }
 
 pub struct Catalog {
@@ -146,7 +148,9 @@ pub fn capabilities(
             end_session: Some("/end_session"),
             jwks: "/jwks",
             registration: features.registration.then_some("/register"),
+            pushed_authorization_request: Some("/par"),
         },
+        par_required: features.par_required,
         backchannel_logout: true,
         client_id_metadata_documents: features.client_id_metadata_documents,
     }

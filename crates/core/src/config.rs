@@ -90,6 +90,8 @@ pub struct Config {
     #[serde(default)]
     pub fetch: FetchConfig,
     #[serde(default)]
+    pub par: ParConfig,
+    #[serde(default)]
     pub throttle: ThrottleConfig,
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -480,6 +482,18 @@ pub struct FetchConfig {
     pub ca_file: Option<PathBuf>,
 }
 
+/// `[par]`: pushed authorization requests (RFC 9126). `/par` always exists; clients may push
+/// their requests there and send only the reference to `/authorize`.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ParConfig {
+    /// Every client must push its authorization requests (RFC 9126 §5
+    /// `require_pushed_authorization_requests`); one client alone can be made to with its own
+    /// `require_pushed_authorization_requests`.
+    #[serde(default)]
+    pub required: bool,
+}
+
 /// `[fetch]`, validated.
 #[derive(Debug, Clone, Default)]
 pub struct ClientFetchPolicy {
@@ -541,6 +555,7 @@ pub struct ValidConfig {
     pub cimd: CimdPolicy,
     pub dpop_require_nonce: bool,
     pub fetch: ClientFetchPolicy,
+    pub par_required: bool,
     pub throttle: crate::throttle::ThrottlePolicy,
     pub limits: Limits,
     /// Peers whose forwarding headers are believed (`trusted_proxies`).
@@ -868,6 +883,7 @@ impl Config {
                 cimd,
                 dpop_require_nonce: self.dpop.require_nonce,
                 fetch,
+                par_required: self.par.required,
                 throttle,
                 limits,
                 trusted_proxies,

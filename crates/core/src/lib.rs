@@ -34,6 +34,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod provisioning;
 pub mod registration;
+pub mod request_objects;
 pub mod resources;
 pub mod secrets;
 pub mod seed;

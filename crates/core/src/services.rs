@@ -19,6 +19,7 @@ use crate::keys::{KeyRing, Keys};
 use crate::lifecycle::TokenLifecycle;
 use crate::metrics::Metrics;
 use crate::registration::Registration;
+use crate::request_objects::RequestObjects;
 use crate::seed;
 use crate::server_keys::ServerKeys;
 use crate::sign_in::SignIn;
@@ -47,6 +48,7 @@ pub struct Gatehouse {
     pub registration: Arc<Registration>,
     pub dpop: Arc<crate::dpop::DpopProofs>,
     pub client_keys: Arc<ClientKeySets>,
+    pub request_objects: Arc<RequestObjects>,
 }
 
 /// Opens the store (running migrations), applies the config's clients, users and scopes, loads
@@ -77,7 +79,11 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
     background::spawn_key_reloader(&keys, &store, clock.clone(), cfg.key_reload_interval, cfg.key_rotation_interval);
     background::spawn_cleanup(&store, clock.clone(), cfg.lifetimes, cfg.cleanup_interval);
     let issuer: Arc<str> = cfg.issuer.as_str().into();
-    let features = Features { registration: cfg.registration.enabled, client_id_metadata_documents: cfg.cimd.enabled };
+    let features = Features {
+        registration: cfg.registration.enabled,
+        client_id_metadata_documents: cfg.cimd.enabled,
+        par_required: cfg.par_required,
+    };
     let catalog = Arc::new(Catalog::load(store.as_ref(), issuer.clone(), algs, features).await?);
     let clients =
         Arc::new(Clients::new(store.clone(), Arc::new(MetadataClients::new(cfg.cimd.clone(), catalog.clone()))));
@@ -115,7 +121,16 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
     let client_keys = Arc::new(ClientKeySets::new(&cfg.fetch));
     let issuing = Issuing { store: store.clone(), tokens: tokens.clone(), clock: clock.clone() };
     let backchannel = Arc::new(Backchannel::new(store.clone(), tokens.clone(), clock.clone()));
+    let request_objects = Arc::new(RequestObjects::new(
+        store.clone(),
+        client_keys.clone(),
+        clock.clone(),
+        tokens.clone(),
+        catalog.clone(),
+        cfg.par_required,
+    ));
     Ok(Gatehouse {
+        request_objects,
         client_auth: Arc::new(ClientAuth::new(
             clients.clone(),
             throttle.clone(),

@@ -24,6 +24,8 @@ pub struct Capabilities {
     pub backchannel_logout: bool,
     /// draft-ietf-oauth-client-id-metadata-document: https `client_id`s are fetched.
     pub client_id_metadata_documents: bool,
+    /// RFC 9126 §5: every client must push its authorization requests.
+    pub par_required: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -37,6 +39,7 @@ pub struct Endpoints {
     pub revocation: Option<&'static str>,
     pub end_session: Option<&'static str>,
     pub registration: Option<&'static str>,
+    pub pushed_authorization_request: Option<&'static str>,
 }
 
 /// The metadata document. Field names are the registered ones; `None` fields are omitted.
@@ -60,6 +63,10 @@ pub struct ProviderMetadata {
     pub revocation_endpoint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_session_endpoint: Option<String>,
+    /// RFC 9126 §5.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    pub require_pushed_authorization_requests: bool,
     pub scopes_supported: Vec<String>,
     pub response_types_supported: Vec<String>,
     pub response_modes_supported: Vec<&'static str>,
@@ -84,6 +91,11 @@ pub struct ProviderMetadata {
     pub claims_parameter_supported: bool,
     pub request_parameter_supported: bool,
     pub request_uri_parameter_supported: bool,
+    /// OIDC Discovery §3: `request_uri`s need not be registered beforehand.
+    pub require_request_uri_registration: bool,
+    /// OIDC Discovery §3, RFC 9101 §10.5: how request objects may be signed (`none` only for a
+    /// client registered so).
+    pub request_object_signing_alg_values_supported: Vec<&'static str>,
     /// RFC 9207: `iss` is sent in authorization responses.
     pub authorization_response_iss_parameter_supported: bool,
     /// OIDC Back-Channel Logout 1.0 §2.1.
@@ -124,6 +136,8 @@ impl ProviderMetadata {
             introspection_endpoint: opt(caps.endpoints.introspection),
             revocation_endpoint: opt(caps.endpoints.revocation),
             end_session_endpoint: opt(caps.endpoints.end_session),
+            pushed_authorization_request_endpoint: opt(caps.endpoints.pushed_authorization_request),
+            require_pushed_authorization_requests: caps.par_required,
             scopes_supported: caps.scopes.clone(),
             response_types_supported: caps.response_types.iter().map(ToString::to_string).collect(),
             response_modes_supported: caps.response_modes.clone(),
@@ -140,8 +154,12 @@ impl ProviderMetadata {
             claims_supported: caps.claims.clone(),
             code_challenge_methods_supported: caps.code_challenge_methods.clone(),
             claims_parameter_supported: false,
-            request_parameter_supported: false,
-            request_uri_parameter_supported: false,
+            request_parameter_supported: caps.endpoints.authorization.is_some(),
+            request_uri_parameter_supported: caps.endpoints.authorization.is_some(),
+            require_request_uri_registration: false,
+            request_object_signing_alg_values_supported: std::iter::once("none")
+                .chain(SigningAlg::ALL.iter().map(|a| a.as_str()))
+                .collect(),
             authorization_response_iss_parameter_supported: caps.endpoints.authorization.is_some(),
             backchannel_logout_supported: caps.backchannel_logout,
             backchannel_logout_session_supported: caps.backchannel_logout,
@@ -161,6 +179,7 @@ mod tests {
             response_modes: vec!["query"],
             grant_types: vec![GrantType::AuthorizationCode],
             token_endpoint_auth_methods: TokenEndpointAuthMethod::ALL.to_vec(),
+            par_required: false,
             signing_algs: vec![SigningAlg::RS256, SigningAlg::ES256],
             scopes: vec!["openid".into()],
             claims: vec!["sub".into()],

@@ -195,6 +195,11 @@ pub fn parse(token: &str) -> Result<Parsed<'_>, JwsError> {
 }
 
 impl Parsed<'_> {
+    /// Whether the JWS has no signature (`alg: none`).
+    pub fn signature_is_empty(&self) -> bool {
+        self.signature.is_empty()
+    }
+
     /// The header's `alg`, if it is one Gatehouse verifies.
     pub fn alg(&self) -> Option<SigningAlg> {
         self.header.get("alg").and_then(Value::as_str).and_then(SigningAlg::parse)

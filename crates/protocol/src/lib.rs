@@ -57,6 +57,7 @@ pub mod protected_resource;
 pub mod rand;
 pub mod redirect_uri;
 pub mod registration;
+pub mod request_object;
 pub mod resource;
 pub mod resource_id;
 pub mod scope;

@@ -119,6 +119,13 @@ impl Params {
         self
     }
 
+    /// One parameter.
+    pub fn single(k: &str, v: &str) -> Self {
+        let mut p = Self::default();
+        p.single.insert(k.to_owned(), v.to_owned());
+        p
+    }
+
     /// Removes a parameter.
     pub fn remove(&mut self, k: &str) {
         self.single.remove(k);

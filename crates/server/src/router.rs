@@ -3,7 +3,7 @@
 //! people read (in their language, failing with the error page), the admin API and console.
 
 use crate::oauth::protected_resource::{self, MetadataUrl};
-use crate::oauth::{device_authorization, introspect, metadata, register, token, userinfo};
+use crate::oauth::{device_authorization, introspect, metadata, par, register, token, userinfo};
 use crate::pages::{authorize, device, logout};
 use crate::state::{AppState, MAX_BODY};
 use axum::Router;
@@ -40,6 +40,7 @@ pub fn app(state: AppState) -> Router {
     let mut api = Router::new()
         .route("/token", post(token::token))
         .route("/device_authorization", post(device_authorization::device_authorization))
+        .route("/par", post(par::par))
         .route("/introspect", post(introspect::introspect))
         .route("/revoke", post(introspect::revoke))
         .route(

@@ -92,6 +92,7 @@ services! {
     admin: Administration,
     registration: Registration,
     dpop: gatehouse_core::dpop::DpopProofs,
+    request_objects: gatehouse_core::request_objects::RequestObjects,
 }
 
 impl FromRef<AppState> for Arc<dyn gatehouse_protocol::clock::Clock> {

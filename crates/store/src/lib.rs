@@ -14,6 +14,7 @@ pub mod cleanup;
 mod db;
 mod device;
 mod error;
+mod pushed;
 mod records;
 mod sign_in;
 pub mod sql;
@@ -406,6 +407,26 @@ pub trait ReplayStore: Send + Sync {
     async fn record_once(&self, jti_key: &str, expires_at: UnixTime) -> Result<bool>;
 }
 
+/// Pushed authorization requests (RFC 9126 §2), shared by every node.
+#[async_trait]
+pub trait PushedRequestStore: Send + Sync {
+    /// Keeps a pushed request's parameters under `id_hash` until `expires_at`.
+    async fn push_request(
+        &self,
+        id_hash: &str,
+        client: &ClientId,
+        params: &gatehouse_protocol::params::Params,
+        expires_at: UnixTime,
+    ) -> Result<()>;
+    /// Takes the request (it is gone afterwards): `None` when unknown, expired or taken before.
+    /// Exactly one caller gets it.
+    async fn take_pushed_request(
+        &self,
+        id_hash: &str,
+        now: UnixTime,
+    ) -> Result<Option<(ClientId, gatehouse_protocol::params::Params)>>;
+}
+
 /// Brute-force throttling state (DESIGN.md §7), shared by every node.
 #[async_trait]
 pub trait ThrottleStore: Send + Sync {
@@ -432,6 +453,7 @@ pub struct CleanupReport {
     pub throttle: u64,
     pub activity: u64,
     pub seen_jtis: u64,
+    pub pushed_requests: u64,
 }
 
 impl CleanupReport {
@@ -446,6 +468,7 @@ impl CleanupReport {
             + self.throttle
             + self.activity
             + self.seen_jtis
+            + self.pushed_requests
     }
 }
 
@@ -484,6 +507,7 @@ pub trait Store:
     + AuditStore
     + ThrottleStore
     + ReplayStore
+    + PushedRequestStore
     + ActivityStore
 {
     /// Round-trips the database (for `/readyz`).

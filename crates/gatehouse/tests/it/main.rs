@@ -31,6 +31,7 @@ mod logs;
 mod metrics;
 mod nodes;
 mod pages;
+mod par;
 mod private_key_jwt;
 mod provision;
 mod refresh_retry;

@@ -4,6 +4,7 @@ pub mod device_authorization;
 pub mod dpop;
 pub mod introspect;
 pub mod metadata;
+pub mod par;
 pub mod protected_resource;
 pub mod register;
 pub mod token;

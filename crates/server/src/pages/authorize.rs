@@ -9,10 +9,11 @@ use crate::error::PageError;
 use crate::pages::session::{form_params, start_session, throttled_message};
 use crate::web::{Pages, SESSION_COOKIE, authorization_response};
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::authorization::Authorization;
+use gatehouse_core::request_objects::RequestObjects;
 use gatehouse_core::secrets::constant_time_eq;
 use gatehouse_core::sign_in::{CheckError, SignIn};
 use gatehouse_protocol::authorize::{
@@ -53,32 +54,56 @@ fn target_error(e: TargetError) -> PageError {
     PageError::refused(StatusCode::BAD_REQUEST, e.message(), Some("invalid_request"))
 }
 
-/// GET or POST `/authorize` (OIDC Core §3.1.2.1: both must be supported).
-pub async fn authorize(
-    State(az): State<Arc<Authorization>>,
-    State(sign_in): State<Arc<SignIn>>,
-    State(pages): State<Arc<Pages>>,
-    method: Method,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> Result<Response, PageError> {
-    let parsed = if method == Method::POST {
-        if !crate::extract::is_form(&headers) {
+/// The parameters of an authorization request: the query of a GET, the form of a POST (OIDC
+/// Core §3.1.2.1: both must be supported). Until the client and redirect URI are known to be
+/// good, errors are pages, never redirects.
+pub struct AuthorizeParams(Params);
+
+impl<S: Send + Sync> FromRequest<S> for AuthorizeParams {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, PageError> {
+        let malformed =
+            |e: OAuthError| PageError::refused(StatusCode::BAD_REQUEST, "The request is malformed.", Some(e.code()));
+        if req.method() != Method::POST {
+            return Params::parse(req.uri().query().unwrap_or("").as_bytes()).map(Self).map_err(malformed);
+        }
+        if !crate::extract::is_form(req.headers()) {
             return Err(PageError::bad_request("The request must be a form post."));
         }
-        Params::parse(&body)
-    } else {
-        Params::parse(query.as_deref().unwrap_or("").as_bytes())
-    };
-    // Until the client and redirect URI are known to be good, errors are pages, never redirects.
-    let params =
-        parsed.map_err(|e| PageError::refused(StatusCode::BAD_REQUEST, "The request is malformed.", Some(e.code())))?;
+        // A body over the limit keeps its 413.
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| PageError::refused(e.status(), "The request is too large or malformed.", None))?;
+        Params::parse(&body).map(Self).map_err(malformed)
+    }
+}
+
+/// GET or POST `/authorize`.
+pub async fn authorize(
+    State(az): State<Arc<Authorization>>,
+    State(requests): State<Arc<RequestObjects>>,
+    State(sign_in): State<Arc<SignIn>>,
+    State(pages): State<Arc<Pages>>,
+    headers: HeaderMap,
+    AuthorizeParams(params): AuthorizeParams,
+) -> Result<Response, PageError> {
     let client = match params.get("client_id").map(ClientId::parse) {
         None => return Err(target_error(TargetError::MissingClientId)),
         Some(Err(_)) => return Err(target_error(TargetError::UnknownClient)),
         Some(Ok(id)) => az.client(&id).await?.ok_or_else(|| target_error(TargetError::UnknownClient))?,
     };
+    // A request object or a pushed request (RFC 9101, RFC 9126) replaces the parameters. Its
+    // problems are shown, not redirected: the redirect URI itself may be what it failed to
+    // carry.
+    let params = requests.resolve(&client, params).await.map_err(|e| match e {
+        OAuthError::Server(_) | OAuthError::TemporarilyUnavailable(_) => PageError::from(e),
+        e => PageError::refused(
+            StatusCode::BAD_REQUEST,
+            e.description().unwrap_or("The request is malformed."),
+            Some(e.code()),
+        ),
+    })?;
     let redirect_uri = authorize::resolve_target(&client, &params).map_err(target_error)?;
     // From here on, errors go back to the client.
     let s = Services { az: &az, sign_in: &sign_in, pages: &pages };
