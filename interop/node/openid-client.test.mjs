@@ -223,3 +223,49 @@ test('admin API with a gatehouse:admin token from client_credentials', { skip: !
   const body = await res.json();
   assert.ok(body.items.some((c) => c.client_id === 'webapp'));
 });
+
+// A client that holds a key instead of a secret: it registers its public key, authenticates
+// with private_key_jwt, pushes its authorization request (PAR), and signs another as a request
+// object (JAR), all through the library's own support for them.
+test('private_key_jwt, pushed authorization requests and signed request objects', { skip: !process.env.GATEHOUSE_REGISTRATION_TOKEN }, async () => {
+  const { privateKey, publicKey } = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const jwk = { ...(await crypto.subtle.exportKey('jwk', publicKey)), kid: 'rp-key-1', use: 'sig', alg: 'ES256' };
+  delete jwk.key_ops;
+  delete jwk.ext;
+  const registered = await oidc.dynamicClientRegistration(issuer, {
+    redirect_uris: ['http://127.0.0.1:3200/cb'],
+    grant_types: ['authorization_code', 'client_credentials'],
+    token_endpoint_auth_method: 'private_key_jwt',
+    token_endpoint_auth_signing_alg: 'ES256',
+    jwks: { keys: [jwk] },
+    scope: 'openid profile roles',
+  }, oidc.PrivateKeyJwt({ key: privateKey, kid: 'rp-key-1' }), { ...options, initialAccessToken: process.env.GATEHOUSE_REGISTRATION_TOKEN });
+  const md = registered.clientMetadata();
+  assert.equal(md.client_secret, undefined, 'a key client gets no secret');
+  const config = await oidc.discovery(issuer, md.client_id, { token_endpoint_auth_signing_alg: 'ES256' },
+    oidc.PrivateKeyJwt({ key: privateKey, kid: 'rp-key-1' }), options);
+  oidc.enableNonRepudiationChecks(config);
+  assert.ok(config.serverMetadata().pushed_authorization_request_endpoint);
+
+  const cc = await oidc.clientCredentialsGrant(config, { scope: 'roles' });
+  assert.ok(cc.access_token, 'client_credentials with private_key_jwt');
+
+  for (const how of ['par', 'jar']) {
+    const verifier = oidc.randomPKCECodeVerifier();
+    const state = oidc.randomState();
+    const nonce = oidc.randomNonce();
+    const params = {
+      redirect_uri: 'http://127.0.0.1:3200/cb', scope: 'openid profile', state, nonce,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    };
+    const url = how === 'par'
+      ? await oidc.buildAuthorizationUrlWithPAR(config, params)
+      : await oidc.buildAuthorizationUrlWithJAR(config, params, { key: privateKey, kid: 'rp-key-1' });
+    assert.ok(url.searchParams.has(how === 'par' ? 'request_uri' : 'request'), url.href);
+    const callback = await new Browser().signIn(url.href, 'alice', 'alice-password');
+    const tokens = await oidc.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
+    });
+    assert.equal(tokens.claims().aud, md.client_id, how);
+  }
+});

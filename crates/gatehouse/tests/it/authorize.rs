@@ -120,7 +120,6 @@ async fn request_errors_go_back_to_the_client_with_state_and_iss() {
         (webapp_auth(&[("response_type", "banana")]), "unsupported_response_type"),
         (webapp_auth(&[("response_type", "code"), ("response_mode", "web_message")]), "invalid_request"),
         (webapp_auth(&[("prompt", "none login")]), "invalid_request"),
-        (webapp_auth(&[("request", "eyJhbGciOiJub25lIn0.e30.")]), "request_not_supported"),
         (webapp_auth(&[("prompt", "none")]), "login_required"),
         (webapp_auth(&[("id_token_hint", "not-a-jwt")]), "invalid_request"),
     ];
