@@ -18,6 +18,7 @@ const TARGETS: [&str; 7] = [
     "config",
     "dpop_proof",
     "client_metadata_document",
+    "client_jwt",
 ];
 /// Seconds per target: long enough to explore past the seeds, short enough for every CI run.
 const SECONDS: &str = "15";
