@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-const TARGETS: [&str; 7] = [
+const TARGETS: [&str; 8] = [
     "authorize_request",
     "token_request",
     "client_auth_header",
