@@ -209,6 +209,19 @@ impl TokenIssuer {
         Ok((jwt, IssuedAccessToken { jti, expires_at: exp }))
     }
 
+    /// A document signed for a client with this server's `alg` key: signed userinfo (OIDC Core
+    /// §5.3.2) and JWT introspection responses (RFC 9701).
+    pub fn sign_document<T: serde::Serialize>(
+        &self,
+        alg: gatehouse_protocol::jose::SigningAlg,
+        typ: &str,
+        doc: &T,
+    ) -> Result<String, OAuthError> {
+        let ring = self.keys.get();
+        let key = ring.signer(alg).ok_or_else(|| internal(format!("no current {alg} key")))?;
+        key.sign(typ, doc).map_err(internal)
+    }
+
     /// An ID token (OIDC Core §2) with `at_hash`/`c_hash` for what is returned beside it.
     pub fn id_token(&self, client: &Client, t: &IdTokenInput<'_>, now: UnixTime) -> Result<String, OAuthError> {
         let alg = client.id_token_signed_response_alg;

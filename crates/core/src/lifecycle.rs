@@ -4,17 +4,25 @@
 //! of other clients.
 
 use crate::issuer::{TokenIssuer, hash_token};
+use gatehouse_protocol::ClientId;
 use gatehouse_protocol::client::Client;
 use gatehouse_protocol::clock::Clock;
 use gatehouse_protocol::error::OAuthError;
 use gatehouse_protocol::introspect::{
-    AccessTokenView, Hint, Introspection, access_token_view, lookup_order, may_introspect,
+    self, AccessTokenView, Hint, Introspection, access_token_view, lookup_order, may_introspect,
 };
-use gatehouse_protocol::jose::JsonObject;
+use gatehouse_protocol::jose::{JsonObject, SigningAlg};
 use gatehouse_protocol::tokens::{ClaimTarget, released_claims};
 use gatehouse_store::Store;
 use serde_json::Value;
 use std::sync::Arc;
+
+/// What `/userinfo` answers with.
+pub enum UserInfo {
+    Json(JsonObject),
+    /// `application/jwt`.
+    Jwt(String),
+}
 
 pub struct TokenLifecycle {
     store: Arc<dyn Store>,
@@ -163,7 +171,34 @@ impl TokenLifecycle {
     /// revoked or forged token, or one of a disabled user, is `invalid_token`; a token not
     /// granted `openid` is `insufficient_scope`. `jkt` is the key of the DPoP proof presented
     /// with it (RFC 9449 §7): a bound token needs its own key's proof, a bearer token none.
-    pub async fn userinfo(&self, token: &str, jkt: Option<&str>) -> Result<JsonObject, OAuthError> {
+    /// RFC 9701: `answer` as a JWT signed for `client` (its `introspection_signed_response_alg`,
+    /// RS256 by default).
+    pub fn introspection_jwt(&self, client: &Client, answer: &Introspection) -> Result<String, OAuthError> {
+        let alg = client.responses.introspection_signed_response_alg.unwrap_or(SigningAlg::RS256);
+        let doc = introspect::jwt_response(&self.tokens.issuer, client.id.as_str(), self.clock.now(), answer);
+        self.tokens.sign_document(alg, introspect::JWT_RESPONSE_TYP, &doc)
+    }
+
+    /// OIDC Core §5.3: the claims for the token's user, as JSON, or (OIDC Core §5.3.2) as a JWT
+    /// signed for a client registered with `userinfo_signed_response_alg`, with `iss` and `aud`.
+    pub async fn userinfo(&self, token: &str, jkt: Option<&str>) -> Result<UserInfo, OAuthError> {
+        let (claims, client_id) = self.userinfo_claims(token, jkt).await?;
+        let client = match ClientId::parse(&client_id) {
+            Ok(id) => self.store.get_client(&id).await?,
+            Err(_) => None,
+        };
+        match client.and_then(|c| c.responses.userinfo_signed_response_alg) {
+            None => Ok(UserInfo::Json(claims)),
+            Some(alg) => {
+                let mut doc = claims;
+                doc.insert("iss".into(), Value::String(self.tokens.issuer.to_string()));
+                doc.insert("aud".into(), Value::String(client_id));
+                Ok(UserInfo::Jwt(self.tokens.sign_document(alg, "JWT", &doc)?))
+            }
+        }
+    }
+
+    async fn userinfo_claims(&self, token: &str, jkt: Option<&str>) -> Result<(JsonObject, String), OAuthError> {
         let view = self.own_access_token(token).await?.ok_or(BAD_TOKEN)?;
         match (view.jkt.as_deref(), jkt) {
             (Some(bound), Some(proved)) if bound == proved => {}
@@ -184,6 +219,6 @@ impl TokenLifecycle {
         let mut out =
             released_claims(&user.claims, &view.scope, &self.tokens.catalog.get().scopes, ClaimTarget::Userinfo);
         out.insert("sub".into(), Value::String(user.sub));
-        Ok(out)
+        Ok((out, view.client_id))
     }
 }

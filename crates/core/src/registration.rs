@@ -60,6 +60,10 @@ pub struct Metadata {
     request_object_signing_alg: Option<String>,
     #[serde(default)]
     require_pushed_authorization_requests: bool,
+    #[serde(default)]
+    userinfo_signed_response_alg: Option<String>,
+    #[serde(default)]
+    introspection_signed_response_alg: Option<String>,
 }
 
 /// Why a registration request was refused (RFC 7591 §3.2.2, RFC 6750 §3.1).
@@ -262,6 +266,8 @@ impl Registration {
             token_endpoint_auth_signing_alg: m.token_endpoint_auth_signing_alg,
             request_object_signing_alg: m.request_object_signing_alg,
             require_pushed_authorization_requests: m.require_pushed_authorization_requests,
+            userinfo_signed_response_alg: m.userinfo_signed_response_alg,
+            introspection_signed_response_alg: m.introspection_signed_response_alg,
             ..Default::default()
         })
     }

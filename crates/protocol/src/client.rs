@@ -5,6 +5,7 @@
 //! loader and the admin API report them the same way.
 
 use crate::client_keys::{self, ClientKeys};
+use crate::client_responses::ResponseFormats;
 use crate::error::OAuthError;
 use crate::grant::{GrantSet, GrantType, ResponseType};
 use crate::jose::SigningAlg;
@@ -150,6 +151,9 @@ pub struct Client {
     /// Its public keys and what it signs with them (`private_key_jwt`, request objects).
     #[serde(flatten)]
     pub keys: ClientKeys,
+    /// Signed userinfo and introspection responses.
+    #[serde(flatten)]
+    pub responses: ResponseFormats,
     /// RFC 9126 §6: its authorization requests must be pushed to `/par` first.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_pushed_authorization_requests: bool,
@@ -247,6 +251,11 @@ impl Client {
             token_endpoint_auth_signing_alg: self.keys.token_endpoint_auth_signing_alg.map(|a| a.as_str().to_owned()),
             request_object_signing_alg: self.keys.request_object_signing_alg.map(|a| a.as_str().to_owned()),
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            userinfo_signed_response_alg: self.responses.userinfo_signed_response_alg.map(|a| a.as_str().to_owned()),
+            introspection_signed_response_alg: self
+                .responses
+                .introspection_signed_response_alg
+                .map(|a| a.as_str().to_owned()),
             authorization_code_ttl: l.authorization_code_ttl,
             access_token_ttl: l.access_token_ttl,
             id_token_ttl: l.id_token_ttl,
@@ -354,6 +363,10 @@ pub struct ClientSpec {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_pushed_authorization_requests: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_signed_response_alg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_signed_response_alg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_code_ttl: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_ttl: Option<i64>,
@@ -452,6 +465,11 @@ impl ClientSpec {
                 token_endpoint_auth_signing_alg: self.token_endpoint_auth_signing_alg.as_deref(),
                 request_object_signing_alg: self.request_object_signing_alg.as_deref(),
             },
+            &mut key_errs,
+        );
+        let responses = ResponseFormats::validate(
+            self.userinfo_signed_response_alg.as_deref(),
+            self.introspection_signed_response_alg.as_deref(),
             &mut key_errs,
         );
         errs.extend(key_errs.into_iter().map(|(k, m)| FieldError::new(k, m)));
@@ -625,6 +643,7 @@ impl ClientSpec {
                     default_resources,
                     dpop_bound_access_tokens: self.dpop_bound_access_tokens,
                     keys,
+                    responses,
                     require_pushed_authorization_requests: self.require_pushed_authorization_requests,
                     lifetimes,
                     backchannel_logout_uri,

@@ -73,6 +73,12 @@ pub struct ProviderMetadata {
     pub grant_types_supported: Vec<&'static str>,
     pub subject_types_supported: Vec<&'static str>,
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
+    /// OIDC Discovery §3: signed userinfo responses.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub userinfo_signing_alg_values_supported: Vec<&'static str>,
+    /// RFC 9701 §7: JWT introspection responses.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub introspection_signing_alg_values_supported: Vec<&'static str>,
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     /// The algorithms of `private_key_jwt` assertions (OIDC Discovery §3, RFC 8414 §2).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -145,6 +151,14 @@ impl ProviderMetadata {
             // OIDC Core §8: one subject identifier per user across clients.
             subject_types_supported: vec!["public"],
             id_token_signing_alg_values_supported: caps.signing_algs.iter().map(|a| a.as_str()).collect(),
+            userinfo_signing_alg_values_supported: when(
+                caps.endpoints.userinfo,
+                &caps.signing_algs.iter().map(|a| a.as_str()).collect(),
+            ),
+            introspection_signing_alg_values_supported: when(
+                caps.endpoints.introspection,
+                &caps.signing_algs.iter().map(|a| a.as_str()).collect(),
+            ),
             introspection_endpoint_auth_methods_supported: when(caps.endpoints.introspection, &auth_methods),
             introspection_endpoint_auth_signing_alg_values_supported: when(caps.endpoints.introspection, &auth_algs),
             revocation_endpoint_auth_methods_supported: when(caps.endpoints.revocation, &auth_methods),

@@ -9,6 +9,16 @@ use crate::tokens::ACCESS_TOKEN_TYP;
 use serde::Serialize;
 use serde_json::Value;
 
+/// RFC 9701 §4: the media type a client asks for (`Accept`) and gets (`Content-Type`), which is
+/// also the JWT's `typ` (without `application/`).
+pub const JWT_RESPONSE_TYPE: &str = "application/token-introspection+jwt";
+pub const JWT_RESPONSE_TYP: &str = "token-introspection+jwt";
+
+/// RFC 9701 §5: the claims of a JWT introspection response for `client_id`.
+pub fn jwt_response(issuer: &str, client_id: &str, now: UnixTime, answer: &Introspection) -> Value {
+    serde_json::json!({ "iss": issuer, "aud": client_id, "iat": now, "token_introspection": answer })
+}
+
 /// A verified access token's claims, as the endpoints need them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessTokenView {

@@ -40,6 +40,7 @@ pub mod client;
 pub mod client_assertion;
 pub mod client_auth;
 pub mod client_keys;
+pub mod client_responses;
 pub mod clock;
 pub mod device;
 pub mod discovery;

@@ -13,6 +13,7 @@ use gatehouse_protocol::claims::{ClaimTargets, ScopeDefinition};
 use gatehouse_protocol::client::ClientId;
 use gatehouse_protocol::client::{ApplicationType, Client, ClientLifetimes, TokenEndpointAuthMethod};
 use gatehouse_protocol::client_keys::ClientKeys;
+use gatehouse_protocol::client_responses::ResponseFormats;
 use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::grant::GrantSet;
 use gatehouse_protocol::grant::ResponseType;
@@ -325,6 +326,8 @@ pub(crate) struct ClientRecord {
     dpop_bound_access_tokens: bool,
     #[serde(flatten)]
     keys: ClientKeys,
+    #[serde(flatten)]
+    responses: ResponseFormats,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     require_pushed_authorization_requests: bool,
     #[serde(default, skip_serializing_if = "LifetimesRecord::is_empty")]
@@ -358,6 +361,7 @@ impl From<&Client> for ClientRecord {
             default_resources: c.default_resources.clone(),
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
             keys: c.keys.clone(),
+            responses: c.responses.clone(),
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             lifetimes: LifetimesRecord {
                 authorization_code_ttl: l.authorization_code_ttl,
@@ -399,6 +403,7 @@ impl ClientRecord {
             default_resources: self.default_resources,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             keys: self.keys,
+            responses: self.responses,
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
             lifetimes: ClientLifetimes {
                 authorization_code_ttl: l.authorization_code_ttl,

@@ -40,6 +40,7 @@ mod resources;
 mod restart;
 mod security;
 mod sessions;
+mod signed_responses;
 mod signer;
 mod store;
 mod throttle;

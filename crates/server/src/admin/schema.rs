@@ -109,6 +109,14 @@ pub struct ClientSpecDoc {
     /// RFC 9126 §6: the client must push its authorization requests to `/par` first.
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// Answer this client's `/userinfo` requests with a JWT signed with this algorithm
+    /// (`application/jwt`); plain JSON when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_signed_response_alg: Option<String>,
+    /// The algorithm of JWT introspection responses (RFC 9701) for this client; RS256 when
+    /// absent. Asked for with `Accept: application/token-introspection+jwt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_signed_response_alg: Option<String>,
     /// Authorization code lifetime in seconds; the server-wide `[tokens]` one when absent.
     #[schema(minimum = 1, maximum = 31_622_400)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -217,6 +225,14 @@ pub struct ClientDoc {
     /// RFC 9126 §6: the client must push its authorization requests to `/par` first.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_pushed_authorization_requests: bool,
+    /// Answer this client's `/userinfo` requests with a JWT signed with this algorithm
+    /// (`application/jwt`); plain JSON when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_signed_response_alg: Option<String>,
+    /// The algorithm of JWT introspection responses (RFC 9701) for this client; RS256 when
+    /// absent. Asked for with `Accept: application/token-introspection+jwt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_signed_response_alg: Option<String>,
     /// Lifetimes (seconds) overriding the server's for this client.
     #[serde(default, skip_serializing_if = "is_default")]
     pub lifetimes: ClientLifetimesDoc,

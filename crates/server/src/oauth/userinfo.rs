@@ -11,10 +11,10 @@ use crate::oauth::dpop;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method};
+use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::dpop::DpopProofs;
-use gatehouse_core::lifecycle::TokenLifecycle;
+use gatehouse_core::lifecycle::{TokenLifecycle, UserInfo};
 use gatehouse_protocol::error::OAuthError;
 use serde_json::Value;
 use std::sync::Arc;
@@ -37,6 +37,14 @@ fn bearer(method: &Method, headers: &HeaderMap, body: &Bytes) -> Result<String, 
     }
 }
 
+/// JSON, or a signed JWT as `application/jwt` (OIDC Core §5.3.2).
+fn respond(info: UserInfo) -> Response {
+    match info {
+        UserInfo::Json(claims) => Json(Value::Object(claims)).into_response(),
+        UserInfo::Jwt(jwt) => ([(header::CONTENT_TYPE, "application/jwt")], jwt).into_response(),
+    }
+}
+
 pub async fn userinfo(
     State(tokens): State<Arc<TokenLifecycle>>,
     State(proofs): State<Arc<DpopProofs>>,
@@ -52,7 +60,7 @@ pub async fn userinfo(
             tokens.userinfo(token, Some(&jkt)).await
         };
         return match answer.await {
-            Ok(claims) => dpop::with_nonce(Json(Value::Object(claims)).into_response(), proofs.nonce()),
+            Ok(info) => dpop::with_nonce(respond(info), proofs.nonce()),
             Err(e) => dpop::resource_error(e, proofs.nonce()),
         };
     }
@@ -61,7 +69,7 @@ pub async fn userinfo(
         tokens.userinfo(&token, None).await
     };
     match answer.await {
-        Ok(claims) => Json(Value::Object(claims)).into_response(),
+        Ok(info) => respond(info),
         Err(e) => ApiError::from(e).into_response(),
     }
 }
