@@ -203,6 +203,7 @@ impl Authorization {
                 expires_at: now + tokens.lifetimes.for_client(client).code,
                 resources: req.resources.clone(),
                 dpop_jkt: req.dpop_jkt.clone(),
+                claims: req.claims.clone(),
             };
             self.store.insert_code(&hash_token(&code), &grant).await?;
             params.push(("code", code.clone()));
@@ -219,6 +220,7 @@ impl Authorization {
                     auth_time: Some(session.auth_time),
                     sid: Some(&session.sid),
                     jkt: None,
+                    claims: req.claims.as_ref(),
                 };
                 let catalog = tokens.catalog.get();
                 let audience = Audience::of(&req.resources, &req.scope, &tokens.issuer, &catalog.resources)?;
@@ -241,6 +243,7 @@ impl Authorization {
                     nonce: req.nonce.as_deref(),
                     access_token: access_token.as_deref(),
                     code: code.as_deref(),
+                    claims: req.claims.as_ref(),
                 };
                 params.push(("id_token", tokens.id_token(client, &input, now)?));
             }

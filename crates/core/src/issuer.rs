@@ -2,6 +2,7 @@
 //! in-memory keys; opaque handles (codes, refresh tokens, session ids) and their storage hashes.
 
 use crate::keys::Keys;
+use gatehouse_protocol::claims_request::{ClaimsRequest, Member};
 use gatehouse_protocol::client::Client;
 use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::error::{InternalError, OAuthError};
@@ -10,10 +11,12 @@ use gatehouse_protocol::rand::{Rng, token};
 use gatehouse_protocol::resource::Audience;
 use gatehouse_protocol::scope::ScopeSet;
 use gatehouse_protocol::tokens::{
-    ACCESS_TOKEN_TYP, AccessTokenClaims, ClaimTarget, Confirmation, IdTokenClaims, released_claims,
+    ACCESS_TOKEN_TYP, AccessTokenClaims, ClaimTarget, Confirmation, IdTokenClaims, USERINFO_CLAIMS, released_claims,
+    requested_claims,
 };
 use gatehouse_protocol::user::User;
 use gatehouse_store::IssuedAccessToken;
+use serde_json::Value;
 use std::sync::Arc;
 
 /// Token and session lifetimes in seconds. Defaults follow what certified providers ship
@@ -113,6 +116,8 @@ pub struct IdTokenInput<'a> {
     pub access_token: Option<&'a str>,
     /// The code returned with it, for `c_hash`.
     pub code: Option<&'a str>,
+    /// The claims asked for by name (OIDC Core §5.5).
+    pub claims: Option<&'a ClaimsRequest>,
 }
 
 /// Who an access token is about, and who may present it.
@@ -123,6 +128,9 @@ pub struct Subject<'a> {
     pub sid: Option<&'a str>,
     /// The DPoP key the token is bound to (RFC 9449 §6: `cnf.jkt`), when it is.
     pub jkt: Option<&'a str>,
+    /// The claims the authorization request asked for by name (OIDC Core §5.5): those for
+    /// userinfo travel in the token, which is all userinfo sees.
+    pub claims: Option<&'a ClaimsRequest>,
 }
 
 fn internal(e: impl std::fmt::Display) -> OAuthError {
@@ -187,10 +195,14 @@ impl TokenIssuer {
         let ring = self.keys.get();
         let key = ring.signer(alg).ok_or_else(|| internal(format!("no current {alg} key")))?;
         let IssuedAccessToken { jti, expires_at: exp } = id;
-        let extra = subject
+        let mut extra = subject
             .user
             .map(|u| released_claims(&u.claims, scope, &self.catalog.get().scopes, ClaimTarget::AccessToken))
             .unwrap_or_default();
+        if let Some(asked) = subject.claims.filter(|c| !c.userinfo.is_empty() && scope.contains("openid")) {
+            let names: Vec<Value> = asked.names(Member::Userinfo).map(|n| Value::String(n.to_owned())).collect();
+            extra.insert(USERINFO_CLAIMS.into(), Value::Array(names));
+        }
         let claims = AccessTokenClaims {
             iss: &self.issuer,
             sub: subject.sub,
@@ -227,12 +239,16 @@ impl TokenIssuer {
         let alg = client.id_token_signed_response_alg;
         let ring = self.keys.get();
         let key = ring.signer(alg).ok_or_else(|| internal(format!("no current {alg} key")))?;
-        let extra = released_claims(
+        let defs = &self.catalog.get().scopes;
+        let mut extra = released_claims(
             &t.user.claims,
             t.scope,
-            &self.catalog.get().scopes,
+            defs,
             ClaimTarget::IdToken { access_token_issued: t.access_token.is_some() },
         );
+        if let Some(asked) = t.claims {
+            extra.extend(requested_claims(&t.user.claims, t.scope, defs, asked.names(Member::IdToken)));
+        }
         let claims = IdTokenClaims {
             iss: &self.issuer,
             sub: &t.user.sub,

@@ -12,7 +12,7 @@ use gatehouse_protocol::introspect::{
     self, AccessTokenView, Hint, Introspection, access_token_view, lookup_order, may_introspect,
 };
 use gatehouse_protocol::jose::{JsonObject, SigningAlg};
-use gatehouse_protocol::tokens::{ClaimTarget, released_claims};
+use gatehouse_protocol::tokens::{ClaimTarget, released_claims, requested_claims};
 use gatehouse_store::Store;
 use serde_json::Value;
 use std::sync::Arc;
@@ -216,8 +216,9 @@ impl TokenLifecycle {
             Some(u) if !u.disabled => u,
             _ => return Err(BAD_TOKEN),
         };
-        let mut out =
-            released_claims(&user.claims, &view.scope, &self.tokens.catalog.get().scopes, ClaimTarget::Userinfo);
+        let defs = &self.tokens.catalog.get().scopes;
+        let mut out = released_claims(&user.claims, &view.scope, defs, ClaimTarget::Userinfo);
+        out.extend(requested_claims(&user.claims, &view.scope, defs, view.userinfo_claims.iter().map(String::as_str)));
         out.insert("sub".into(), Value::String(user.sub));
         Ok((out, view.client_id))
     }

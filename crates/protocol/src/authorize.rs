@@ -9,6 +9,7 @@
 //! Then [`decide`] says, from the session and the stored consent, whether to sign the user in,
 //! ask consent, issue, or answer `login_required`/`consent_required` for `prompt=none`.
 
+use crate::claims_request::ClaimsRequest;
 use crate::client::Client;
 use crate::clock::UnixTime;
 use crate::error::OAuthError;
@@ -136,6 +137,8 @@ pub struct AuthorizeRequest {
     pub resources: Vec<crate::resource::ResourceId>,
     /// RFC 9449 §10: the thumbprint of the DPoP key the code must be redeemed with.
     pub dpop_jkt: Option<String>,
+    /// OIDC Core §5.5: the claims asked for by name.
+    pub claims: Option<crate::claims_request::ClaimsRequest>,
 }
 
 impl AuthorizeRequest {
@@ -273,8 +276,10 @@ pub fn validate(
         }
     }
 
+    let claims = params.get("claims").map(ClaimsRequest::parse).transpose()?.filter(|c| !c.is_empty());
     let owned = |k: &str| params.get(k).map(str::to_owned);
     Ok(AuthorizeRequest {
+        claims,
         client_id: client.id.clone(),
         redirect_uri,
         response_type,

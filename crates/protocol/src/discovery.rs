@@ -167,7 +167,7 @@ impl ProviderMetadata {
             token_endpoint_auth_methods_supported: auth_methods,
             claims_supported: caps.claims.clone(),
             code_challenge_methods_supported: caps.code_challenge_methods.clone(),
-            claims_parameter_supported: false,
+            claims_parameter_supported: caps.endpoints.authorization.is_some(),
             request_parameter_supported: caps.endpoints.authorization.is_some(),
             request_uri_parameter_supported: caps.endpoints.authorization.is_some(),
             require_request_uri_registration: false,

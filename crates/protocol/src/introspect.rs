@@ -31,6 +31,8 @@ pub struct AccessTokenView {
     pub exp: UnixTime,
     /// RFC 9449 §6.1: the DPoP key the token is bound to (`cnf.jkt`).
     pub jkt: Option<String>,
+    /// The claims its client asked userinfo for by name (OIDC Core §5.5).
+    pub userinfo_claims: Vec<String>,
 }
 
 /// RFC 9068 §4: a JWT access token is live when its `typ` is `at+jwt`, its issuer is ours, and
@@ -67,6 +69,10 @@ pub fn access_token_view(
         iat: claims.get("iat").and_then(Value::as_i64).unwrap_or(0),
         exp,
         jkt: claims.get("cnf").and_then(|c| c.get("jkt")).and_then(Value::as_str).map(str::to_owned),
+        userinfo_claims: match claims.get(crate::tokens::USERINFO_CLAIMS) {
+            Some(Value::Array(names)) => names.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+            _ => Vec::new(),
+        },
     })
 }
 

@@ -36,6 +36,7 @@ pub(crate) use string_serde;
 pub mod authorize;
 pub mod cimd;
 pub mod claims;
+pub mod claims_request;
 pub mod client;
 pub mod client_assertion;
 pub mod client_auth;

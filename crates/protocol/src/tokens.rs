@@ -53,6 +53,27 @@ pub fn released_claims(
     out
 }
 
+/// The user's claims asked for by name (the `claims` parameter, OIDC Core §5.5) that a scope
+/// in `scope` covers: the parameter places claims, it does not widen what was consented to.
+pub fn requested_claims<'a>(
+    user_claims: &Map<String, Value>,
+    scope: &ScopeSet,
+    defs: &[ScopeDefinition],
+    names: impl IntoIterator<Item = &'a str>,
+) -> Map<String, Value> {
+    let covered = |name: &str| {
+        defs.iter().filter(|d| scope.contains(d.name.as_str())).any(|d| d.claims.iter().any(|c| c == name))
+    };
+    names
+        .into_iter()
+        .filter(|n| covered(n))
+        .filter_map(|n| user_claims.get(n).map(|v| (n.to_owned(), v.clone())))
+        .collect()
+}
+
+/// The private claim of an access token naming the claims its client asked userinfo for.
+pub const USERINFO_CLAIMS: &str = "userinfo_claims";
+
 /// RFC 9068 §2.2 JWT access token claims.
 #[derive(Debug, Clone, Serialize)]
 pub struct AccessTokenClaims<'a> {

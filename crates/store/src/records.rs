@@ -10,6 +10,7 @@
 use crate::{Result, StoreError};
 use gatehouse_protocol::authorize::{AuthorizeRequest, Prompt, ResponseMode};
 use gatehouse_protocol::claims::{ClaimTargets, ScopeDefinition};
+use gatehouse_protocol::claims_request::ClaimsRequest;
 use gatehouse_protocol::client::ClientId;
 use gatehouse_protocol::client::{ApplicationType, Client, ClientLifetimes, TokenEndpointAuthMethod};
 use gatehouse_protocol::client_keys::ClientKeys;
@@ -73,6 +74,8 @@ pub(crate) struct CodeRecord {
     resources: Vec<ResourceId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dpop_jkt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claims: Option<ClaimsRequest>,
 }
 
 impl From<&CodeGrant> for CodeRecord {
@@ -92,6 +95,7 @@ impl From<&CodeGrant> for CodeRecord {
             expires_at: g.expires_at,
             resources: g.resources.clone(),
             dpop_jkt: g.dpop_jkt.clone(),
+            claims: g.claims.clone(),
         }
     }
 }
@@ -115,6 +119,7 @@ impl TryFrom<CodeRecord> for CodeGrant {
             expires_at: r.expires_at,
             resources: r.resources,
             dpop_jkt: r.dpop_jkt,
+            claims: r.claims,
         })
     }
 }
@@ -135,6 +140,8 @@ pub(crate) struct RefreshRecord<'a> {
     resources: Cow<'a, [ResourceId]>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dpop_jkt: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claims: Option<Cow<'a, ClaimsRequest>>,
 }
 
 impl<'a> From<&'a RefreshGrant> for RefreshRecord<'a> {
@@ -151,6 +158,7 @@ impl<'a> From<&'a RefreshGrant> for RefreshRecord<'a> {
             family_expires_at: g.family_expires_at,
             resources: Cow::Borrowed(&g.resources),
             dpop_jkt: g.dpop_jkt.as_deref().map(Cow::Borrowed),
+            claims: g.claims.as_ref().map(Cow::Borrowed),
         }
     }
 }
@@ -169,6 +177,7 @@ impl From<RefreshRecord<'_>> for RefreshGrant {
             family_expires_at: r.family_expires_at,
             resources: r.resources.into_owned(),
             dpop_jkt: r.dpop_jkt.map(Cow::into_owned),
+            claims: r.claims.map(Cow::into_owned),
         }
     }
 }
@@ -204,6 +213,8 @@ pub(crate) struct RequestRecord {
     resources: Vec<ResourceId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dpop_jkt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claims: Option<ClaimsRequest>,
 }
 
 fn response_mode(m: ResponseMode) -> String {
@@ -236,6 +247,7 @@ impl From<&AuthorizeRequest> for RequestRecord {
             ui_locales: r.ui_locales.clone(),
             resources: r.resources.clone(),
             dpop_jkt: r.dpop_jkt.clone(),
+            claims: r.claims.clone(),
         }
     }
 }
@@ -264,6 +276,7 @@ impl TryFrom<RequestRecord> for AuthorizeRequest {
             ui_locales: r.ui_locales,
             resources: r.resources,
             dpop_jkt: r.dpop_jkt,
+            claims: r.claims,
         })
     }
 }

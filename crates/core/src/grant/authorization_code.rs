@@ -43,6 +43,7 @@ pub async fn handle(
         sid: grant.sid.clone(),
         amr: grant.amr.clone(),
         nonce: grant.nonce.clone(),
+        claims: grant.claims.clone(),
         family_id: grant.grant_id.clone(),
         family_expires_at: None,
     };

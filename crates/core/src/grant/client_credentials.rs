@@ -13,7 +13,14 @@ pub fn handle(core: &Issuing, client: &Client, requested: Requested<'_>) -> Resu
     let scope = client_credentials::validate(client, requested.scope, &|s| catalog.knows(s))?;
     let resources = resource::resolve(requested.resources, client, &catalog.resources)?;
     let (scope, audience) = target(core, &scope, &resources)?;
-    let subject = Subject { sub: client.id.as_str(), user: None, auth_time: None, sid: None, jkt: requested.dpop_jkt };
+    let subject = Subject {
+        sub: client.id.as_str(),
+        user: None,
+        auth_time: None,
+        sid: None,
+        jkt: requested.dpop_jkt,
+        claims: None,
+    };
     let (access_token, _) = core.tokens.access_token(client, &subject, &scope, &audience, core.now())?;
     Ok(TokenResponse {
         access_token,

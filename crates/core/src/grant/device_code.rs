@@ -40,6 +40,7 @@ pub async fn handle(
         sid: approval.sid,
         amr: approval.amr,
         nonce: None,
+        claims: None,
         family_id: core.tokens.random(16),
         family_expires_at: None,
     };

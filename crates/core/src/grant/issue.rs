@@ -4,6 +4,7 @@
 //! a replay (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
 
 use crate::issuer::{IdTokenInput, Subject, TokenIssuer, hash_token};
+use gatehouse_protocol::claims_request::ClaimsRequest;
 use gatehouse_protocol::client::Client;
 use gatehouse_protocol::clock::{Clock, UnixTime};
 use gatehouse_protocol::error::{InternalError, OAuthError};
@@ -86,6 +87,8 @@ pub struct UserGrant<'a> {
     pub sid: String,
     pub amr: Vec<String>,
     pub nonce: Option<String>,
+    /// The claims the authorization request asked for by name (OIDC Core §5.5).
+    pub claims: Option<ClaimsRequest>,
     /// The refresh family to continue, or a new one with this id.
     pub family_id: String,
     pub family_expires_at: Option<UnixTime>,
@@ -189,6 +192,7 @@ pub fn plan_with(
         // RFC 9449 §5.0: a public client's refresh tokens are bound to its key; a confidential
         // client's are bound to its credentials already.
         dpop_jkt: g.dpop_jkt.clone().filter(|_| client.is_public()),
+        claims: g.claims.clone(),
     };
     let row = NewRefresh { token_hash: hash_token(&rt), grant, access_token: Some(access_token.clone()) };
     Ok(Planned { access_token, refresh: Some((rt, row)) })
@@ -208,6 +212,7 @@ pub fn sign(
         auth_time: Some(g.auth_time),
         sid: Some(&g.sid),
         jkt: g.dpop_jkt.as_deref(),
+        claims: g.claims.as_ref(),
     };
     let (access_token, _) =
         core.tokens.access_token_as(client, &subject, &g.scope, &g.audience, now, planned.access_token)?;
@@ -221,6 +226,7 @@ pub fn sign(
             nonce: g.nonce.as_deref(),
             access_token: Some(&access_token),
             code: None,
+            claims: g.claims.as_ref(),
         };
         Some(core.tokens.id_token(client, &input, now)?)
     } else {

@@ -43,6 +43,7 @@ pub async fn handle(
         sid: core.tokens.random(16),
         amr: vec!["pwd".into()],
         nonce: None,
+        claims: None,
         family_id: core.tokens.random(16),
         family_expires_at: None,
     };

@@ -93,6 +93,7 @@ fn user_grant<'a>(
         sid: grant.sid.clone(),
         amr: grant.amr.clone(),
         nonce: None,
+        claims: grant.claims.clone(),
         family_id: grant.family_id.clone(),
         family_expires_at: Some(grant.family_expires_at),
     })

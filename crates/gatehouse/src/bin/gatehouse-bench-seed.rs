@@ -73,6 +73,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             expires_at,
             resources: Vec::new(),
             dpop_jkt: None,
+            claims: None,
         };
         store.insert_code(&hash_token(&code), &grant).await?;
         writeln!(out, "{code}")?;

@@ -9,6 +9,7 @@ mod authorize;
 mod backchannel;
 mod book;
 mod cimd;
+mod claims_parameter;
 mod cli;
 mod client;
 mod conformance;

@@ -331,6 +331,7 @@ fn code_grant(grant_id: &str, expires_at: i64) -> gatehouse_protocol::token::aut
         expires_at,
         resources: vec![],
         dpop_jkt: None,
+        claims: None,
     }
 }
 
@@ -355,6 +356,10 @@ fn authorize_request() -> gatehouse_protocol::authorize::AuthorizeRequest {
         ui_locales: None,
         resources: vec![],
         dpop_jkt: None,
+        claims: Some(
+            gatehouse_protocol::claims_request::ClaimsRequest::parse(r#"{"userinfo":{"email":{"essential":true}}}"#)
+                .unwrap(),
+        ),
     }
 }
 
@@ -373,6 +378,7 @@ fn refresh_row(hash: &str, family: &str, expires_at: i64) -> gatehouse_store::Ne
             family_expires_at: expires_at,
             resources: vec![],
             dpop_jkt: None,
+            claims: None,
         },
         access_token: Some(gatehouse_store::IssuedAccessToken { jti: format!("jti-of-{hash}"), expires_at }),
     }

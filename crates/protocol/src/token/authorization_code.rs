@@ -29,6 +29,8 @@ pub struct CodeGrant {
     /// `dpop_jkt` of the authorization request (RFC 9449 §10): the key the code must be
     /// redeemed with.
     pub dpop_jkt: Option<String>,
+    /// The claims the authorization request asked for by name (OIDC Core §5.5).
+    pub claims: Option<crate::claims_request::ClaimsRequest>,
 }
 
 /// Checks a fresh (not yet redeemed) code against the request.

@@ -27,6 +27,9 @@ pub struct RefreshGrant {
     pub resources: Vec<ResourceId>,
     /// The DPoP key a public client's refresh token is bound to (RFC 9449 §5.0).
     pub dpop_jkt: Option<String>,
+    /// The claims the authorization request asked for by name: refreshed ID tokens and
+    /// userinfo keep honouring them.
+    pub claims: Option<crate::claims_request::ClaimsRequest>,
 }
 
 pub fn validate(

@@ -99,6 +99,7 @@ fn code(challenge: Option<&str>) -> authorization_code::CodeGrant {
         expires_at: 100,
         resources: vec![],
         dpop_jkt: None,
+        claims: None,
     }
 }
 
@@ -144,6 +145,7 @@ fn refresh_rules() {
         family_expires_at: 200,
         resources: vec![],
         dpop_jkt: None,
+        claims: None,
     };
     assert_eq!(validate(&c, &g, None, 10).unwrap(), g.scope);
     assert_eq!(validate(&c, &g, Some(&scopes("openid")), 10).unwrap(), scopes("openid"));
