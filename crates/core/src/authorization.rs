@@ -54,6 +54,11 @@ impl Authorization {
         self.tokens.random(bytes)
     }
 
+    /// The deployment's `acr` levels.
+    pub fn acr_policy(&self) -> &gatehouse_protocol::acr::AcrPolicy {
+        &self.tokens.acr
+    }
+
     pub fn now(&self) -> gatehouse_protocol::clock::UnixTime {
         self.clock.now()
     }
@@ -186,6 +191,7 @@ impl Authorization {
         let mut params: Vec<(&'static str, String)> = Vec::new();
         // Remembered so that ending this session can notify the client (back-channel logout).
         self.store.add_session_client(&session.sid, client.id.as_str(), now).await?;
+        let acr = tokens.acr.acr_for(&gatehouse_protocol::acr::requested(req.claims.as_ref(), req.acr_values.as_deref()).values, &session.amr);
         let code = if rt.code {
             let code = tokens.random(32);
             let grant = CodeGrant {
@@ -204,6 +210,7 @@ impl Authorization {
                 resources: req.resources.clone(),
                 dpop_jkt: req.dpop_jkt.clone(),
                 claims: req.claims.clone(),
+                acr: acr.clone(),
             };
             self.store.insert_code(&hash_token(&code), &grant).await?;
             params.push(("code", code.clone()));
@@ -244,6 +251,7 @@ impl Authorization {
                     access_token: access_token.as_deref(),
                     code: code.as_deref(),
                     claims: req.claims.as_ref(),
+                    acr: acr.as_deref(),
                 };
                 params.push(("id_token", tokens.id_token(client, &input, now)?));
             }

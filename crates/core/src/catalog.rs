@@ -35,7 +35,7 @@ impl CatalogView {
 }
 
 /// What discovery advertises beyond the endpoints every build has.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Features {
     /// `/register` exists.
     pub registration: bool,
@@ -43,6 +43,8 @@ pub struct Features {
     pub client_id_metadata_documents: bool,
     /// `[par] required`: every client must push its authorization requests.
     pub par_required: bool,
+    /// The `acr` levels (`acr_values_supported`).
+    pub acr_values: Vec<String>,
 }
 
 pub struct Catalog {
@@ -59,7 +61,7 @@ impl Catalog {
         algs: Vec<SigningAlg>,
         registration: Features,
     ) -> Result<Self, StoreError> {
-        let view = Self::render(store, &issuer, &algs, registration).await?;
+        let view = Self::render(store, &issuer, &algs, &registration).await?;
         Ok(Self { issuer, algs, registration, current: RwLock::new(Arc::new(view)) })
     }
 
@@ -72,7 +74,7 @@ impl Catalog {
 
     /// Re-reads the scopes; the old view stays in force if the store fails.
     pub async fn reload(&self, store: &dyn Store) -> Result<(), StoreError> {
-        let view = Arc::new(Self::render(store, &self.issuer, &self.algs, self.registration).await?);
+        let view = Arc::new(Self::render(store, &self.issuer, &self.algs, &self.registration).await?);
         match self.current.write() {
             Ok(mut g) => *g = view,
             Err(poisoned) => *poisoned.into_inner() = view,
@@ -84,7 +86,7 @@ impl Catalog {
         store: &dyn Store,
         issuer: &str,
         algs: &[SigningAlg],
-        registration: Features,
+        registration: &Features,
     ) -> Result<CatalogView, StoreError> {
         let mut scopes = builtin_scopes();
         scopes.extend(store.list_scopes().await?.into_iter().filter(|s| !s.builtin));
@@ -109,7 +111,7 @@ impl Catalog {
 pub fn capabilities(
     algs: &[gatehouse_protocol::jose::SigningAlg],
     scopes: &[ScopeDefinition],
-    features: Features,
+    features: &Features,
 ) -> Capabilities {
     // The management scopes are Gatehouse's own business, not something relying parties ask for.
     let scopes: Vec<&ScopeDefinition> = scopes.iter().filter(|s| !is_gatehouse_scope(s.name.as_str())).collect();
@@ -151,6 +153,7 @@ pub fn capabilities(
             pushed_authorization_request: Some("/par"),
         },
         par_required: features.par_required,
+        acr_values: features.acr_values.clone(),
         backchannel_logout: true,
         client_id_metadata_documents: features.client_id_metadata_documents,
     }

@@ -124,6 +124,12 @@ pub struct Config {
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
     pub resources: Vec<ResourceSpec>,
+    /// Authentication context classes (`acr`), lowest first; each is met by a sign-in that used
+    /// any of its `amr` methods (RFC 8176). Absent: `pwd` (a password or anything stronger)
+    /// and `mfa` (more than one factor).
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub acr_levels: Vec<AcrLevelConfig>,
     /// Where the file part came from, for messages.
     #[serde(skip)]
     #[schema(ignore)]
@@ -494,6 +500,17 @@ pub struct ParConfig {
     pub required: bool,
 }
 
+/// One `[[acr_levels]]` entry.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcrLevelConfig {
+    /// The `acr` value: what clients ask for in `acr_values` and find in ID tokens.
+    pub name: String,
+    /// The `amr` methods (RFC 8176: `pwd`, `otp`, `hwk`, `swk`, `fed`, `mfa`, ...) any one of
+    /// which meets this level.
+    pub amr: Vec<String>,
+}
+
 /// `[fetch]`, validated.
 #[derive(Debug, Clone, Default)]
 pub struct ClientFetchPolicy {
@@ -556,6 +573,7 @@ pub struct ValidConfig {
     pub dpop_require_nonce: bool,
     pub fetch: ClientFetchPolicy,
     pub par_required: bool,
+    pub acr: gatehouse_protocol::acr::AcrPolicy,
     pub throttle: crate::throttle::ThrottlePolicy,
     pub limits: Limits,
     /// Peers whose forwarding headers are believed (`trusted_proxies`).
@@ -768,6 +786,7 @@ impl Config {
         let registration = self.validate_registration(&file, &scope_defined, &mut errs);
         let resources = self.validate_resources(&file, &scope_defined, &mut errs);
         let cimd = self.validate_cimd(&file, &scope_defined, &mut errs);
+        let acr = self.validate_acr(&file, &mut errs);
         let fetch = ClientFetchPolicy {
             allow_loopback: self.fetch.allow_loopback,
             extra_roots: read_roots(&format!("{file}: fetch.ca_file"), self.fetch.ca_file.as_deref(), &mut errs),
@@ -884,6 +903,7 @@ impl Config {
                 dpop_require_nonce: self.dpop.require_nonce,
                 fetch,
                 par_required: self.par.required,
+                acr,
                 throttle,
                 limits,
                 trusted_proxies,
@@ -966,6 +986,27 @@ impl Config {
             allowed_scopes,
             allowed_grants,
         }
+    }
+
+    fn validate_acr(&self, file: &str, errs: &mut Vec<String>) -> gatehouse_protocol::acr::AcrPolicy {
+        use gatehouse_protocol::acr::{AcrLevel, AcrPolicy};
+        if self.acr_levels.is_empty() {
+            return AcrPolicy::default();
+        }
+        let mut levels: Vec<AcrLevel> = Vec::new();
+        for (i, l) in self.acr_levels.iter().enumerate() {
+            let at = format!("{file}: acr_levels[{i}]");
+            if l.name.is_empty() || l.name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                errs.push(format!("{at}: name: {:?} must be a non-empty value without spaces", l.name));
+            } else if levels.iter().any(|o| o.name == l.name) {
+                errs.push(format!("{at}: name: {:?} is listed twice", l.name));
+            }
+            if l.amr.is_empty() || l.amr.iter().any(|m| m.is_empty() || m.contains(' ')) {
+                errs.push(format!("{at}: amr: list the methods (such as \"pwd\") that meet this level"));
+            }
+            levels.push(AcrLevel { name: l.name.clone(), amr: l.amr.clone() });
+        }
+        AcrPolicy { levels, ..AcrPolicy::default() }
     }
 
     fn validate_cimd(&self, file: &str, scope_defined: &dyn Fn(&str) -> bool, errs: &mut Vec<String>) -> CimdPolicy {

@@ -102,6 +102,8 @@ pub struct TokenIssuer {
     pub rng: Arc<dyn Rng>,
     /// Derives each rotated refresh token's successor ([`Self::refresh_successor`]).
     pub successor_key: crate::server_keys::ServerKey,
+    /// The deployment's `acr` levels (`[[acr_levels]]`).
+    pub acr: gatehouse_protocol::acr::AcrPolicy,
 }
 
 /// What an ID token says, and what is returned beside it.
@@ -118,6 +120,8 @@ pub struct IdTokenInput<'a> {
     pub code: Option<&'a str>,
     /// The claims asked for by name (OIDC Core §5.5).
     pub claims: Option<&'a ClaimsRequest>,
+    /// The sign-in's authentication context class.
+    pub acr: Option<&'a str>,
 }
 
 /// Who an access token is about, and who may present it.
@@ -258,6 +262,7 @@ impl TokenIssuer {
             auth_time: t.auth_time,
             nonce: t.nonce,
             amr: t.amr,
+            acr: t.acr,
             azp: client.id.as_str(),
             sid: t.sid,
             at_hash: t.access_token.map(|at| alg.half_hash(at)),

@@ -83,6 +83,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         registration: cfg.registration.enabled,
         client_id_metadata_documents: cfg.cimd.enabled,
         par_required: cfg.par_required,
+        acr_values: cfg.acr.levels.iter().map(|l| l.name.clone()).collect(),
     };
     let catalog = Arc::new(Catalog::load(store.as_ref(), issuer.clone(), algs, features).await?);
     let clients =
@@ -101,6 +102,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         default_access_token_alg: cfg.access_token_alg,
         rng: Arc::new(SystemRng),
         successor_key: server_keys.refresh,
+        acr: cfg.acr.clone(),
     });
     let throttle = Arc::new(Throttle::new(store.clone(), clock.clone(), cfg.throttle, metrics.clone()));
     let dpop = Arc::new(crate::dpop::DpopProofs::new(

@@ -328,6 +328,8 @@ pub fn scoped_to_resources(
 pub struct SessionView {
     pub sub: String,
     pub auth_time: UnixTime,
+    /// How the user signed in (RFC 8176), for the `acr` the request asks.
+    pub amr: Vec<String>,
 }
 
 /// What to do next with a validated request.
@@ -351,6 +353,8 @@ pub struct DecideContext<'a> {
     /// The user approved the consent page for this very request.
     pub consent_given_now: bool,
     pub now: UnixTime,
+    /// The deployment's `acr` levels; without them `acr` asks nothing.
+    pub acr: Option<&'a crate::acr::AcrPolicy>,
 }
 
 /// OIDC Core §3.1.2.3: authenticate unless a session satisfies `prompt`, `max_age` and
@@ -374,6 +378,18 @@ pub fn decide(req: &AuthorizeRequest, client: &Client, ctx: &DecideContext<'_>) 
     });
     if !session_ok {
         return if req.prompt.none { Err(OAuthError::LoginRequired) } else { Ok(Decision::Login) };
+    }
+    // The `acr` asked for: a sign-in that can meet it, or, essential and beyond reach, an error.
+    if let (Some(policy), Some(s)) = (ctx.acr, ctx.session) {
+        let asked = crate::acr::requested(req.claims.as_ref(), req.acr_values.as_deref());
+        match policy.need(&asked, &s.amr) {
+            crate::acr::Need::Met => {}
+            crate::acr::Need::SignIn if !ctx.fresh_login => {
+                return if req.prompt.none { Err(OAuthError::LoginRequired) } else { Ok(Decision::Login) };
+            }
+            _ if asked.essential => return Err(OAuthError::UnmetAuthenticationRequirements),
+            _ => {}
+        }
     }
     let has_consent = client.first_party || ctx.consented.is_some_and(|c| req.scope.is_subset(c));
     if ctx.consent_given_now || (has_consent && !req.prompt.consent) {

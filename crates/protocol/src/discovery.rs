@@ -26,6 +26,8 @@ pub struct Capabilities {
     pub client_id_metadata_documents: bool,
     /// RFC 9126 §5: every client must push its authorization requests.
     pub par_required: bool,
+    /// The `acr` levels of the deployment.
+    pub acr_values: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -72,6 +74,9 @@ pub struct ProviderMetadata {
     pub response_modes_supported: Vec<&'static str>,
     pub grant_types_supported: Vec<&'static str>,
     pub subject_types_supported: Vec<&'static str>,
+    /// OIDC Discovery §3: the authentication context classes (`[[acr_levels]]`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub acr_values_supported: Vec<String>,
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
     /// OIDC Discovery §3: signed userinfo responses.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -150,6 +155,7 @@ impl ProviderMetadata {
             grant_types_supported: caps.grant_types.iter().map(|g| g.as_str()).collect(),
             // OIDC Core §8: one subject identifier per user across clients.
             subject_types_supported: vec!["public"],
+            acr_values_supported: caps.acr_values.clone(),
             id_token_signing_alg_values_supported: caps.signing_algs.iter().map(|a| a.as_str()).collect(),
             userinfo_signing_alg_values_supported: when(
                 caps.endpoints.userinfo,
@@ -194,6 +200,7 @@ mod tests {
             grant_types: vec![GrantType::AuthorizationCode],
             token_endpoint_auth_methods: TokenEndpointAuthMethod::ALL.to_vec(),
             par_required: false,
+            acr_values: Vec::new(),
             signing_algs: vec![SigningAlg::RS256, SigningAlg::ES256],
             scopes: vec!["openid".into()],
             claims: vec!["sub".into()],

@@ -50,6 +50,10 @@ pub enum OAuthError {
     AccessDenied(&'static str),
     #[error("login_required")]
     LoginRequired,
+    /// OpenID Connect Core Unmet Authentication Requirements 1.0: an essential `acr` no
+    /// sign-in here can meet.
+    #[error("unmet_authentication_requirements")]
+    UnmetAuthenticationRequirements,
     #[error("consent_required")]
     ConsentRequired,
     #[error("authorization_pending")]
@@ -98,6 +102,7 @@ impl OAuthError {
             Self::UseDpopNonce => "use_dpop_nonce",
             Self::AccessDenied(_) => "access_denied",
             Self::LoginRequired => "login_required",
+            Self::UnmetAuthenticationRequirements => "unmet_authentication_requirements",
             Self::ConsentRequired => "consent_required",
             Self::AuthorizationPending => "authorization_pending",
             Self::SlowDown => "slow_down",
@@ -142,6 +147,7 @@ impl OAuthError {
             Self::UnsupportedGrantType => Some("the grant type is not supported"),
             Self::UnsupportedResponseType => Some("the response type is not supported"),
             Self::LoginRequired => Some("the user must sign in"),
+            Self::UnmetAuthenticationRequirements => Some("no sign-in here can meet the requested acr"),
             Self::ConsentRequired => Some("the user must consent"),
             Self::ExpiredToken => Some("the device code has expired"),
             Self::InsufficientScope => Some("the token lacks the required scope"),

@@ -33,6 +33,7 @@ macro_rules! string_serde {
 }
 pub(crate) use string_serde;
 
+pub mod acr;
 pub mod authorize;
 pub mod cimd;
 pub mod claims;

@@ -126,6 +126,8 @@ pub struct IdTokenClaims<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nonce: Option<&'a str>,
     pub amr: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acr: Option<&'a str>,
     pub azp: &'a str,
     pub sid: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -76,6 +76,8 @@ pub(crate) struct CodeRecord {
     dpop_jkt: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     claims: Option<ClaimsRequest>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    acr: Option<String>,
 }
 
 impl From<&CodeGrant> for CodeRecord {
@@ -96,6 +98,7 @@ impl From<&CodeGrant> for CodeRecord {
             resources: g.resources.clone(),
             dpop_jkt: g.dpop_jkt.clone(),
             claims: g.claims.clone(),
+            acr: g.acr.clone(),
         }
     }
 }
@@ -120,6 +123,7 @@ impl TryFrom<CodeRecord> for CodeGrant {
             resources: r.resources,
             dpop_jkt: r.dpop_jkt,
             claims: r.claims,
+            acr: r.acr,
         })
     }
 }
@@ -142,6 +146,8 @@ pub(crate) struct RefreshRecord<'a> {
     dpop_jkt: Option<Cow<'a, str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     claims: Option<Cow<'a, ClaimsRequest>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    acr: Option<Cow<'a, str>>,
 }
 
 impl<'a> From<&'a RefreshGrant> for RefreshRecord<'a> {
@@ -159,6 +165,7 @@ impl<'a> From<&'a RefreshGrant> for RefreshRecord<'a> {
             resources: Cow::Borrowed(&g.resources),
             dpop_jkt: g.dpop_jkt.as_deref().map(Cow::Borrowed),
             claims: g.claims.as_ref().map(Cow::Borrowed),
+            acr: g.acr.as_deref().map(Cow::Borrowed),
         }
     }
 }
@@ -178,6 +185,7 @@ impl From<RefreshRecord<'_>> for RefreshGrant {
             resources: r.resources.into_owned(),
             dpop_jkt: r.dpop_jkt.map(Cow::into_owned),
             claims: r.claims.map(Cow::into_owned),
+            acr: r.acr.map(Cow::into_owned),
         }
     }
 }

@@ -44,6 +44,7 @@ pub async fn handle(
         amr: grant.amr.clone(),
         nonce: grant.nonce.clone(),
         claims: grant.claims.clone(),
+        acr: grant.acr.clone(),
         family_id: grant.grant_id.clone(),
         family_expires_at: None,
     };

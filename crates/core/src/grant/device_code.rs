@@ -38,6 +38,7 @@ pub async fn handle(
         dpop_jkt: ask.dpop_jkt.map(str::to_owned),
         auth_time: approval.auth_time,
         sid: approval.sid,
+        acr: core.tokens.acr.acr_for(&[], &approval.amr),
         amr: approval.amr,
         nonce: None,
         claims: None,

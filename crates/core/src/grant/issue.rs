@@ -89,6 +89,8 @@ pub struct UserGrant<'a> {
     pub nonce: Option<String>,
     /// The claims the authorization request asked for by name (OIDC Core §5.5).
     pub claims: Option<ClaimsRequest>,
+    /// The sign-in's authentication context class.
+    pub acr: Option<String>,
     /// The refresh family to continue, or a new one with this id.
     pub family_id: String,
     pub family_expires_at: Option<UnixTime>,
@@ -193,6 +195,7 @@ pub fn plan_with(
         // client's are bound to its credentials already.
         dpop_jkt: g.dpop_jkt.clone().filter(|_| client.is_public()),
         claims: g.claims.clone(),
+        acr: g.acr.clone(),
     };
     let row = NewRefresh { token_hash: hash_token(&rt), grant, access_token: Some(access_token.clone()) };
     Ok(Planned { access_token, refresh: Some((rt, row)) })
@@ -227,6 +230,7 @@ pub fn sign(
             access_token: Some(&access_token),
             code: None,
             claims: g.claims.as_ref(),
+            acr: g.acr.as_deref(),
         };
         Some(core.tokens.id_token(client, &input, now)?)
     } else {

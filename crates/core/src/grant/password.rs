@@ -44,6 +44,7 @@ pub async fn handle(
         amr: vec!["pwd".into()],
         nonce: None,
         claims: None,
+        acr: core.tokens.acr.acr_for(&[], &["pwd".to_owned()]),
         family_id: core.tokens.random(16),
         family_expires_at: None,
     };

@@ -94,6 +94,7 @@ fn user_grant<'a>(
         amr: grant.amr.clone(),
         nonce: None,
         claims: grant.claims.clone(),
+        acr: grant.acr.clone(),
         family_id: grant.family_id.clone(),
         family_expires_at: Some(grant.family_expires_at),
     })

@@ -74,6 +74,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             resources: Vec::new(),
             dpop_jkt: None,
             claims: None,
+            acr: None,
         };
         store.insert_code(&hash_token(&code), &grant).await?;
         writeln!(out, "{code}")?;

@@ -332,6 +332,7 @@ fn code_grant(grant_id: &str, expires_at: i64) -> gatehouse_protocol::token::aut
         resources: vec![],
         dpop_jkt: None,
         claims: None,
+        acr: None,
     }
 }
 
@@ -379,6 +380,7 @@ fn refresh_row(hash: &str, family: &str, expires_at: i64) -> gatehouse_store::Ne
             resources: vec![],
             dpop_jkt: None,
             claims: None,
+            acr: Some("pwd".into()),
         },
         access_token: Some(gatehouse_store::IssuedAccessToken { jti: format!("jti-of-{hash}"), expires_at }),
     }

@@ -145,7 +145,7 @@ fn req(q: &str) -> AuthorizeRequest {
 #[test]
 fn decisions() {
     let c = client(false);
-    let s = SessionView { sub: "alice".into(), auth_time: 1000 };
+    let s = SessionView { sub: "alice".into(), auth_time: 1000, amr: vec!["pwd".into()] };
     let all = ScopeSet::parse("openid profile").unwrap();
     let some = ScopeSet::parse("openid").unwrap();
     let ctx = |session, consented| DecideContext { session, consented, now: 1100, ..Default::default() };
@@ -162,7 +162,7 @@ fn decisions() {
     assert_eq!(decide(&req("&prompt=login"), &c, &fresh).ok(), Some(Decision::Issue));
     assert_eq!(decide(&req("&max_age=50"), &c, &ctx(Some(&s), Some(&all))).ok(), Some(Decision::Login), "too old");
     assert_eq!(decide(&req("&max_age=200"), &c, &ctx(Some(&s), Some(&all))).ok(), Some(Decision::Issue));
-    let just_now = SessionView { sub: "alice".into(), auth_time: 1100 };
+    let just_now = SessionView { sub: "alice".into(), auth_time: 1100, amr: vec!["pwd".into()] };
     let this_second = ctx(Some(&just_now), Some(&all));
     assert_eq!(decide(&req("&max_age=0"), &c, &this_second).ok(), Some(Decision::Login), "max_age=0 is prompt=login");
     let fresh_now = DecideContext { fresh_login: true, ..ctx(Some(&just_now), Some(&all)) };
@@ -178,6 +178,35 @@ fn decisions() {
     let mut first_party = c.clone();
     first_party.first_party = true;
     assert_eq!(decide(&req(""), &first_party, &ctx(Some(&s), None)).ok(), Some(Decision::Issue));
+}
+
+#[test]
+fn acr_requests() {
+    let c = client(false);
+    let policy = crate::acr::AcrPolicy::default();
+    let s = SessionView { sub: "alice".into(), auth_time: 1000, amr: vec!["pwd".into()] };
+    let all = ScopeSet::parse("openid profile").unwrap();
+    let ctx =
+        DecideContext { session: Some(&s), consented: Some(&all), now: 1100, acr: Some(&policy), ..Default::default() };
+    let essential = |v: &str| {
+        format!("&claims={}", urlencode(&format!(r#"{{"id_token":{{"acr":{{"essential":true,"values":["{v}"]}}}}}}"#)))
+    };
+    assert_eq!(decide(&req("&acr_values=pwd"), &c, &ctx).ok(), Some(Decision::Issue));
+    assert_eq!(decide(&req("&acr_values=mfa"), &c, &ctx).ok(), Some(Decision::Issue), "voluntary and beyond reach");
+    assert_eq!(decide(&req(&essential("pwd")), &c, &ctx).ok(), Some(Decision::Issue));
+    assert_eq!(decide(&req(&essential("mfa")), &c, &ctx).unwrap_err().code(), "unmet_authentication_requirements");
+    // A session without a method the level needs signs in again, when a sign-in can meet it.
+    let bare = SessionView { amr: Vec::new(), ..s.clone() };
+    let bare_ctx = DecideContext { session: Some(&bare), ..ctx.clone() };
+    assert_eq!(decide(&req(&essential("pwd")), &c, &bare_ctx).ok(), Some(Decision::Login));
+    assert_eq!(
+        decide(&req(&format!("{}&prompt=none", essential("pwd"))), &c, &bare_ctx).unwrap_err().code(),
+        "login_required"
+    );
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 fn implicit_client() -> Client {

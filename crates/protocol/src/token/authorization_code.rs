@@ -31,6 +31,8 @@ pub struct CodeGrant {
     pub dpop_jkt: Option<String>,
     /// The claims the authorization request asked for by name (OIDC Core §5.5).
     pub claims: Option<crate::claims_request::ClaimsRequest>,
+    /// The authentication context class of the sign-in, as the request asked (OIDC Core §2).
+    pub acr: Option<String>,
 }
 
 /// Checks a fresh (not yet redeemed) code against the request.

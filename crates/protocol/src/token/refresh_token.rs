@@ -30,6 +30,8 @@ pub struct RefreshGrant {
     /// The claims the authorization request asked for by name: refreshed ID tokens and
     /// userinfo keep honouring them.
     pub claims: Option<crate::claims_request::ClaimsRequest>,
+    /// The `acr` of the original sign-in, repeated in refreshed ID tokens.
+    pub acr: Option<String>,
 }
 
 pub fn validate(

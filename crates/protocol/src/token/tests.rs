@@ -100,6 +100,7 @@ fn code(challenge: Option<&str>) -> authorization_code::CodeGrant {
         resources: vec![],
         dpop_jkt: None,
         claims: None,
+        acr: None,
     }
 }
 
@@ -146,6 +147,7 @@ fn refresh_rules() {
         resources: vec![],
         dpop_jkt: None,
         claims: None,
+        acr: None,
     };
     assert_eq!(validate(&c, &g, None, 10).unwrap(), g.scope);
     assert_eq!(validate(&c, &g, Some(&scopes("openid")), 10).unwrap(), scopes("openid"));

@@ -190,7 +190,7 @@ impl Flow<'_> {
             },
             None => None,
         };
-        let view = session.map(|s| SessionView { sub: s.sub.clone(), auth_time: s.auth_time });
+        let view = session.map(|s| SessionView { sub: s.sub.clone(), auth_time: s.auth_time, amr: s.amr.clone() });
         let ctx = DecideContext {
             session: view.as_ref(),
             hint_sub,
@@ -198,6 +198,7 @@ impl Flow<'_> {
             consented: consented.as_ref(),
             consent_given_now: consent_now,
             now: az.now(),
+            acr: Some(az.acr_policy()),
         };
         match authorize::decide(self.req, self.client, &ctx) {
             Err(e) => self.finish(self.back(&e)).await,
