@@ -134,14 +134,18 @@ impl Authorization {
 
     /// The `sub` of an ID token this issuer signed for this client. Expiry is not checked: OIDC
     /// Core §3.1.2.1 allows an expired token as a hint.
-    pub fn id_token_hint_subject(&self, hint: &str, client: &Client) -> Option<String> {
-        let claims = self.tokens.verify_own(hint)?;
+    pub async fn id_token_hint_subject(&self, hint: &str, client: &Client) -> Result<Option<String>, OAuthError> {
+        let Some(claims) = self.tokens.verify_own(hint) else { return Ok(None) };
         let aud_ok = match claims.get("aud") {
             Some(serde_json::Value::String(a)) => a == client.id.as_str(),
             Some(serde_json::Value::Array(a)) => a.iter().any(|x| x.as_str() == Some(client.id.as_str())),
             _ => false,
         };
-        aud_ok.then(|| claims.get("sub").and_then(|v| v.as_str()).map(str::to_owned)).flatten()
+        match claims.get("sub").and_then(|v| v.as_str()).filter(|_| aud_ok) {
+            // A pairwise client's hint names the user by the client's subject for them.
+            Some(sub) => crate::subjects::owner(self.store.as_ref(), client, sub).await,
+            None => Ok(None),
+        }
     }
 
     /// The consent page's line for each resource (RFC 8707) a request targets: its name and
@@ -191,7 +195,11 @@ impl Authorization {
         let mut params: Vec<(&'static str, String)> = Vec::new();
         // Remembered so that ending this session can notify the client (back-channel logout).
         self.store.add_session_client(&session.sid, client.id.as_str(), now).await?;
-        let acr = tokens.acr.acr_for(&gatehouse_protocol::acr::requested(req.claims.as_ref(), req.acr_values.as_deref()).values, &session.amr);
+        crate::subjects::remember(self.store.as_ref(), tokens, client, &session.sub).await?;
+        let acr = tokens.acr.acr_for(
+            &gatehouse_protocol::acr::requested(req.claims.as_ref(), req.acr_values.as_deref()).values,
+            &session.amr,
+        );
         let code = if rt.code {
             let code = tokens.random(32);
             let grant = CodeGrant {

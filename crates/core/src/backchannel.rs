@@ -77,9 +77,10 @@ impl Backchannel {
         let Some(uri) = &client.backchannel_logout_uri else { return };
         let now = self.clock.now();
         let jti = self.tokens.random(16);
+        let sub = self.tokens.subject_for(client, &session.sub);
         let claims = LogoutTokenClaims {
             iss: &self.tokens.issuer,
-            sub: &session.sub,
+            sub: &sub,
             aud: client.id.as_str(),
             iat: now,
             exp: now + 120,

@@ -104,6 +104,8 @@ pub struct TokenIssuer {
     pub successor_key: crate::server_keys::ServerKey,
     /// The deployment's `acr` levels (`[[acr_levels]]`).
     pub acr: gatehouse_protocol::acr::AcrPolicy,
+    /// Keys pairwise subject identifiers (OIDC Core §8.1).
+    pub pairwise_key: crate::server_keys::ServerKey,
 }
 
 /// What an ID token says, and what is returned beside it.
@@ -142,6 +144,15 @@ fn internal(e: impl std::fmt::Display) -> OAuthError {
 }
 
 impl TokenIssuer {
+    /// The `sub` `client` knows the user `sub` by: the same, or (pairwise clients) an HMAC of
+    /// the client's sector and the user, stable per sector and unlinkable across sectors.
+    pub fn subject_for(&self, client: &Client, sub: &str) -> String {
+        match (&client.subjects.sector, client.subjects.is_pairwise()) {
+            (Some(sector), true) => self.pairwise_key.sign(&gatehouse_protocol::pairwise::input(sector, sub)),
+            _ => sub.to_owned(),
+        }
+    }
+
     pub fn random(&self, bytes: usize) -> String {
         token(self.rng.as_ref(), bytes)
     }
@@ -207,9 +218,11 @@ impl TokenIssuer {
             let names: Vec<Value> = asked.names(Member::Userinfo).map(|n| Value::String(n.to_owned())).collect();
             extra.insert(USERINFO_CLAIMS.into(), Value::Array(names));
         }
+        // A user is known to a pairwise client by its pairwise subject, in every token.
+        let sub = if subject.user.is_some() { self.subject_for(client, subject.sub) } else { subject.sub.to_owned() };
         let claims = AccessTokenClaims {
             iss: &self.issuer,
-            sub: subject.sub,
+            sub: &sub,
             aud: &audience.aud,
             exp,
             iat: now,
@@ -253,9 +266,10 @@ impl TokenIssuer {
         if let Some(asked) = t.claims {
             extra.extend(requested_claims(&t.user.claims, t.scope, defs, asked.names(Member::IdToken)));
         }
+        let sub = self.subject_for(client, &t.user.sub);
         let claims = IdTokenClaims {
             iss: &self.issuer,
-            sub: &t.user.sub,
+            sub: &sub,
             aud: client.id.as_str(),
             exp: now + self.lifetimes.for_client(client).id_token,
             iat: now,

@@ -41,6 +41,7 @@ pub mod seed;
 pub mod server_keys;
 pub mod services;
 pub mod sign_in;
+pub mod subjects;
 pub mod theme;
 pub mod throttle;
 pub mod ttl_cache;

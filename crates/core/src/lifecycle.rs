@@ -61,11 +61,28 @@ impl TokenLifecycle {
     /// The username of an enabled user, `Err(())` when the user is gone or disabled (the token is
     /// then inactive), `Ok(None)` when the subject is a client (client_credentials).
     async fn subject_username(&self, sub: &str, client_id: &str) -> Result<Result<Option<String>, ()>, OAuthError> {
-        match self.store.get_user_by_sub(sub).await? {
+        let Some(sub) = self.user_sub(client_id, sub).await? else { return Ok(Err(())) };
+        match self.store.get_user_by_sub(&sub).await? {
             Some(u) if !u.disabled => Ok(Ok(Some(u.username))),
             Some(_) => Ok(Err(())),
             None if sub == client_id => Ok(Ok(None)),
             None => Ok(Err(())),
+        }
+    }
+
+    /// The client that `client_id` names, if it exists.
+    async fn client_named(&self, client_id: &str) -> Result<Option<Client>, OAuthError> {
+        match ClientId::parse(client_id) {
+            Ok(id) => Ok(self.store.get_client(&id).await?),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// The user a token of `client_id` means by `sub` (its pairwise subject, or the user's own).
+    async fn user_sub(&self, client_id: &str, sub: &str) -> Result<Option<String>, OAuthError> {
+        match self.client_named(client_id).await? {
+            Some(c) => crate::subjects::owner(self.store.as_ref(), &c, sub).await,
+            None => Ok(Some(sub.to_owned())),
         }
     }
 
@@ -118,7 +135,8 @@ impl TokenLifecycle {
                         username,
                         token_type: Some("refresh_token"),
                         exp: Some(grant.expires_at),
-                        sub: Some(grant.sub),
+                        // The subject the token's client knows (pairwise or public).
+                        sub: Some(self.tokens.subject_for(client, &grant.sub)),
                         iss: Some(self.tokens.issuer.to_string()),
                         ..Introspection::default()
                     };
@@ -182,11 +200,7 @@ impl TokenLifecycle {
     /// OIDC Core §5.3: the claims for the token's user, as JSON, or (OIDC Core §5.3.2) as a JWT
     /// signed for a client registered with `userinfo_signed_response_alg`, with `iss` and `aud`.
     pub async fn userinfo(&self, token: &str, jkt: Option<&str>) -> Result<UserInfo, OAuthError> {
-        let (claims, client_id) = self.userinfo_claims(token, jkt).await?;
-        let client = match ClientId::parse(&client_id) {
-            Ok(id) => self.store.get_client(&id).await?,
-            Err(_) => None,
-        };
+        let (claims, client_id, client) = self.userinfo_claims(token, jkt).await?;
         match client.and_then(|c| c.responses.userinfo_signed_response_alg) {
             None => Ok(UserInfo::Json(claims)),
             Some(alg) => {
@@ -198,7 +212,12 @@ impl TokenLifecycle {
         }
     }
 
-    async fn userinfo_claims(&self, token: &str, jkt: Option<&str>) -> Result<(JsonObject, String), OAuthError> {
+    /// The claims, the token's `client_id`, and that client (if it still exists).
+    async fn userinfo_claims(
+        &self,
+        token: &str,
+        jkt: Option<&str>,
+    ) -> Result<(JsonObject, String, Option<Client>), OAuthError> {
         let view = self.own_access_token(token).await?.ok_or(BAD_TOKEN)?;
         match (view.jkt.as_deref(), jkt) {
             (Some(bound), Some(proved)) if bound == proved => {}
@@ -212,14 +231,20 @@ impl TokenLifecycle {
         if !view.scope.contains("openid") {
             return Err(OAuthError::InsufficientScope);
         }
-        let user = match self.store.get_user_by_sub(&view.sub).await? {
+        let client = self.client_named(&view.client_id).await?;
+        let owner = match &client {
+            Some(c) => crate::subjects::owner(self.store.as_ref(), c, &view.sub).await?.ok_or(BAD_TOKEN)?,
+            None => view.sub.clone(),
+        };
+        let user = match self.store.get_user_by_sub(&owner).await? {
             Some(u) if !u.disabled => u,
             _ => return Err(BAD_TOKEN),
         };
         let defs = &self.tokens.catalog.get().scopes;
         let mut out = released_claims(&user.claims, &view.scope, defs, ClaimTarget::Userinfo);
         out.extend(requested_claims(&user.claims, &view.scope, defs, view.userinfo_claims.iter().map(String::as_str)));
-        out.insert("sub".into(), Value::String(user.sub));
-        Ok((out, view.client_id))
+        // The subject the token's client knows the user by.
+        out.insert("sub".into(), Value::String(view.sub.clone()));
+        Ok((out, view.client_id, client))
     }
 }

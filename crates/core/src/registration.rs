@@ -15,7 +15,7 @@ use gatehouse_protocol::client::{ApplicationType, ClientSpec, FieldError, TokenE
 use gatehouse_protocol::clock::Clock;
 use gatehouse_protocol::grant::GrantType;
 use gatehouse_protocol::registration::check_redirect_uris;
-use gatehouse_protocol::{Client, ClientId};
+use gatehouse_protocol::{Client, ClientId, RedirectUri};
 use gatehouse_store::Store;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -64,6 +64,10 @@ pub struct Metadata {
     userinfo_signed_response_alg: Option<String>,
     #[serde(default)]
     introspection_signed_response_alg: Option<String>,
+    #[serde(default)]
+    subject_type: Option<String>,
+    #[serde(default)]
+    sector_identifier_uri: Option<String>,
 }
 
 /// Why a registration request was refused (RFC 7591 §3.2.2, RFC 6750 §3.1).
@@ -122,6 +126,8 @@ pub struct Registration {
     policy: RegistrationPolicy,
     /// `[fetch] allow_loopback` (tests): a `jwks_uri` may be plain http to a loopback address.
     loopback_fetches: bool,
+    /// Fetches `sector_identifier_uri` documents (the `[fetch]` policy).
+    fetcher: crate::fetch::Fetcher,
 }
 
 type Result<T> = std::result::Result<T, RegistrationError>;
@@ -133,8 +139,9 @@ impl Registration {
         clock: Arc<dyn Clock>,
         policy: RegistrationPolicy,
         loopback_fetches: bool,
+        fetcher: crate::fetch::Fetcher,
     ) -> Self {
-        Self { store, tokens, clock, policy, loopback_fetches }
+        Self { store, tokens, clock, policy, loopback_fetches, fetcher }
     }
 
     /// Whether `/register` exists at all (off by default).
@@ -162,6 +169,7 @@ impl Registration {
         let client_id = self.tokens.random(16);
         let grants_field = grants_field(&m);
         let spec = self.spec(client_id, m)?;
+        self.check_sector(&spec).await?;
         let Written { client, generated_secret } =
             self.registrar().create_client_within(&spec, &self.within(grants_field)).await?;
         let rat = self.tokens.random(32);
@@ -196,6 +204,7 @@ impl Registration {
         let was_public = client.token_endpoint_auth_method == TokenEndpointAuthMethod::None;
         let grants_field = grants_field(&m);
         let spec = self.spec(client.id.to_string(), m)?;
+        self.check_sector(&spec).await?;
         let Written { client, generated_secret } =
             self.registrar().update_client_within(client.id.as_str(), &spec, &self.within(grants_field)).await?;
         let mut extra = json!({});
@@ -221,6 +230,26 @@ impl Registration {
             _ => return Err(RegistrationError::InvalidToken),
         }
         self.store.get_client(&id).await?.ok_or(RegistrationError::InvalidToken)
+    }
+
+    /// OIDC Dynamic Client Registration §5: a pairwise client's `sector_identifier_uri` is
+    /// fetched (SSRF-safe) and must list every one of its redirect URIs.
+    async fn check_sector(&self, spec: &ClientSpec) -> Result<()> {
+        let Some(uri) = spec.sector_identifier_uri.as_deref() else { return Ok(()) };
+        let bad = |why: String| RegistrationError::Metadata { code: "invalid_client_metadata", description: why };
+        if !uri.starts_with("https://") && !self.loopback_fetches {
+            return Err(bad("sector_identifier_uri: must be an https URL".into()));
+        }
+        let url = url::Url::parse(uri).map_err(|_| bad("sector_identifier_uri: not a URL".into()))?;
+        let body = match self.fetcher.get(&url, "application/json").await {
+            Ok(f) if f.status == 200 => f.body,
+            Ok(f) => return Err(bad(format!("sector_identifier_uri: answered {}", f.status))),
+            Err(e) => return Err(bad(format!("sector_identifier_uri: {e}"))),
+        };
+        let redirect_uris: Vec<RedirectUri> =
+            spec.redirect_uris.iter().filter_map(|u| RedirectUri::parse(u).ok()).collect();
+        gatehouse_protocol::pairwise::check_sector_document(&body, &redirect_uris)
+            .map_err(|why| RegistrationError::Metadata { code: "invalid_redirect_uri", description: why })
     }
 
     /// The metadata as a client spec, capped by the policy.
@@ -268,6 +297,8 @@ impl Registration {
             require_pushed_authorization_requests: m.require_pushed_authorization_requests,
             userinfo_signed_response_alg: m.userinfo_signed_response_alg,
             introspection_signed_response_alg: m.introspection_signed_response_alg,
+            subject_type: m.subject_type,
+            sector_identifier_uri: m.sector_identifier_uri,
             ..Default::default()
         })
     }

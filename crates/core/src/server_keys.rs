@@ -44,6 +44,8 @@ impl std::fmt::Debug for ServerKey {
 pub struct ServerKeys {
     pub refresh: ServerKey,
     pub csrf: ServerKey,
+    /// Pairwise subject identifiers (OIDC Core §8.1).
+    pub pairwise: ServerKey,
 }
 
 impl ServerKeys {
@@ -53,7 +55,11 @@ impl ServerKeys {
             let stored = store.server_secret(name, &token(rng, 32), now).await?;
             Ok(ServerKey::new(stored.as_bytes()))
         };
-        Ok(Self { refresh: one("refresh-successor").await?, csrf: one("csrf").await? })
+        Ok(Self {
+            refresh: one("refresh-successor").await?,
+            csrf: one("csrf").await?,
+            pairwise: one("pairwise-subject").await?,
+        })
     }
 }
 

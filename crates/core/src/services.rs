@@ -103,6 +103,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         rng: Arc::new(SystemRng),
         successor_key: server_keys.refresh,
         acr: cfg.acr.clone(),
+        pairwise_key: server_keys.pairwise.clone(),
     });
     let throttle = Arc::new(Throttle::new(store.clone(), clock.clone(), cfg.throttle, metrics.clone()));
     let dpop = Arc::new(crate::dpop::DpopProofs::new(
@@ -160,6 +161,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
             clock.clone(),
             cfg.registration.clone(),
             cfg.fetch.allow_loopback,
+            client_keys.fetcher().clone(),
         )),
         backchannel,
         dpop,

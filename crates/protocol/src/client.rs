@@ -154,6 +154,9 @@ pub struct Client {
     /// Signed userinfo and introspection responses.
     #[serde(flatten)]
     pub responses: ResponseFormats,
+    /// Public or pairwise subject identifiers (OIDC Core §8).
+    #[serde(flatten)]
+    pub subjects: crate::pairwise::Subjects,
     /// RFC 9126 §6: its authorization requests must be pushed to `/par` first.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_pushed_authorization_requests: bool,
@@ -256,6 +259,9 @@ impl Client {
                 .responses
                 .introspection_signed_response_alg
                 .map(|a| a.as_str().to_owned()),
+            subject_type: (!self.subjects.subject_type.is_public())
+                .then(|| self.subjects.subject_type.as_str().to_owned()),
+            sector_identifier_uri: self.subjects.sector_identifier_uri.clone(),
             authorization_code_ttl: l.authorization_code_ttl,
             access_token_ttl: l.access_token_ttl,
             id_token_ttl: l.id_token_ttl,
@@ -366,6 +372,10 @@ pub struct ClientSpec {
     pub userinfo_signed_response_alg: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspection_signed_response_alg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector_identifier_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_code_ttl: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -516,6 +526,14 @@ impl ClientSpec {
         }
 
         let redirect_uris = parse_uris("redirect_uris", &self.redirect_uris, &mut errs);
+        let mut subject_errs = Vec::new();
+        let subjects = crate::pairwise::Subjects::validate(
+            self.subject_type.as_deref(),
+            self.sector_identifier_uri.as_deref(),
+            &redirect_uris,
+            &mut subject_errs,
+        );
+        errs.extend(subject_errs.into_iter().map(|(k, m)| FieldError::new(k, m)));
         let post_logout_redirect_uris =
             parse_uris("post_logout_redirect_uris", &self.post_logout_redirect_uris, &mut errs);
         let explicit_grants = self.grants.is_some() || self.grant_types.is_some() || self.response_types.is_some();
@@ -644,6 +662,7 @@ impl ClientSpec {
                     dpop_bound_access_tokens: self.dpop_bound_access_tokens,
                     keys,
                     responses,
+                    subjects,
                     require_pushed_authorization_requests: self.require_pushed_authorization_requests,
                     lifetimes,
                     backchannel_logout_uri,

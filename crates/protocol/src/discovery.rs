@@ -154,7 +154,7 @@ impl ProviderMetadata {
             response_modes_supported: caps.response_modes.clone(),
             grant_types_supported: caps.grant_types.iter().map(|g| g.as_str()).collect(),
             // OIDC Core §8: one subject identifier per user across clients.
-            subject_types_supported: vec!["public"],
+            subject_types_supported: vec!["public", "pairwise"],
             acr_values_supported: caps.acr_values.clone(),
             id_token_signing_alg_values_supported: caps.signing_algs.iter().map(|a| a.as_str()).collect(),
             userinfo_signing_alg_values_supported: when(

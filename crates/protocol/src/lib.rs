@@ -54,6 +54,7 @@ pub mod i18n;
 pub mod introspect;
 pub mod jose;
 pub mod jwk;
+pub mod pairwise;
 pub mod params;
 pub mod pkce;
 pub mod protected_resource;

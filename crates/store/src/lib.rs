@@ -14,6 +14,7 @@ pub mod cleanup;
 mod db;
 mod device;
 mod error;
+mod pairwise;
 mod pushed;
 mod records;
 mod sign_in;
@@ -407,6 +408,15 @@ pub trait ReplayStore: Send + Sync {
     async fn record_once(&self, jti_key: &str, expires_at: UnixTime) -> Result<bool>;
 }
 
+/// Pairwise subjects (OIDC Core §8.1) and the users they stand for.
+#[async_trait]
+pub trait PairwiseStore: Send + Sync {
+    /// Records that `pairwise_sub` stands for the user `sub` (idempotent).
+    async fn remember_pairwise(&self, pairwise_sub: &str, sub: &str) -> Result<()>;
+    /// The user a pairwise subject stands for, if it was recorded.
+    async fn pairwise_owner(&self, pairwise_sub: &str) -> Result<Option<String>>;
+}
+
 /// Pushed authorization requests (RFC 9126 §2), shared by every node.
 #[async_trait]
 pub trait PushedRequestStore: Send + Sync {
@@ -508,6 +518,7 @@ pub trait Store:
     + ThrottleStore
     + ReplayStore
     + PushedRequestStore
+    + PairwiseStore
     + ActivityStore
 {
     /// Round-trips the database (for `/readyz`).

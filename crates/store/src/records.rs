@@ -349,6 +349,8 @@ pub(crate) struct ClientRecord {
     keys: ClientKeys,
     #[serde(flatten)]
     responses: ResponseFormats,
+    #[serde(flatten)]
+    subjects: gatehouse_protocol::pairwise::Subjects,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     require_pushed_authorization_requests: bool,
     #[serde(default, skip_serializing_if = "LifetimesRecord::is_empty")]
@@ -383,6 +385,7 @@ impl From<&Client> for ClientRecord {
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
             keys: c.keys.clone(),
             responses: c.responses.clone(),
+            subjects: c.subjects.clone(),
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             lifetimes: LifetimesRecord {
                 authorization_code_ttl: l.authorization_code_ttl,
@@ -425,6 +428,7 @@ impl ClientRecord {
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             keys: self.keys,
             responses: self.responses,
+            subjects: self.subjects,
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
             lifetimes: ClientLifetimes {
                 authorization_code_ttl: l.authorization_code_ttl,

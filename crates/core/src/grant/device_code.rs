@@ -28,6 +28,7 @@ pub async fn handle(
     }
     let approval = rec.approval.ok_or(OAuthError::InvalidGrant("the device code is invalid"))?;
     let user = active_user(core, &approval.sub).await?;
+    crate::subjects::remember(core.store.as_ref(), &core.tokens, client, &user.sub).await?;
     let (scope, audience) = target(core, &rec.scope, &narrowed)?;
     let g = UserGrant {
         user: &user,

@@ -32,6 +32,7 @@ pub async fn handle(
         Ok(None) => return Err(OAuthError::InvalidGrant("the username or password is incorrect")),
         Ok(Some(u)) => u,
     };
+    crate::subjects::remember(core.store.as_ref(), &core.tokens, client, &user.sub).await?;
     let grant = UserGrant {
         user: &user,
         grant_scope: scope.clone(),

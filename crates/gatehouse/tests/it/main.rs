@@ -33,6 +33,7 @@ mod logs;
 mod metrics;
 mod nodes;
 mod pages;
+mod pairwise;
 mod par;
 mod private_key_jwt;
 mod provision;

@@ -117,6 +117,14 @@ pub struct ClientSpecDoc {
     /// absent. Asked for with `Accept: application/token-introspection+jwt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspection_signed_response_alg: Option<String>,
+    /// OIDC Core §8: `public` (default) or `pairwise` — a different, stable `sub` for this
+    /// client's sector, so clients of different sectors cannot correlate their users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_type: Option<String>,
+    /// For pairwise subjects: an https URL of a JSON array holding every redirect URI; its
+    /// host is the sector. Needed when the redirect URIs span several hosts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector_identifier_uri: Option<String>,
     /// Authorization code lifetime in seconds; the server-wide `[tokens]` one when absent.
     #[schema(minimum = 1, maximum = 31_622_400)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -233,6 +241,14 @@ pub struct ClientDoc {
     /// absent. Asked for with `Accept: application/token-introspection+jwt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspection_signed_response_alg: Option<String>,
+    /// OIDC Core §8: `public` (default) or `pairwise` — a different, stable `sub` for this
+    /// client's sector, so clients of different sectors cannot correlate their users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_type: Option<String>,
+    /// For pairwise subjects: an https URL of a JSON array holding every redirect URI; its
+    /// host is the sector. Needed when the redirect URIs span several hosts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sector_identifier_uri: Option<String>,
     /// Lifetimes (seconds) overriding the server's for this client.
     #[serde(default, skip_serializing_if = "is_default")]
     pub lifetimes: ClientLifetimesDoc,

@@ -118,11 +118,12 @@ pub async fn authorize(
         };
     let hint_sub = match &req.id_token_hint {
         None => None,
-        Some(hint) => match az.id_token_hint_subject(hint, &client) {
-            Some(sub) => Some(sub),
-            None => {
+        Some(hint) => match az.id_token_hint_subject(hint, &client).await {
+            Ok(Some(sub)) => Some(sub),
+            Ok(None) => {
                 return Ok(back(OAuthError::InvalidRequest("id_token_hint is not a valid ID token from this issuer")));
             }
+            Err(e) => return Ok(back(e)),
         },
     };
     let session = match sign_in.current_session(pages.read_cookie(&headers, SESSION_COOKIE)).await {

@@ -132,11 +132,16 @@ pub async fn end_session(
     let client_id = params.get("client_id").or_else(|| hint.as_ref().and_then(|h| h.aud.first().map(String::as_str)));
     let client = p.load_client(client_id).await?;
     let session = current_session(&p.sign_in, &p.pages, &headers).await?;
+    // The hint names the user as the client knows them (a pairwise client by its own subject).
+    let known_as = session.as_ref().map(|s| match &client {
+        Some(c) => p.tokens.subject_for(c, &s.sub),
+        None => s.sub.clone(),
+    });
     let req = end_session::validate(
         &params,
         hint.as_ref(),
         client.as_ref(),
-        session.as_ref().map(|s| (s.sub.as_str(), s.sid.as_str())),
+        session.as_ref().zip(known_as.as_deref()).map(|(s, sub)| (sub, s.sid.as_str())),
     )
     .map_err(refuse)?;
     let Some(session) = session else { return p.finish(&headers, &req, None).await };
