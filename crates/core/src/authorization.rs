@@ -54,6 +54,24 @@ impl Authorization {
         self.tokens.random(bytes)
     }
 
+    /// JARM §2: the authorization response `params` as a JWT signed for `client` (its
+    /// `authorization_signed_response_alg`, RS256 by default), with `iss`, `aud` and a
+    /// ten-minute `exp`; sent as the one parameter `response`.
+    pub fn jarm(&self, client: &Client, params: &[(&str, &str)]) -> Result<String, OAuthError> {
+        let now = self.clock.now();
+        let mut doc = serde_json::Map::new();
+        for (k, v) in params {
+            doc.insert((*k).to_owned(), serde_json::Value::String((*v).to_owned()));
+        }
+        doc.insert("iss".into(), self.tokens.issuer.to_string().into());
+        doc.insert("aud".into(), client.id.as_str().into());
+        doc.insert("exp".into(), (now + 600).into());
+        doc.insert("iat".into(), now.into());
+        let alg =
+            client.responses.authorization_signed_response_alg.unwrap_or(gatehouse_protocol::jose::SigningAlg::RS256);
+        self.tokens.sign_document(alg, "JWT", &doc)
+    }
+
     /// The deployment's `acr` levels.
     pub fn acr_policy(&self) -> &gatehouse_protocol::acr::AcrPolicy {
         &self.tokens.acr

@@ -65,6 +65,8 @@ pub struct Metadata {
     #[serde(default)]
     introspection_signed_response_alg: Option<String>,
     #[serde(default)]
+    authorization_signed_response_alg: Option<String>,
+    #[serde(default)]
     subject_type: Option<String>,
     #[serde(default)]
     sector_identifier_uri: Option<String>,
@@ -297,6 +299,7 @@ impl Registration {
             require_pushed_authorization_requests: m.require_pushed_authorization_requests,
             userinfo_signed_response_alg: m.userinfo_signed_response_alg,
             introspection_signed_response_alg: m.introspection_signed_response_alg,
+            authorization_signed_response_alg: m.authorization_signed_response_alg,
             subject_type: m.subject_type,
             sector_identifier_uri: m.sector_identifier_uri,
             ..Default::default()

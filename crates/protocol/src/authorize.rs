@@ -31,7 +31,20 @@ pub enum ResponseMode {
 }
 
 impl ResponseMode {
-    pub const SUPPORTED: [&'static str; 3] = ["query", "fragment", "form_post"];
+    /// Every `response_mode` accepted: the plain ones and JARM's (`jwt` picks the response
+    /// type's default delivery).
+    pub const SUPPORTED: [&'static str; 7] =
+        ["query", "fragment", "form_post", "jwt", "query.jwt", "fragment.jwt", "form_post.jwt"];
+
+    /// A `response_mode` with JARM's forms: the delivery (`None` for plain `jwt`: the response
+    /// type's default) and whether the response is a signed JWT (JARM §2.3).
+    pub fn parse_with_jarm(s: &str) -> Option<(Option<Self>, bool)> {
+        match s.strip_suffix(".jwt") {
+            _ if s == "jwt" => Some((None, true)),
+            Some(base) => Self::parse(base).map(|m| (Some(m), true)),
+            None => Self::parse(s).map(|m| (Some(m), false)),
+        }
+    }
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
@@ -122,6 +135,8 @@ pub struct AuthorizeRequest {
     pub redirect_uri: RedirectUri,
     pub response_type: ResponseType,
     pub response_mode: ResponseMode,
+    /// JARM: the response is a JWT Gatehouse signs (`response_mode` `jwt`, `*.jwt`).
+    pub jarm: bool,
     pub scope: ScopeSet,
     pub state: Option<String>,
     pub nonce: Option<String>,
@@ -158,14 +173,16 @@ pub fn default_response_mode(rt: ResponseType) -> ResponseMode {
 
 /// The response mode an error should use: the requested one when it is valid and allowed,
 /// else the default for the (parsable) response type.
-pub fn error_response_mode(params: &Params) -> ResponseMode {
+pub fn error_response_mode(params: &Params) -> (ResponseMode, bool) {
     let rt = params.get("response_type").and_then(ResponseType::parse);
     let default = rt.map_or(ResponseMode::Query, default_response_mode);
-    match params.get("response_mode").and_then(ResponseMode::parse) {
+    let (mode, jarm) = params.get("response_mode").and_then(ResponseMode::parse_with_jarm).unwrap_or((None, false));
+    let mode = match mode {
         Some(ResponseMode::Query) if default == ResponseMode::Fragment => default,
         Some(m) => m,
         None => default,
-    }
+    };
+    (mode, jarm)
 }
 
 /// Longest value accepted for free-text parameters (state, nonce, hints).
@@ -197,9 +214,12 @@ pub fn validate(
     if !client.grants.allows_response_type(response_type) {
         return Err(OAuthError::UnauthorizedClient("the client may not use this response_type"));
     }
-    let response_mode = match params.get("response_mode") {
-        None => default_response_mode(response_type),
-        Some(m) => ResponseMode::parse(m).ok_or(OAuthError::InvalidRequest("unsupported response_mode"))?,
+    let (response_mode, jarm) = match params.get("response_mode") {
+        None => (default_response_mode(response_type), false),
+        Some(m) => match ResponseMode::parse_with_jarm(m) {
+            Some((mode, jarm)) => (mode.unwrap_or_else(|| default_response_mode(response_type)), jarm),
+            None => return Err(OAuthError::InvalidRequest("unsupported response_mode")),
+        },
     };
     // Multiple Response Types §2.1: tokens MUST NOT travel in the query string.
     if response_mode == ResponseMode::Query && (response_type.id_token || response_type.token) {
@@ -284,6 +304,7 @@ pub fn validate(
         redirect_uri,
         response_type,
         response_mode,
+        jarm,
         scope,
         state: owned("state"),
         nonce: owned("nonce"),

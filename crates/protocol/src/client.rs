@@ -259,6 +259,10 @@ impl Client {
                 .responses
                 .introspection_signed_response_alg
                 .map(|a| a.as_str().to_owned()),
+            authorization_signed_response_alg: self
+                .responses
+                .authorization_signed_response_alg
+                .map(|a| a.as_str().to_owned()),
             subject_type: (!self.subjects.subject_type.is_public())
                 .then(|| self.subjects.subject_type.as_str().to_owned()),
             sector_identifier_uri: self.subjects.sector_identifier_uri.clone(),
@@ -373,6 +377,8 @@ pub struct ClientSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspection_signed_response_alg: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_signed_response_alg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sector_identifier_uri: Option<String>,
@@ -480,6 +486,7 @@ impl ClientSpec {
         let responses = ResponseFormats::validate(
             self.userinfo_signed_response_alg.as_deref(),
             self.introspection_signed_response_alg.as_deref(),
+            self.authorization_signed_response_alg.as_deref(),
             &mut key_errs,
         );
         errs.extend(key_errs.into_iter().map(|(k, m)| FieldError::new(k, m)));

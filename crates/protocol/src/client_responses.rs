@@ -16,6 +16,10 @@ pub struct ResponseFormats {
     /// `Accept: application/token-introspection+jwt`; the server's default when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspection_signed_response_alg: Option<SigningAlg>,
+    /// JARM §3: the algorithm of this client's JWT authorization responses (RS256 when
+    /// absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_signed_response_alg: Option<SigningAlg>,
 }
 
 impl ResponseFormats {
@@ -23,6 +27,7 @@ impl ResponseFormats {
     pub fn validate(
         userinfo: Option<&str>,
         introspection: Option<&str>,
+        authorization: Option<&str>,
         errs: &mut Vec<(&'static str, String)>,
     ) -> Self {
         let mut alg = |key: &'static str, raw: Option<&str>| {
@@ -36,6 +41,7 @@ impl ResponseFormats {
         Self {
             userinfo_signed_response_alg: alg("userinfo_signed_response_alg", userinfo),
             introspection_signed_response_alg: alg("introspection_signed_response_alg", introspection),
+            authorization_signed_response_alg: alg("authorization_signed_response_alg", authorization),
         }
     }
 }

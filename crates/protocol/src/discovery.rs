@@ -84,6 +84,9 @@ pub struct ProviderMetadata {
     /// RFC 9701 §7: JWT introspection responses.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub introspection_signing_alg_values_supported: Vec<&'static str>,
+    /// JARM §4: JWT authorization responses.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authorization_signing_alg_values_supported: Vec<&'static str>,
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     /// The algorithms of `private_key_jwt` assertions (OIDC Discovery §3, RFC 8414 §2).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -159,6 +162,10 @@ impl ProviderMetadata {
             id_token_signing_alg_values_supported: caps.signing_algs.iter().map(|a| a.as_str()).collect(),
             userinfo_signing_alg_values_supported: when(
                 caps.endpoints.userinfo,
+                &caps.signing_algs.iter().map(|a| a.as_str()).collect(),
+            ),
+            authorization_signing_alg_values_supported: when(
+                caps.endpoints.authorization,
                 &caps.signing_algs.iter().map(|a| a.as_str()).collect(),
             ),
             introspection_signing_alg_values_supported: when(

@@ -206,6 +206,8 @@ pub(crate) struct RequestRecord {
     redirect_uri: RedirectUri,
     response_type: ResponseType,
     response_mode: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    jarm: bool,
     scope: ScopeSet,
     state: Option<String>,
     nonce: Option<String>,
@@ -242,6 +244,7 @@ impl From<&AuthorizeRequest> for RequestRecord {
             redirect_uri: r.redirect_uri.clone(),
             response_type: r.response_type,
             response_mode: response_mode(r.response_mode),
+            jarm: r.jarm,
             scope: r.scope.clone(),
             state: r.state.clone(),
             nonce: r.nonce.clone(),
@@ -269,6 +272,7 @@ impl TryFrom<RequestRecord> for AuthorizeRequest {
             response_mode: ResponseMode::parse(&r.response_mode)
                 .ok_or_else(|| corrupt("interactions", "response_mode"))?,
             code_challenge_method: parse_pkce_method("interactions", r.code_challenge_method)?,
+            jarm: r.jarm,
             client_id: r.client_id,
             redirect_uri: r.redirect_uri,
             response_type: r.response_type,

@@ -26,6 +26,7 @@ mod hostile;
 mod implicit_hybrid;
 mod interop;
 mod introspect_revoke;
+mod jarm;
 mod jwks;
 mod keys;
 mod logout;

@@ -344,6 +344,7 @@ fn authorize_request() -> gatehouse_protocol::authorize::AuthorizeRequest {
         redirect_uri: gatehouse_protocol::redirect_uri::RedirectUri::parse("https://app.example/cb").unwrap(),
         response_type: gatehouse_protocol::grant::ResponseType::parse("code").unwrap(),
         response_mode: ResponseMode::Query,
+        jarm: true,
         scope: scope("openid"),
         state: Some("st".into()),
         nonce: None,

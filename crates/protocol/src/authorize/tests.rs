@@ -251,10 +251,25 @@ fn implicit_and_hybrid_rules() {
 
 #[test]
 fn error_response_mode_follows_the_response_type() {
-    assert_eq!(error_response_mode(&params("response_type=code")), ResponseMode::Query);
-    assert_eq!(error_response_mode(&params("response_type=id_token")), ResponseMode::Fragment);
-    assert_eq!(error_response_mode(&params("response_type=id_token&response_mode=query")), ResponseMode::Fragment);
-    assert_eq!(error_response_mode(&params("response_type=code&response_mode=form_post")), ResponseMode::FormPost);
+    let mode = |q: &str| error_response_mode(&params(q));
+    assert_eq!(mode("response_type=code"), (ResponseMode::Query, false));
+    assert_eq!(mode("response_type=id_token"), (ResponseMode::Fragment, false));
+    assert_eq!(mode("response_type=id_token&response_mode=query"), (ResponseMode::Fragment, false));
+    assert_eq!(mode("response_type=code&response_mode=form_post"), (ResponseMode::FormPost, false));
+    // JARM (its errors are JWTs too).
+    assert_eq!(mode("response_type=code&response_mode=jwt"), (ResponseMode::Query, true));
+    assert_eq!(mode("response_type=code%20id_token&response_mode=jwt"), (ResponseMode::Fragment, true));
+    assert_eq!(mode("response_type=code&response_mode=form_post.jwt"), (ResponseMode::FormPost, true));
+}
+
+#[test]
+fn jarm_response_modes() {
+    let r = |m: &str| req(&format!("&response_mode={m}"));
+    assert_eq!((r("jwt").response_mode, r("jwt").jarm), (ResponseMode::Query, true));
+    assert_eq!((r("fragment.jwt").response_mode, r("fragment.jwt").jarm), (ResponseMode::Fragment, true));
+    assert!(!r("query").jarm);
+    assert_eq!(ResponseMode::parse_with_jarm("web_message.jwt"), None);
+    assert_eq!(ResponseMode::parse_with_jarm("jwt.jwt"), None);
 }
 
 #[test]

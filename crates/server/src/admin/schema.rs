@@ -117,6 +117,10 @@ pub struct ClientSpecDoc {
     /// absent. Asked for with `Accept: application/token-introspection+jwt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspection_signed_response_alg: Option<String>,
+    /// JARM: the algorithm of this client's JWT authorization responses (`response_mode`
+    /// `jwt`, `query.jwt`, `fragment.jwt`, `form_post.jwt`); RS256 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_signed_response_alg: Option<String>,
     /// OIDC Core §8: `public` (default) or `pairwise` — a different, stable `sub` for this
     /// client's sector, so clients of different sectors cannot correlate their users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -241,6 +245,10 @@ pub struct ClientDoc {
     /// absent. Asked for with `Accept: application/token-introspection+jwt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspection_signed_response_alg: Option<String>,
+    /// JARM: the algorithm of this client's JWT authorization responses (`response_mode`
+    /// `jwt`, `query.jwt`, `fragment.jwt`, `form_post.jwt`); RS256 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_signed_response_alg: Option<String>,
     /// OIDC Core §8: `public` (default) or `pairwise` — a different, stable `sub` for this
     /// client's sector, so clients of different sectors cannot correlate their users.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -107,9 +107,10 @@ pub async fn authorize(
     let redirect_uri = authorize::resolve_target(&client, &params).map_err(target_error)?;
     // From here on, errors go back to the client.
     let s = Services { az: &az, sign_in: &sign_in, pages: &pages };
-    let mode = authorize::error_response_mode(&params);
+    let (mode, jarm) = authorize::error_response_mode(&params);
     let state = params.get("state").map(str::to_owned);
-    let back = |e: OAuthError| error_redirect(&s, redirect_uri.as_str(), mode, state.as_deref(), &e);
+    let target = Target { client: &client, redirect_uri: redirect_uri.as_str(), mode, jarm, state: state.as_deref() };
+    let back = |e: OAuthError| error_redirect(&s, &target, &e);
     let catalog = az.catalog();
     let req =
         match authorize::validate(&client, redirect_uri.clone(), &params, &|s| catalog.knows(s), &catalog.resources) {
@@ -134,14 +135,30 @@ pub async fn authorize(
     Ok(flow.proceed(session.as_ref(), hint_sub.as_deref(), false, false).await.into_response())
 }
 
-/// RFC 6749 §4.1.2.1 with RFC 9207's `iss`.
-fn error_redirect(
-    s: &Services<'_>,
-    redirect_uri: &str,
+/// Where and how an authorization response goes.
+struct Target<'a> {
+    client: &'a Client,
+    redirect_uri: &'a str,
     mode: ResponseMode,
-    state: Option<&str>,
-    e: &OAuthError,
-) -> Response {
+    /// JARM: the parameters travel as one signed JWT, `response`.
+    jarm: bool,
+    state: Option<&'a str>,
+}
+
+/// Sends `params` to the target: as they are, or (JARM) signed into `response`.
+fn respond(s: &Services<'_>, t: &Target<'_>, params: &[(&str, &str)]) -> Response {
+    let nonce = s.az.random(16);
+    if !t.jarm {
+        return authorization_response(s.pages, t.redirect_uri, t.mode, params, &nonce);
+    }
+    match s.az.jarm(t.client, params) {
+        Ok(jwt) => authorization_response(s.pages, t.redirect_uri, t.mode, &[("response", jwt.as_str())], &nonce),
+        Err(e) => PageError::from(e).into_response(),
+    }
+}
+
+/// RFC 6749 §4.1.2.1 with RFC 9207's `iss`.
+fn error_redirect(s: &Services<'_>, t: &Target<'_>, e: &OAuthError) -> Response {
     match e {
         OAuthError::Server(d) => tracing::error!(error = %d, "server error during authorization"),
         OAuthError::TemporarilyUnavailable(d) => {
@@ -153,12 +170,11 @@ fn error_redirect(
     if let Some(d) = e.description() {
         params.push(("error_description", d));
     }
-    if let Some(st) = state {
+    if let Some(st) = t.state {
         params.push(("state", st));
     }
     params.push(("iss", s.az.issuer()));
-    let nonce = s.az.random(16);
-    authorization_response(s.pages, redirect_uri, mode, &params, &nonce)
+    respond(s, t, &params)
 }
 
 /// An authorization request in progress.
@@ -172,8 +188,18 @@ struct Flow<'a> {
 }
 
 impl Flow<'_> {
+    fn target(&self) -> Target<'_> {
+        Target {
+            client: self.client,
+            redirect_uri: self.req.redirect_uri.as_str(),
+            mode: self.req.response_mode,
+            jarm: self.req.jarm,
+            state: self.req.state.as_deref(),
+        }
+    }
+
     fn back(&self, e: &OAuthError) -> Response {
-        error_redirect(self.s, self.req.redirect_uri.as_str(), self.req.response_mode, self.req.state.as_deref(), e)
+        error_redirect(self.s, &self.target(), e)
     }
 
     async fn proceed(
@@ -295,14 +321,7 @@ impl Flow<'_> {
         match self.s.az.issue(self.client, self.req, session).await {
             Ok(params) => {
                 let borrowed: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                let nonce = self.s.az.random(16);
-                authorization_response(
-                    self.s.pages,
-                    self.req.redirect_uri.as_str(),
-                    self.req.response_mode,
-                    &borrowed,
-                    &nonce,
-                )
+                respond(self.s, &self.target(), &borrowed)
             }
             Err(e) => self.back(&e),
         }
