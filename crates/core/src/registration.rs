@@ -67,6 +67,8 @@ pub struct Metadata {
     #[serde(default)]
     authorization_signed_response_alg: Option<String>,
     #[serde(default)]
+    initiate_login_uri: Option<String>,
+    #[serde(default)]
     subject_type: Option<String>,
     #[serde(default)]
     sector_identifier_uri: Option<String>,
@@ -300,6 +302,7 @@ impl Registration {
             userinfo_signed_response_alg: m.userinfo_signed_response_alg,
             introspection_signed_response_alg: m.introspection_signed_response_alg,
             authorization_signed_response_alg: m.authorization_signed_response_alg,
+            initiate_login_uri: m.initiate_login_uri,
             subject_type: m.subject_type,
             sector_identifier_uri: m.sector_identifier_uri,
             ..Default::default()
@@ -337,6 +340,9 @@ impl Registration {
             // also refuses non-public addresses, whatever the name resolves to then).
             if c.backchannel_logout_uri.as_ref().is_some_and(|u| !u.as_str().starts_with("https://")) {
                 problems.push(FieldError::new("backchannel_logout_uri", "must be an https URL"));
+            }
+            if c.initiate_login_uri.as_ref().is_some_and(|u| !u.as_str().starts_with("https://")) {
+                problems.push(FieldError::new("initiate_login_uri", "must be an https URL"));
             }
             // Fetched by Gatehouse as well: https only (the fetcher refuses inner addresses).
             if c.keys.jwks_uri.as_deref().is_some_and(|u| !u.starts_with("https://") && !self.loopback_fetches) {

@@ -157,6 +157,10 @@ pub struct Client {
     /// Public or pairwise subject identifiers (OIDC Core §8).
     #[serde(flatten)]
     pub subjects: crate::pairwise::Subjects,
+    /// OIDC Core §4: where a third party (Gatehouse's `/initiate_login/{client_id}`) sends a
+    /// browser to have this client start a sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initiate_login_uri: Option<RedirectUri>,
     /// RFC 9126 §6: its authorization requests must be pushed to `/par` first.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_pushed_authorization_requests: bool,
@@ -263,6 +267,7 @@ impl Client {
                 .responses
                 .authorization_signed_response_alg
                 .map(|a| a.as_str().to_owned()),
+            initiate_login_uri: self.initiate_login_uri.as_ref().map(|u| u.as_str().to_owned()),
             subject_type: (!self.subjects.subject_type.is_public())
                 .then(|| self.subjects.subject_type.as_str().to_owned()),
             sector_identifier_uri: self.subjects.sector_identifier_uri.clone(),
@@ -378,6 +383,8 @@ pub struct ClientSpec {
     pub introspection_signed_response_alg: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_signed_response_alg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initiate_login_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -614,6 +621,19 @@ impl ClientSpec {
                 None
             }
         };
+        // OIDC Core §4: https (plain http only to a loopback address, for development).
+        let initiate_login_uri = match self.initiate_login_uri.as_deref().map(RedirectUri::parse) {
+            None => None,
+            Some(Ok(u)) if u.as_str().starts_with("https://") || u.is_loopback_http() => Some(u),
+            Some(Ok(_)) => {
+                errs.push(FieldError::new("initiate_login_uri", "must be an https URL"));
+                None
+            }
+            Some(Err(e)) => {
+                errs.push(FieldError::new("initiate_login_uri", e.to_string()));
+                None
+            }
+        };
         let lifetimes = ClientLifetimes {
             authorization_code_ttl: self.authorization_code_ttl,
             access_token_ttl: self.access_token_ttl,
@@ -670,6 +690,7 @@ impl ClientSpec {
                     keys,
                     responses,
                     subjects,
+                    initiate_login_uri,
                     require_pushed_authorization_requests: self.require_pushed_authorization_requests,
                     lifetimes,
                     backchannel_logout_uri,

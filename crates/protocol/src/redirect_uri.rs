@@ -44,6 +44,11 @@ impl RedirectUri {
         self.0 == presented || self.loopback_without_port().is_some_and(|r| loopback_without_port(presented) == Some(r))
     }
 
+    /// Whether this is a plain `http` URI on a loopback IP literal (RFC 8252 §7.3).
+    pub fn is_loopback_http(&self) -> bool {
+        self.loopback_without_port().is_some()
+    }
+
     fn loopback_without_port(&self) -> Option<String> {
         loopback_without_port(&self.0)
     }

@@ -4,7 +4,7 @@
 
 use crate::oauth::protected_resource::{self, MetadataUrl};
 use crate::oauth::{device_authorization, introspect, metadata, par, register, token, userinfo};
-use crate::pages::{authorize, device, logout};
+use crate::pages::{authorize, device, initiate_login, logout};
 use crate::state::{AppState, MAX_BODY};
 use axum::Router;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -87,6 +87,7 @@ pub fn app(state: AppState) -> Router {
         .route("/consent", post(authorize::consent))
         .route("/end_session", get(logout::end_session).post(logout::end_session))
         .route("/end_session/confirm", post(logout::confirm))
+        .route("/initiate_login/{client_id}", get(initiate_login::initiate_login))
         .route("/device", get(device::device_page).post(device::device_submit))
         .route("/device/login", post(device::device_login))
         .route("/device/consent", post(device::device_consent))

@@ -355,6 +355,8 @@ pub(crate) struct ClientRecord {
     responses: ResponseFormats,
     #[serde(flatten)]
     subjects: gatehouse_protocol::pairwise::Subjects,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    initiate_login_uri: Option<RedirectUri>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     require_pushed_authorization_requests: bool,
     #[serde(default, skip_serializing_if = "LifetimesRecord::is_empty")]
@@ -390,6 +392,7 @@ impl From<&Client> for ClientRecord {
             keys: c.keys.clone(),
             responses: c.responses.clone(),
             subjects: c.subjects.clone(),
+            initiate_login_uri: c.initiate_login_uri.clone(),
             require_pushed_authorization_requests: c.require_pushed_authorization_requests,
             lifetimes: LifetimesRecord {
                 authorization_code_ttl: l.authorization_code_ttl,
@@ -433,6 +436,7 @@ impl ClientRecord {
             keys: self.keys,
             responses: self.responses,
             subjects: self.subjects,
+            initiate_login_uri: self.initiate_login_uri,
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
             lifetimes: ClientLifetimes {
                 authorization_code_ttl: l.authorization_code_ttl,

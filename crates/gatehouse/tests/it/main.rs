@@ -24,6 +24,7 @@ mod fuzz;
 mod health;
 mod hostile;
 mod implicit_hybrid;
+mod initiate_login;
 mod interop;
 mod introspect_revoke;
 mod jarm;

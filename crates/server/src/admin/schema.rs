@@ -117,6 +117,11 @@ pub struct ClientSpecDoc {
     /// absent. Asked for with `Accept: application/token-introspection+jwt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspection_signed_response_alg: Option<String>,
+    /// OIDC Core §4: the client's URL that starts a sign-in; Gatehouse's
+    /// `/initiate_login/{client_id}` sends browsers there with `iss` (https, or http on a
+    /// loopback address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initiate_login_uri: Option<String>,
     /// JARM: the algorithm of this client's JWT authorization responses (`response_mode`
     /// `jwt`, `query.jwt`, `fragment.jwt`, `form_post.jwt`); RS256 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -245,6 +250,11 @@ pub struct ClientDoc {
     /// absent. Asked for with `Accept: application/token-introspection+jwt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspection_signed_response_alg: Option<String>,
+    /// OIDC Core §4: the client's URL that starts a sign-in; Gatehouse's
+    /// `/initiate_login/{client_id}` sends browsers there with `iss` (https, or http on a
+    /// loopback address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initiate_login_uri: Option<String>,
     /// JARM: the algorithm of this client's JWT authorization responses (`response_mode`
     /// `jwt`, `query.jwt`, `fragment.jwt`, `form_post.jwt`); RS256 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]

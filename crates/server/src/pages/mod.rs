@@ -3,5 +3,6 @@
 
 pub mod authorize;
 pub mod device;
+pub mod initiate_login;
 pub mod logout;
 pub mod session;
