@@ -79,15 +79,20 @@ pub fn client_from_document(
             return Err(one(k, "is not allowed in a client ID metadata document"));
         }
     }
-    match s("token_endpoint_auth_method") {
-        None | Some("none") => {}
+    // A public client, or one that proves itself with a key it publishes (`private_key_jwt`
+    // with `jwks_uri` or `jwks`): a document can hold no secret.
+    let method = match s("token_endpoint_auth_method") {
+        None | Some("none") => "none",
+        Some("private_key_jwt") if doc.contains_key("jwks_uri") || doc.contains_key("jwks") => "private_key_jwt",
         Some(m) => {
             return Err(one(
                 "token_endpoint_auth_method",
-                &format!("{m:?} is not supported for metadata documents; use \"none\" (a public client with PKCE)"),
+                &format!(
+                    "{m:?} is not supported for metadata documents; use \"none\" (a public client with PKCE) or \"private_key_jwt\" with jwks_uri"
+                ),
             ));
         }
-    }
+    };
     let redirect_uris = strings("redirect_uris").unwrap_or_default();
     if redirect_uris.is_empty() {
         return Err(one("redirect_uris", "are required"));
@@ -123,7 +128,10 @@ pub fn client_from_document(
         scope: Some(scope.iter().filter(|x| known(x.as_str())).map(|x| x.as_str()).collect::<Vec<_>>().join(" ")),
         grant_types: Some(grants),
         redirect_uris,
-        token_endpoint_auth_method: Some("none".to_owned()),
+        token_endpoint_auth_method: Some(method.to_owned()),
+        jwks: doc.get("jwks").cloned(),
+        jwks_uri: s("jwks_uri").map(str::to_owned),
+        token_endpoint_auth_signing_alg: s("token_endpoint_auth_signing_alg").map(str::to_owned),
         application_type,
         dpop_bound_access_tokens: doc.get("dpop_bound_access_tokens").and_then(Value::as_bool).unwrap_or(false),
         ..Default::default()

@@ -66,6 +66,17 @@ fn a_document_becomes_a_public_client() {
 }
 
 #[test]
+fn a_document_may_name_a_key_instead() {
+    let mut doc = base();
+    doc["token_endpoint_auth_method"] = json!("private_key_jwt");
+    doc["jwks_uri"] = json!("https://app.example.com/jwks.json");
+    let c = client(doc).unwrap();
+    assert_eq!(c.token_endpoint_auth_method, crate::client::TokenEndpointAuthMethod::PrivateKeyJwt);
+    assert!(!c.is_public(), "a confidential client, with no secret");
+    assert_eq!(c.keys.jwks_uri.as_deref(), Some("https://app.example.com/jwks.json"));
+}
+
+#[test]
 fn documents_that_break_the_rules_are_refused() {
     let refused = |change: &dyn Fn(&mut Value), key: &str| {
         let mut doc = base();
@@ -87,6 +98,7 @@ fn documents_that_break_the_rules_are_refused() {
         },
         "redirect_uris",
     );
+    refused(&|d| d["token_endpoint_auth_method"] = json!("private_key_jwt"), "token_endpoint_auth_method");
     assert_eq!(client_from_document(URL, b"[1]", &allowed(), &known).unwrap_err()[0].key, "document");
     let big = format!("{{\"client_id\": \"{URL}\", \"pad\": \"{}\"}}", "x".repeat(MAX_DOCUMENT_BYTES));
     assert_eq!(client_from_document(URL, big.as_bytes(), &allowed(), &known).unwrap_err()[0].key, "document");
