@@ -25,15 +25,7 @@ async fn id_tokens_say_how_and_how_strongly_the_user_signed_in() {
         let id = verify_jwt(&s, t["id_token"].as_str().unwrap(), Some("webapp")).await;
         assert_eq!(id["acr"], "pwd", "{label}");
         // Kept through a refresh.
-        let r = s
-            .http
-            .post(s.url("/token"))
-            .basic_auth("webapp", Some("webapp-secret"))
-            .form(&[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap())])
-            .send()
-            .await
-            .unwrap();
-        let refreshed: Value = r.json().await.unwrap();
+        let refreshed = crate::webapp_refresh(&s, t["refresh_token"].as_str().unwrap()).await;
         let id = verify_jwt(&s, refreshed["id_token"].as_str().unwrap(), Some("webapp")).await;
         assert_eq!(id["acr"], "pwd", "{label}");
 

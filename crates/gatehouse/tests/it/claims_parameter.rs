@@ -53,15 +53,7 @@ async fn claims_asked_for_by_name_are_released_where_asked_within_the_granted_sc
         assert!(info.get("name").is_none(), "{label}: {info}");
 
         // A refresh keeps honouring the request.
-        let r = s
-            .http
-            .post(s.url("/token"))
-            .basic_auth("webapp", Some("webapp-secret"))
-            .form(&[("grant_type", "refresh_token"), ("refresh_token", t["refresh_token"].as_str().unwrap())])
-            .send()
-            .await
-            .unwrap();
-        let refreshed: Value = r.json().await.unwrap();
+        let refreshed = crate::webapp_refresh(&s, t["refresh_token"].as_str().unwrap()).await;
         let id = verify_jwt(&s, refreshed["id_token"].as_str().unwrap(), Some("webapp")).await;
         assert_eq!(id["email"], "alice@example.com", "{label}: {refreshed}");
         let info = userinfo(&s, refreshed["access_token"].as_str().unwrap()).await;

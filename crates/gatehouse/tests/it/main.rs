@@ -171,6 +171,13 @@ pub async fn verify_jwt(s: &gatehouse_testkit::TestServer, token: &str, aud: Opt
     jsonwebtoken::decode::<serde_json::Value>(token, &key, &v).unwrap().claims
 }
 
+/// Refreshes with the webapp's credentials: the token response.
+pub async fn webapp_refresh(s: &gatehouse_testkit::TestServer, refresh_token: &str) -> serde_json::Value {
+    let form = [("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
+    let r = s.http.post(s.url("/token")).basic_auth("webapp", Some("webapp-secret")).form(&form).send().await.unwrap();
+    r.json().await.unwrap()
+}
+
 /// Signs alice in through the webapp in browser `b` (with `extra` authorization parameters)
 /// and redeems the code: the token response.
 pub async fn webapp_tokens(
