@@ -269,3 +269,30 @@ test('private_key_jwt, pushed authorization requests and signed request objects'
     assert.equal(tokens.claims().aud, md.client_id, how);
   }
 });
+
+// JARM and signed userinfo: a client registered for signed authorization responses and signed
+// userinfo; the library asks for response_mode=jwt, verifies the response JWT, and verifies the
+// userinfo JWT against the JWKS.
+test('JWT-secured authorization responses (JARM) and signed userinfo', { skip: !process.env.GATEHOUSE_REGISTRATION_TOKEN }, async () => {
+  const registered = await oidc.dynamicClientRegistration(issuer, {
+    redirect_uris: ['http://127.0.0.1:3300/cb'],
+    grant_types: ['authorization_code'],
+    token_endpoint_auth_method: 'client_secret_basic',
+    authorization_signed_response_alg: 'ES256',
+    userinfo_signed_response_alg: 'ES256',
+    scope: 'openid profile',
+  }, undefined, { ...options, initialAccessToken: process.env.GATEHOUSE_REGISTRATION_TOKEN });
+  const md = registered.clientMetadata();
+  const config = await oidc.discovery(issuer, md.client_id, {
+    authorization_signed_response_alg: 'ES256',
+    userinfo_signed_response_alg: 'ES256',
+  }, oidc.ClientSecretBasic(md.client_secret), options);
+  oidc.enableNonRepudiationChecks(config);
+  oidc.useJwtResponseMode(config);
+  assert.ok(config.serverMetadata().response_modes_supported.includes('jwt'));
+  const tokens = await codeFlow(config, { redirect_uri: 'http://127.0.0.1:3300/cb', scope: 'openid profile' });
+  const sub = tokens.claims().sub;
+  const info = await oidc.fetchUserInfo(config, tokens.access_token, sub);
+  assert.equal(info.sub, sub);
+  assert.equal(info.name, 'Alice Example');
+});
