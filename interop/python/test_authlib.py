@@ -165,6 +165,37 @@ class Administration(unittest.TestCase):
         self.assertEqual(bad.headers["content-type"], "application/problem+json")
         self.assertEqual(bad.json()["errors"][0]["field"], "grants")
 
+    def test_private_key_jwt(self):
+        """A client that holds a key instead of a secret, made through the admin API, gets
+        tokens with authlib's own RFC 7523 client authentication; a replayed assertion fails."""
+        from authlib.oauth2.rfc7523 import PrivateKeyJWT
+        from joserfc.jwk import ECKey  # authlib's JOSE backend
+
+        key = ECKey.generate_key("P-256", parameters={"kid": "authlib-1"})
+        admin = OAuth2Session("ops", "ops-secret", scope="gatehouse:admin")
+        admin.fetch_token(META["token_endpoint"], grant_type="client_credentials")
+        created = admin.post(BASE + "/admin/v1/clients", json={
+            "client_id": "keyed-by-authlib", "scope": "roles", "grants": ["client_credentials"],
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks": {"keys": [key.as_dict(private=False)]},
+        }, timeout=10)
+        self.assertEqual(created.status_code, 201, created.text)
+        self.assertNotIn("client_secret", created.json())
+        self.assertIn("private_key_jwt", META["token_endpoint_auth_methods_supported"])
+        s = OAuth2Session("keyed-by-authlib", key, scope="roles",
+                          token_endpoint_auth_method="private_key_jwt")
+        s.register_client_auth_method(PrivateKeyJWT(META["token_endpoint"], alg="ES256"))
+        token = s.fetch_token(META["token_endpoint"], grant_type="client_credentials")
+        self.assertEqual(token["scope"], "roles")
+        # Another key under the client's name is refused.
+        other = ECKey.generate_key("P-256", parameters={"kid": "authlib-1"})
+        forged = OAuth2Session("keyed-by-authlib", other, scope="roles",
+                               token_endpoint_auth_method="private_key_jwt")
+        forged.register_client_auth_method(PrivateKeyJWT(META["token_endpoint"], alg="ES256"))
+        with self.assertRaises(Exception):
+            forged.fetch_token(META["token_endpoint"], grant_type="client_credentials")
+        admin.delete(BASE + "/admin/v1/clients/keyed-by-authlib", timeout=10)
+
 
 if __name__ == "__main__":
     unittest.main()
