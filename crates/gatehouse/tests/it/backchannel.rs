@@ -64,6 +64,29 @@ async fn ending_a_session_sends_a_logout_token_with_retries() {
     }
 }
 
+/// A pairwise client (OIDC Core §8) gets its own subject for the user in the logout token, the
+/// same as in its ID token, and its ID token still confirms a logout as `id_token_hint`.
+#[tokio::test]
+async fn a_pairwise_client_gets_its_own_subject_in_the_logout_token() {
+    for db in TestDb::each().await {
+        let label = db.label;
+        let (url, got) = receiver().await;
+        let cfg = format!("{CONFIG}\n{}subject_type = \"pairwise\"\n", rp_client(&url));
+        let s = TestServer::start(&cfg, db).await.unwrap();
+        let b = Browser::new(&s.url);
+        let t = rp_sign_in(&s, &b).await;
+        let id_token = t["id_token"].as_str().unwrap();
+        let sub = verify_jwt(&s, id_token, Some("rp")).await["sub"].clone();
+        let public = crate::webapp_tokens(&s, &b, &[]).await;
+        let alice = verify_jwt(&s, public["id_token"].as_str().unwrap(), Some("webapp")).await["sub"].clone();
+        assert_ne!(sub, alice, "{label}: a pairwise subject");
+
+        assert_eq!(end_session(&b, id_token).await, 200, "{label}: the pairwise hint names this session");
+        let claims = verify_jwt(&s, &first_token(&got, label).await, Some("rp")).await;
+        assert_eq!(claims["sub"], sub, "{label}: the logout token names the user as the client knows them");
+    }
+}
+
 /// A registered client's back-channel URI is chosen by whoever registered it: it must be https,
 /// and a logout token is never sent to a non-public address, whatever the name resolves to.
 /// The operator's own client, in the same session, still gets its token on loopback.
