@@ -56,6 +56,7 @@ pub struct Administration {
     keys: Arc<Keys>,
     catalog: Arc<Catalog>,
     backchannel: Arc<Backchannel>,
+    sealer: Arc<crate::sealing::Sealer>,
 }
 
 impl Administration {
@@ -65,8 +66,9 @@ impl Administration {
         keys: Arc<Keys>,
         catalog: Arc<Catalog>,
         backchannel: Arc<Backchannel>,
+        sealer: Arc<crate::sealing::Sealer>,
     ) -> Self {
-        Self { store, clock, keys, catalog, backchannel }
+        Self { store, clock, keys, catalog, backchannel, sealer }
     }
 
     /// Puts a scope change in force on this node at once (discovery, consent pages, claims).
@@ -76,7 +78,7 @@ impl Administration {
 
     /// The operations, as `actor` (what the audit log records).
     pub fn as_actor(&self, actor: impl Into<String>) -> Admin<'_> {
-        Admin { store: self.store.as_ref(), actor: actor.into(), now: self.clock.now() }
+        Admin { store: self.store.as_ref(), sealer: &self.sealer, actor: actor.into(), now: self.clock.now() }
     }
 
     /// For reads the operations do not cover (lists, pages of the audit log).
@@ -107,6 +109,8 @@ impl Administration {
 /// Who is acting, on which store, at what time.
 pub struct Admin<'a> {
     pub store: &'a dyn Store,
+    /// Seals the secrets of clients that need them usable (HS256 ID tokens, `client_secret_jwt`).
+    pub sealer: &'a crate::sealing::Sealer,
     /// `client:<id>`, `cli:<user>`, `registration`, `bootstrap`: what the audit log records.
     pub actor: String,
     pub now: UnixTime,
@@ -191,10 +195,21 @@ impl Admin<'_> {
         let resources = self.store.list_resources().await?;
         gatehouse_protocol::resource::check_client_resources(&valid.client, &resources).map_err(AdminError::Invalid)?;
         policy(&valid.client).map_err(AdminError::Invalid)?;
+        // A generated secret travels as its SHA-256 until here; one that must stay usable is
+        // sealed instead, as is a given one.
+        let input = match (&generated, valid.client.needs_usable_secret()) {
+            (Some(g), true) => Some(SecretInput::Plain(g.clone())),
+            _ => valid.secret_input,
+        };
+        crate::sealing::check_usable(&valid.client, input.as_ref(), self.sealer.enabled())
+            .map_err(|(k, m)| AdminError::field(k, m))?;
         let mut client = valid.client;
-        client.secret = match valid.secret_input {
+        client.secret = match input {
             None => None,
             Some(SecretInput::Hashed(h)) => Some(h),
+            Some(SecretInput::Plain(p)) if client.needs_usable_secret() => {
+                Some(self.sealer.seal(&p).map_err(|e| AdminError::field("client_secret", e.to_string()))?)
+            }
             Some(SecretInput::Plain(p)) => Some(secrets::hash_argon2_async(p).await.map_err(AdminError::Internal)?),
         };
         Ok(Written { client, generated_secret: generated })
@@ -297,7 +312,11 @@ impl Admin<'_> {
             )));
         }
         let (secret, hash) = secrets::generate_client_secret();
-        client.secret = Some(hash);
+        client.secret = Some(if client.needs_usable_secret() {
+            self.sealer.seal(&secret).map_err(|e| AdminError::Conflict(e.to_string()))?
+        } else {
+            hash
+        });
         self.store.upsert_client(&client, self.now).await?;
         self.audit("client.rotate_secret", &client_target(&client.id), json!({})).await?;
         Ok((client, secret))
@@ -688,7 +707,8 @@ pub async fn bootstrap(store: &dyn Store, now: UnixTime) -> Result<Option<(Strin
         access_token_signed_response_alg: Some("ES256".to_owned()),
         ..Default::default()
     };
-    let admin = Admin { store, actor: "bootstrap".to_owned(), now };
+    let none = crate::sealing::Sealer::default();
+    let admin = Admin { store, sealer: &none, actor: "bootstrap".to_owned(), now };
     match admin.create_client(&spec).await {
         Ok(w) => Ok(w.generated_secret.map(|s| (BOOTSTRAP_CLIENT_ID.to_owned(), s))),
         Err(AdminError::Conflict(_)) => {
@@ -731,7 +751,8 @@ pub fn console_client_spec(issuer: &str) -> ClientSpec {
 /// Creates the console client, or puts it back as it must be (the issuer may have changed, or
 /// someone edited it). Several nodes starting at once converge on the same row.
 pub async fn ensure_console_client(store: &dyn Store, issuer: &str, now: UnixTime) -> Result<()> {
-    let admin = Admin { store, actor: "bootstrap".to_owned(), now };
+    let none = crate::sealing::Sealer::default();
+    let admin = Admin { store, sealer: &none, actor: "bootstrap".to_owned(), now };
     let spec = console_client_spec(issuer);
     let wanted = spec.validate(&|_| true).map_err(AdminError::Invalid)?.client;
     match admin.get_client(CONSOLE_CLIENT_ID).await {

@@ -88,11 +88,10 @@ impl Backchannel {
             sid: &session.sid,
             events: serde_json::json!({ BACKCHANNEL_LOGOUT_EVENT: {} }),
         };
-        let ring = self.tokens.keys.get();
-        let token = match ring.signer(client.id_token_signed_response_alg).map(|k| k.sign(LOGOUT_TOKEN_TYP, &claims)) {
-            Some(Ok(t)) => t,
-            _ => {
-                tracing::error!(client_id = %client.id, "could not sign a logout token");
+        let token = match self.tokens.sign_for_client(client, LOGOUT_TOKEN_TYP, &claims) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::error!(client_id = %client.id, error = %e, "could not sign a logout token");
                 return;
             }
         };

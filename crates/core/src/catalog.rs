@@ -45,6 +45,8 @@ pub struct Features {
     pub par_required: bool,
     /// The `acr` levels (`acr_values_supported`).
     pub acr_values: Vec<String>,
+    /// `[secrets] sealing_key` is set: `client_secret_jwt` and HS256 ID tokens are offered.
+    pub sealing: bool,
 }
 
 pub struct Catalog {
@@ -134,7 +136,11 @@ pub fn capabilities(
             GrantType::Password,
             GrantType::DeviceCode,
         ],
-        token_endpoint_auth_methods: TokenEndpointAuthMethod::ALL.to_vec(),
+        token_endpoint_auth_methods: TokenEndpointAuthMethod::ALL
+            .into_iter()
+            .filter(|m| features.sealing || *m != TokenEndpointAuthMethod::ClientSecretJwt)
+            .collect(),
+        hs256_id_tokens: features.sealing,
         signing_algs: algs.to_vec(),
         scopes: scopes.iter().map(|s| s.name.as_str().to_owned()).collect(),
         claims,

@@ -14,7 +14,7 @@ use crate::client_keys::ClientKeySets;
 use crate::issuer::hash_token;
 use crate::throttle::{Key, Throttle};
 use aws_lc_rs::hmac;
-use gatehouse_protocol::client::Client;
+use gatehouse_protocol::client::{Client, TokenEndpointAuthMethod};
 use gatehouse_protocol::client_assertion;
 use gatehouse_protocol::client_auth::{self, Presented};
 use gatehouse_protocol::clock::Clock;
@@ -118,6 +118,8 @@ pub struct ClientAuth {
 /// What checking a client assertion needs.
 pub struct Assertions {
     pub keys: Arc<ClientKeySets>,
+    /// Opens sealed secrets: `client_secret_jwt` keys and secrets that must stay usable.
+    pub sealer: Arc<crate::sealing::Sealer>,
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub issuer: Arc<str>,
@@ -130,10 +132,18 @@ impl Assertions {
     async fn check(&self, client: &Client, assertion: &str, endpoint: &str) -> Result<(), OAuthError> {
         let parsed = jwk::parse(assertion)
             .map_err(|_| OAuthError::InvalidClientAssertion("the client assertion is not a JWT"))?;
-        self.keys
-            .verify(client, &parsed, &client.keys.assertion_algs())
-            .await
-            .map_err(|p| OAuthError::InvalidClientAssertion(p.describe()))?;
+        if client.token_endpoint_auth_method == TokenEndpointAuthMethod::ClientSecretJwt {
+            // OIDC Core §9: HS256 keyed by the client secret, which Gatehouse keeps sealed.
+            let secret = client.secret.as_ref().and_then(|h| self.sealer.open(h));
+            if secret.is_none_or(|s| parsed.verify_hs256(s.expose().as_bytes()).is_err()) {
+                return Err(OAuthError::InvalidClientAssertion("the JWT's signature does not verify"));
+            }
+        } else {
+            self.keys
+                .verify(client, &parsed, &client.keys.assertion_algs())
+                .await
+                .map_err(|p| OAuthError::InvalidClientAssertion(p.describe()))?;
+        }
         let base = self.issuer.trim_end_matches('/');
         let (token, called) = (format!("{base}/token"), format!("{base}{endpoint}"));
         let now = self.clock.now();
@@ -168,6 +178,13 @@ impl ClientAuth {
         client_auth::check_method(&client, &presented)?;
         if let Some(assertion) = &presented.assertion {
             self.assertions.check(&client, assertion, endpoint).await?;
+        }
+        if let (Some(hash @ SecretHash::Sealed(_)), Some(secret)) = (&client.secret, &presented.secret) {
+            // A secret kept usable: opened and compared (fast, so not throttled like argon2).
+            if !self.assertions.sealer.verify(hash, secret) {
+                return Err(OAuthError::InvalidClient { via_basic });
+            }
+            return Ok((client, presented));
         }
         if let (Some(hash), Some(secret)) = (&client.secret, &presented.secret) {
             let mut keys = vec![Key::Client(client.id.as_str())];

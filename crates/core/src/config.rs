@@ -92,6 +92,8 @@ pub struct Config {
     #[serde(default)]
     pub par: ParConfig,
     #[serde(default)]
+    pub secrets: SecretsConfig,
+    #[serde(default)]
     pub throttle: ThrottleConfig,
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -500,6 +502,19 @@ pub struct ParConfig {
     pub required: bool,
 }
 
+/// `[secrets]`: the key that seals the client secrets Gatehouse must use as keys (HS256 ID
+/// tokens, `client_secret_jwt`). Keep it out of the database's backups, as you would a TLS key.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// 32 random bytes, base64 (`openssl rand -base64 32`); best given as
+    /// `GATEHOUSE_SECRETS__SEALING_KEY`. Without it, clients with `client_secret_jwt` or HS256
+    /// ID tokens are refused. Changing it makes their stored secrets unusable.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub sealing_key: Option<Secret>,
+}
+
 /// One `[[acr_levels]]` entry.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -574,6 +589,8 @@ pub struct ValidConfig {
     pub fetch: ClientFetchPolicy,
     pub par_required: bool,
     pub acr: gatehouse_protocol::acr::AcrPolicy,
+    /// `[secrets] sealing_key`, decoded.
+    pub sealing_key: Option<[u8; 32]>,
     pub throttle: crate::throttle::ThrottlePolicy,
     pub limits: Limits,
     /// Peers whose forwarding headers are believed (`trusted_proxies`).
@@ -787,6 +804,22 @@ impl Config {
         let resources = self.validate_resources(&file, &scope_defined, &mut errs);
         let cimd = self.validate_cimd(&file, &scope_defined, &mut errs);
         let acr = self.validate_acr(&file, &mut errs);
+        let sealing_key = self.secrets.sealing_key.as_ref().and_then(|k| {
+            use base64::Engine;
+            let raw = k.expose().trim();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(raw)
+                .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw));
+            match bytes.ok().and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+                Some(key) => Some(key),
+                None => {
+                    errs.push(format!(
+                        "{file}: secrets.sealing_key: must be 32 bytes in base64 (openssl rand -base64 32)"
+                    ));
+                    None
+                }
+            }
+        });
         let fetch = ClientFetchPolicy {
             allow_loopback: self.fetch.allow_loopback,
             extra_roots: read_roots(&format!("{file}: fetch.ca_file"), self.fetch.ca_file.as_deref(), &mut errs),
@@ -855,6 +888,11 @@ impl Config {
                     if let Err(fe) = check_client_resources(&v.client, &resources) {
                         errs.extend(fe.iter().map(|e| format!("{at}: {e} in [[resources]]")));
                     }
+                    if let Err((key, m)) =
+                        crate::sealing::check_usable(&v.client, v.secret_input.as_ref(), sealing_key.is_some())
+                    {
+                        errs.push(format!("{at}: {key}: {m}"));
+                    }
                     clients.push(v)
                 }
                 Err(fe) => errs.extend(fe.iter().map(|e| format!("{at}: {e}"))),
@@ -904,6 +942,7 @@ impl Config {
                 fetch,
                 par_required: self.par.required,
                 acr,
+                sealing_key,
                 throttle,
                 limits,
                 trusted_proxies,

@@ -6,7 +6,7 @@ use gatehouse_protocol::claims_request::{ClaimsRequest, Member};
 use gatehouse_protocol::client::Client;
 use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::error::{InternalError, OAuthError};
-use gatehouse_protocol::jose::SigningAlg;
+use gatehouse_protocol::jose::{IdTokenAlg, SigningAlg};
 use gatehouse_protocol::rand::{Rng, token};
 use gatehouse_protocol::resource::Audience;
 use gatehouse_protocol::scope::ScopeSet;
@@ -106,6 +106,8 @@ pub struct TokenIssuer {
     pub acr: gatehouse_protocol::acr::AcrPolicy,
     /// Keys pairwise subject identifiers (OIDC Core §8.1).
     pub pairwise_key: crate::server_keys::ServerKey,
+    /// Opens the sealed secrets of clients with HS256 ID tokens.
+    pub sealer: Arc<crate::sealing::Sealer>,
 }
 
 /// What an ID token says, and what is returned beside it.
@@ -251,11 +253,31 @@ impl TokenIssuer {
         key.sign(typ, doc).map_err(internal)
     }
 
+    /// Signs `claims` as the client's ID tokens are signed (`id_token_signed_response_alg`):
+    /// with the server's key of that algorithm, or HS256 keyed by the client's sealed secret.
+    /// Logout tokens are signed the same way.
+    pub fn sign_for_client<T: serde::Serialize>(
+        &self,
+        client: &Client,
+        typ: &str,
+        claims: &T,
+    ) -> Result<String, OAuthError> {
+        match client.id_token_signed_response_alg {
+            IdTokenAlg::Key(alg) => self.sign_document(alg, typ, claims),
+            IdTokenAlg::Hs256 => {
+                let secret = client
+                    .secret
+                    .as_ref()
+                    .and_then(|h| self.sealer.open(h))
+                    .ok_or_else(|| internal(format!("client {} has no usable secret for HS256", client.id)))?;
+                gatehouse_protocol::jose::sign_hs256(secret.expose().as_bytes(), typ, claims).map_err(internal)
+            }
+        }
+    }
+
     /// An ID token (OIDC Core §2) with `at_hash`/`c_hash` for what is returned beside it.
     pub fn id_token(&self, client: &Client, t: &IdTokenInput<'_>, now: UnixTime) -> Result<String, OAuthError> {
         let alg = client.id_token_signed_response_alg;
-        let ring = self.keys.get();
-        let key = ring.signer(alg).ok_or_else(|| internal(format!("no current {alg} key")))?;
         let defs = &self.catalog.get().scopes;
         let mut extra = released_claims(
             &t.user.claims,
@@ -283,6 +305,6 @@ impl TokenIssuer {
             c_hash: t.code.map(|c| alg.half_hash(c)),
             extra,
         };
-        key.sign("JWT", &claims).map_err(internal)
+        self.sign_for_client(client, "JWT", &claims)
     }
 }

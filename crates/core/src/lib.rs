@@ -36,6 +36,7 @@ pub mod provisioning;
 pub mod registration;
 pub mod request_objects;
 pub mod resources;
+pub mod sealing;
 pub mod secrets;
 pub mod seed;
 pub mod server_keys;

@@ -132,6 +132,7 @@ pub struct Registration {
     loopback_fetches: bool,
     /// Fetches `sector_identifier_uri` documents (the `[fetch]` policy).
     fetcher: crate::fetch::Fetcher,
+    sealer: Arc<crate::sealing::Sealer>,
 }
 
 type Result<T> = std::result::Result<T, RegistrationError>;
@@ -145,7 +146,8 @@ impl Registration {
         loopback_fetches: bool,
         fetcher: crate::fetch::Fetcher,
     ) -> Self {
-        Self { store, tokens, clock, policy, loopback_fetches, fetcher }
+        let sealer = tokens.sealer.clone();
+        Self { store, tokens, clock, policy, loopback_fetches, fetcher, sealer }
     }
 
     /// Whether `/register` exists at all (off by default).
@@ -154,7 +156,12 @@ impl Registration {
     }
 
     fn registrar(&self) -> Admin<'_> {
-        Admin { store: self.store.as_ref(), actor: "registration".to_owned(), now: self.clock.now() }
+        Admin {
+            store: self.store.as_ref(),
+            sealer: &self.sealer,
+            actor: "registration".to_owned(),
+            now: self.clock.now(),
+        }
     }
 
     /// RFC 7591 §3: whether `bearer` is the initial access token, when one is required.

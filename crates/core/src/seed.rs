@@ -11,6 +11,7 @@ use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::secret::{Secret, SecretHash};
 use gatehouse_protocol::user::{PasswordInput, User};
 use gatehouse_store::{Store, StoreError};
+use std::sync::Arc;
 use tokio::task::JoinSet;
 
 #[derive(Debug, thiserror::Error)]
@@ -49,17 +50,24 @@ pub async fn apply(store: &dyn Store, cfg: &ValidConfig, now: UnixTime) -> Resul
         store.upsert_resource(resource, now).await?;
     }
 
-    // Argon2 runs on blocking threads, as many at once as there are permits.
+    // Argon2 runs on blocking threads, as many at once as there are permits. A client whose
+    // secret must stay usable gets it sealed instead (kept when it still seals the same secret).
+    let sealer = Arc::new(crate::sealing::Sealer::new(cfg.sealing_key.as_ref()));
     let mut jobs: JoinSet<Result<(usize, Option<SecretHash>), SeedError>> = JoinSet::new();
     for (i, v) in cfg.clients.iter().enumerate() {
         let existing = store.get_client(&v.client.id).await?.and_then(|c| c.secret);
         let input = v.secret_input.clone();
+        let (usable, sealer) = (v.client.needs_usable_secret(), sealer.clone());
         spawn_argon2(&mut jobs, move || {
             Ok((
                 i,
                 match input {
                     None => None,
                     Some(SecretInput::Hashed(h)) => Some(h),
+                    Some(SecretInput::Plain(s)) if usable => match existing.filter(|h| sealer.verify(h, &s)) {
+                        Some(kept) => Some(kept),
+                        None => Some(sealer.seal(&s).map_err(|e| SeedError::Hash(e.to_string()))?),
+                    },
                     Some(SecretInput::Plain(s)) => Some(hash_or_reuse(existing, &s)?),
                 },
             ))

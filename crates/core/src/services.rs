@@ -84,6 +84,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         client_id_metadata_documents: cfg.cimd.enabled,
         par_required: cfg.par_required,
         acr_values: cfg.acr.levels.iter().map(|l| l.name.clone()).collect(),
+        sealing: cfg.sealing_key.is_some(),
     };
     let catalog = Arc::new(Catalog::load(store.as_ref(), issuer.clone(), algs, features).await?);
     let clients =
@@ -94,6 +95,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
     let metrics = Arc::new(Metrics::new(cfg.metrics.clone()));
     background::spawn_activity_flush(&metrics, &store, clock.clone());
     let server_keys = ServerKeys::load(store.as_ref(), &SystemRng, now).await?;
+    let sealer = Arc::new(crate::sealing::Sealer::new(cfg.sealing_key.as_ref()));
     let tokens = Arc::new(TokenIssuer {
         issuer,
         keys: keys.clone(),
@@ -104,6 +106,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         successor_key: server_keys.refresh,
         acr: cfg.acr.clone(),
         pairwise_key: server_keys.pairwise.clone(),
+        sealer: sealer.clone(),
     });
     let throttle = Arc::new(Throttle::new(store.clone(), clock.clone(), cfg.throttle, metrics.clone()));
     let dpop = Arc::new(crate::dpop::DpopProofs::new(
@@ -139,6 +142,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
             throttle.clone(),
             Assertions {
                 keys: client_keys.clone(),
+                sealer: sealer.clone(),
                 store: store.clone(),
                 clock: clock.clone(),
                 issuer: tokens.issuer.clone(),
@@ -154,6 +158,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
             keys.clone(),
             catalog.clone(),
             backchannel.clone(),
+            sealer.clone(),
         )),
         registration: Arc::new(Registration::new(
             store.clone(),

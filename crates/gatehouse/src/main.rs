@@ -8,6 +8,7 @@ mod resource_cli;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use gatehouse_core::config::{Config, Overrides, ValidConfig};
+use gatehouse_core::sealing::Sealer;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -155,14 +156,16 @@ enum Command {
     },
 }
 
-/// The store named by the configuration (and `--database`), migrated.
+/// The store named by the configuration (and `--database`), migrated, with the configuration's
+/// sealing key (for the clients whose secret must stay usable).
 async fn open_store(
     config: Option<&std::path::Path>,
     database: Option<String>,
-) -> anyhow::Result<Option<gatehouse_store::SqlStore>> {
+) -> anyhow::Result<Option<(gatehouse_store::SqlStore, Sealer)>> {
     let overrides = Overrides { database, ..Default::default() };
     let Some(cfg) = load(config, &overrides) else { return Ok(None) };
-    Ok(Some(gatehouse_store::SqlStore::connect(&cfg.database).await.context("opening the database")?))
+    let store = gatehouse_store::SqlStore::connect(&cfg.database).await.context("opening the database")?;
+    Ok(Some((store, Sealer::new(cfg.sealing_key.as_ref()))))
 }
 
 fn main() -> ExitCode {
@@ -298,11 +301,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys { action, database } => {
-            let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };
+            let Some((store, _)) = open_store(cli.config.as_deref(), database).await? else {
+                return Ok(ExitCode::FAILURE);
+            };
             keys(&store, action).await
         }
         Command::CheckStore { database } => {
-            let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };
+            let Some((store, _)) = open_store(cli.config.as_deref(), database).await? else {
+                return Ok(ExitCode::FAILURE);
+            };
             let problems = gatehouse_store::Store::integrity_problems(&store).await?;
             if problems.is_empty() {
                 println!("store ok");
@@ -314,28 +321,40 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
         Command::Client { action, database } => {
-            let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };
-            manage::client(&store, action).await
+            let Some((store, sealer)) = open_store(cli.config.as_deref(), database).await? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            manage::client(&store, &sealer, action).await
         }
         Command::User { action, database } => {
-            let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };
-            manage::user(&store, action).await
+            let Some((store, sealer)) = open_store(cli.config.as_deref(), database).await? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            manage::user(&store, &sealer, action).await
         }
         Command::Scope { action, database } => {
-            let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };
-            manage::scope(&store, action).await
+            let Some((store, sealer)) = open_store(cli.config.as_deref(), database).await? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            manage::scope(&store, &sealer, action).await
         }
         Command::Resource { action, database } => {
-            let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };
-            resource_cli::resource(&store, action).await
+            let Some((store, sealer)) = open_store(cli.config.as_deref(), database).await? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            resource_cli::resource(&store, &sealer, action).await
         }
         Command::Export { output, database } => {
-            let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };
+            let Some((store, _)) = open_store(cli.config.as_deref(), database).await? else {
+                return Ok(ExitCode::FAILURE);
+            };
             manage::export(&store, output).await
         }
         Command::Import { file, database } => {
-            let Some(store) = open_store(cli.config.as_deref(), database).await? else { return Ok(ExitCode::FAILURE) };
-            manage::import(&store, file).await
+            let Some((store, sealer)) = open_store(cli.config.as_deref(), database).await? else {
+                return Ok(ExitCode::FAILURE);
+            };
+            manage::import(&store, &sealer, file).await
         }
         Command::Completions { shell } => {
             use clap::CommandFactory;
@@ -405,6 +424,7 @@ async fn keys(store: &gatehouse_store::SqlStore, action: KeysAction) -> anyhow::
             }
             let admin = gatehouse_core::admin::Admin {
                 store,
+                sealer: &Sealer::default(),
                 actor: format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into())),
                 now: SystemClock.now(),
             };

@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use gatehouse_core::admin::{Admin, AdminError, UserUpdate};
 use gatehouse_core::config::{Config, Overrides};
+use gatehouse_core::sealing::Sealer;
 use gatehouse_protocol::claims::ScopeSpec;
 use gatehouse_protocol::client::ClientSpec;
 use gatehouse_protocol::clock::{Clock, SystemClock};
@@ -214,9 +215,9 @@ impl ScopeFields {
     }
 }
 
-pub fn admin(store: &dyn Store) -> Admin<'_> {
+pub fn admin<'a>(store: &'a dyn Store, sealer: &'a Sealer) -> Admin<'a> {
     let who = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
-    Admin { store, actor: format!("cli:{who}"), now: SystemClock.now() }
+    Admin { store, sealer, actor: format!("cli:{who}"), now: SystemClock.now() }
 }
 
 /// Prints an operation's refusal and picks its exit code.
@@ -342,8 +343,8 @@ fn client_spec(client_id: String, base: Option<ClientSpec>, f: ClientFields) -> 
     s
 }
 
-pub async fn client(store: &dyn Store, action: ClientAction) -> anyhow::Result<ExitCode> {
-    let a = admin(store);
+pub async fn client(store: &dyn Store, sealer: &Sealer, action: ClientAction) -> anyhow::Result<ExitCode> {
+    let a = admin(store, sealer);
     match action {
         ClientAction::Add { client_id, public, mut fields, out } => {
             if public {
@@ -468,8 +469,8 @@ fn show_user(u: &UserView, out: &Output) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn user(store: &dyn Store, action: UserAction) -> anyhow::Result<ExitCode> {
-    let a = admin(store);
+pub async fn user(store: &dyn Store, sealer: &Sealer, action: UserAction) -> anyhow::Result<ExitCode> {
+    let a = admin(store, sealer);
     let by_name = |name: String| {
         let a = &a;
         async move { a.get_user_by_username(&name).await }
@@ -573,8 +574,8 @@ async fn set_flag(a: &Admin<'_>, username: String, update: UserUpdate, done: &st
     }
 }
 
-pub async fn scope(store: &dyn Store, action: ScopeAction) -> anyhow::Result<ExitCode> {
-    let a = admin(store);
+pub async fn scope(store: &dyn Store, sealer: &Sealer, action: ScopeAction) -> anyhow::Result<ExitCode> {
+    let a = admin(store, sealer);
     let result = match action {
         ScopeAction::Add { name, fields } => {
             a.create_scope(&fields.spec(name)).await.map(|d| format!("added scope {}", d.name))
@@ -654,7 +655,7 @@ pub async fn export(store: &dyn Store, output: Option<PathBuf>) -> anyhow::Resul
 
 /// Applies a config-format file's clients, users and scopes to the store, validated exactly as
 /// at start (idempotent: existing entries are replaced, nothing else is removed).
-pub async fn import(store: &dyn Store, file: PathBuf) -> anyhow::Result<ExitCode> {
+pub async fn import(store: &dyn Store, sealer: &Sealer, file: PathBuf) -> anyhow::Result<ExitCode> {
     let cfg = match Config::load(Some(&file), &Overrides::default()).and_then(|c| c.validate()) {
         Ok(c) => c,
         Err(e) => {
@@ -662,7 +663,7 @@ pub async fn import(store: &dyn Store, file: PathBuf) -> anyhow::Result<ExitCode
             return Ok(Exit::Invalid.into());
         }
     };
-    let a = admin(store);
+    let a = admin(store, sealer);
     let report = gatehouse_core::seed::apply(store, &cfg, a.now).await?;
     a.audit(
         "import",

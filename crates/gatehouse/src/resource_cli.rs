@@ -63,8 +63,12 @@ impl ResourceFields {
     }
 }
 
-pub async fn resource(store: &dyn Store, action: ResourceAction) -> anyhow::Result<ExitCode> {
-    let a = admin(store);
+pub async fn resource(
+    store: &dyn Store,
+    sealer: &gatehouse_core::sealing::Sealer,
+    action: ResourceAction,
+) -> anyhow::Result<ExitCode> {
+    let a = admin(store, sealer);
     let result = match action {
         ResourceAction::Add { identifier, fields } => {
             a.create_resource(&fields.spec(identifier)).await.map(|d| format!("added resource {}", d.identifier))

@@ -8,7 +8,7 @@ use crate::client_keys::{self, ClientKeys};
 use crate::client_responses::ResponseFormats;
 use crate::error::OAuthError;
 use crate::grant::{GrantSet, GrantType, ResponseType};
-use crate::jose::SigningAlg;
+use crate::jose::{IdTokenAlg, SigningAlg};
 use crate::redirect_uri::RedirectUri;
 use crate::resource_id::ResourceId;
 use crate::scope::ScopeSet;
@@ -52,17 +52,22 @@ pub enum TokenEndpointAuthMethod {
     ClientSecretPost,
     /// OIDC Core §9, RFC 7523 §2.2: a JWT signed with one of the client's own keys.
     PrivateKeyJwt,
+    /// OIDC Core §9: a JWT with HS256 keyed by the client secret (which Gatehouse then keeps
+    /// sealed, not hashed).
+    ClientSecretJwt,
     None,
 }
 
 impl TokenEndpointAuthMethod {
-    pub const ALL: [Self; 4] = [Self::ClientSecretBasic, Self::ClientSecretPost, Self::PrivateKeyJwt, Self::None];
+    pub const ALL: [Self; 5] =
+        [Self::ClientSecretBasic, Self::ClientSecretPost, Self::PrivateKeyJwt, Self::ClientSecretJwt, Self::None];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
             Self::PrivateKeyJwt => "private_key_jwt",
+            Self::ClientSecretJwt => "client_secret_jwt",
             Self::None => "none",
         }
     }
@@ -123,7 +128,7 @@ pub struct Client {
     #[serde(default)]
     pub post_logout_redirect_uris: Vec<RedirectUri>,
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
-    pub id_token_signed_response_alg: SigningAlg,
+    pub id_token_signed_response_alg: IdTokenAlg,
     /// `None`: the server-wide default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_signed_response_alg: Option<SigningAlg>,
@@ -222,6 +227,13 @@ pub const LIFETIME_RANGE: std::ops::RangeInclusive<i64> = 1..=366 * 86_400;
 pub const REUSE_GRACE_RANGE: std::ops::RangeInclusive<i64> = 0..=300;
 
 impl Client {
+    /// Whether Gatehouse must be able to use this client's secret as a key (HS256 ID tokens,
+    /// `client_secret_jwt`): it is then kept sealed, not hashed.
+    pub fn needs_usable_secret(&self) -> bool {
+        self.id_token_signed_response_alg == IdTokenAlg::Hs256
+            || self.token_endpoint_auth_method == TokenEndpointAuthMethod::ClientSecretJwt
+    }
+
     /// A public client (RFC 6749 §2.1): it cannot authenticate.
     pub fn is_public(&self) -> bool {
         self.token_endpoint_auth_method == TokenEndpointAuthMethod::None
@@ -594,9 +606,24 @@ impl ClientSpec {
             },
         };
 
-        let id_token_signed_response_alg =
-            parse_alg("id_token_signed_response_alg", self.id_token_signed_response_alg.as_deref(), &mut errs)
-                .unwrap_or(SigningAlg::RS256);
+        let id_token_signed_response_alg = match self.id_token_signed_response_alg.as_deref() {
+            None => IdTokenAlg::Key(SigningAlg::RS256),
+            Some(raw) => IdTokenAlg::parse(raw).unwrap_or_else(|| {
+                errs.push(FieldError::new(
+                    "id_token_signed_response_alg",
+                    format!("unknown algorithm {raw:?}; supported: {}, HS256", SigningAlg::names()),
+                ));
+                IdTokenAlg::Key(SigningAlg::RS256)
+            }),
+        };
+        // OIDC Core §10.1: HS256 is keyed by the client secret, which only a client that has
+        // one (and authenticates with it) can share with Gatehouse.
+        if id_token_signed_response_alg == IdTokenAlg::Hs256 && !has_secret {
+            errs.push(FieldError::new(
+                "id_token_signed_response_alg",
+                "HS256 ID tokens are keyed by the client secret: give the client a client_secret",
+            ));
+        }
         let access_token_signed_response_alg =
             parse_alg("access_token_signed_response_alg", self.access_token_signed_response_alg.as_deref(), &mut errs);
 

@@ -96,15 +96,17 @@ fn parse_assertion(kind: &str, assertion: Option<&str>, form_id: Option<&str>) -
     let parsed =
         jwk::parse(assertion).map_err(|_| OAuthError::InvalidClientAssertion("the client assertion is not a JWT"))?;
     let client_id = client_assertion::claimed_client(&parsed.claims)?;
+    // OIDC Core §9: an HMAC keyed by the client secret is client_secret_jwt, a signature
+    // private_key_jwt; the client must have registered the one it uses.
+    let method = if parsed.header.get("alg").and_then(serde_json::Value::as_str) == Some("HS256") {
+        TokenEndpointAuthMethod::ClientSecretJwt
+    } else {
+        TokenEndpointAuthMethod::PrivateKeyJwt
+    };
     if form_id.is_some_and(|f| f != client_id.as_str()) {
         return Err(OAuthError::InvalidClientAssertion("client_id is not the client assertion's sub"));
     }
-    Ok(Presented {
-        client_id,
-        secret: None,
-        assertion: Some(assertion.to_owned()),
-        method: TokenEndpointAuthMethod::PrivateKeyJwt,
-    })
+    Ok(Presented { client_id, secret: None, assertion: Some(assertion.to_owned()), method })
 }
 
 /// RFC 6749 §2.3.1: `Basic base64(urlencode(client_id) ":" urlencode(client_secret))`.

@@ -28,6 +28,8 @@ pub struct Capabilities {
     pub par_required: bool,
     /// The `acr` levels of the deployment.
     pub acr_values: Vec<String>,
+    /// OIDC Core §10.1: ID tokens may be HS256, keyed by the client secret.
+    pub hs256_id_tokens: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -130,12 +132,13 @@ impl ProviderMetadata {
         let url = |path: &str| format!("{base}{path}");
         let opt = |p: Option<&'static str>| p.map(url);
         let auth_methods: Vec<&'static str> = caps.token_endpoint_auth_methods.iter().map(|m| m.as_str()).collect();
-        let auth_algs: Vec<&'static str> =
-            if caps.token_endpoint_auth_methods.contains(&TokenEndpointAuthMethod::PrivateKeyJwt) {
-                SigningAlg::ALL.iter().map(|a| a.as_str()).collect()
-            } else {
-                Vec::new()
-            };
+        let mut auth_algs: Vec<&'static str> = Vec::new();
+        if caps.token_endpoint_auth_methods.contains(&TokenEndpointAuthMethod::PrivateKeyJwt) {
+            auth_algs.extend(SigningAlg::ALL.iter().map(|a| a.as_str()));
+        }
+        if caps.token_endpoint_auth_methods.contains(&TokenEndpointAuthMethod::ClientSecretJwt) {
+            auth_algs.push("HS256");
+        }
         let when = |endpoint: Option<&str>, list: &Vec<&'static str>| {
             if endpoint.is_some() { list.clone() } else { Vec::new() }
         };
@@ -159,7 +162,12 @@ impl ProviderMetadata {
             // OIDC Core §8: one subject identifier per user across clients.
             subject_types_supported: vec!["public", "pairwise"],
             acr_values_supported: caps.acr_values.clone(),
-            id_token_signing_alg_values_supported: caps.signing_algs.iter().map(|a| a.as_str()).collect(),
+            id_token_signing_alg_values_supported: caps
+                .signing_algs
+                .iter()
+                .map(|a| a.as_str())
+                .chain(caps.hs256_id_tokens.then_some("HS256"))
+                .collect(),
             userinfo_signing_alg_values_supported: when(
                 caps.endpoints.userinfo,
                 &caps.signing_algs.iter().map(|a| a.as_str()).collect(),
@@ -208,6 +216,7 @@ mod tests {
             token_endpoint_auth_methods: TokenEndpointAuthMethod::ALL.to_vec(),
             par_required: false,
             acr_values: Vec::new(),
+            hs256_id_tokens: false,
             signing_algs: vec![SigningAlg::RS256, SigningAlg::ES256],
             scopes: vec!["openid".into()],
             claims: vec!["sub".into()],

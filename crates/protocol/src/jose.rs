@@ -62,6 +62,53 @@ impl fmt::Display for SigningAlg {
     }
 }
 
+/// What a client's ID tokens (and logout tokens) are signed with: one of the server's keys, or
+/// HS256 keyed by the client's own secret (OIDC Core §10.1), for a confidential client whose
+/// secret Gatehouse keeps sealed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IdTokenAlg {
+    Key(SigningAlg),
+    Hs256,
+}
+
+impl IdTokenAlg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Key(a) => a.as_str(),
+            Self::Hs256 => "HS256",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        if s == "HS256" { Some(Self::Hs256) } else { SigningAlg::parse(s).map(Self::Key) }
+    }
+
+    /// `at_hash`/`c_hash` (OIDC Core §3.1.3.6): the left half of the algorithm's hash.
+    pub fn half_hash(self, value: &str) -> String {
+        match self {
+            Self::Key(a) => a.half_hash(value),
+            Self::Hs256 => SigningAlg::RS256.half_hash(value),
+        }
+    }
+}
+
+crate::string_serde!(IdTokenAlg, IdTokenAlg::parse, |v: &IdTokenAlg| v.as_str().to_owned());
+
+/// Signs `claims` as a compact JWS with HS256 under `key` (OIDC Core §10.1: the client secret's
+/// octets), header `{alg, typ}`.
+pub fn sign_hs256<T: Serialize>(key: &[u8], typ: &str, claims: &T) -> Result<String, JoseError> {
+    let header = serde_json::to_vec(&json!({"alg": "HS256", "typ": typ})).map_err(|_| JoseError::Sign)?;
+    let payload = serde_json::to_vec(claims).map_err(|_| JoseError::Sign)?;
+    let mut out = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 64);
+    B64.encode_string(&header, &mut out);
+    out.push('.');
+    B64.encode_string(&payload, &mut out);
+    let tag = aws_lc_rs::hmac::sign(&aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key), out.as_bytes());
+    out.push('.');
+    B64.encode_string(tag.as_ref(), &mut out);
+    Ok(out)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JoseError {
     #[error("the key does not parse as PKCS#8 for {0}")]

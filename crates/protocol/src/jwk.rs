@@ -205,6 +205,16 @@ impl Parsed<'_> {
         self.header.get("alg").and_then(Value::as_str).and_then(SigningAlg::parse)
     }
 
+    /// Verifies an HS256 signature keyed by `secret` (`client_secret_jwt`, OIDC Core §9), in
+    /// constant time. Any other `alg` is refused.
+    pub fn verify_hs256(&self, secret: &[u8]) -> Result<(), JwsError> {
+        if self.header.get("alg").and_then(Value::as_str) != Some("HS256") {
+            return Err(JwsError::Algorithm);
+        }
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
+        aws_lc_rs::hmac::verify(&key, self.signed.as_bytes(), &self.signature).map_err(|_| JwsError::BadSignature)
+    }
+
     /// Verifies the signature with a key of `jwks` (by `kid` when the header names one), for an
     /// `alg` among `allowed`.
     pub fn verify(&self, jwks: &Jwks, allowed: &[SigningAlg]) -> Result<SigningAlg, JwsError> {

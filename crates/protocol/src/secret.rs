@@ -41,12 +41,16 @@ impl<'de> serde::Deserialize<'de> for Secret {
     }
 }
 
-/// How a stored secret is hashed. Stored as text: a PHC string (`$argon2id$...`) or
-/// `sha256:<base64url digest>`.
+/// How a stored secret is kept. Stored as text: a PHC string (`$argon2id$...`),
+/// `sha256:<base64url digest>`, or `sealed:v1:<base64url nonce and ciphertext>` — the secret
+/// itself, encrypted under the deployment's sealing key, for the clients whose secret
+/// Gatehouse must use as a key (HS256 ID tokens, `client_secret_jwt`; OIDC Core §10.1, §9).
+/// Only the server, which holds the key, can verify a sealed secret ([`Self::verify`] refuses).
 #[derive(Clone, PartialEq, Eq)]
 pub enum SecretHash {
     Argon2(String),
     Sha256([u8; 32]),
+    Sealed(String),
 }
 
 impl fmt::Debug for SecretHash {
@@ -54,6 +58,7 @@ impl fmt::Debug for SecretHash {
         match self {
             Self::Argon2(_) => f.write_str("SecretHash::Argon2(***)"),
             Self::Sha256(_) => f.write_str("SecretHash::Sha256(***)"),
+            Self::Sealed(_) => f.write_str("SecretHash::Sealed(***)"),
         }
     }
 }
@@ -67,10 +72,17 @@ pub enum SecretHashError {
 }
 
 const SHA256_PREFIX: &str = "sha256:";
+/// The prefix of a sealed secret's stored form.
+pub const SEALED_PREFIX: &str = "sealed:v1:";
 
 impl SecretHash {
     /// Parses the stored text form, checking that it is well formed.
     pub fn parse(stored: &str) -> Result<Self, SecretHashError> {
+        if let Some(body) = stored.strip_prefix(SEALED_PREFIX) {
+            // 12 bytes of nonce, at least one of secret, 16 of tag.
+            let ok = B64.decode(body).is_ok_and(|b| b.len() > 28);
+            return if ok { Ok(Self::Sealed(stored.to_owned())) } else { Err(SecretHashError::Unrecognised) };
+        }
         if let Some(d) = stored.strip_prefix(SHA256_PREFIX) {
             let bytes = B64.decode(d).map_err(|_| SecretHashError::Unrecognised)?;
             let arr: [u8; 32] = bytes.try_into().map_err(|_| SecretHashError::Unrecognised)?;
@@ -88,6 +100,7 @@ impl SecretHash {
         match self {
             Self::Argon2(phc) => phc.clone(),
             Self::Sha256(d) => format!("{SHA256_PREFIX}{}", B64.encode(d)),
+            Self::Sealed(s) => s.clone(),
         }
     }
 
@@ -108,6 +121,11 @@ impl SecretHash {
         Self::Sha256(arr)
     }
 
+    /// Whether this is the secret itself, sealed (usable as an HMAC key by the server).
+    pub fn is_sealed(&self) -> bool {
+        matches!(self, Self::Sealed(_))
+    }
+
     /// Whether verifying costs tens of milliseconds (run it off the async runtime).
     pub fn is_slow(&self) -> bool {
         matches!(self, Self::Argon2(_))
@@ -125,6 +143,8 @@ impl SecretHash {
                 let Self::Sha256(got) = Self::sha256(presented) else { return false };
                 bool::from(got.ct_eq(expected))
             }
+            // Needs the sealing key: the server's to check.
+            Self::Sealed(_) => false,
         }
     }
 }

@@ -90,7 +90,7 @@ impl UserSpec {
             (Some(p), None) => Some(PasswordInput::Plain(p.clone())),
             (None, Some(h)) => match SecretHash::parse(h) {
                 Ok(h @ SecretHash::Argon2(_)) => Some(PasswordInput::Hashed(h)),
-                Ok(SecretHash::Sha256(_)) => {
+                Ok(SecretHash::Sha256(_) | SecretHash::Sealed(_)) => {
                     errs.push(FieldError::new("password_hash", "must be an argon2 PHC string (\"$argon2id$...\")"));
                     None
                 }

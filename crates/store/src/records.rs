@@ -332,7 +332,7 @@ pub(crate) struct ClientRecord {
     #[serde(default)]
     post_logout_redirect_uris: Vec<RedirectUri>,
     token_endpoint_auth_method: TokenEndpointAuthMethod,
-    id_token_signed_response_alg: SigningAlg,
+    id_token_signed_response_alg: gatehouse_protocol::jose::IdTokenAlg,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     access_token_signed_response_alg: Option<SigningAlg>,
     #[serde(default)]

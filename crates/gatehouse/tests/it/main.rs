@@ -13,6 +13,7 @@ mod cimd;
 mod claims_parameter;
 mod cli;
 mod client;
+mod client_secret_jwt;
 mod conformance;
 mod console;
 mod crash;

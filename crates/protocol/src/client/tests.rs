@@ -105,13 +105,18 @@ fn client_specs_table() {
             expect: Err("token_endpoint_auth_method"),
         },
         Case {
-            name: "unknown auth method",
+            name: "private_key_jwt beside a secret",
             spec: ClientSpec { token_endpoint_auth_method: Some("private_key_jwt".into()), ..confidential("a") },
             expect: Err("token_endpoint_auth_method"),
         },
         Case {
             name: "unknown signing alg",
-            spec: ClientSpec { id_token_signed_response_alg: Some("HS256".into()), ..confidential("a") },
+            spec: ClientSpec { id_token_signed_response_alg: Some("HS512".into()), ..confidential("a") },
+            expect: Err("id_token_signed_response_alg"),
+        },
+        Case {
+            name: "HS256 ID tokens need a client secret",
+            spec: ClientSpec { id_token_signed_response_alg: Some("HS256".into()), ..spec("spa") },
             expect: Err("id_token_signed_response_alg"),
         },
         Case {
@@ -151,7 +156,7 @@ fn unknown_grant_error_lists_valid_names() {
 fn defaults_for_auth_method_and_algs() {
     let c = confidential("a").validate(&known).unwrap().client;
     assert_eq!(c.token_endpoint_auth_method, TokenEndpointAuthMethod::ClientSecretBasic);
-    assert_eq!(c.id_token_signed_response_alg, SigningAlg::RS256);
+    assert_eq!(c.id_token_signed_response_alg, crate::jose::IdTokenAlg::Key(SigningAlg::RS256));
     assert_eq!(c.access_token_signed_response_alg, None);
     let p = spec("spa").validate(&known).unwrap();
     assert_eq!(p.client.token_endpoint_auth_method, TokenEndpointAuthMethod::None);

@@ -54,11 +54,13 @@ pub struct ClientSpecDoc {
     /// Where RP-initiated logout may send the user afterwards (exact match).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub post_logout_redirect_uris: Vec<String>,
-    /// `client_secret_basic` (default with a secret), `client_secret_post`, or `none` (the only one
-    /// for a public client).
+    /// `client_secret_basic` (default with a secret), `client_secret_post`, `client_secret_jwt`
+    /// (an HS256 JWT keyed by the secret; needs `[secrets] sealing_key`), `private_key_jwt`
+    /// (with `jwks` or `jwks_uri`, no secret), or `none` (the only one for a public client).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_endpoint_auth_method: Option<String>,
-    /// ID token algorithm: RS256 (default), PS256, ES256 or EdDSA.
+    /// ID token algorithm: RS256 (default), PS256, ES256, EdDSA, or HS256 keyed by the client
+    /// secret (a confidential client; needs `[secrets] sealing_key`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token_signed_response_alg: Option<String>,
     /// JWT access token algorithm; the server's `[tokens]` one when absent.
