@@ -167,6 +167,9 @@ async fn discovery_lists_exactly_the_response_types_and_modes() {
         rts,
         ["code", "id_token", "id_token token", "token", "code id_token", "code token", "code id_token token"]
     );
-    assert_eq!(m["response_modes_supported"], serde_json::json!(["query", "fragment", "form_post"]));
+    assert_eq!(
+        m["response_modes_supported"],
+        serde_json::json!(["query", "fragment", "form_post", "jwt", "query.jwt", "fragment.jwt", "form_post.jwt"])
+    );
     assert!(m["grant_types_supported"].as_array().unwrap().contains(&"implicit".into()));
 }
