@@ -4,9 +4,11 @@
 //! `id_token_hint`, and issuing the code and tokens of the response.
 
 use crate::cimd::Clients;
+use crate::client_keys::Encrypter;
 use crate::issuer::{IdTokenInput, Subject, TokenIssuer, hash_token};
 use gatehouse_protocol::authorize::AuthorizeRequest;
 use gatehouse_protocol::client::{Client, ClientId};
+use gatehouse_protocol::client_responses::Encrypted;
 use gatehouse_protocol::clock::Clock;
 use gatehouse_protocol::error::OAuthError;
 use gatehouse_protocol::resource::{Audience, ResourceId};
@@ -56,8 +58,10 @@ impl Authorization {
 
     /// JARM §2: the authorization response `params` as a JWT signed for `client` (its
     /// `authorization_signed_response_alg`, RS256 by default), with `iss`, `aud` and a
-    /// ten-minute `exp`; sent as the one parameter `response`.
-    pub fn jarm(&self, client: &Client, params: &[(&str, &str)]) -> Result<String, OAuthError> {
+    /// ten-minute `exp`, then encrypted if the client asked for that (§2.3); sent as the one
+    /// parameter `response`.
+    pub async fn jarm(&self, client: &Client, params: &[(&str, &str)]) -> Result<String, OAuthError> {
+        let encrypter = self.tokens.encrypter(client, Encrypted::Authorization).await?;
         let now = self.clock.now();
         let mut doc = serde_json::Map::new();
         for (k, v) in params {
@@ -69,7 +73,8 @@ impl Authorization {
         doc.insert("iat".into(), now.into());
         let alg =
             client.responses.authorization_signed_response_alg.unwrap_or(gatehouse_protocol::jose::SigningAlg::RS256);
-        self.tokens.sign_document(alg, "JWT", &doc)
+        let jws = self.tokens.sign_document(alg, "JWT", &doc)?;
+        Encrypter::maybe(encrypter.as_ref(), jws, true)
     }
 
     /// The deployment's `acr` levels.
@@ -211,6 +216,8 @@ impl Authorization {
         let tokens = &self.tokens;
         let rt = req.response_type;
         let mut params: Vec<(&'static str, String)> = Vec::new();
+        // Before anything is stored: a client whose encryption key cannot be had gets nothing.
+        let encrypter = if rt.id_token { tokens.encrypter(client, Encrypted::IdToken).await? } else { None };
         // Remembered so that ending this session can notify the client (back-channel logout).
         self.store.add_session_client(&session.sid, client.id.as_str(), now).await?;
         crate::subjects::remember(self.store.as_ref(), tokens, client, &session.sub).await?;
@@ -278,6 +285,7 @@ impl Authorization {
                     code: code.as_deref(),
                     claims: req.claims.as_ref(),
                     acr: acr.as_deref(),
+                    encrypter: encrypter.as_ref(),
                 };
                 params.push(("id_token", tokens.id_token(client, &input, now)?));
             }

@@ -1,4 +1,6 @@
-//! Clients' public keys, for what they sign: `private_key_jwt` assertions and request objects.
+//! Clients' public keys, for what they sign (`private_key_jwt` assertions, request objects)
+//! and for what Gatehouse encrypts to them (ID tokens, userinfo, introspection and authorization
+//! responses; [`Encrypter`]).
 //! A client's `jwks` is used as registered; its `jwks_uri` is fetched through the SSRF-safe
 //! [`Fetcher`] (the `[fetch]` policy), kept five minutes, and fetched again at once when a JWT
 //! names a `kid` the set does not have — at most once a minute per URI, so a stream of forged
@@ -9,7 +11,10 @@ use crate::config::ClientFetchPolicy;
 use crate::fetch::{FetchPolicy, Fetcher};
 use crate::ttl_cache::TtlCache;
 use gatehouse_protocol::client::Client;
+use gatehouse_protocol::client_responses::Encrypted;
+use gatehouse_protocol::error::{InternalError, OAuthError};
 use gatehouse_protocol::jose::SigningAlg;
+use gatehouse_protocol::jwe::{self, Encryption};
 use gatehouse_protocol::jwk::{Jwks, JwsError, Parsed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -93,6 +98,36 @@ impl ClientKeySets {
         }
     }
 
+    /// How to encrypt `which` for `client`, if it asked for that: its algorithms and a JWK set
+    /// holding a key for them. Looked up before anything is issued or stored, so a client whose
+    /// keys cannot be had changes nothing. A `jwks_uri` set without such a key is fetched again
+    /// (the client may have rotated), within the refetch interval.
+    pub async fn encrypter(&self, client: &Client, which: Encrypted) -> Result<Option<Encrypter>, OAuthError> {
+        let Some(how) = client.responses.encryption(which) else { return Ok(None) };
+        let no_key = || {
+            tracing::warn!(client_id = %client.id, alg = %how.alg, "the client's JWK set has no key to encrypt to");
+            OAuthError::Server(InternalError::new(format!("client {} has no {} key to encrypt to", client.id, how.alg)))
+        };
+        let jwks = match (&client.keys.jwks, client.keys.jwks_uri.as_deref()) {
+            (Some(jwks), _) => Arc::new(jwks.clone()),
+            (None, Some(uri)) => {
+                let unavailable = |_| {
+                    OAuthError::TemporarilyUnavailable(InternalError::new(format!(
+                        "client {}'s jwks_uri could not be fetched to encrypt to",
+                        client.id
+                    )))
+                };
+                let set = self.set(uri, false).await.map_err(unavailable)?;
+                if jwe::can_encrypt(&set, how.alg) { set } else { self.set(uri, true).await.map_err(unavailable)? }
+            }
+            (None, None) => return Err(no_key()),
+        };
+        if !jwe::can_encrypt(&jwks, how.alg) {
+            return Err(no_key());
+        }
+        Ok(Some(Encrypter { jwks, how }))
+    }
+
     /// The set at `uri`: the cached one while fresh, else fetched now; with `refetch`, fetched
     /// now unless it was refetched within the interval. The last good one when fetching fails.
     async fn set(&self, uri: &str, refetch: bool) -> Result<Arc<Jwks>, KeyProblem> {
@@ -132,5 +167,29 @@ impl ClientKeySets {
         };
         let parsed = serde_json::from_slice(&fetched.body).map_err(|_| "not JSON").and_then(|v| Jwks::parse(&v));
         parsed.map_err(|why| tracing::warn!(jwks_uri = uri, why, "client JWK set refused")).ok()
+    }
+}
+
+/// Encrypts one kind of response for one client, with a key it is known to hold
+/// ([`ClientKeySets::encrypter`]).
+#[derive(Debug, Clone)]
+pub struct Encrypter {
+    jwks: Arc<Jwks>,
+    how: Encryption,
+}
+
+impl Encrypter {
+    /// `payload` as a compact JWE; `nested` when it is a JWS (`cty: JWT`).
+    pub fn seal(&self, payload: &[u8], nested: bool) -> Result<String, OAuthError> {
+        jwe::encrypt(payload, nested, &self.jwks, self.how)
+            .map_err(|e| OAuthError::Server(InternalError::new(e.to_string())))
+    }
+
+    /// Seals `payload` with `enc` if there is one, else returns it as it is.
+    pub fn maybe(enc: Option<&Self>, payload: String, nested: bool) -> Result<String, OAuthError> {
+        match enc {
+            Some(e) => e.seal(payload.as_bytes(), nested),
+            None => Ok(payload),
+        }
     }
 }

@@ -1,9 +1,11 @@
 //! Minting tokens: JWT access tokens (RFC 9068) and ID tokens (OIDC Core §2), signed with the
 //! in-memory keys; opaque handles (codes, refresh tokens, session ids) and their storage hashes.
 
+use crate::client_keys::Encrypter;
 use crate::keys::Keys;
 use gatehouse_protocol::claims_request::{ClaimsRequest, Member};
 use gatehouse_protocol::client::Client;
+use gatehouse_protocol::client_responses::Encrypted;
 use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::error::{InternalError, OAuthError};
 use gatehouse_protocol::jose::{IdTokenAlg, SigningAlg};
@@ -108,6 +110,8 @@ pub struct TokenIssuer {
     pub pairwise_key: crate::server_keys::ServerKey,
     /// Opens the sealed secrets of clients with HS256 ID tokens.
     pub sealer: Arc<crate::sealing::Sealer>,
+    /// Clients' public keys, for what Gatehouse encrypts to them.
+    pub client_keys: Arc<crate::client_keys::ClientKeySets>,
 }
 
 /// What an ID token says, and what is returned beside it.
@@ -126,6 +130,8 @@ pub struct IdTokenInput<'a> {
     pub claims: Option<&'a ClaimsRequest>,
     /// The sign-in's authentication context class.
     pub acr: Option<&'a str>,
+    /// For a client that has its ID tokens encrypted (OIDC Core §10.2): signed, then this.
+    pub encrypter: Option<&'a Encrypter>,
 }
 
 /// Who an access token is about, and who may present it.
@@ -275,7 +281,8 @@ impl TokenIssuer {
         }
     }
 
-    /// An ID token (OIDC Core §2) with `at_hash`/`c_hash` for what is returned beside it.
+    /// An ID token (OIDC Core §2) with `at_hash`/`c_hash` for what is returned beside it;
+    /// encrypted after signing when the client asked for that.
     pub fn id_token(&self, client: &Client, t: &IdTokenInput<'_>, now: UnixTime) -> Result<String, OAuthError> {
         let alg = client.id_token_signed_response_alg;
         let defs = &self.catalog.get().scopes;
@@ -305,6 +312,14 @@ impl TokenIssuer {
             c_hash: t.code.map(|c| alg.half_hash(c)),
             extra,
         };
-        self.sign_for_client(client, "JWT", &claims)
+        let jws = self.sign_for_client(client, "JWT", &claims)?;
+        Encrypter::maybe(t.encrypter, jws, true)
+    }
+
+    /// How `which` is encrypted for `client`, if it is ([`ClientKeySets::encrypter`]).
+    ///
+    /// [`ClientKeySets::encrypter`]: crate::client_keys::ClientKeySets::encrypter
+    pub async fn encrypter(&self, client: &Client, which: Encrypted) -> Result<Option<Encrypter>, OAuthError> {
+        self.client_keys.encrypter(client, which).await
     }
 }

@@ -3,11 +3,13 @@
 //! `token_type_hint` for their order without trusting it, and never reveal anything about tokens
 //! of other clients.
 
+use crate::client_keys::Encrypter;
 use crate::issuer::{TokenIssuer, hash_token};
 use gatehouse_protocol::ClientId;
 use gatehouse_protocol::client::Client;
+use gatehouse_protocol::client_responses::Encrypted;
 use gatehouse_protocol::clock::Clock;
-use gatehouse_protocol::error::OAuthError;
+use gatehouse_protocol::error::{InternalError, OAuthError};
 use gatehouse_protocol::introspect::{
     self, AccessTokenView, Hint, Introspection, access_token_view, lookup_order, may_introspect,
 };
@@ -191,23 +193,41 @@ impl TokenLifecycle {
     /// with it (RFC 9449 §7): a bound token needs its own key's proof, a bearer token none.
     /// RFC 9701: `answer` as a JWT signed for `client` (its `introspection_signed_response_alg`,
     /// RS256 by default).
-    pub fn introspection_jwt(&self, client: &Client, answer: &Introspection) -> Result<String, OAuthError> {
+    /// RFC 9701 §5–6: signed, then encrypted for a client that registered
+    /// `introspection_encrypted_response_alg`.
+    pub async fn introspection_jwt(&self, client: &Client, answer: &Introspection) -> Result<String, OAuthError> {
+        let encrypter = self.tokens.encrypter(client, Encrypted::Introspection).await?;
         let alg = client.responses.introspection_signed_response_alg.unwrap_or(SigningAlg::RS256);
         let doc = introspect::jwt_response(&self.tokens.issuer, client.id.as_str(), self.clock.now(), answer);
-        self.tokens.sign_document(alg, introspect::JWT_RESPONSE_TYP, &doc)
+        let jws = self.tokens.sign_document(alg, introspect::JWT_RESPONSE_TYP, &doc)?;
+        Encrypter::maybe(encrypter.as_ref(), jws, true)
     }
 
     /// OIDC Core §5.3: the claims for the token's user, as JSON, or (OIDC Core §5.3.2) as a JWT
     /// signed for a client registered with `userinfo_signed_response_alg`, with `iss` and `aud`.
+    /// Encrypted (§5.3.2) for a client registered with `userinfo_encrypted_response_alg`:
+    /// the signed JWT, or the JSON itself when it is not signed.
     pub async fn userinfo(&self, token: &str, jkt: Option<&str>) -> Result<UserInfo, OAuthError> {
         let (claims, client_id, client) = self.userinfo_claims(token, jkt).await?;
-        match client.and_then(|c| c.responses.userinfo_signed_response_alg) {
-            None => Ok(UserInfo::Json(claims)),
+        let Some(client) = client else { return Ok(UserInfo::Json(claims)) };
+        let encrypter = self.tokens.encrypter(&client, Encrypted::Userinfo).await?;
+        let signed = match client.responses.userinfo_signed_response_alg {
+            None => None,
             Some(alg) => {
-                let mut doc = claims;
+                let mut doc = claims.clone();
                 doc.insert("iss".into(), Value::String(self.tokens.issuer.to_string()));
                 doc.insert("aud".into(), Value::String(client_id));
-                Ok(UserInfo::Jwt(self.tokens.sign_document(alg, "JWT", &doc)?))
+                Some(self.tokens.sign_document(alg, "JWT", &doc)?)
+            }
+        };
+        match (signed, encrypter) {
+            (None, None) => Ok(UserInfo::Json(claims)),
+            (Some(jws), None) => Ok(UserInfo::Jwt(jws)),
+            (Some(jws), Some(e)) => Ok(UserInfo::Jwt(e.seal(jws.as_bytes(), true)?)),
+            (None, Some(e)) => {
+                let json =
+                    serde_json::to_vec(&claims).map_err(|e| OAuthError::Server(InternalError::new(e.to_string())))?;
+                Ok(UserInfo::Jwt(e.seal(&json, false)?))
             }
         }
     }

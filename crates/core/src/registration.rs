@@ -67,6 +67,22 @@ pub struct Metadata {
     #[serde(default)]
     authorization_signed_response_alg: Option<String>,
     #[serde(default)]
+    id_token_encrypted_response_alg: Option<String>,
+    #[serde(default)]
+    id_token_encrypted_response_enc: Option<String>,
+    #[serde(default)]
+    userinfo_encrypted_response_alg: Option<String>,
+    #[serde(default)]
+    userinfo_encrypted_response_enc: Option<String>,
+    #[serde(default)]
+    introspection_encrypted_response_alg: Option<String>,
+    #[serde(default)]
+    introspection_encrypted_response_enc: Option<String>,
+    #[serde(default)]
+    authorization_encrypted_response_alg: Option<String>,
+    #[serde(default)]
+    authorization_encrypted_response_enc: Option<String>,
+    #[serde(default)]
     initiate_login_uri: Option<String>,
     #[serde(default)]
     subject_type: Option<String>,
@@ -309,6 +325,14 @@ impl Registration {
             userinfo_signed_response_alg: m.userinfo_signed_response_alg,
             introspection_signed_response_alg: m.introspection_signed_response_alg,
             authorization_signed_response_alg: m.authorization_signed_response_alg,
+            id_token_encrypted_response_alg: m.id_token_encrypted_response_alg,
+            id_token_encrypted_response_enc: m.id_token_encrypted_response_enc,
+            userinfo_encrypted_response_alg: m.userinfo_encrypted_response_alg,
+            userinfo_encrypted_response_enc: m.userinfo_encrypted_response_enc,
+            introspection_encrypted_response_alg: m.introspection_encrypted_response_alg,
+            introspection_encrypted_response_enc: m.introspection_encrypted_response_enc,
+            authorization_encrypted_response_alg: m.authorization_encrypted_response_alg,
+            authorization_encrypted_response_enc: m.authorization_encrypted_response_enc,
             initiate_login_uri: m.initiate_login_uri,
             subject_type: m.subject_type,
             sector_identifier_uri: m.sector_identifier_uri,

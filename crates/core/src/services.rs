@@ -96,6 +96,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
     background::spawn_activity_flush(&metrics, &store, clock.clone());
     let server_keys = ServerKeys::load(store.as_ref(), &SystemRng, now).await?;
     let sealer = Arc::new(crate::sealing::Sealer::new(cfg.sealing_key.as_ref()));
+    let client_keys = Arc::new(ClientKeySets::new(&cfg.fetch));
     let tokens = Arc::new(TokenIssuer {
         issuer,
         keys: keys.clone(),
@@ -107,6 +108,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         acr: cfg.acr.clone(),
         pairwise_key: server_keys.pairwise.clone(),
         sealer: sealer.clone(),
+        client_keys: client_keys.clone(),
     });
     let throttle = Arc::new(Throttle::new(store.clone(), clock.clone(), cfg.throttle, metrics.clone()));
     let dpop = Arc::new(crate::dpop::DpopProofs::new(
@@ -124,7 +126,6 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         clock.clone(),
         server_keys.csrf,
     ));
-    let client_keys = Arc::new(ClientKeySets::new(&cfg.fetch));
     let issuing = Issuing { store: store.clone(), tokens: tokens.clone(), clock: clock.clone() };
     let backchannel = Arc::new(Backchannel::new(store.clone(), tokens.clone(), clock.clone()));
     let request_objects = Arc::new(RequestObjects::new(

@@ -115,7 +115,8 @@ mod tests {
                 "userinfo": {"name": null, "nickname": {"value": "x"}}, "other": 1}"#,
         )
         .unwrap();
-        assert_eq!(r.names(Member::IdToken).collect::<Vec<_>>(), ["acr", "email"]);
+        // In the order the client wrote them (serde_json keeps insertion order in this workspace).
+        assert_eq!(r.names(Member::IdToken).collect::<Vec<_>>(), ["email", "acr"]);
         assert_eq!(r.names(Member::Userinfo).collect::<Vec<_>>(), ["name", "nickname"]);
         assert_eq!(r.acr(), Some((vec!["urn:a".to_owned(), "urn:b".to_owned()], false)));
         assert!(ClaimsRequest::parse(r#"{"userinfo": null}"#).unwrap().is_empty());

@@ -5,7 +5,7 @@
 //! loader and the admin API report them the same way.
 
 use crate::client_keys::{self, ClientKeys};
-use crate::client_responses::ResponseFormats;
+use crate::client_responses::{self, ResponseFormats};
 use crate::error::OAuthError;
 use crate::grant::{GrantSet, GrantType, ResponseType};
 use crate::jose::{IdTokenAlg, SigningAlg};
@@ -242,6 +242,7 @@ impl Client {
     /// The spec that validates back into this client, secret hash included (export, updates).
     pub fn to_spec(&self) -> ClientSpec {
         let l = &self.lifetimes;
+        let r = &self.responses;
         ClientSpec {
             client_id: self.id.as_str().to_owned(),
             client_secret: None,
@@ -279,6 +280,14 @@ impl Client {
                 .responses
                 .authorization_signed_response_alg
                 .map(|a| a.as_str().to_owned()),
+            id_token_encrypted_response_alg: r.id_token_encrypted_response_alg.map(|a| a.as_str().to_owned()),
+            id_token_encrypted_response_enc: r.id_token_encrypted_response_enc.map(|a| a.as_str().to_owned()),
+            userinfo_encrypted_response_alg: r.userinfo_encrypted_response_alg.map(|a| a.as_str().to_owned()),
+            userinfo_encrypted_response_enc: r.userinfo_encrypted_response_enc.map(|a| a.as_str().to_owned()),
+            introspection_encrypted_response_alg: r.introspection_encrypted_response_alg.map(|a| a.as_str().to_owned()),
+            introspection_encrypted_response_enc: r.introspection_encrypted_response_enc.map(|a| a.as_str().to_owned()),
+            authorization_encrypted_response_alg: r.authorization_encrypted_response_alg.map(|a| a.as_str().to_owned()),
+            authorization_encrypted_response_enc: r.authorization_encrypted_response_enc.map(|a| a.as_str().to_owned()),
             initiate_login_uri: self.initiate_login_uri.as_ref().map(|u| u.as_str().to_owned()),
             subject_type: (!self.subjects.subject_type.is_public())
                 .then(|| self.subjects.subject_type.as_str().to_owned()),
@@ -396,6 +405,22 @@ pub struct ClientSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_signed_response_alg: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_encrypted_response_alg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_encrypted_response_enc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_encrypted_response_alg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_encrypted_response_enc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_encrypted_response_alg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_encrypted_response_enc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_encrypted_response_alg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_encrypted_response_enc: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub initiate_login_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_type: Option<String>,
@@ -503,9 +528,24 @@ impl ClientSpec {
             &mut key_errs,
         );
         let responses = ResponseFormats::validate(
-            self.userinfo_signed_response_alg.as_deref(),
-            self.introspection_signed_response_alg.as_deref(),
-            self.authorization_signed_response_alg.as_deref(),
+            &client_responses::Raw {
+                userinfo_signed_response_alg: self.userinfo_signed_response_alg.as_deref(),
+                introspection_signed_response_alg: self.introspection_signed_response_alg.as_deref(),
+                authorization_signed_response_alg: self.authorization_signed_response_alg.as_deref(),
+                encrypted: [
+                    (self.id_token_encrypted_response_alg.as_deref(), self.id_token_encrypted_response_enc.as_deref()),
+                    (self.userinfo_encrypted_response_alg.as_deref(), self.userinfo_encrypted_response_enc.as_deref()),
+                    (
+                        self.introspection_encrypted_response_alg.as_deref(),
+                        self.introspection_encrypted_response_enc.as_deref(),
+                    ),
+                    (
+                        self.authorization_encrypted_response_alg.as_deref(),
+                        self.authorization_encrypted_response_enc.as_deref(),
+                    ),
+                ],
+            },
+            &keys,
             &mut key_errs,
         );
         errs.extend(key_errs.into_iter().map(|(k, m)| FieldError::new(k, m)));

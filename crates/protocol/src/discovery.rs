@@ -89,6 +89,26 @@ pub struct ProviderMetadata {
     /// JARM §4: JWT authorization responses.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub authorization_signing_alg_values_supported: Vec<&'static str>,
+    /// OIDC Discovery §3: encrypted ID tokens (OIDC Core §10.2).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub id_token_encryption_alg_values_supported: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub id_token_encryption_enc_values_supported: Vec<&'static str>,
+    /// OIDC Discovery §3: encrypted userinfo responses.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub userinfo_encryption_alg_values_supported: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub userinfo_encryption_enc_values_supported: Vec<&'static str>,
+    /// RFC 9701 §7: encrypted JWT introspection responses.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub introspection_encryption_alg_values_supported: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub introspection_encryption_enc_values_supported: Vec<&'static str>,
+    /// JARM §4: encrypted JWT authorization responses.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authorization_encryption_alg_values_supported: Vec<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub authorization_encryption_enc_values_supported: Vec<&'static str>,
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
     /// The algorithms of `private_key_jwt` assertions (OIDC Discovery §3, RFC 8414 §2).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -139,6 +159,9 @@ impl ProviderMetadata {
         if caps.token_endpoint_auth_methods.contains(&TokenEndpointAuthMethod::ClientSecretJwt) {
             auth_algs.push("HS256");
         }
+        // JWE (crate::jwe): what clients may have their responses encrypted with.
+        let key_algs: Vec<&'static str> = crate::jwe::KeyAlg::ALL.iter().map(|a| a.as_str()).collect();
+        let encs: Vec<&'static str> = crate::jwe::ContentEnc::ALL.iter().map(|a| a.as_str()).collect();
         let when = |endpoint: Option<&str>, list: &Vec<&'static str>| {
             if endpoint.is_some() { list.clone() } else { Vec::new() }
         };
@@ -180,6 +203,20 @@ impl ProviderMetadata {
                 caps.endpoints.introspection,
                 &caps.signing_algs.iter().map(|a| a.as_str()).collect(),
             ),
+            id_token_encryption_alg_values_supported: when(
+                caps.endpoints.authorization.or(caps.endpoints.token),
+                &key_algs,
+            ),
+            id_token_encryption_enc_values_supported: when(
+                caps.endpoints.authorization.or(caps.endpoints.token),
+                &encs,
+            ),
+            userinfo_encryption_alg_values_supported: when(caps.endpoints.userinfo, &key_algs),
+            userinfo_encryption_enc_values_supported: when(caps.endpoints.userinfo, &encs),
+            introspection_encryption_alg_values_supported: when(caps.endpoints.introspection, &key_algs),
+            introspection_encryption_enc_values_supported: when(caps.endpoints.introspection, &encs),
+            authorization_encryption_alg_values_supported: when(caps.endpoints.authorization, &key_algs),
+            authorization_encryption_enc_values_supported: when(caps.endpoints.authorization, &encs),
             introspection_endpoint_auth_methods_supported: when(caps.endpoints.introspection, &auth_methods),
             introspection_endpoint_auth_signing_alg_values_supported: when(caps.endpoints.introspection, &auth_algs),
             revocation_endpoint_auth_methods_supported: when(caps.endpoints.revocation, &auth_methods),

@@ -55,6 +55,11 @@ impl Jwks {
         self.keys.is_empty()
     }
 
+    /// The keys, as given.
+    pub fn keys(&self) -> &[Map<String, Value>] {
+        &self.keys
+    }
+
     /// The keys that may have signed with `alg` under `kid`: those of `alg`'s kind, not marked
     /// for encryption (`use: enc`), not limited to another `alg`, and with that `kid` when the
     /// header names one.

@@ -53,6 +53,7 @@ pub mod grant;
 pub mod i18n;
 pub mod introspect;
 pub mod jose;
+pub mod jwe;
 pub mod jwk;
 pub mod pairwise;
 pub mod params;

@@ -6,6 +6,7 @@ use crate::grant::issue::{
 };
 use crate::issuer::hash_token;
 use gatehouse_protocol::client::Client;
+use gatehouse_protocol::client_responses::Encrypted;
 use gatehouse_protocol::error::OAuthError;
 use gatehouse_protocol::resource;
 use gatehouse_protocol::token::TokenResponse;
@@ -47,6 +48,7 @@ pub async fn handle(
         acr: grant.acr.clone(),
         family_id: grant.grant_id.clone(),
         family_expires_at: None,
+        id_token_encrypter: core.tokens.encrypter(client, Encrypted::IdToken).await?,
     };
     // One write: the code is consumed, the access token's id recorded (a later replay revokes
     // it) and the first refresh token stored. Losing a race to another redemption is a replay.

@@ -5,6 +5,7 @@
 use crate::grant::issue::{Issuing, Requested, UserGrant, active_user, issue_for_user, target};
 use crate::issuer::hash_token;
 use gatehouse_protocol::client::Client;
+use gatehouse_protocol::client_responses::Encrypted;
 use gatehouse_protocol::device;
 use gatehouse_protocol::error::OAuthError;
 use gatehouse_protocol::resource;
@@ -23,6 +24,7 @@ pub async fn handle(
     device::poll(&rec.status, rec.client_id == client.id.as_str(), rec.expires_at, rec.polled_too_fast, now)?;
     // Checked before the code is spent: a request for a resource never granted changes nothing.
     let narrowed = resource::narrow(ask.resources, &rec.resources)?;
+    let id_token_encrypter = core.tokens.encrypter(client, Encrypted::IdToken).await?;
     if !core.store.redeem_device(&hash, now).await? {
         return Err(OAuthError::InvalidGrant("the device code has already been used"));
     }
@@ -45,6 +47,7 @@ pub async fn handle(
         claims: None,
         family_id: core.tokens.random(16),
         family_expires_at: None,
+        id_token_encrypter,
     };
     issue_for_user(core, client, g).await
 }

@@ -3,6 +3,7 @@
 //! same statement that retires the code or refresh token; signing afterwards; and the answer to
 //! a replay (RFC 6749 §4.1.2, RFC 9700 §4.14.2).
 
+use crate::client_keys::Encrypter;
 use crate::issuer::{IdTokenInput, Subject, TokenIssuer, hash_token};
 use gatehouse_protocol::claims_request::ClaimsRequest;
 use gatehouse_protocol::client::Client;
@@ -94,6 +95,8 @@ pub struct UserGrant<'a> {
     /// The refresh family to continue, or a new one with this id.
     pub family_id: String,
     pub family_expires_at: Option<UnixTime>,
+    /// For a client that has its ID tokens encrypted: looked up before anything is stored.
+    pub id_token_encrypter: Option<Encrypter>,
 }
 
 /// What a user grant issues, decided before anything is stored, so a redemption can record it
@@ -231,6 +234,7 @@ pub fn sign(
             code: None,
             claims: g.claims.as_ref(),
             acr: g.acr.as_deref(),
+            encrypter: g.id_token_encrypter.as_ref(),
         };
         Some(core.tokens.id_token(client, &input, now)?)
     } else {

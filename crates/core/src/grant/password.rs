@@ -4,6 +4,7 @@
 use crate::grant::issue::{Issuing, Requested, UserGrant, issue_for_user, target};
 use crate::sign_in::{CheckError, SignIn};
 use gatehouse_protocol::client::Client;
+use gatehouse_protocol::client_responses::Encrypted;
 use gatehouse_protocol::error::OAuthError;
 use gatehouse_protocol::resource;
 use gatehouse_protocol::secret::Secret;
@@ -48,6 +49,7 @@ pub async fn handle(
         acr: core.tokens.acr.acr_for(&[], &["pwd".to_owned()]),
         family_id: core.tokens.random(16),
         family_expires_at: None,
+        id_token_encrypter: core.tokens.encrypter(client, Encrypted::IdToken).await?,
     };
     issue_for_user(core, client, grant).await
 }

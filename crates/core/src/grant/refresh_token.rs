@@ -18,6 +18,7 @@ use crate::grant::issue::{
 };
 use crate::issuer::hash_token;
 use gatehouse_protocol::client::Client;
+use gatehouse_protocol::client_responses::Encrypted;
 use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::error::OAuthError;
 use gatehouse_protocol::resource;
@@ -53,7 +54,7 @@ pub async fn handle(
     // not granted) changes nothing.
     let scope = refresh_token::validate(client, &grant, ask.scope, now)?;
     let user = active_user(core, &grant.sub).await?;
-    let g = user_grant(core, &user, &grant, scope, &ask)?;
+    let g = user_grant(core, client, &user, &grant, scope, &ask).await?;
     // One write retires the token and stores its successor; losing a race to a concurrent
     // rotation of the same token makes this a repeat of it (a retry or a replay).
     let planned = plan_with(core, client, &g, now, core.tokens.refresh_successor(token))?;
@@ -72,8 +73,9 @@ pub async fn handle(
 
 /// What a refresh of `grant` establishes, `scope` being what this request gets and `ask` what
 /// it asks of the granted resources (all of them when none) and the key it proves.
-fn user_grant<'a>(
+async fn user_grant<'a>(
     core: &Issuing,
+    client: &Client,
     user: &'a User,
     grant: &RefreshGrant,
     scope: ScopeSet,
@@ -97,6 +99,7 @@ fn user_grant<'a>(
         acr: grant.acr.clone(),
         family_id: grant.family_id.clone(),
         family_expires_at: Some(grant.family_expires_at),
+        id_token_encrypter: core.tokens.encrypter(client, Encrypted::IdToken).await?,
     })
 }
 
@@ -144,7 +147,7 @@ async fn retry(
     let grant = next.grant;
     let scope = refresh_token::validate(client, &grant, ask.scope, now)?;
     let user = active_user(core, &grant.sub).await?;
-    let g = user_grant(core, &user, &grant, scope, ask)?;
+    let g = user_grant(core, client, &user, &grant, scope, ask).await?;
     let access_token = core.tokens.access_token_id(client, &g.audience, now);
     if !core.store.reissue_access_token(&successor_hash, &access_token, now).await? {
         return Ok(None);

@@ -128,6 +128,33 @@ pub struct ClientSpecDoc {
     /// `jwt`, `query.jwt`, `fragment.jwt`, `form_post.jwt`); RS256 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_signed_response_alg: Option<String>,
+    /// OIDC Core §10.2: ID tokens signed, then encrypted to the client's key: `RSA-OAEP`,
+    /// `RSA-OAEP-256`, `ECDH-ES`, `ECDH-ES+A128KW` or `ECDH-ES+A256KW` (needs `jwks` or
+    /// `jwks_uri` with an RSA or EC P-256 key for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_encrypted_response_alg: Option<String>,
+    /// The content encryption of the above: `A128CBC-HS256` (the default) or `A256GCM`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_encrypted_response_enc: Option<String>,
+    /// OIDC Core §5.3.2: `/userinfo` answers encrypted (`application/jwt`), signed first when
+    /// `userinfo_signed_response_alg` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_encrypted_response_alg: Option<String>,
+    /// The content encryption of the above: `A128CBC-HS256` (the default) or `A256GCM`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_encrypted_response_enc: Option<String>,
+    /// RFC 9701 §6: JWT introspection responses, signed then encrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_encrypted_response_alg: Option<String>,
+    /// The content encryption of the above: `A128CBC-HS256` (the default) or `A256GCM`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_encrypted_response_enc: Option<String>,
+    /// JARM §2.3: JWT authorization responses, signed then encrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_encrypted_response_alg: Option<String>,
+    /// The content encryption of the above: `A128CBC-HS256` (the default) or `A256GCM`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_encrypted_response_enc: Option<String>,
     /// OIDC Core §8: `public` (default) or `pairwise` — a different, stable `sub` for this
     /// client's sector, so clients of different sectors cannot correlate their users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -261,6 +288,33 @@ pub struct ClientDoc {
     /// `jwt`, `query.jwt`, `fragment.jwt`, `form_post.jwt`); RS256 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_signed_response_alg: Option<String>,
+    /// OIDC Core §10.2: ID tokens signed, then encrypted to the client's key: `RSA-OAEP`,
+    /// `RSA-OAEP-256`, `ECDH-ES`, `ECDH-ES+A128KW` or `ECDH-ES+A256KW` (needs `jwks` or
+    /// `jwks_uri` with an RSA or EC P-256 key for it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_encrypted_response_alg: Option<String>,
+    /// The content encryption of the above: `A128CBC-HS256` (the default) or `A256GCM`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_encrypted_response_enc: Option<String>,
+    /// OIDC Core §5.3.2: `/userinfo` answers encrypted (`application/jwt`), signed first when
+    /// `userinfo_signed_response_alg` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_encrypted_response_alg: Option<String>,
+    /// The content encryption of the above: `A128CBC-HS256` (the default) or `A256GCM`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_encrypted_response_enc: Option<String>,
+    /// RFC 9701 §6: JWT introspection responses, signed then encrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_encrypted_response_alg: Option<String>,
+    /// The content encryption of the above: `A128CBC-HS256` (the default) or `A256GCM`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspection_encrypted_response_enc: Option<String>,
+    /// JARM §2.3: JWT authorization responses, signed then encrypted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_encrypted_response_alg: Option<String>,
+    /// The content encryption of the above: `A128CBC-HS256` (the default) or `A256GCM`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_encrypted_response_enc: Option<String>,
     /// OIDC Core §8: `public` (default) or `pairwise` — a different, stable `sub` for this
     /// client's sector, so clients of different sectors cannot correlate their users.
     #[serde(default, skip_serializing_if = "Option::is_none")]

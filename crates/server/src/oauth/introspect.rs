@@ -28,7 +28,7 @@ pub async fn introspect(
         .flat_map(|v| v.split(','))
         .any(|m| m.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case(JWT_RESPONSE_TYPE)));
     if wants_jwt {
-        let jwt = tokens.introspection_jwt(&caller.client, &answer)?;
+        let jwt = tokens.introspection_jwt(&caller.client, &answer).await?;
         return Ok(([(header::CONTENT_TYPE, JWT_RESPONSE_TYPE)], jwt).into_response());
     }
     Ok(Json(answer).into_response())

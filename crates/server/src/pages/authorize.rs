@@ -110,26 +110,28 @@ pub async fn authorize(
     let (mode, jarm) = authorize::error_response_mode(&params);
     let state = params.get("state").map(str::to_owned);
     let target = Target { client: &client, redirect_uri: redirect_uri.as_str(), mode, jarm, state: state.as_deref() };
-    let back = |e: OAuthError| error_redirect(&s, &target, &e);
+    let back = async |e: OAuthError| error_redirect(&s, &target, &e).await;
     let catalog = az.catalog();
     let req =
         match authorize::validate(&client, redirect_uri.clone(), &params, &|s| catalog.knows(s), &catalog.resources) {
             Ok(r) => r,
-            Err(e) => return Ok(back(e)),
+            Err(e) => return Ok(back(e).await),
         };
     let hint_sub = match &req.id_token_hint {
         None => None,
         Some(hint) => match az.id_token_hint_subject(hint, &client).await {
             Ok(Some(sub)) => Some(sub),
             Ok(None) => {
-                return Ok(back(OAuthError::InvalidRequest("id_token_hint is not a valid ID token from this issuer")));
+                return Ok(
+                    back(OAuthError::InvalidRequest("id_token_hint is not a valid ID token from this issuer")).await
+                );
             }
-            Err(e) => return Ok(back(e)),
+            Err(e) => return Ok(back(e).await),
         },
     };
     let session = match sign_in.current_session(pages.read_cookie(&headers, SESSION_COOKIE)).await {
         Ok(s) => s,
-        Err(e) => return Ok(back(e)),
+        Err(e) => return Ok(back(e).await),
     };
     let flow = Flow { s: &s, client: &client, req: &req, interaction: None, headers: &headers };
     Ok(flow.proceed(session.as_ref(), hint_sub.as_deref(), false, false).await.into_response())
@@ -146,19 +148,19 @@ struct Target<'a> {
 }
 
 /// Sends `params` to the target: as they are, or (JARM) signed into `response`.
-fn respond(s: &Services<'_>, t: &Target<'_>, params: &[(&str, &str)]) -> Response {
+async fn respond(s: &Services<'_>, t: &Target<'_>, params: &[(&str, &str)]) -> Response {
     let nonce = s.az.random(16);
     if !t.jarm {
         return authorization_response(s.pages, t.redirect_uri, t.mode, params, &nonce);
     }
-    match s.az.jarm(t.client, params) {
+    match s.az.jarm(t.client, params).await {
         Ok(jwt) => authorization_response(s.pages, t.redirect_uri, t.mode, &[("response", jwt.as_str())], &nonce),
         Err(e) => PageError::from(e).into_response(),
     }
 }
 
 /// RFC 6749 §4.1.2.1 with RFC 9207's `iss`.
-fn error_redirect(s: &Services<'_>, t: &Target<'_>, e: &OAuthError) -> Response {
+async fn error_redirect(s: &Services<'_>, t: &Target<'_>, e: &OAuthError) -> Response {
     match e {
         OAuthError::Server(d) => tracing::error!(error = %d, "server error during authorization"),
         OAuthError::TemporarilyUnavailable(d) => {
@@ -174,7 +176,7 @@ fn error_redirect(s: &Services<'_>, t: &Target<'_>, e: &OAuthError) -> Response 
         params.push(("state", st));
     }
     params.push(("iss", s.az.issuer()));
-    respond(s, t, &params)
+    respond(s, t, &params).await
 }
 
 /// An authorization request in progress.
@@ -198,8 +200,8 @@ impl Flow<'_> {
         }
     }
 
-    fn back(&self, e: &OAuthError) -> Response {
-        error_redirect(self.s, &self.target(), e)
+    async fn back(&self, e: &OAuthError) -> Response {
+        error_redirect(self.s, &self.target(), e).await
     }
 
     async fn proceed(
@@ -213,7 +215,7 @@ impl Flow<'_> {
         let consented = match session {
             Some(s) => match az.consented(&s.sub, self.client).await {
                 Ok(c) => c,
-                Err(e) => return self.reply(self.back(&e.into())),
+                Err(e) => return self.reply(self.back(&e.into()).await),
             },
             None => None,
         };
@@ -228,7 +230,7 @@ impl Flow<'_> {
             acr: Some(az.acr_policy()),
         };
         match authorize::decide(self.req, self.client, &ctx) {
-            Err(e) => self.finish(self.back(&e)).await,
+            Err(e) => self.finish(self.back(&e).await).await,
             Ok(Decision::Login) => self.login_page(None, StatusCode::OK).await,
             Ok(Decision::Consent) => match session {
                 Some(s) => self.consent_page(s).await,
@@ -274,7 +276,7 @@ impl Flow<'_> {
     async fn login_form(&self, error: Option<&str>, status: StatusCode, username: Option<String>) -> Reply {
         let (interaction, csrf, cookies) = match self.interaction().await {
             Ok(x) => x,
-            Err(e) => return self.reply(self.back(&e)),
+            Err(e) => return self.reply(self.back(&e).await),
         };
         let mut response = self.s.pages.render(
             status,
@@ -294,12 +296,12 @@ impl Flow<'_> {
     async fn consent_page(&self, session: &Session) -> Reply {
         let (interaction, csrf, cookies) = match self.interaction().await {
             Ok(x) => x,
-            Err(e) => return self.reply(self.back(&e)),
+            Err(e) => return self.reply(self.back(&e).await),
         };
         let username = match self.s.az.user(&session.sub).await {
             Ok(Some(u)) => u.username,
             Ok(None) => return self.login_page(None, StatusCode::OK).await,
-            Err(e) => return self.reply(self.back(&e.into())),
+            Err(e) => return self.reply(self.back(&e.into()).await),
         };
         let scopes = self.s.az.scope_lines(&self.req.scope);
         let resources = self.s.az.resource_lines(&self.req.resources);
@@ -321,9 +323,9 @@ impl Flow<'_> {
         match self.s.az.issue(self.client, self.req, session).await {
             Ok(params) => {
                 let borrowed: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                respond(self.s, &self.target(), &borrowed)
+                respond(self.s, &self.target(), &borrowed).await
             }
-            Err(e) => self.back(&e),
+            Err(e) => self.back(&e).await,
         }
     }
 }
@@ -406,7 +408,7 @@ pub async fn login(
     tracing::info!(sub = %user.sub, client_id = %client.id, "user signed in");
     // The rest of this interaction (a consent page) knows the user has just signed in.
     if let Err(e) = az.note_login(&interaction_id, &session.sid).await {
-        return Ok(flow.back(&e));
+        return Ok(flow.back(&e).await);
     }
     let mut reply = flow.proceed(Some(&session), None, true, false).await;
     reply.cookies.push(session_cookie);
@@ -428,18 +430,18 @@ pub async fn consent(
     let session = match sign_in.current_session(pages.read_cookie(&headers, SESSION_COOKIE)).await {
         Ok(Some(s)) => s,
         Ok(None) => return Ok(flow.login_page(None, StatusCode::OK).await.into_response()),
-        Err(e) => return Ok(flow.back(&e)),
+        Err(e) => return Ok(flow.back(&e).await),
     };
     match params.get("decision") {
         Some("approve") => {}
         Some("deny") => {
-            let denied = flow.back(&OAuthError::AccessDenied("the user denied the request"));
+            let denied = flow.back(&OAuthError::AccessDenied("the user denied the request")).await;
             return Ok(flow.finish(denied).await.into_response());
         }
         _ => return Err(PageError::bad_request("Choose Allow or Deny.")),
     }
     if let Err(e) = az.remember_consent(&session.sub, &client, &req.scope).await {
-        return Ok(flow.back(&e.into()));
+        return Ok(flow.back(&e.into()).await);
     }
     // A sign-in earlier in this interaction, into this very session, still counts as fresh.
     let fresh_login = login_sid.as_deref() == Some(session.sid.as_str());
