@@ -20,6 +20,7 @@ mod crash;
 mod device;
 mod discovery;
 mod dpop;
+mod encrypted_responses;
 mod first_minutes;
 mod fuzz;
 mod health;
@@ -170,6 +171,23 @@ pub async fn verify_jwt(s: &gatehouse_testkit::TestServer, token: &str, aud: Opt
         None => v.validate_aud = false,
     }
     jsonwebtoken::decode::<serde_json::Value>(token, &key, &v).unwrap().claims
+}
+
+/// Verifies a document Gatehouse signed (no `exp`: it is an answer, not a credential).
+pub async fn verify_document(
+    s: &gatehouse_testkit::TestServer,
+    jwt: &str,
+    aud: &str,
+) -> (jsonwebtoken::Header, serde_json::Value) {
+    let set: jsonwebtoken::jwk::JwkSet = s.http.get(s.url("/jwks")).send().await.unwrap().json().await.unwrap();
+    let header = jsonwebtoken::decode_header(jwt).unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(set.find(header.kid.as_deref().unwrap()).unwrap()).unwrap();
+    let mut v = jsonwebtoken::Validation::new(header.alg);
+    v.required_spec_claims.clear();
+    v.validate_exp = false;
+    v.set_issuer(&[s.url.as_str()]);
+    v.set_audience(&[aud]);
+    (header.clone(), jsonwebtoken::decode::<serde_json::Value>(jwt, &key, &v).unwrap().claims)
 }
 
 /// Refreshes with the webapp's credentials: the token response.

@@ -3,7 +3,7 @@
 //! (RFC 9701) for a client that asks with `Accept: application/token-introspection+jwt`, each
 //! verified against the JWKS with an independent library; plain JSON otherwise.
 
-use crate::CONFIG;
+use crate::{CONFIG, verify_document};
 use gatehouse_testkit::{TestDb, TestServer};
 use serde_json::Value;
 
@@ -19,19 +19,6 @@ userinfo_signed_response_alg = "ES256"
 introspection_signed_response_alg = "EdDSA"
 "#
     )
-}
-
-/// Verifies a document Gatehouse signed (no `exp`: it is an answer, not a credential).
-async fn verify_document(s: &TestServer, jwt: &str, aud: &str) -> (jsonwebtoken::Header, Value) {
-    let set: jsonwebtoken::jwk::JwkSet = s.http.get(s.url("/jwks")).send().await.unwrap().json().await.unwrap();
-    let header = jsonwebtoken::decode_header(jwt).unwrap();
-    let key = jsonwebtoken::DecodingKey::from_jwk(set.find(header.kid.as_deref().unwrap()).unwrap()).unwrap();
-    let mut v = jsonwebtoken::Validation::new(header.alg);
-    v.required_spec_claims.clear();
-    v.validate_exp = false;
-    v.set_issuer(&[s.url.as_str()]);
-    v.set_audience(&[aud]);
-    (header.clone(), jsonwebtoken::decode::<Value>(jwt, &key, &v).unwrap().claims)
 }
 
 async fn password_token(s: &TestServer, client: &str, secret: &str, scope: &str) -> String {
