@@ -2,7 +2,8 @@
 # Gatehouse's container image (README, "Container image"):
 #   docker build --build-arg GIT_REVISION=$(git rev-parse --short=12 HEAD) -t gatehouse .
 #   docker run -p 8080:8080 -v gatehouse-data:/var/lib/gatehouse gatehouse
-# The image holds the binary, the C libraries it links (glibc, libgcc) and nothing else: no shell,
+# The image holds the binary, the C libraries it links (glibc, libgcc, OpenSSL's libssl and
+# libcrypto) and nothing else: no shell,
 # no package manager. It runs as the unprivileged user gatehouse (10001).
 
 ARG RUST_IMAGE=docker.io/library/rust:1.95-slim-bookworm
@@ -12,6 +13,12 @@ WORKDIR /src
 COPY . .
 # .git stays out of the build context, so the revision for `gatehouse --version` comes from here.
 ARG GIT_REVISION=unknown
+# JWE (josekit) links the system's OpenSSL: its headers, and pkg-config to find them. The official
+# rust:slim image has neither; the stand-in our CI builds with has both.
+RUN if ! pkg-config --exists openssl 2>/dev/null; then \
+      apt-get update && apt-get install -y --no-install-recommends pkg-config libssl-dev \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/src/target,sharing=locked \
     BUILD_GIT_REVISION="$GIT_REVISION" cargo build --release --locked -p gatehouse --bin gatehouse \

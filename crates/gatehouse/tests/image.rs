@@ -20,7 +20,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const IMAGE: &str = "localhost/gatehouse:test";
-const BUILD_IMAGE: &str = "localhost/gatehouse-rust-stand-in";
+const BUILD_IMAGE: &str = "localhost/gatehouse-rust-stand-in:2";
 /// The runtime image's whole filesystem must stay under this (the binary is most of it).
 const MAX_IMAGE_BYTES: u64 = 40 * 1024 * 1024;
 
