@@ -296,3 +296,52 @@ test('JWT-secured authorization responses (JARM) and signed userinfo', { skip: !
   assert.equal(info.sub, sub);
   assert.equal(info.name, 'Alice Example');
 });
+
+// Encrypted responses (OIDC Core §10.2, §5.3.2): a client registers its public encryption keys
+// and asks for its ID tokens encrypted with RSA-OAEP-256 and its userinfo signed then encrypted
+// with ECDH-ES+A128KW; the library decrypts both with its private keys, verifies the ID token
+// and the userinfo JWT against the JWKS, and refuses them when it holds no key to decrypt with.
+test('encrypted ID tokens and userinfo', { skip: !process.env.GATEHOUSE_REGISTRATION_TOKEN }, async () => {
+  const rsa = await crypto.subtle.generateKey(
+    { name: 'RSA-OAEP', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
+    true, ['encrypt', 'decrypt']);
+  const ec = await crypto.subtle.generateKey({ name: 'ECDH', namedCurve: 'P-256' }, true, ['deriveBits']);
+  const publicJwk = async (key, kid, alg) => {
+    const { kty, n, e, crv, x, y } = await crypto.subtle.exportKey('jwk', key);
+    return Object.fromEntries(Object.entries({ kty, n, e, crv, x, y, kid, alg, use: 'enc' }).filter(([, v]) => v));
+  };
+  const jwks = { keys: [await publicJwk(rsa.publicKey, 'rp-enc-rsa', 'RSA-OAEP-256'), await publicJwk(ec.publicKey, 'rp-enc-ec', 'ECDH-ES+A128KW')] };
+  const metadata = {
+    redirect_uris: ['http://127.0.0.1:3400/cb'],
+    grant_types: ['authorization_code'],
+    token_endpoint_auth_method: 'client_secret_basic',
+    jwks,
+    id_token_encrypted_response_alg: 'RSA-OAEP-256',
+    userinfo_signed_response_alg: 'ES256',
+    userinfo_encrypted_response_alg: 'ECDH-ES+A128KW',
+    userinfo_encrypted_response_enc: 'A256GCM',
+    scope: 'openid profile',
+  };
+  const registered = await oidc.dynamicClientRegistration(issuer, metadata, undefined,
+    { ...options, initialAccessToken: process.env.GATEHOUSE_REGISTRATION_TOKEN });
+  const md = registered.clientMetadata();
+  assert.equal(md.id_token_encrypted_response_enc, 'A128CBC-HS256', 'the default enc, echoed');
+  const config = await oidc.discovery(issuer, md.client_id, {
+    id_token_encrypted_response_alg: 'RSA-OAEP-256',
+    userinfo_signed_response_alg: 'ES256',
+  }, oidc.ClientSecretBasic(md.client_secret), options);
+  oidc.enableNonRepudiationChecks(config);
+  assert.ok(config.serverMetadata().id_token_encryption_alg_values_supported.includes('RSA-OAEP-256'));
+
+  // Without its keys the library cannot read what it is sent.
+  await assert.rejects(codeFlow(config, { redirect_uri: 'http://127.0.0.1:3400/cb', scope: 'openid profile' }));
+
+  oidc.enableDecryptingResponses(config, ['A128CBC-HS256', 'A256GCM'],
+    { key: rsa.privateKey, kid: 'rp-enc-rsa' }, { key: ec.privateKey, kid: 'rp-enc-ec', alg: 'ECDH-ES+A128KW' });
+  const tokens = await codeFlow(config, { redirect_uri: 'http://127.0.0.1:3400/cb', scope: 'openid profile' });
+  assert.equal(tokens.claims().aud, md.client_id);
+  const sub = tokens.claims().sub;
+  const info = await oidc.fetchUserInfo(config, tokens.access_token, sub);
+  assert.equal(info.sub, sub);
+  assert.equal(info.name, 'Alice Example');
+});
