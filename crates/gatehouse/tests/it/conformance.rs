@@ -278,3 +278,128 @@ async fn token_endpoint_checks() {
         assert!(r.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
     }
 }
+
+/// The Dynamic profile's modules (and the config profile's registration ones): clients
+/// registered at `/register` with keys, a sector, signed userinfo and request objects, then used.
+/// OIDF signs with RS256 where these sign with ES256; the rules checked are the same.
+#[tokio::test]
+async fn dynamic_profile_checks() {
+    use crate::signer::{ClientKey, JwksHost, fresh_id, now};
+    use gatehouse_testkit::browser::CHALLENGE;
+    use serde_json::json;
+    const CB: &str = "https://rp.example.com/cb";
+    let cfg = format!("{CONFIG}\n[registration]\nenabled = true\n[fetch]\nallow_loopback = true\n");
+    let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
+    let register = |body: Value| {
+        let s = &s;
+        async move {
+            let r = s.http.post(s.url("/register")).json(&body).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let key = ClientKey::new("rp-1");
+    let published = JwksHost::start(ClientKey::set(&[&key])).await;
+    let base = json!({"redirect_uris": [CB], "grant_types": ["authorization_code"], "response_types": ["code"]});
+    let with = |extra: Value| {
+        let mut b = base.clone();
+        for (k, v) in extra.as_object().unwrap() {
+            b[k] = v.clone();
+        }
+        b
+    };
+
+    // oidcc-registration-jwks, oidcc-registration-jwks-uri.
+    let (st, by_value) =
+        register(with(json!({"jwks": ClientKey::set(&[&key]), "userinfo_signed_response_alg": "RS256"}))).await;
+    assert_eq!(st, 201, "oidcc-registration-jwks: {by_value}");
+    let (st, by_ref) = register(with(json!({"jwks_uri": published.url}))).await;
+    assert_eq!(st, 201, "oidcc-registration-jwks-uri: {by_ref}");
+
+    // oidcc-registration-sector-uri, oidcc-registration-sector-bad.
+    let sector = JwksHost::serving("/sector.json", json!([CB]), "application/json").await;
+    let other = JwksHost::serving("/other.json", json!(["https://elsewhere.example.com/cb"]), "application/json").await;
+    let (st, e) = register(with(json!({"subject_type": "pairwise", "sector_identifier_uri": sector.url}))).await;
+    assert_eq!(st, 201, "oidcc-registration-sector-uri: {e}");
+    let (st, e) = register(with(json!({"subject_type": "pairwise", "sector_identifier_uri": other.url}))).await;
+    assert_eq!((st, e["error"].as_str()), (400, Some("invalid_redirect_uri")), "oidcc-registration-sector-bad: {e}");
+
+    // oidcc-idtoken-unsigned: Gatehouse never issues unsigned ID tokens, and says so at once.
+    let (st, e) = register(with(json!({"id_token_signed_response_alg": "none"}))).await;
+    assert_eq!((st, e["error"].as_str()), (400, Some("invalid_client_metadata")), "oidcc-idtoken-unsigned");
+
+    // Requests of a registered client, signed in (consent given) once.
+    let (id, secret) = (by_value["client_id"].as_str().unwrap(), by_value["client_secret"].as_str().unwrap());
+    let b = Browser::new(&s.url);
+    let request = |extra: Value| {
+        let mut c = json!({
+            "iss": id, "aud": s.url, "client_id": id, "jti": fresh_id(), "exp": now() + 300,
+            "response_type": "code", "redirect_uri": CB, "scope": "openid profile", "state": "st",
+            "nonce": "n", "code_challenge": CHALLENGE, "code_challenge_method": "S256",
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    };
+    let tokens = |code: String| {
+        let s = &s;
+        async move {
+            let form = [
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CB),
+                ("code_verifier", VERIFIER),
+            ];
+            let r = s.http.post(s.url("/token")).basic_auth(id, Some(secret)).form(&form).send().await.unwrap();
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    // oidcc-request-uri-signed-rs256: the request object fetched from the client, signed.
+    let host = JwksHost::serving(
+        "/req.jwt",
+        Value::String(key.sign(None, &request(json!({})))),
+        "application/oauth-authz-req+jwt",
+    )
+    .await;
+    let p = b.sign_in(&[("client_id", id), ("request_uri", &host.url)], "alice", "alice-password").await;
+    assert_eq!(p.get("state").map(String::as_str), Some("st"), "oidcc-request-uri-signed-rs256: {p:?}");
+    let t = tokens(p["code"].clone()).await;
+    assert!(t["id_token"].is_string(), "oidcc-request-uri-signed-rs256: {t}");
+
+    // oidcc-ensure-request-object-with-redirect-uri: the redirect URI only inside the object.
+    let jwt = key.sign(None, &request(json!({"state": "inside"})));
+    let p = b.sign_in(&[("client_id", id), ("request", &jwt)], "alice", "alice-password").await;
+    assert_eq!(p.get("state").map(String::as_str), Some("inside"), "oidcc-ensure-request-object-with-redirect-uri");
+
+    // oidcc-claims-essential: an essential claim asked by name is released — here into the ID
+    // token, where the profile scope alone would not put it beside an access token. (A claim
+    // of a scope not granted is not: the parameter places claims, consent is by scope.)
+    let claims = r#"{"id_token": {"name": {"essential": true}}, "userinfo": {"email": {"essential": true}}}"#;
+    let auth = [
+        ("client_id", id),
+        ("response_type", "code"),
+        ("redirect_uri", CB),
+        ("scope", "openid profile"),
+        ("state", "st"),
+        ("nonce", "n"),
+        ("claims", claims),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    let p = b.sign_in(&auth, "alice", "alice-password").await;
+    let t = tokens(p["code"].clone()).await;
+    let id_token = crate::verify_jwt(&s, t["id_token"].as_str().unwrap(), Some(id)).await;
+    assert_eq!(id_token["name"], "Alice Example", "oidcc-claims-essential: {id_token}");
+    // oidcc-userinfo-rs256: signed userinfo, application/jwt, verified against the JWKS.
+    let r = s.http.get(s.url("/userinfo")).bearer_auth(t["access_token"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(r.headers()["content-type"], "application/jwt", "oidcc-userinfo-rs256");
+    let (header, info) = crate::verify_document(&s, &r.text().await.unwrap(), id).await;
+    assert_eq!(header.alg, jsonwebtoken::Algorithm::RS256, "oidcc-userinfo-rs256");
+    assert_eq!(info["name"], "Alice Example", "oidcc-userinfo-rs256: {info}");
+    assert!(info.get("email").is_none(), "email's scope was not granted: {info}");
+
+    // oidcc-request-uri-unsigned: refused for a client that did not register `none`.
+    let unsigned = "eyJhbGciOiJub25lIn0.e30.";
+    let page = Browser::new(&s.url).authorize(&[("client_id", id), ("request", unsigned)]).await;
+    assert_eq!(outcome(&page), Expect::Page, "oidcc-request-uri-unsigned, for a client registered to sign");
+}
