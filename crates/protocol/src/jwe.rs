@@ -7,7 +7,9 @@
 //! The cryptography is josekit's (on OpenSSL): RSA-OAEP, RSA-OAEP-256, ECDH-ES and
 //! ECDH-ES+A128KW/A256KW with P-256 keys; A128CBC-HS256 and A256GCM content encryption. Only the
 //! choice of key is Gatehouse's: a key of the algorithm's kind, not marked for signing only
-//! (`use`, `key_ops`), not limited to another `alg`; its `kid` goes into the header.
+//! (`use`, `key_ops`), not limited to another `alg`; its `kid` goes into the header. The
+//! randomness (content key, IV, ephemeral EC key) is OpenSSL's, as a signature's is aws-lc's in
+//! [`crate::jose`]: the one ambient source this crate uses, inside the cryptography.
 
 use crate::jwk::Jwks;
 use josekit::jwe::{self, JweEncrypter, JweHeader};
