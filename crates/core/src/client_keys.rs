@@ -7,8 +7,7 @@
 //! `kid`s cannot turn Gatehouse into a request amplifier. A set that cannot be fetched again
 //! falls back on the last good one.
 
-use crate::config::ClientFetchPolicy;
-use crate::fetch::{FetchPolicy, Fetcher};
+use crate::fetch::{ClientFetchPolicy, FetchPolicy, Fetcher};
 use crate::ttl_cache::TtlCache;
 use gatehouse_protocol::client::Client;
 use gatehouse_protocol::client_responses::Encrypted;

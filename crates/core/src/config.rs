@@ -526,12 +526,7 @@ pub struct AcrLevelConfig {
     pub amr: Vec<String>,
 }
 
-/// `[fetch]`, validated.
-#[derive(Debug, Clone, Default)]
-pub struct ClientFetchPolicy {
-    pub allow_loopback: bool,
-    pub extra_roots: Vec<reqwest::Certificate>,
-}
+pub use crate::fetch::ClientFetchPolicy;
 
 /// Client ID metadata document policy, validated.
 #[derive(Debug, Clone, Default)]

@@ -293,6 +293,14 @@ fn public_v6(ip: Ipv6Addr) -> bool {
         || ip.to_ipv4().is_some()) // IPv4-compatible ::a.b.c.d and the rest of ::/96
 }
 
+/// `[fetch]`, validated: the policy for documents clients name (JWK sets, request objects,
+/// sector documents).
+#[derive(Debug, Clone, Default)]
+pub struct ClientFetchPolicy {
+    pub allow_loopback: bool,
+    pub extra_roots: Vec<reqwest::Certificate>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
