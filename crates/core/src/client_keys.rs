@@ -13,7 +13,7 @@ use gatehouse_protocol::client::Client;
 use gatehouse_protocol::client_responses::Encrypted;
 use gatehouse_protocol::error::{InternalError, OAuthError};
 use gatehouse_protocol::jose::SigningAlg;
-use gatehouse_protocol::jwe::{self, Encryption};
+use gatehouse_protocol::jwe::EncryptionKey;
 use gatehouse_protocol::jwk::{Jwks, JwsError, Parsed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -107,8 +107,8 @@ impl ClientKeySets {
             tracing::warn!(client_id = %client.id, alg = %how.alg, "the client's JWK set has no key to encrypt to");
             OAuthError::Server(InternalError::new(format!("client {} has no {} key to encrypt to", client.id, how.alg)))
         };
-        let jwks = match (&client.keys.jwks, client.keys.jwks_uri.as_deref()) {
-            (Some(jwks), _) => Arc::new(jwks.clone()),
+        let key = match (&client.keys.jwks, client.keys.jwks_uri.as_deref()) {
+            (Some(jwks), _) => EncryptionKey::find(jwks, how),
             (None, Some(uri)) => {
                 let unavailable = |_| {
                     OAuthError::TemporarilyUnavailable(InternalError::new(format!(
@@ -116,15 +116,14 @@ impl ClientKeySets {
                         client.id
                     )))
                 };
-                let set = self.set(uri, false).await.map_err(unavailable)?;
-                if jwe::can_encrypt(&set, how.alg) { set } else { self.set(uri, true).await.map_err(unavailable)? }
+                match EncryptionKey::find(&*self.set(uri, false).await.map_err(unavailable)?, how) {
+                    Some(key) => Some(key),
+                    None => EncryptionKey::find(&*self.set(uri, true).await.map_err(unavailable)?, how),
+                }
             }
-            (None, None) => return Err(no_key()),
+            (None, None) => None,
         };
-        if !jwe::can_encrypt(&jwks, how.alg) {
-            return Err(no_key());
-        }
-        Ok(Some(Encrypter { jwks, how }))
+        key.map(|key| Some(Encrypter { key })).ok_or_else(no_key)
     }
 
     /// The set at `uri`: the cached one while fresh, else fetched now; with `refetch`, fetched
@@ -171,17 +170,15 @@ impl ClientKeySets {
 
 /// Encrypts one kind of response for one client, with a key it is known to hold
 /// ([`ClientKeySets::encrypter`]).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Encrypter {
-    jwks: Arc<Jwks>,
-    how: Encryption,
+    key: EncryptionKey,
 }
 
 impl Encrypter {
     /// `payload` as a compact JWE; `nested` when it is a JWS (`cty: JWT`).
     pub fn seal(&self, payload: &[u8], nested: bool) -> Result<String, OAuthError> {
-        jwe::encrypt(payload, nested, &self.jwks, self.how)
-            .map_err(|e| OAuthError::Server(InternalError::new(e.to_string())))
+        self.key.encrypt(payload, nested).map_err(|e| OAuthError::Server(InternalError::new(e.to_string())))
     }
 
     /// Seals `payload` with `enc` if there is one, else returns it as it is.

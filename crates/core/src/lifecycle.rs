@@ -192,9 +192,8 @@ impl TokenLifecycle {
     /// granted `openid` is `insufficient_scope`. `jkt` is the key of the DPoP proof presented
     /// with it (RFC 9449 §7): a bound token needs its own key's proof, a bearer token none.
     /// RFC 9701: `answer` as a JWT signed for `client` (its `introspection_signed_response_alg`,
-    /// RS256 by default).
-    /// RFC 9701 §5–6: signed, then encrypted for a client that registered
-    /// `introspection_encrypted_response_alg`.
+    /// RS256 by default), then encrypted for a client that registered
+    /// `introspection_encrypted_response_alg` (§6).
     pub async fn introspection_jwt(&self, client: &Client, answer: &Introspection) -> Result<String, OAuthError> {
         let encrypter = self.tokens.encrypter(client, Encrypted::Introspection).await?;
         let alg = client.responses.introspection_signed_response_alg.unwrap_or(SigningAlg::RS256);
@@ -211,25 +210,21 @@ impl TokenLifecycle {
         let (claims, client_id, client) = self.userinfo_claims(token, jkt).await?;
         let Some(client) = client else { return Ok(UserInfo::Json(claims)) };
         let encrypter = self.tokens.encrypter(&client, Encrypted::Userinfo).await?;
-        let signed = match client.responses.userinfo_signed_response_alg {
-            None => None,
-            Some(alg) => {
-                let mut doc = claims.clone();
-                doc.insert("iss".into(), Value::String(self.tokens.issuer.to_string()));
-                doc.insert("aud".into(), Value::String(client_id));
-                Some(self.tokens.sign_document(alg, "JWT", &doc)?)
-            }
+        let Some(alg) = client.responses.userinfo_signed_response_alg else {
+            return match encrypter {
+                None => Ok(UserInfo::Json(claims)),
+                Some(e) => {
+                    let json = serde_json::to_vec(&claims)
+                        .map_err(|e| OAuthError::Server(InternalError::new(e.to_string())))?;
+                    Ok(UserInfo::Jwt(e.seal(&json, false)?))
+                }
+            };
         };
-        match (signed, encrypter) {
-            (None, None) => Ok(UserInfo::Json(claims)),
-            (Some(jws), None) => Ok(UserInfo::Jwt(jws)),
-            (Some(jws), Some(e)) => Ok(UserInfo::Jwt(e.seal(jws.as_bytes(), true)?)),
-            (None, Some(e)) => {
-                let json =
-                    serde_json::to_vec(&claims).map_err(|e| OAuthError::Server(InternalError::new(e.to_string())))?;
-                Ok(UserInfo::Jwt(e.seal(&json, false)?))
-            }
-        }
+        let mut doc = claims;
+        doc.insert("iss".into(), Value::String(self.tokens.issuer.to_string()));
+        doc.insert("aud".into(), Value::String(client_id));
+        let jws = self.tokens.sign_document(alg, "JWT", &doc)?;
+        Ok(UserInfo::Jwt(Encrypter::maybe(encrypter.as_ref(), jws, true)?))
     }
 
     /// The claims, the token's `client_id`, and that client (if it still exists).

@@ -140,31 +140,51 @@ pub enum JweError {
     Failed,
 }
 
-/// The first key of `jwks` that `alg` can encrypt to, as josekit's key.
-pub fn encryption_key(jwks: &Jwks, alg: KeyAlg) -> Option<Jwk> {
-    jwks.keys()
-        .iter()
-        .filter(|k| k.get("kty").and_then(serde_json::Value::as_str) == Some(alg.kty()))
-        .filter_map(|k| Jwk::from_map(k.clone()).ok())
-        .find(|k| alg.encrypter(k).is_some())
+/// A client's key chosen for one algorithm, ready to encrypt to.
+pub struct EncryptionKey {
+    encrypter: Box<dyn JweEncrypter>,
+    how: Encryption,
+}
+
+impl fmt::Debug for EncryptionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EncryptionKey").field("how", &self.how).finish_non_exhaustive()
+    }
+}
+
+impl EncryptionKey {
+    /// The first key of `jwks` that `how.alg` can encrypt to.
+    pub fn find(jwks: &Jwks, how: Encryption) -> Option<Self> {
+        let encrypter = jwks
+            .keys()
+            .iter()
+            .filter(|k| k.get("kty").and_then(serde_json::Value::as_str) == Some(how.alg.kty()))
+            .filter_map(|k| Jwk::from_map(k.clone()).ok())
+            .find_map(|k| how.alg.encrypter(&k))?;
+        Some(Self { encrypter, how })
+    }
+
+    /// `payload` encrypted to this key, in compact serialisation. `nested`: the payload is a
+    /// JWS (`cty: JWT`); otherwise it is the JSON document itself.
+    pub fn encrypt(&self, payload: &[u8], nested: bool) -> Result<String, JweError> {
+        let mut header = JweHeader::new();
+        header.set_content_encryption(self.how.enc.as_str());
+        if nested {
+            header.set_content_type("JWT");
+        }
+        jwe::serialize_compact(payload, &header, &*self.encrypter).map_err(|_| JweError::Failed)
+    }
 }
 
 /// Whether `jwks` holds a key `alg` can encrypt to.
 pub fn can_encrypt(jwks: &Jwks, alg: KeyAlg) -> bool {
-    encryption_key(jwks, alg).is_some()
+    EncryptionKey::find(jwks, Encryption { alg, enc: ContentEnc::default() }).is_some()
 }
 
 /// `payload` encrypted for the holder of one of `jwks`'s keys, in compact serialisation.
 /// `nested`: the payload is a JWS (`cty: JWT`); otherwise it is the JSON document itself.
 pub fn encrypt(payload: &[u8], nested: bool, jwks: &Jwks, how: Encryption) -> Result<String, JweError> {
-    let key = encryption_key(jwks, how.alg).ok_or(JweError::NoKey(how.alg))?;
-    let encrypter = how.alg.encrypter(&key).ok_or(JweError::NoKey(how.alg))?;
-    let mut header = JweHeader::new();
-    header.set_content_encryption(how.enc.as_str());
-    if nested {
-        header.set_content_type("JWT");
-    }
-    jwe::serialize_compact(payload, &header, &*encrypter).map_err(|_| JweError::Failed)
+    EncryptionKey::find(jwks, how).ok_or(JweError::NoKey(how.alg))?.encrypt(payload, nested)
 }
 
 #[cfg(test)]
