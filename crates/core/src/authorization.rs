@@ -15,7 +15,7 @@ use gatehouse_protocol::resource::{Audience, ResourceId};
 use gatehouse_protocol::scope::ScopeSet;
 use gatehouse_protocol::token::authorization_code::CodeGrant;
 use gatehouse_protocol::user::User;
-use gatehouse_store::{Interaction, Session, Store, StoreError};
+use gatehouse_store::{Interaction, PendingFactor, Session, Store, StoreError};
 use std::sync::Arc;
 
 pub struct Authorization {
@@ -33,6 +33,8 @@ pub struct Pending {
     /// The session a sign-in during this interaction started: it satisfies `prompt=login`
     /// (and `select_account`, `max_age=0`) for the rest of the interaction.
     pub login_sid: Option<String>,
+    /// A sign-in waiting for its second factor.
+    pub pending_factor: Option<PendingFactor>,
 }
 
 /// One scope on a consent page.
@@ -130,6 +132,7 @@ impl Authorization {
             csrf: csrf.to_owned(),
             expires_at: now + self.tokens.lifetimes.interaction,
             login_sid: None,
+            pending_factor: None,
         };
         self.store.insert_interaction(&hash_token(&id), &i, now).await?;
         Ok(id)
@@ -140,12 +143,22 @@ impl Authorization {
         let Some(stored) = self.store.get_interaction(&hash_token(id), self.clock.now()).await? else {
             return Ok(None);
         };
-        Ok(Some(Pending { request: stored.request, csrf: stored.csrf, login_sid: stored.login_sid }))
+        Ok(Some(Pending {
+            request: stored.request,
+            csrf: stored.csrf,
+            login_sid: stored.login_sid,
+            pending_factor: stored.pending_factor,
+        }))
     }
 
     /// Records that the user signed in during interaction `id`, starting session `sid`.
     pub async fn note_login(&self, id: &str, sid: &str) -> Result<(), OAuthError> {
         Ok(self.store.note_interaction_login(&hash_token(id), sid).await?)
+    }
+
+    /// Records (or clears) the sign-in of interaction `id` that waits for its second factor.
+    pub async fn note_pending_factor(&self, id: &str, pending: Option<&PendingFactor>) -> Result<(), OAuthError> {
+        Ok(self.store.set_pending_factor(&hash_token(id), pending).await?)
     }
 
     /// Ends an interaction: the request is answered.

@@ -94,6 +94,8 @@ pub struct Config {
     #[serde(default)]
     pub secrets: SecretsConfig,
     #[serde(default)]
+    pub factors: FactorsConfig,
+    #[serde(default)]
     pub throttle: ThrottleConfig,
     #[serde(default)]
     pub limits: LimitsConfig,
@@ -515,6 +517,24 @@ pub struct SecretsConfig {
     pub sealing_key: Option<Secret>,
 }
 
+/// `[factors]`: second factors at sign-in. A user who has enrolled one (TOTP, a passkey) is
+/// asked for it at every sign-in; TOTP secrets are sealed under `[secrets] sealing_key`, so
+/// TOTP needs that key.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FactorsConfig {
+    /// `optional`: users choose to enrol a second factor on their account page; `required`:
+    /// every user must have one, and a user without one enrols one at their next sign-in. A
+    /// client can require one of its own users with `require_second_factor`.
+    #[serde(default)]
+    #[schema(default = "optional")]
+    pub second_factor: Option<String>,
+    /// The name authenticator apps show for this deployment's accounts. Default: the issuer's
+    /// host.
+    #[serde(default)]
+    pub totp_label: Option<String>,
+}
+
 /// One `[[acr_levels]]` entry.
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -584,6 +604,7 @@ pub struct ValidConfig {
     pub fetch: ClientFetchPolicy,
     pub par_required: bool,
     pub acr: gatehouse_protocol::acr::AcrPolicy,
+    pub factors: crate::factors::FactorPolicy,
     /// `[secrets] sealing_key`, decoded.
     pub sealing_key: Option<[u8; 32]>,
     pub throttle: crate::throttle::ThrottlePolicy,
@@ -815,6 +836,12 @@ impl Config {
                 }
             }
         });
+        let factors = self.validate_factors(&file, &issuer, sealing_key.is_some(), &mut errs);
+        // A second factor can be performed here when TOTP can be kept (the sealing key).
+        let mut acr = acr;
+        if sealing_key.is_some() {
+            acr.available.extend(["otp", "mfa"].map(str::to_owned));
+        }
         let fetch = ClientFetchPolicy {
             allow_loopback: self.fetch.allow_loopback,
             extra_roots: read_roots(&format!("{file}: fetch.ca_file"), self.fetch.ca_file.as_deref(), &mut errs),
@@ -936,6 +963,7 @@ impl Config {
                 dpop_require_nonce: self.dpop.require_nonce,
                 fetch,
                 par_required: self.par.required,
+                factors,
                 acr,
                 sealing_key,
                 throttle,
@@ -1041,6 +1069,40 @@ impl Config {
             levels.push(AcrLevel { name: l.name.clone(), amr: l.amr.clone() });
         }
         AcrPolicy { levels, ..AcrPolicy::default() }
+    }
+
+    fn validate_factors(
+        &self,
+        file: &str,
+        issuer: &str,
+        sealing: bool,
+        errs: &mut Vec<String>,
+    ) -> crate::factors::FactorPolicy {
+        let required = match self.factors.second_factor.as_deref() {
+            None | Some("optional") => false,
+            Some("required") => true,
+            Some(other) => {
+                errs.push(format!("{file}: factors.second_factor: {other:?} is not \"optional\" or \"required\""));
+                false
+            }
+        };
+        if required && !sealing {
+            errs.push(format!(
+                "{file}: factors.second_factor: \"required\" needs [secrets] sealing_key (TOTP secrets are sealed with it)"
+            ));
+        }
+        let totp_label = match self.factors.totp_label.as_deref().map(str::trim) {
+            Some(l) if l.is_empty() || l.contains(':') || l.chars().count() > 64 => {
+                errs.push(format!("{file}: factors.totp_label: 1 to 64 characters, no ':'"));
+                String::new()
+            }
+            Some(l) => l.to_owned(),
+            None => url::Url::parse(issuer)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_else(|| "Gatehouse".to_owned()),
+        };
+        crate::factors::FactorPolicy { required, totp_label }
     }
 
     fn validate_cimd(&self, file: &str, scope_defined: &dyn Fn(&str) -> bool, errs: &mut Vec<String>) -> CimdPolicy {

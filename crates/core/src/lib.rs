@@ -26,6 +26,7 @@ pub mod client_keys;
 pub mod config;
 pub mod device;
 pub mod dpop;
+pub mod factors;
 pub mod fetch;
 pub mod grant;
 pub mod issuer;

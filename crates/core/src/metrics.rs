@@ -1,6 +1,6 @@
 //! The Prometheus registry (served at `/metrics` by the server): HTTP requests and latency per
 //! route and status, tokens issued per grant type, password checks (login page, device page,
-//! password grant) by outcome, throttled attempts by key kind, and, read at each scrape, the
+//! password grant) and second-factor checks by outcome, throttled attempts by key kind, and, read at each scrape, the
 //! database's round-trip time, the connection pool, and the age of every current signing key.
 
 use crate::activity::{Activity, Kind};
@@ -35,6 +35,12 @@ struct OutcomeLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct FactorLabels {
+    kind: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     kind: &'static str,
 }
@@ -56,6 +62,7 @@ pub struct Metrics {
     http_seconds: Family<HttpLabels, Histogram>,
     tokens: Family<GrantLabels, Counter>,
     logins: Family<OutcomeLabels, Counter>,
+    second_factors: Family<FactorLabels, Counter>,
     throttled: Family<KindLabels, Counter>,
     store_ping: Gauge<f64, AtomicU64>,
     pool: Family<PoolLabels, Gauge>,
@@ -80,6 +87,7 @@ impl Metrics {
         let tokens = Family::<GrantLabels, Counter>::default();
         let logins = Family::<OutcomeLabels, Counter>::default();
         let throttled = Family::<KindLabels, Counter>::default();
+        let second_factors = Family::<FactorLabels, Counter>::default();
         let store_ping = Gauge::<f64, AtomicU64>::default();
         let pool = Family::<PoolLabels, Gauge>::default();
         let key_age = Family::<AlgLabels, Gauge>::default();
@@ -90,6 +98,11 @@ impl Metrics {
             "password_checks",
             "Username and password checks (login pages, password grant) by outcome",
             logins.clone(),
+        );
+        registry.register(
+            "second_factor_checks",
+            "Second-factor checks at sign-in and enrolment (kind: totp, recovery, passkey) by outcome",
+            second_factors.clone(),
         );
         registry.register("throttled", "Attempts refused by brute-force throttling, by key kind", throttled.clone());
         registry.register(
@@ -109,6 +122,7 @@ impl Metrics {
             http_seconds,
             tokens,
             logins,
+            second_factors,
             throttled,
             store_ping,
             pool,
@@ -137,6 +151,12 @@ impl Metrics {
     pub fn password_check(&self, outcome: &'static str) {
         self.logins.get_or_create(&OutcomeLabels { outcome }).inc();
         self.activity.add(if outcome == "success" { Kind::SignIn } else { Kind::SignInFailure });
+    }
+
+    /// `kind`: `totp`, `recovery`, `passkey` (or `code` when throttled before knowing);
+    /// `outcome`: `success`, `failure` or `throttled`.
+    pub fn second_factor(&self, kind: &'static str, outcome: &'static str) {
+        self.second_factors.get_or_create(&FactorLabels { kind, outcome }).inc();
     }
 
     pub fn throttled(&self, kind: &'static str) {

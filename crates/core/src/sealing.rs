@@ -41,25 +41,38 @@ impl Sealer {
 
     /// `secret`, sealed: `sealed:v1:` and base64url of a random nonce and the ciphertext.
     pub fn seal(&self, secret: &Secret) -> Result<SecretHash, NoSealingKey> {
-        let key = self.key.as_ref().ok_or(NoSealingKey)?;
-        let mut nonce = [0u8; NONCE_LEN];
-        aws_lc_rs::rand::fill(&mut nonce).map_err(|_| NoSealingKey)?;
-        let mut data = secret.expose().as_bytes().to_vec();
-        key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(AAD), &mut data)
-            .map_err(|_| NoSealingKey)?;
-        let body = B64.encode([&nonce[..], &data].concat());
+        let body = self.seal_bytes(AAD, secret.expose().as_bytes()).ok_or(NoSealingKey)?;
         SecretHash::parse(&format!("{SEALED_PREFIX}{body}")).map_err(|_| NoSealingKey)
     }
 
     /// The secret inside a sealed value; `None` for another kind, another key, or tampering.
     pub fn open(&self, hash: &SecretHash) -> Option<Secret> {
         let SecretHash::Sealed(stored) = hash else { return None };
-        let raw = B64.decode(stored.strip_prefix(SEALED_PREFIX)?).ok()?;
-        let (nonce, sealed) = raw.split_at_checked(NONCE_LEN)?;
-        let mut data = sealed.to_vec();
+        let plain = self.open_bytes(AAD, stored.strip_prefix(SEALED_PREFIX)?)?;
+        String::from_utf8(plain).ok().map(Secret::new)
+    }
+
+    /// `data` sealed for `purpose` (bound in as associated data, so a value sealed for one
+    /// purpose never opens as another's): base64url of a random nonce and the ciphertext.
+    /// `None` without a key.
+    pub fn seal_bytes(&self, purpose: &[u8], data: &[u8]) -> Option<String> {
+        let key = self.key.as_ref()?;
+        let mut nonce = [0u8; NONCE_LEN];
+        aws_lc_rs::rand::fill(&mut nonce).ok()?;
+        let mut sealed = data.to_vec();
+        key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(purpose), &mut sealed).ok()?;
+        Some(B64.encode([&nonce[..], &sealed].concat()))
+    }
+
+    /// What [`Self::seal_bytes`] sealed for `purpose`; `None` for another purpose, another key,
+    /// or tampering.
+    pub fn open_bytes(&self, purpose: &[u8], sealed: &str) -> Option<Vec<u8>> {
+        let raw = B64.decode(sealed).ok()?;
+        let (nonce, body) = raw.split_at_checked(NONCE_LEN)?;
+        let mut data = body.to_vec();
         let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
-        let plain = self.key.as_ref()?.open_in_place(nonce, Aad::from(AAD), &mut data).ok()?;
-        String::from_utf8(plain.to_vec()).ok().map(Secret::new)
+        let plain = self.key.as_ref()?.open_in_place(nonce, Aad::from(purpose), &mut data).ok()?;
+        Some(plain.to_vec())
     }
 
     /// Whether `presented` is the sealed secret, compared in constant time.
@@ -111,5 +124,15 @@ mod tests {
         stored.replace_range(stored.len() - 2.., "AA");
         assert!(s.open(&SecretHash::parse(&stored).unwrap()).is_none(), "tampered");
         assert!(!sealed.verify(&secret), "only the server can check a sealed secret");
+    }
+
+    #[test]
+    fn bytes_open_only_for_the_purpose_they_were_sealed_for() {
+        let s = Sealer::new(Some(&[7u8; 32]));
+        let sealed = s.seal_bytes(b"totp\0alice", b"\x01\x02").unwrap();
+        assert_eq!(s.open_bytes(b"totp\0alice", &sealed), Some(vec![1, 2]));
+        assert_eq!(s.open_bytes(b"totp\0bob", &sealed), None, "another purpose");
+        assert_eq!(s.open_bytes(AAD, &sealed), None);
+        assert_eq!(Sealer::default().seal_bytes(b"totp", b"x"), None);
     }
 }

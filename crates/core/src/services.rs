@@ -39,6 +39,7 @@ pub struct Gatehouse {
     pub metrics: Arc<Metrics>,
     pub client_auth: Arc<ClientAuth>,
     pub sign_in: Arc<SignIn>,
+    pub factors: Arc<crate::factors::Factors>,
     pub grants: Arc<Grants>,
     pub authorization: Arc<Authorization>,
     pub lifecycle: Arc<TokenLifecycle>,
@@ -126,6 +127,15 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         clock.clone(),
         server_keys.csrf,
     ));
+    let factors = Arc::new(crate::factors::Factors::new(
+        store.clone(),
+        sealer.clone(),
+        throttle.clone(),
+        metrics.clone(),
+        clock.clone(),
+        Arc::new(SystemRng),
+        cfg.factors.clone(),
+    ));
     let issuing = Issuing { store: store.clone(), tokens: tokens.clone(), clock: clock.clone() };
     let backchannel = Arc::new(Backchannel::new(store.clone(), tokens.clone(), clock.clone()));
     let request_objects = Arc::new(RequestObjects::new(
@@ -149,7 +159,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
                 issuer: tokens.issuer.clone(),
             },
         )),
-        grants: Arc::new(Grants::new(issuing, sign_in.clone(), metrics.clone())),
+        grants: Arc::new(Grants::new(issuing, sign_in.clone(), factors.clone(), metrics.clone())),
         authorization: Arc::new(Authorization::new(store.clone(), clients, tokens.clone(), clock.clone())),
         lifecycle: Arc::new(TokenLifecycle::new(store.clone(), tokens.clone(), clock.clone())),
         devices: Arc::new(Devices::new(store.clone(), tokens.clone(), clock.clone(), throttle)),
@@ -173,6 +183,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         dpop,
         client_keys,
         sign_in,
+        factors,
         store,
         clock,
         keys,

@@ -57,6 +57,8 @@ pub enum Key<'a> {
     Ip(IpAddr),
     /// Wrong device user codes from one address (RFC 8628 §5.1).
     DeviceIp(IpAddr),
+    /// Wrong second-factor codes for one user (by subject).
+    Factor(&'a str),
 }
 
 impl Key<'_> {
@@ -66,6 +68,7 @@ impl Key<'_> {
             Self::Client(c) => format!("client:{c}"),
             Self::Ip(ip) => format!("ip:{ip}"),
             Self::DeviceIp(ip) => format!("device-ip:{ip}"),
+            Self::Factor(sub) => format!("factor:{sub}"),
         }
     }
 
@@ -76,6 +79,7 @@ impl Key<'_> {
             Self::Client(_) => "client",
             Self::Ip(_) => "ip",
             Self::DeviceIp(_) => "device-ip",
+            Self::Factor(_) => "factor",
         }
     }
 

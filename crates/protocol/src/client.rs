@@ -135,6 +135,10 @@ pub struct Client {
     /// First-party clients skip the consent page.
     #[serde(default)]
     pub first_party: bool,
+    /// Every user signing in to this client must use a second factor (and enrols one first
+    /// when they have none).
+    #[serde(default)]
+    pub require_second_factor: bool,
     /// PKCE is always required of public clients; this requires it of a confidential one too.
     #[serde(default)]
     pub require_pkce: bool,
@@ -260,6 +264,7 @@ impl Client {
             id_token_signed_response_alg: Some(self.id_token_signed_response_alg.as_str().to_owned()),
             access_token_signed_response_alg: self.access_token_signed_response_alg.map(|a| a.as_str().to_owned()),
             first_party: self.first_party,
+            require_second_factor: self.require_second_factor,
             require_pkce: self.require_pkce,
             allow_plain_pkce: self.allow_plain_pkce,
             introspection_audiences: self.introspection_audiences.clone(),
@@ -370,6 +375,8 @@ pub struct ClientSpec {
     pub access_token_signed_response_alg: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub first_party: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_second_factor: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_pkce: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -748,6 +755,7 @@ impl ClientSpec {
                     id_token_signed_response_alg,
                     access_token_signed_response_alg,
                     first_party: self.first_party,
+                    require_second_factor: self.require_second_factor,
                     require_pkce: self.require_pkce,
                     allow_plain_pkce: self.allow_plain_pkce,
                     introspection_audiences: self.introspection_audiences.clone(),

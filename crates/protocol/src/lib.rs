@@ -60,6 +60,7 @@ pub mod params;
 pub mod pkce;
 pub mod protected_resource;
 pub mod rand;
+pub mod recovery_codes;
 pub mod redirect_uri;
 pub mod registration;
 pub mod request_object;
@@ -69,6 +70,7 @@ pub mod scope;
 pub mod secret;
 pub mod token;
 pub mod tokens;
+pub mod totp;
 pub mod user;
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod cleanup;
 mod db;
 mod device;
 mod error;
+mod factors;
 mod pairwise;
 mod pushed;
 mod records;
@@ -226,6 +227,21 @@ pub struct Interaction {
     pub expires_at: UnixTime,
     /// The session a sign-in during this interaction started, if one did.
     pub login_sid: Option<String>,
+    /// A sign-in whose password was right, waiting for its second factor.
+    pub pending_factor: Option<PendingFactor>,
+}
+
+/// A sign-in halfway: the user whose first factor was right, the methods used so far (`amr`),
+/// and whether the user must first enrol a second factor.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PendingFactor {
+    pub sub: String,
+    pub amr: Vec<String>,
+    #[serde(default)]
+    pub enrol: bool,
+    /// Whether the user had a session already (a step-up), so that the page can say so.
+    #[serde(default)]
+    pub step_up: bool,
 }
 
 #[async_trait]
@@ -236,6 +252,86 @@ pub trait InteractionStore: Send + Sync {
     async fn delete_interaction(&self, id_hash: &str) -> Result<()>;
     /// Records that a sign-in during the interaction started session `sid`.
     async fn note_interaction_login(&self, id_hash: &str, sid: &str) -> Result<()>;
+    /// Records (or, with `None`, clears) the sign-in waiting for its second factor.
+    async fn set_pending_factor(&self, id_hash: &str, pending: Option<&PendingFactor>) -> Result<()>;
+}
+
+/// What kind of second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FactorKind {
+    /// A time-based one-time password (RFC 6238).
+    Totp,
+    /// A WebAuthn credential.
+    Passkey,
+}
+
+impl FactorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Totp => "totp",
+            Self::Passkey => "passkey",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "totp" => Some(Self::Totp),
+            "passkey" => Some(Self::Passkey),
+            _ => None,
+        }
+    }
+}
+
+/// A user's second factor.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Factor {
+    pub id: String,
+    pub sub: String,
+    pub kind: FactorKind,
+    /// What the user called it.
+    pub name: String,
+    /// TOTP: the sealed secret; passkey: the credential (JSON).
+    pub secret: String,
+    /// TOTP: the last time step accepted (each code once).
+    pub last_step: Option<i64>,
+    pub created_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
+}
+
+impl std::fmt::Debug for Factor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Factor")
+            .field("id", &self.id)
+            .field("sub", &self.sub)
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("last_step", &self.last_step)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+pub trait FactorStore: Send + Sync {
+    async fn insert_factor(&self, factor: &Factor) -> Result<()>;
+    /// A user's factors, oldest first.
+    async fn list_factors(&self, sub: &str) -> Result<Vec<Factor>>;
+    /// Removes one factor of the user's; `false` when there was none.
+    async fn delete_factor(&self, sub: &str, id: &str) -> Result<bool>;
+    /// Removes every factor and recovery code of the user's; the number of factors removed.
+    async fn delete_factors(&self, sub: &str) -> Result<u64>;
+    /// Records that TOTP factor `id` accepted time step `step`, only when that step is later
+    /// than the last it accepted (on every node): `false` means the code was used already.
+    async fn use_totp_step(&self, id: &str, step: i64, now: UnixTime) -> Result<bool>;
+    /// Records a use of factor `id` (a passkey), with its new state.
+    async fn touch_factor(&self, id: &str, secret: &str, now: UnixTime) -> Result<()>;
+    /// Replaces the user's recovery codes with these hashes.
+    async fn replace_recovery_codes(&self, sub: &str, hashes: &[String]) -> Result<()>;
+    /// Uses the unused recovery code with this hash, once: the number left afterwards, or
+    /// `None` when no such unused code exists.
+    async fn use_recovery_code(&self, sub: &str, hash: &str, now: UnixTime) -> Result<Option<i64>>;
+    /// How many unused recovery codes the user has.
+    async fn recovery_codes_left(&self, sub: &str) -> Result<i64>;
 }
 
 /// An SSO session, found by the hash of its cookie value.
@@ -519,6 +615,7 @@ pub trait Store:
     + ReplayStore
     + PushedRequestStore
     + PairwiseStore
+    + FactorStore
     + ActivityStore
 {
     /// Round-trips the database (for `/readyz`).

@@ -337,6 +337,8 @@ pub(crate) struct ClientRecord {
     access_token_signed_response_alg: Option<SigningAlg>,
     #[serde(default)]
     first_party: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    require_second_factor: bool,
     #[serde(default)]
     require_pkce: bool,
     #[serde(default)]
@@ -383,6 +385,7 @@ impl From<&Client> for ClientRecord {
             id_token_signed_response_alg: c.id_token_signed_response_alg,
             access_token_signed_response_alg: c.access_token_signed_response_alg,
             first_party: c.first_party,
+            require_second_factor: c.require_second_factor,
             require_pkce: c.require_pkce,
             allow_plain_pkce: c.allow_plain_pkce,
             introspection_audiences: c.introspection_audiences.clone(),
@@ -427,6 +430,7 @@ impl ClientRecord {
             id_token_signed_response_alg: self.id_token_signed_response_alg,
             access_token_signed_response_alg: self.access_token_signed_response_alg,
             first_party: self.first_party,
+            require_second_factor: self.require_second_factor,
             require_pkce: self.require_pkce,
             allow_plain_pkce: self.allow_plain_pkce,
             introspection_audiences: self.introspection_audiences,

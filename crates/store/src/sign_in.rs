@@ -8,7 +8,7 @@ use crate::db::{Arg, Outcome, Row, Step, args};
 use crate::records::{self, CodeRecord, RefreshRecord, RequestRecord};
 use crate::{
     Backend, CodeLookup, CodeStore, ConsentStore, Interaction, InteractionStore, IssuedAccessToken, NewRefresh,
-    RefreshLookup, RefreshTokenStore, Result, RevocationStore, Session, SessionStore, SqlStore,
+    PendingFactor, RefreshLookup, RefreshTokenStore, Result, RevocationStore, Session, SessionStore, SqlStore,
 };
 use async_trait::async_trait;
 use gatehouse_protocol::clock::UnixTime;
@@ -102,17 +102,20 @@ impl InteractionStore for SqlStore {
         let row = self
             .db
             .optional(
-                "SELECT request, csrf, expires_at, login_sid FROM interactions WHERE id_hash = $1 AND expires_at > $2",
+                "SELECT request, csrf, expires_at, login_sid, pending_factor FROM interactions
+                 WHERE id_hash = $1 AND expires_at > $2",
                 args![id_hash, now],
             )
             .await?;
         row.map(|r| {
             let request: String = r.get("request")?;
+            let pending: Option<String> = r.get("pending_factor")?;
             Ok(Interaction {
                 request: records::decode::<RequestRecord>("interactions", &request)?.try_into()?,
                 csrf: r.get("csrf")?,
                 expires_at: r.get("expires_at")?,
                 login_sid: r.get("login_sid")?,
+                pending_factor: pending.map(|p| records::decode("interactions", &p)).transpose()?,
             })
         })
         .transpose()
@@ -125,6 +128,14 @@ impl InteractionStore for SqlStore {
 
     async fn note_interaction_login(&self, id_hash: &str, sid: &str) -> Result<()> {
         self.db.execute("UPDATE interactions SET login_sid = $1 WHERE id_hash = $2", args![sid, id_hash]).await?;
+        Ok(())
+    }
+
+    async fn set_pending_factor(&self, id_hash: &str, pending: Option<&PendingFactor>) -> Result<()> {
+        let value = pending.map(|p| records::encode("interactions", p)).transpose()?;
+        self.db
+            .execute("UPDATE interactions SET pending_factor = $1 WHERE id_hash = $2", args![value, id_hash])
+            .await?;
         Ok(())
     }
 }

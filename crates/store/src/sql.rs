@@ -505,6 +505,8 @@ impl UserStore for SqlStore {
             .transaction(vec![
                 Step::write("DELETE FROM sessions WHERE sub = $1", args![sub]),
                 Step::write("DELETE FROM consents WHERE sub = $1", args![sub]),
+                Step::write("DELETE FROM user_factors WHERE sub = $1", args![sub]),
+                Step::write("DELETE FROM recovery_codes WHERE sub = $1", args![sub]),
                 Step::write("DELETE FROM users WHERE sub = $1", args![sub]),
             ])
             .await?;

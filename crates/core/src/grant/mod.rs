@@ -22,12 +22,18 @@ use std::sync::Arc;
 pub struct Grants {
     issuing: Issuing,
     sign_in: Arc<SignIn>,
+    factors: Arc<crate::factors::Factors>,
     metrics: Arc<Metrics>,
 }
 
 impl Grants {
-    pub fn new(issuing: Issuing, sign_in: Arc<SignIn>, metrics: Arc<Metrics>) -> Self {
-        Self { issuing, sign_in, metrics }
+    pub fn new(
+        issuing: Issuing,
+        sign_in: Arc<SignIn>,
+        factors: Arc<crate::factors::Factors>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self { issuing, sign_in, factors, metrics }
     }
 
     /// Answers a token request of an authenticated client. Whether the client holds the grant
@@ -52,8 +58,9 @@ impl Grants {
         let response = match request {
             TokenRequest::ClientCredentials { scope } => client_credentials::handle(core, client, ask(scope.as_ref()))?,
             TokenRequest::Password { username, password, scope } => {
-                let sign_in = &self.sign_in;
-                password::handle(core, sign_in, client, &username, &password, ask(scope.as_ref()), peer).await?
+                let (sign_in, factors) = (&self.sign_in, &self.factors);
+                let requested = ask(scope.as_ref());
+                password::handle(core, sign_in, factors, client, &username, &password, requested, peer).await?
             }
             TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
                 let (uri, verifier) = (redirect_uri.as_deref(), code_verifier.as_deref());

@@ -1,6 +1,9 @@
 //! RFC 6749 §4.3: the resource owner password grant. Failures are throttled per account and
-//! per source address (in the shared password check).
+//! per source address (in the shared password check). A user who must use a second factor (one
+//! is enrolled, or the deployment or client requires one) cannot use it: a password alone is
+//! not their sign-in.
 
+use crate::factors::Factors;
 use crate::grant::issue::{Issuing, Requested, UserGrant, issue_for_user, target};
 use crate::sign_in::{CheckError, SignIn};
 use gatehouse_protocol::client::Client;
@@ -13,6 +16,7 @@ use gatehouse_protocol::token::{TokenResponse, password};
 pub async fn handle(
     core: &Issuing,
     sign_in: &SignIn,
+    factors: &Factors,
     client: &Client,
     username: &str,
     pw: &Secret,
@@ -33,6 +37,11 @@ pub async fn handle(
         Ok(None) => return Err(OAuthError::InvalidGrant("the username or password is incorrect")),
         Ok(Some(u)) => u,
     };
+    if factors.needed_for(&user.sub, client.require_second_factor).await? {
+        return Err(OAuthError::InvalidGrant(
+            "this user signs in with a second factor, which the password grant cannot carry; use the authorization code flow",
+        ));
+    }
     crate::subjects::remember(core.store.as_ref(), &core.tokens, client, &user.sub).await?;
     let grant = UserGrant {
         user: &user,

@@ -119,6 +119,7 @@ async fn contract(s: &SqlStore, label: &str) {
         csrf: "c".into(),
         expires_at: 10_000_000_000,
         login_sid: None,
+        pending_factor: None,
     };
     s.insert_interaction("i-res", &pending, 1).await.unwrap();
     assert_eq!(s.get_interaction("i-res", 2).await.unwrap().unwrap().request.resources, targets, "{label}");
@@ -207,7 +208,13 @@ async fn contract(s: &SqlStore, label: &str) {
     assert_eq!(keys[0].private_pkcs8, vec![1, 2, 3]);
 
     // Interactions: the request round-trips; a sign-in during one is remembered with it.
-    let i = Interaction { request: authorize_request(), csrf: "c".into(), expires_at: 100, login_sid: None };
+    let i = Interaction {
+        request: authorize_request(),
+        csrf: "c".into(),
+        expires_at: 100,
+        login_sid: None,
+        pending_factor: None,
+    };
     s.insert_interaction("i1", &i, 1).await.unwrap();
     assert_eq!(s.get_interaction("i1", 2).await.unwrap().as_ref(), Some(&i), "{label}");
     s.note_interaction_login("i1", "sid-1").await.unwrap();
@@ -246,7 +253,13 @@ async fn cleanup_removes_only_what_has_expired() {
         let label = db.label;
         let s = SqlStore::connect(&db.url).await.unwrap();
         for (name, exp) in [("old", now - 1), ("live", now + 100)] {
-            let i = Interaction { request: authorize_request(), csrf: "c".into(), expires_at: exp, login_sid: None };
+            let i = Interaction {
+                request: authorize_request(),
+                csrf: "c".into(),
+                expires_at: exp,
+                login_sid: None,
+                pending_factor: None,
+            };
             s.insert_interaction(name, &i, now - 10).await.unwrap();
             let sess = Session {
                 sid: format!("sid-{name}"),

@@ -69,6 +69,9 @@ pub struct ClientSpecDoc {
     /// A first-party client: its users are not asked for consent.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub first_party: bool,
+    /// Every user signing in to this client must use a second factor.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_second_factor: bool,
     /// Require PKCE of this confidential client too (always required of public clients).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub require_pkce: bool,
@@ -232,6 +235,9 @@ pub struct ClientDoc {
     /// First-party clients skip the consent page.
     #[serde(default)]
     pub first_party: bool,
+    /// Every user signing in to this client must use a second factor.
+    #[serde(default)]
+    pub require_second_factor: bool,
     /// PKCE is always required of public clients; this requires it of a confidential one too.
     #[serde(default)]
     pub require_pkce: bool,
