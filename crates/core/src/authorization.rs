@@ -102,6 +102,13 @@ impl Authorization {
         self.clients.get(id).await
     }
 
+    /// Whether the client of this id requires a second factor of its users (a client that no
+    /// longer exists requires nothing: it gets nothing either).
+    pub async fn client_requires_second_factor(&self, id: &str) -> Result<bool, OAuthError> {
+        let Ok(id) = ClientId::parse(id) else { return Ok(false) };
+        Ok(self.client(&id).await?.is_some_and(|c| c.require_second_factor))
+    }
+
     /// An enabled user, by subject.
     pub async fn active_user(&self, sub: &str) -> Result<Option<User>, StoreError> {
         Ok(self.store.get_user_by_sub(sub).await?.filter(|u| !u.disabled))

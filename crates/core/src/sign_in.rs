@@ -93,8 +93,13 @@ impl SignIn {
 
     /// Starts an SSO session for `user`: always a new id, so a planted cookie is never promoted
     /// (session fixation); the session of `old_cookie`, if any, ends. Returns the session and
-    /// the new cookie's value.
-    pub async fn start_session(&self, old_cookie: Option<&str>, user: &User) -> Result<(Session, String), StoreError> {
+    /// the new cookie's value. `amr`: how the user signed in (RFC 8176).
+    pub async fn start_session(
+        &self,
+        old_cookie: Option<&str>,
+        user: &User,
+        amr: Vec<String>,
+    ) -> Result<(Session, String), StoreError> {
         if let Some(old) = old_cookie {
             self.store.delete_session(&hash_token(old)).await?;
         }
@@ -104,7 +109,7 @@ impl SignIn {
             sid: self.tokens.random(16),
             sub: user.sub.clone(),
             auth_time: now,
-            amr: vec!["pwd".into()],
+            amr,
             expires_at: now + self.tokens.lifetimes.session,
         };
         self.store.insert_session(&hash_token(&cookie_value), &session, now).await?;

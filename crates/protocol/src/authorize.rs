@@ -357,6 +357,10 @@ pub struct SessionView {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     Login,
+    /// The session's user must add a factor to their sign-in (an `acr` the session does not
+    /// meet, or a second factor the deployment or client requires): a step-up, not a new
+    /// sign-in.
+    StepUp,
     Consent,
     Issue,
 }
@@ -374,8 +378,11 @@ pub struct DecideContext<'a> {
     /// The user approved the consent page for this very request.
     pub consent_given_now: bool,
     pub now: UnixTime,
-    /// The deployment's `acr` levels; without them `acr` asks nothing.
+    /// The deployment's `acr` levels, with the methods the session's user can perform here
+    /// as `available`; without them `acr` asks nothing.
     pub acr: Option<&'a crate::acr::AcrPolicy>,
+    /// The deployment or the client requires a second factor (`mfa` in the session's `amr`).
+    pub second_factor_required: bool,
 }
 
 /// OIDC Core §3.1.2.3: authenticate unless a session satisfies `prompt`, `max_age` and
@@ -406,11 +413,18 @@ pub fn decide(req: &AuthorizeRequest, client: &Client, ctx: &DecideContext<'_>) 
         match policy.need(&asked, &s.amr) {
             crate::acr::Need::Met => {}
             crate::acr::Need::SignIn if !ctx.fresh_login => {
-                return if req.prompt.none { Err(OAuthError::LoginRequired) } else { Ok(Decision::Login) };
+                return if req.prompt.none { Err(OAuthError::LoginRequired) } else { Ok(Decision::StepUp) };
             }
             _ if asked.essential => return Err(OAuthError::UnmetAuthenticationRequirements),
             _ => {}
         }
+    }
+    if ctx.second_factor_required && ctx.session.is_some_and(|s| !s.amr.iter().any(|m| m == "mfa")) {
+        return match () {
+            _ if req.prompt.none => Err(OAuthError::LoginRequired),
+            _ if ctx.fresh_login => Err(OAuthError::AccessDenied("a second factor is required")),
+            _ => Ok(Decision::StepUp),
+        };
     }
     let has_consent = client.first_party || ctx.consented.is_some_and(|c| req.scope.is_subset(c));
     if ctx.consent_given_now || (has_consent && !req.prompt.consent) {

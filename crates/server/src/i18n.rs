@@ -86,6 +86,64 @@ pub const GERMAN: &[(&str, &str)] = &[
     ("Username", "Benutzername"),
     ("Password", "Passwort"),
     ("The username or password is incorrect.", "Benutzername oder Passwort ist falsch."),
+    // factor.html, enrol_totp.html, recovery_codes.html (second factors)
+    ("Second factor", "Zweiter Faktor"),
+    ("This needs a stronger sign-in.", "Dafür ist eine stärkere Anmeldung nötig."),
+    (
+        "Enter the code from your authenticator app, or one of your recovery codes.",
+        "Geben Sie den Code aus Ihrer Authenticator-App oder einen Ihrer Wiederherstellungscodes ein.",
+    ),
+    ("Code from the app", "Code aus der App"),
+    ("Verify", "Bestätigen"),
+    ("Set up an authenticator app", "Authenticator-App einrichten"),
+    (
+        "Your account needs a second factor before you can continue.",
+        "Ihr Konto braucht einen zweiten Faktor, bevor Sie fortfahren können.",
+    ),
+    (
+        "Scan this code with an authenticator app, or type the key in by hand.",
+        "Scannen Sie diesen Code mit einer Authenticator-App oder geben Sie den Schlüssel von Hand ein.",
+    ),
+    ("QR code of the key", "QR-Code des Schlüssels"),
+    ("Key:", "Schlüssel:"),
+    ("Name of this authenticator", "Name dieses Authenticators"),
+    ("Confirm", "Bestätigen"),
+    ("Recovery codes", "Wiederherstellungscodes"),
+    (
+        "Keep these codes somewhere safe. Each one signs you in once if you lose your authenticator. They are shown only now.",
+        "Bewahren Sie diese Codes sicher auf. Jeder meldet Sie einmal an, falls Sie Ihren Authenticator verlieren. Sie werden nur jetzt angezeigt.",
+    ),
+    ("You signed in with a recovery code.", "Sie haben sich mit einem Wiederherstellungscode angemeldet."),
+    ("You have 1 recovery code left.", "Sie haben noch 1 Wiederherstellungscode."),
+    ("You have {n} recovery codes left.", "Sie haben noch {n} Wiederherstellungscodes."),
+    (
+        "You have no recovery codes left. Make new ones on your account page.",
+        "Sie haben keine Wiederherstellungscodes mehr. Erstellen Sie neue auf Ihrer Kontoseite.",
+    ),
+    (
+        "The code is not right. Try the next code from your app.",
+        "Der Code stimmt nicht. Versuchen Sie den nächsten Code aus Ihrer App.",
+    ),
+    (
+        "The code is not right. Check the time on your device and try the next code.",
+        "Der Code stimmt nicht. Prüfen Sie die Uhrzeit Ihres Geräts und versuchen Sie den nächsten Code.",
+    ),
+    (
+        "Give the authenticator a name of 1 to 64 characters.",
+        "Geben Sie dem Authenticator einen Namen mit 1 bis 64 Zeichen.",
+    ),
+    (
+        "This account signs in with a second factor. Sign in on your account page first, then enter the code again.",
+        "Dieses Konto meldet sich mit einem zweiten Faktor an. Melden Sie sich zuerst auf Ihrer Kontoseite an und geben Sie dann den Code erneut ein.",
+    ),
+    (
+        "This account needs a second factor, which cannot be set up here. Contact the administrator.",
+        "Dieses Konto braucht einen zweiten Faktor, der hier nicht eingerichtet werden kann. Wenden Sie sich an die Administration.",
+    ),
+    (
+        "A second factor cannot be set up here. Contact the administrator.",
+        "Ein zweiter Faktor kann hier nicht eingerichtet werden. Wenden Sie sich an die Administration.",
+    ),
     // consent.html
     ("Allow", "Zulassen"),
     ("Deny", "Ablehnen"),

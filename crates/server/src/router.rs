@@ -4,7 +4,7 @@
 
 use crate::oauth::protected_resource::{self, MetadataUrl};
 use crate::oauth::{device_authorization, introspect, metadata, par, register, token, userinfo};
-use crate::pages::{authorize, device, initiate_login, logout};
+use crate::pages::{authorize, device, initiate_login, logout, second_factor};
 use crate::state::{AppState, MAX_BODY};
 use axum::Router;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -84,6 +84,9 @@ pub fn app(state: AppState) -> Router {
     let pages = Router::new()
         .route("/authorize", get(authorize::authorize).post(authorize::authorize))
         .route("/login", post(authorize::login))
+        .route("/login/factor", post(second_factor::factor))
+        .route("/login/enrol", post(second_factor::enrol))
+        .route("/login/continue", post(second_factor::continue_sign_in))
         .route("/consent", post(authorize::consent))
         .route("/end_session", get(logout::end_session).post(logout::end_session))
         .route("/end_session/confirm", post(logout::confirm))

@@ -84,6 +84,7 @@ services! {
     metrics: Metrics,
     client_auth: ClientAuth,
     sign_in: SignIn,
+    factors: gatehouse_core::factors::Factors,
     grants: Grants,
     authorization: Authorization,
     lifecycle: TokenLifecycle,

@@ -15,7 +15,7 @@ use minijinja::{Environment, Value, context};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub(crate) const DEFAULTS: [(&str, &str); 24] = [
+pub(crate) const DEFAULTS: [(&str, &str); 27] = [
     ("logout.html", include_str!("../templates/logout.html")),
     ("device.html", include_str!("../templates/device.html")),
     ("base.html", include_str!("../templates/base.html")),
@@ -23,6 +23,9 @@ pub(crate) const DEFAULTS: [(&str, &str); 24] = [
     ("consent.html", include_str!("../templates/consent.html")),
     ("error.html", include_str!("../templates/error.html")),
     ("form_post.html", include_str!("../templates/form_post.html")),
+    ("factor.html", include_str!("../templates/factor.html")),
+    ("enrol_totp.html", include_str!("../templates/enrol_totp.html")),
+    ("recovery_codes.html", include_str!("../templates/recovery_codes.html")),
     ("gatehouse.css", include_str!("../templates/gatehouse.css")),
     ("console/base.html", include_str!("../templates/console/base.html")),
     ("console/home.html", include_str!("../templates/console/home.html")),
@@ -323,6 +326,15 @@ pub fn authorization_response(
             r.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
             r
         }
+    }
+}
+
+/// `text` (an `otpauth://` URI) as a QR code, an inline SVG drawn here: no script, no image
+/// fetched from anywhere. Empty when the text is too long for a QR code.
+pub fn qr_svg(text: &str) -> String {
+    match qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M) {
+        Ok(code) => code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).quiet_zone(true).build(),
+        Err(_) => String::new(),
     }
 }
 

@@ -65,7 +65,7 @@ pub enum CodeError {
 }
 
 /// A factor as pages and the admin API show it (never its secret).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct FactorView {
     pub id: String,
     pub kind: &'static str,
@@ -75,7 +75,7 @@ pub struct FactorView {
 }
 
 /// A user's second factors.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Enrolled {
     pub factors: Vec<FactorView>,
     pub recovery_codes_left: i64,
@@ -138,6 +138,21 @@ impl Factors {
     pub async fn enrolled(&self, sub: &str) -> Result<Enrolled, StoreError> {
         let factors = self.store.list_factors(sub).await?.into_iter().map(view).collect();
         Ok(Enrolled { factors, recovery_codes_left: self.store.recovery_codes_left(sub).await? })
+    }
+
+    /// The methods (RFC 8176) `sub` can sign in with here: `pwd`, and `otp` and `mfa` once
+    /// they have a second factor.
+    pub async fn available_methods(&self, sub: &str) -> Result<Vec<String>, StoreError> {
+        let mut m = vec!["pwd".to_owned()];
+        if !self.store.list_factors(sub).await?.is_empty() {
+            m.extend(["otp", "mfa"].map(str::to_owned));
+        }
+        Ok(m)
+    }
+
+    /// Whether a second factor is required of everyone signing in to a client with this flag.
+    pub fn required_for(&self, client_requires: bool) -> bool {
+        self.policy.required || client_requires
     }
 
     /// What a right password for `user` leads to; `client_requires`: the client asks for a
@@ -206,6 +221,16 @@ impl Factors {
     pub fn start_totp(&self, user: &User) -> Result<totp::TotpEnrolment, EnrolError> {
         totp::start(&self.sealer, self.rng.as_ref(), &user.sub, &self.policy.totp_label, &user.username)
             .ok_or(EnrolError::Unavailable)
+    }
+
+    /// An enrolment in progress again (its form came back with a mistake): the same secret.
+    pub fn resume_totp(&self, user: &User, sealed: &str) -> Option<totp::TotpEnrolment> {
+        let secret = totp::open(&self.sealer, &user.sub, sealed)?;
+        Some(totp::TotpEnrolment {
+            sealed: sealed.to_owned(),
+            uri: secret.uri(&self.policy.totp_label, &user.username),
+            secret: secret.base32(),
+        })
     }
 
     /// Finishes a TOTP enrolment: the sealed secret from [`Self::start_totp`] and a code from

@@ -60,7 +60,7 @@ impl Grants {
             TokenRequest::Password { username, password, scope } => {
                 let (sign_in, factors) = (&self.sign_in, &self.factors);
                 let requested = ask(scope.as_ref());
-                password::handle(core, sign_in, factors, client, &username, &password, requested, peer).await?
+                password::handle(core, sign_in, factors, client, (&username, &password), requested, peer).await?
             }
             TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
                 let (uri, verifier) = (redirect_uri.as_deref(), code_verifier.as_deref());

@@ -18,8 +18,7 @@ pub async fn handle(
     sign_in: &SignIn,
     factors: &Factors,
     client: &Client,
-    username: &str,
-    pw: &Secret,
+    (username, pw): (&str, &Secret),
     requested: Requested<'_>,
     peer: std::net::IpAddr,
 ) -> Result<TokenResponse, OAuthError> {

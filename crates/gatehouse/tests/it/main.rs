@@ -45,6 +45,7 @@ mod refresh_retry;
 mod register;
 mod resources;
 mod restart;
+mod second_factor;
 mod security;
 mod sessions;
 mod signed_responses;

@@ -195,10 +195,32 @@ fn acr_requests() {
     assert_eq!(decide(&req("&acr_values=mfa"), &c, &ctx).ok(), Some(Decision::Issue), "voluntary and beyond reach");
     assert_eq!(decide(&req(&essential("pwd")), &c, &ctx).ok(), Some(Decision::Issue));
     assert_eq!(decide(&req(&essential("mfa")), &c, &ctx).unwrap_err().code(), "unmet_authentication_requirements");
+    // A user who can perform a second factor steps up to a level the session does not meet.
+    let able = crate::acr::AcrPolicy { available: vec!["pwd".into(), "otp".into(), "mfa".into()], ..policy.clone() };
+    let able_ctx = DecideContext { acr: Some(&able), ..ctx.clone() };
+    assert_eq!(decide(&req("&acr_values=mfa"), &c, &able_ctx).ok(), Some(Decision::StepUp));
+    assert_eq!(decide(&req(&essential("mfa")), &c, &able_ctx).ok(), Some(Decision::StepUp));
+    assert_eq!(decide(&req("&acr_values=mfa&prompt=none"), &c, &able_ctx).unwrap_err().code(), "login_required");
+    assert_eq!(decide(&req("&acr_values=pwd"), &c, &able_ctx).ok(), Some(Decision::Issue));
+    // Just signed in and still short of it (the factor was not performed): voluntary goes on.
+    let fresh = DecideContext { fresh_login: true, ..able_ctx.clone() };
+    assert_eq!(decide(&req("&acr_values=mfa"), &c, &fresh).ok(), Some(Decision::Issue));
+    assert_eq!(decide(&req(&essential("mfa")), &c, &fresh).unwrap_err().code(), "unmet_authentication_requirements");
+    // A required second factor: a session without `mfa` steps up; with it, it goes on.
+    let required = DecideContext { second_factor_required: true, ..ctx.clone() };
+    assert_eq!(decide(&req(""), &c, &required).ok(), Some(Decision::StepUp));
+    assert_eq!(decide(&req("&prompt=none"), &c, &required).unwrap_err().code(), "login_required");
+    let mfa = SessionView { amr: vec!["pwd".into(), "otp".into(), "mfa".into()], ..s.clone() };
+    assert_eq!(
+        decide(&req(""), &c, &DecideContext { session: Some(&mfa), ..required.clone() }).ok(),
+        Some(Decision::Issue)
+    );
+    let fresh_required = DecideContext { fresh_login: true, ..required.clone() };
+    assert_eq!(decide(&req(""), &c, &fresh_required).unwrap_err().code(), "access_denied");
     // A session without a method the level needs signs in again, when a sign-in can meet it.
     let bare = SessionView { amr: Vec::new(), ..s.clone() };
     let bare_ctx = DecideContext { session: Some(&bare), ..ctx.clone() };
-    assert_eq!(decide(&req(&essential("pwd")), &c, &bare_ctx).ok(), Some(Decision::Login));
+    assert_eq!(decide(&req(&essential("pwd")), &c, &bare_ctx).ok(), Some(Decision::StepUp));
     assert_eq!(
         decide(&req(&format!("{}&prompt=none", essential("pwd"))), &c, &bare_ctx).unwrap_err().code(),
         "login_required"

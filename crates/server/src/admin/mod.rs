@@ -8,6 +8,7 @@
 
 mod audit;
 mod clients;
+mod factors;
 pub mod http;
 mod keys;
 mod resources;
@@ -39,7 +40,7 @@ use utoipa_axum::routes;
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     tags(
-        (name = "clients"), (name = "users"), (name = "sessions"), (name = "scopes"), (name = "resources"), (name = "keys"), (name = "audit")
+        (name = "clients"), (name = "users"), (name = "sessions"), (name = "factors"), (name = "scopes"), (name = "resources"), (name = "keys"), (name = "audit")
     ),
     components(schemas(Problem))
 )]
@@ -56,6 +57,8 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(users::set_password))
         .routes(routes!(users::list_sessions, users::revoke_sessions))
         .routes(routes!(users::revoke_session))
+        .routes(routes!(factors::list_factors, factors::reset_factors))
+        .routes(routes!(factors::remove_factor))
         .routes(routes!(scopes::list_scopes, scopes::create_scope))
         .routes(routes!(scopes::get_scope, scopes::put_scope, scopes::delete_scope))
         .routes(routes!(resources::list_resources, resources::create_resource))

@@ -3,7 +3,9 @@
 //! The request is validated by `gatehouse_protocol::authorize`; while the user signs in and
 //! consents it is kept server-side as an *interaction* (`gatehouse_core::authorization`; found
 //! by a random id in the form, bound to the browser by a CSRF cookie that must match the form
-//! and the stored value). Signing in always creates a new session id (no fixation).
+//! and the stored value). Signing in always creates a new session id (no fixation). A user with
+//! a second factor gives it after the password (`pages::second_factor` takes the code); the
+//! session starts only then.
 
 use crate::error::PageError;
 use crate::pages::session::{form_params, start_session, throttled_message};
@@ -13,6 +15,7 @@ use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::authorization::Authorization;
+use gatehouse_core::factors::{EnrolError, Factors, Next};
 use gatehouse_core::request_objects::RequestObjects;
 use gatehouse_core::secrets::constant_time_eq;
 use gatehouse_core::sign_in::{CheckError, SignIn};
@@ -23,14 +26,15 @@ use gatehouse_protocol::client::{Client, ClientId};
 use gatehouse_protocol::error::OAuthError;
 use gatehouse_protocol::params::Params;
 use gatehouse_protocol::secret::Secret;
-use gatehouse_store::Session;
+use gatehouse_protocol::user::User;
+use gatehouse_store::{PendingFactor, Session};
 use minijinja::context;
 use std::sync::Arc;
 
 /// A response plus cookies to set on it.
-struct Reply {
-    response: Response,
-    cookies: Vec<HeaderValue>,
+pub(crate) struct Reply {
+    pub(crate) response: Response,
+    pub(crate) cookies: Vec<HeaderValue>,
 }
 
 impl IntoResponse for Reply {
@@ -44,10 +48,11 @@ impl IntoResponse for Reply {
 }
 
 /// The services the authorization pages use.
-struct Services<'a> {
-    az: &'a Authorization,
-    sign_in: &'a SignIn,
-    pages: &'a Pages,
+pub(crate) struct Services<'a> {
+    pub(crate) az: &'a Authorization,
+    pub(crate) sign_in: &'a SignIn,
+    pub(crate) factors: &'a Factors,
+    pub(crate) pages: &'a Pages,
 }
 
 fn target_error(e: TargetError) -> PageError {
@@ -84,6 +89,7 @@ pub async fn authorize(
     State(az): State<Arc<Authorization>>,
     State(requests): State<Arc<RequestObjects>>,
     State(sign_in): State<Arc<SignIn>>,
+    State(factors): State<Arc<Factors>>,
     State(pages): State<Arc<Pages>>,
     headers: HeaderMap,
     AuthorizeParams(params): AuthorizeParams,
@@ -106,7 +112,7 @@ pub async fn authorize(
     })?;
     let redirect_uri = authorize::resolve_target(&client, &params).map_err(target_error)?;
     // From here on, errors go back to the client.
-    let s = Services { az: &az, sign_in: &sign_in, pages: &pages };
+    let s = Services { az: &az, sign_in: &sign_in, factors: &factors, pages: &pages };
     let (mode, jarm) = authorize::error_response_mode(&params);
     let state = params.get("state").map(str::to_owned);
     let target = Target { client: &client, redirect_uri: redirect_uri.as_str(), mode, jarm, state: state.as_deref() };
@@ -180,13 +186,13 @@ async fn error_redirect(s: &Services<'_>, t: &Target<'_>, e: &OAuthError) -> Res
 }
 
 /// An authorization request in progress.
-struct Flow<'a> {
-    s: &'a Services<'a>,
-    client: &'a Client,
-    req: &'a AuthorizeRequest,
+pub(crate) struct Flow<'a> {
+    pub(crate) s: &'a Services<'a>,
+    pub(crate) client: &'a Client,
+    pub(crate) req: &'a AuthorizeRequest,
     /// The interaction id and CSRF token when continuing from a login or consent form.
-    interaction: Option<(String, String)>,
-    headers: &'a HeaderMap,
+    pub(crate) interaction: Option<(String, String)>,
+    pub(crate) headers: &'a HeaderMap,
 }
 
 impl Flow<'_> {
@@ -200,11 +206,11 @@ impl Flow<'_> {
         }
     }
 
-    async fn back(&self, e: &OAuthError) -> Response {
+    pub(crate) async fn back(&self, e: &OAuthError) -> Response {
         error_redirect(self.s, &self.target(), e).await
     }
 
-    async fn proceed(
+    pub(crate) async fn proceed(
         self,
         session: Option<&Session>,
         hint_sub: Option<&str>,
@@ -220,6 +226,14 @@ impl Flow<'_> {
             None => None,
         };
         let view = session.map(|s| SessionView { sub: s.sub.clone(), auth_time: s.auth_time, amr: s.amr.clone() });
+        // What this user could step up to: the methods they can perform here.
+        let mut acr = az.acr_policy().clone();
+        if let Some(s) = session {
+            match self.s.factors.available_methods(&s.sub).await {
+                Ok(m) => acr.available.retain(|a| m.contains(a)),
+                Err(e) => return self.reply(self.back(&e.into()).await),
+            }
+        }
         let ctx = DecideContext {
             session: view.as_ref(),
             hint_sub,
@@ -227,11 +241,16 @@ impl Flow<'_> {
             consented: consented.as_ref(),
             consent_given_now: consent_now,
             now: az.now(),
-            acr: Some(az.acr_policy()),
+            acr: Some(&acr),
+            second_factor_required: self.s.factors.required_for(self.client.require_second_factor),
         };
         match authorize::decide(self.req, self.client, &ctx) {
             Err(e) => self.finish(self.back(&e).await).await,
             Ok(Decision::Login) => self.login_page(None, StatusCode::OK).await,
+            Ok(Decision::StepUp) => match session {
+                Some(s) => self.step_up(s).await,
+                None => self.login_page(None, StatusCode::OK).await,
+            },
             Ok(Decision::Consent) => match session {
                 Some(s) => self.consent_page(s).await,
                 None => self.login_page(None, StatusCode::OK).await,
@@ -246,12 +265,12 @@ impl Flow<'_> {
         }
     }
 
-    fn reply(&self, response: Response) -> Reply {
+    pub(crate) fn reply(&self, response: Response) -> Reply {
         Reply { response, cookies: Vec::new() }
     }
 
     /// Ends the interaction (if any): the request is answered.
-    async fn finish(&self, response: Response) -> Reply {
+    pub(crate) async fn finish(&self, response: Response) -> Reply {
         if let Some((id, _)) = &self.interaction {
             self.s.az.close_interaction(id).await;
         }
@@ -268,7 +287,7 @@ impl Flow<'_> {
         Ok((id, csrf, new_cookie.into_iter().collect()))
     }
 
-    async fn login_page(&self, error: Option<&str>, status: StatusCode) -> Reply {
+    pub(crate) async fn login_page(&self, error: Option<&str>, status: StatusCode) -> Reply {
         self.login_form(error, status, self.req.login_hint.clone()).await
     }
 
@@ -291,6 +310,93 @@ impl Flow<'_> {
         // Signing in may answer the client at once (consent given before, or first party).
         crate::web::allow_form_redirect(&mut response, self.req.redirect_uri.as_str());
         Reply { response, cookies }
+    }
+
+    /// A session that must add a factor: the factor page for a user who has one, enrolment for
+    /// one who must have one, and otherwise a new sign-in.
+    async fn step_up(&self, session: &Session) -> Reply {
+        let factors = self.s.factors;
+        let enrolled = match factors.enrolled(&session.sub).await {
+            Ok(e) => e.any(),
+            Err(e) => return self.reply(self.back(&e.into()).await),
+        };
+        let can_enrol = factors.required_for(self.client.require_second_factor) && factors.totp_available();
+        if !(enrolled || can_enrol) {
+            return self.login_page(None, StatusCode::OK).await;
+        }
+        let pending =
+            PendingFactor { sub: session.sub.clone(), amr: session.amr.clone(), enrol: !enrolled, step_up: true };
+        self.ask_factor(pending).await
+    }
+
+    /// Keeps `pending` with the interaction and shows its page: the code, or enrolment.
+    pub(crate) async fn ask_factor(&self, pending: PendingFactor) -> Reply {
+        let (interaction, csrf, cookies) = match self.interaction().await {
+            Ok(x) => x,
+            Err(e) => return self.reply(self.back(&e).await),
+        };
+        if let Err(e) = self.s.az.note_pending_factor(&interaction, Some(&pending)).await {
+            return self.reply(self.back(&e).await);
+        }
+        let flow = Flow { interaction: Some((interaction, csrf)), ..*self };
+        let mut reply = if pending.enrol {
+            flow.enrol_form(&pending, None, None, StatusCode::OK, None).await
+        } else {
+            flow.factor_form(&pending, None, StatusCode::OK).await
+        };
+        reply.cookies.extend(cookies);
+        reply
+    }
+
+    /// The second-factor page of an interaction.
+    pub(crate) async fn factor_form(&self, pending: &PendingFactor, error: Option<&str>, status: StatusCode) -> Reply {
+        let Some((interaction, csrf)) = self.interaction.clone() else {
+            return self.login_page(None, StatusCode::OK).await;
+        };
+        let ctx = context! { interaction, csrf, error, step_up => pending.step_up, ui_locales => self.req.ui_locales.clone() };
+        let mut response = self.s.pages.render(status, "factor.html", ctx);
+        crate::web::allow_form_redirect(&mut response, self.req.redirect_uri.as_str());
+        self.reply(response)
+    }
+
+    /// The enrolment page of an interaction: `sealed`, the secret being enrolled when its form
+    /// came back, else a new one.
+    pub(crate) async fn enrol_form(
+        &self,
+        pending: &PendingFactor,
+        sealed: Option<&str>,
+        error: Option<&str>,
+        status: StatusCode,
+        name: Option<&str>,
+    ) -> Reply {
+        let Some((interaction, csrf)) = self.interaction.clone() else {
+            return self.login_page(None, StatusCode::OK).await;
+        };
+        let user = match self.s.az.active_user(&pending.sub).await {
+            Ok(Some(u)) => u,
+            Ok(None) => return self.login_page(None, StatusCode::OK).await,
+            Err(e) => return self.reply(self.back(&e.into()).await),
+        };
+        let factors = self.s.factors;
+        let enrolment = match sealed.and_then(|s| factors.resume_totp(&user, s)) {
+            Some(e) => e,
+            None => match factors.start_totp(&user) {
+                Ok(e) => e,
+                Err(e) => return self.reply(enrol_refused(e).into_response()),
+            },
+        };
+        let ctx = context! {
+            interaction, csrf, error, name,
+            action => "/login/enrol",
+            required => true,
+            qr => crate::web::qr_svg(&enrolment.uri),
+            secret => enrolment.secret,
+            sealed => enrolment.sealed,
+            ui_locales => self.req.ui_locales.clone(),
+        };
+        let mut response = self.s.pages.render(status, "enrol_totp.html", ctx);
+        crate::web::allow_form_redirect(&mut response, self.req.redirect_uri.as_str());
+        self.reply(response)
     }
 
     async fn consent_page(&self, session: &Session) -> Reply {
@@ -330,19 +436,34 @@ impl Flow<'_> {
     }
 }
 
+/// An enrolment that cannot go on, as a page.
+pub(crate) fn enrol_refused(e: EnrolError) -> PageError {
+    match e {
+        EnrolError::Store(e) => e.into(),
+        EnrolError::Unavailable => PageError::refused(
+            StatusCode::FORBIDDEN,
+            "A second factor cannot be set up here. Contact the administrator.",
+            Some("access_denied"),
+        ),
+        e => PageError::refused(StatusCode::BAD_REQUEST, e.to_string(), Some("invalid_request")),
+    }
+}
+
 /// A login or consent form, resumed: its parameters and the interaction it belongs to.
-struct Resumed {
-    params: Params,
-    req: AuthorizeRequest,
-    client: Client,
-    interaction: (String, String),
+pub(crate) struct Resumed {
+    pub(crate) params: Params,
+    pub(crate) req: AuthorizeRequest,
+    pub(crate) client: Client,
+    pub(crate) interaction: (String, String),
     /// The session a sign-in during this interaction started.
-    login_sid: Option<String>,
+    pub(crate) login_sid: Option<String>,
+    /// The sign-in waiting for its second factor.
+    pub(crate) pending_factor: Option<PendingFactor>,
 }
 
 /// Parses a login or consent form and loads the interaction it refers to, checking the CSRF
 /// token against both the cookie and the stored value.
-async fn resume(
+pub(crate) async fn resume(
     az: &Authorization,
     sign_in: &SignIn,
     pages: &Pages,
@@ -370,21 +491,28 @@ async fn resume(
     }
     let req = pending.request;
     let client = az.client(&req.client_id).await?.ok_or_else(|| target_error(TargetError::UnknownClient))?;
-    Ok(Resumed { params, req, client, interaction: (id, csrf), login_sid: pending.login_sid })
+    Ok(Resumed {
+        params,
+        req,
+        client,
+        interaction: (id, csrf),
+        login_sid: pending.login_sid,
+        pending_factor: pending.pending_factor,
+    })
 }
 
 /// POST `/login`: username and password for a pending interaction.
 pub async fn login(
     State(az): State<Arc<Authorization>>,
     State(sign_in): State<Arc<SignIn>>,
+    State(factors): State<Arc<Factors>>,
     State(pages): State<Arc<Pages>>,
     ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
     let Resumed { params, req, client, interaction, .. } = resume(&az, &sign_in, &pages, &headers, &body).await?;
-    let interaction_id = interaction.0.clone();
-    let s = Services { az: &az, sign_in: &sign_in, pages: &pages };
+    let s = Services { az: &az, sign_in: &sign_in, factors: &factors, pages: &pages };
     let flow = Flow { s: &s, client: &client, req: &req, interaction: Some(interaction), headers: &headers };
     let username = params.get("username").unwrap_or("").to_owned();
     let password = Secret::new(params.get("password").unwrap_or(""));
@@ -404,28 +532,51 @@ pub async fn login(
         }
         Ok(Some(u)) => u,
     };
-    let (session, session_cookie) = start_session(&sign_in, &pages, &headers, &user).await?;
-    tracing::info!(sub = %user.sub, client_id = %client.id, "user signed in");
-    // The rest of this interaction (a consent page) knows the user has just signed in.
-    if let Err(e) = az.note_login(&interaction_id, &session.sid).await {
-        return Ok(flow.back(&e).await);
+    let pending = |enrol| PendingFactor { sub: user.sub.clone(), amr: vec!["pwd".into()], enrol, step_up: false };
+    match factors.after_password(&user, client.require_second_factor).await? {
+        Next::Done => {}
+        Next::SecondFactor => return Ok(flow.ask_factor(pending(false)).await.into_response()),
+        Next::Enrol => return Ok(flow.ask_factor(pending(true)).await.into_response()),
+        Next::Impossible => {
+            return Err(PageError::refused(
+                StatusCode::FORBIDDEN,
+                "This account needs a second factor, which cannot be set up here. Contact the administrator.",
+                Some("access_denied"),
+            ));
+        }
     }
-    let mut reply = flow.proceed(Some(&session), None, true, false).await;
+    Ok(signed_in(&flow, &user, vec!["pwd".into()]).await?.into_response())
+}
+
+/// Starts the session of a completed sign-in and goes on with the request: the rest of the
+/// interaction (a consent page) knows the user has just signed in.
+pub(crate) async fn signed_in(flow: &Flow<'_>, user: &User, amr: Vec<String>) -> Result<Reply, PageError> {
+    let s = flow.s;
+    let (session, session_cookie) = start_session(s.sign_in, s.pages, flow.headers, user, amr).await?;
+    tracing::info!(sub = %user.sub, client_id = %flow.client.id, amr = ?session.amr, "user signed in");
+    if let Some((id, _)) = &flow.interaction
+        && let Err(e) = s.az.note_login(id, &session.sid).await
+    {
+        return Ok(flow.reply(flow.back(&e).await));
+    }
+    let mut reply =
+        Flow { interaction: flow.interaction.clone(), ..*flow }.proceed(Some(&session), None, true, false).await;
     reply.cookies.push(session_cookie);
-    Ok(reply.into_response())
+    Ok(reply)
 }
 
 /// POST `/consent`: approve or deny a pending interaction.
 pub async fn consent(
     State(az): State<Arc<Authorization>>,
     State(sign_in): State<Arc<SignIn>>,
+    State(factors): State<Arc<Factors>>,
     State(pages): State<Arc<Pages>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let Resumed { params, req, client, interaction, login_sid } =
+    let Resumed { params, req, client, interaction, login_sid, .. } =
         resume(&az, &sign_in, &pages, &headers, &body).await?;
-    let s = Services { az: &az, sign_in: &sign_in, pages: &pages };
+    let s = Services { az: &az, sign_in: &sign_in, factors: &factors, pages: &pages };
     let flow = Flow { s: &s, client: &client, req: &req, interaction: Some(interaction), headers: &headers };
     let session = match sign_in.current_session(pages.read_cookie(&headers, SESSION_COOKIE)).await {
         Ok(Some(s)) => s,

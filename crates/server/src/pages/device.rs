@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use gatehouse_core::authorization::Authorization;
 use gatehouse_core::device::{Devices, UserCodeError};
+use gatehouse_core::factors::{Factors, Next};
 use gatehouse_core::sign_in::{CheckError, SignIn};
 use gatehouse_protocol::device::display_user_code;
 use gatehouse_protocol::params::Params;
@@ -27,6 +28,7 @@ pub struct DevicePages {
     devices: Arc<Devices>,
     sign_in: Arc<SignIn>,
     az: Arc<Authorization>,
+    factors: Arc<Factors>,
     pages: Arc<Pages>,
 }
 
@@ -36,6 +38,7 @@ impl FromRef<crate::state::AppState> for DevicePages {
             devices: s.services.devices.clone(),
             sign_in: s.services.sign_in.clone(),
             az: s.services.authorization.clone(),
+            factors: s.services.factors.clone(),
             pages: s.pages.clone(),
         }
     }
@@ -165,7 +168,14 @@ pub async fn device_login(
         Ok(None) => return retry(StatusCode::UNAUTHORIZED, "The username or password is incorrect.").await,
         Ok(Some(u)) => u,
     };
-    let (session, session_cookie) = start_session(&p.sign_in, &p.pages, &headers, &user).await?;
+    // This form takes a password only: a user who must give a second factor signs in through
+    // the full sign-in (the account page), whose session this page then uses.
+    let client_requires = p.az.client_requires_second_factor(&rec.client_id).await?;
+    if p.factors.after_password(&user, client_requires).await? != Next::Done {
+        let message = "This account signs in with a second factor. Sign in on your account page first, then enter the code again.";
+        return retry(StatusCode::FORBIDDEN, message).await;
+    }
+    let (session, session_cookie) = start_session(&p.sign_in, &p.pages, &headers, &user, vec!["pwd".into()]).await?;
     let mut r = p.consent_or_login(&headers, &rec, Some(&session)).await?;
     r.headers_mut().append(header::SET_COOKIE, session_cookie);
     Ok(r)

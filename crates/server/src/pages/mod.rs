@@ -5,4 +5,5 @@ pub mod authorize;
 pub mod device;
 pub mod initiate_login;
 pub mod logout;
+pub mod second_factor;
 pub mod session;

@@ -34,14 +34,16 @@ pub async fn current_session(
     Ok(sign_in.current_session(pages.read_cookie(headers, SESSION_COOKIE)).await?)
 }
 
-/// Starts a session for `user` (ending the browser's old one) and returns it with its cookie.
+/// Starts a session for `user`, signed in with `amr` (ending the browser's old one), and
+/// returns it with its cookie.
 pub async fn start_session(
     sign_in: &SignIn,
     pages: &Pages,
     headers: &HeaderMap,
     user: &User,
+    amr: Vec<String>,
 ) -> Result<(Session, HeaderValue), PageError> {
-    let (session, value) = sign_in.start_session(pages.read_cookie(headers, SESSION_COOKIE), user).await?;
+    let (session, value) = sign_in.start_session(pages.read_cookie(headers, SESSION_COOKIE), user, amr).await?;
     Ok((session, pages.cookie(SESSION_COOKIE, &value, pages.cookies().max_age)))
 }
 
