@@ -748,16 +748,40 @@ pub fn console_client_spec(issuer: &str) -> ClientSpec {
     }
 }
 
+/// The account page's own client: public, code + PKCE, redirected back to `/account/callback`.
+pub const ACCOUNT_CLIENT_ID: &str = "gatehouse-account";
+
+/// The account page's client as it must be for `issuer`.
+pub fn account_client_spec(issuer: &str) -> ClientSpec {
+    ClientSpec {
+        client_id: ACCOUNT_CLIENT_ID.to_owned(),
+        client_name: Some("Your account".to_owned()),
+        scope: Some("openid".to_owned()),
+        grants: Some(vec!["authorization_code".to_owned()]),
+        redirect_uris: vec![format!("{}/account/callback", issuer.trim_end_matches('/'))],
+        token_endpoint_auth_method: Some("none".to_owned()),
+        first_party: true,
+        require_pkce: true,
+        ..Default::default()
+    }
+}
+
 /// Creates the console client, or puts it back as it must be (the issuer may have changed, or
 /// someone edited it). Several nodes starting at once converge on the same row.
 pub async fn ensure_console_client(store: &dyn Store, issuer: &str, now: UnixTime) -> Result<()> {
+    ensure_builtin_client(store, console_client_spec(issuer), now).await
+}
+
+/// Creates a client Gatehouse itself uses (the console's, the account page's), or puts it
+/// back as `spec` says.
+pub async fn ensure_builtin_client(store: &dyn Store, spec: ClientSpec, now: UnixTime) -> Result<()> {
     let none = crate::sealing::Sealer::default();
     let admin = Admin { store, sealer: &none, actor: "bootstrap".to_owned(), now };
-    let spec = console_client_spec(issuer);
     let wanted = spec.validate(&|_| true).map_err(AdminError::Invalid)?.client;
-    match admin.get_client(CONSOLE_CLIENT_ID).await {
+    let id = spec.client_id.clone();
+    match admin.get_client(&id).await {
         Ok(c) if c == wanted => Ok(()),
-        Ok(_) => admin.update_client(CONSOLE_CLIENT_ID, &spec).await.map(|_| ()),
+        Ok(_) => admin.update_client(&id, &spec).await.map(|_| ()),
         Err(AdminError::NotFound(_)) => match admin.create_client(&spec).await {
             Ok(_) | Err(AdminError::Conflict(_)) => Ok(()),
             Err(e) => Err(e),

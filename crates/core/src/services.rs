@@ -73,6 +73,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
     if cfg.console {
         admin::ensure_console_client(store.as_ref(), &cfg.issuer, now).await?;
     }
+    admin::ensure_builtin_client(store.as_ref(), admin::account_client_spec(&cfg.issuer), now).await?;
     tracing::debug!(?report, "applied configuration to the store");
     let ring = KeyRing::load_or_init(store.as_ref(), now).await?;
     let algs = ring.algs();

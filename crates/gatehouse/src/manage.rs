@@ -166,6 +166,15 @@ pub enum UserAction {
     RevokeAdmin { username: String },
     /// Delete a user with their sessions and consents.
     Remove { username: String },
+    /// List a user's second factors (never their secrets) and unused recovery codes.
+    Factors {
+        username: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Remove all of a user's second factors and recovery codes (a lost authenticator). Where a
+    /// second factor is required, they enrol a new one at their next sign-in.
+    ResetFactors { username: String },
 }
 
 #[derive(Subcommand)]
@@ -548,6 +557,41 @@ pub async fn user(store: &dyn Store, sealer: &Sealer, action: UserAction) -> any
                 Ok(_) => println!("removed user {username}"),
                 Err(e) => return Ok(refused(&e)),
             }
+        }
+        UserAction::Factors { username, out } => {
+            let u = match by_name(username).await {
+                Ok(u) => u,
+                Err(e) => return Ok(refused(&e)),
+            };
+            let enrolled = gatehouse_core::factors::enrolled(store, &u.sub).await?;
+            if out.json {
+                print_json(&enrolled)?;
+            } else {
+                let when = |t: Option<i64>| t.map_or_else(|| "-".to_owned(), gatehouse_protocol::clock::utc);
+                let rows: Vec<Vec<String>> = enrolled
+                    .factors
+                    .iter()
+                    .map(|f| {
+                        vec![
+                            f.id.clone(),
+                            f.kind.to_owned(),
+                            f.name.clone(),
+                            when(Some(f.created_at)),
+                            when(f.last_used_at),
+                        ]
+                    })
+                    .collect();
+                table(&["ID", "KIND", "NAME", "ADDED", "LAST USED"], &rows);
+                println!("recovery codes left: {}", enrolled.recovery_codes_left);
+            }
+        }
+        UserAction::ResetFactors { username } => {
+            let u = match by_name(username).await {
+                Ok(u) => u,
+                Err(e) => return Ok(refused(&e)),
+            };
+            let n = gatehouse_core::factors::reset(store, &a.actor, &u.sub, a.now).await?;
+            println!("removed {n} second factor(s) and the recovery codes of {}", u.username);
         }
     }
     Ok(Exit::Ok.into())

@@ -9,6 +9,7 @@
 //! - [`oauth`]: the endpoints clients call, one file each; [`pages`]: the pages people read;
 //!   [`admin`]: the admin API; [`console`]: the admin console; [`metrics`]: `/metrics`.
 
+pub mod account;
 pub mod admin;
 pub mod client_address;
 mod console;

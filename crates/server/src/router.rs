@@ -94,6 +94,7 @@ pub fn app(state: AppState) -> Router {
         .route("/device", get(device::device_page).post(device::device_submit))
         .route("/device/login", post(device::device_login))
         .route("/device/consent", post(device::device_consent))
+        .merge(crate::account::router())
         // Inside the language layer: the error page is rendered in the reader's language.
         .layer(axum::middleware::from_fn_with_state(state.pages.clone(), crate::web::render_error_pages))
         .layer(axum::middleware::from_fn(crate::i18n::remember_accept_language));

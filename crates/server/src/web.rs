@@ -15,7 +15,7 @@ use minijinja::{Environment, Value, context};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub(crate) const DEFAULTS: [(&str, &str); 27] = [
+pub(crate) const DEFAULTS: [(&str, &str); 28] = [
     ("logout.html", include_str!("../templates/logout.html")),
     ("device.html", include_str!("../templates/device.html")),
     ("base.html", include_str!("../templates/base.html")),
@@ -26,6 +26,7 @@ pub(crate) const DEFAULTS: [(&str, &str); 27] = [
     ("factor.html", include_str!("../templates/factor.html")),
     ("enrol_totp.html", include_str!("../templates/enrol_totp.html")),
     ("recovery_codes.html", include_str!("../templates/recovery_codes.html")),
+    ("account/home.html", include_str!("../templates/account/home.html")),
     ("gatehouse.css", include_str!("../templates/gatehouse.css")),
     ("console/base.html", include_str!("../templates/console/base.html")),
     ("console/home.html", include_str!("../templates/console/home.html")),

@@ -136,8 +136,7 @@ impl Factors {
 
     /// A user's factors and how many recovery codes they have left.
     pub async fn enrolled(&self, sub: &str) -> Result<Enrolled, StoreError> {
-        let factors = self.store.list_factors(sub).await?.into_iter().map(view).collect();
-        Ok(Enrolled { factors, recovery_codes_left: self.store.recovery_codes_left(sub).await? })
+        enrolled(self.store.as_ref(), sub).await
     }
 
     /// The methods (RFC 8176) `sub` can sign in with here: `pwd`, and `otp` and `mfa` once
@@ -298,23 +297,46 @@ impl Factors {
 
     /// Removes all of `sub`'s factors and recovery codes (an administrator's reset).
     pub async fn reset(&self, actor: &str, sub: &str) -> Result<u64, StoreError> {
-        let n = self.store.delete_factors(sub).await?;
-        self.audit(actor, "factor.reset", sub, json!({ "removed": n })).await?;
-        Ok(n)
+        reset(self.store.as_ref(), actor, sub, self.clock.now()).await
     }
 
     async fn audit(&self, actor: &str, action: &str, sub: &str, details: Value) -> Result<(), StoreError> {
-        self.store
-            .append_audit(&AuditEntry {
-                id: uuid::Uuid::now_v7().to_string(),
-                at: self.clock.now(),
-                actor: actor.to_owned(),
-                action: action.to_owned(),
-                target: format!("user:{sub}"),
-                details,
-            })
-            .await
+        audit(self.store.as_ref(), actor, action, sub, details, self.clock.now()).await
     }
+}
+
+/// A user's factors and how many recovery codes they have left (the service's, and the CLI's
+/// straight on the store).
+pub async fn enrolled(store: &dyn Store, sub: &str) -> Result<Enrolled, StoreError> {
+    let factors = store.list_factors(sub).await?.into_iter().map(view).collect();
+    Ok(Enrolled { factors, recovery_codes_left: store.recovery_codes_left(sub).await? })
+}
+
+/// Removes all of `sub`'s factors and recovery codes, audited as `actor`'s `factor.reset`.
+pub async fn reset(store: &dyn Store, actor: &str, sub: &str, now: UnixTime) -> Result<u64, StoreError> {
+    let n = store.delete_factors(sub).await?;
+    audit(store, actor, "factor.reset", sub, json!({ "removed": n }), now).await?;
+    Ok(n)
+}
+
+async fn audit(
+    store: &dyn Store,
+    actor: &str,
+    action: &str,
+    sub: &str,
+    details: Value,
+    now: UnixTime,
+) -> Result<(), StoreError> {
+    store
+        .append_audit(&AuditEntry {
+            id: uuid::Uuid::now_v7().to_string(),
+            at: now,
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            target: format!("user:{sub}"),
+            details,
+        })
+        .await
 }
 
 fn view(f: Factor) -> FactorView {

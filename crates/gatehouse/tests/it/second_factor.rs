@@ -17,7 +17,9 @@ use std::sync::Arc;
 const KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const START: i64 = 1_900_000_005;
 
-fn config() -> String {
+/// The shared configuration with a sealing key (TOTP), the admin client and `strict`, a client
+/// that requires a second factor.
+pub fn sealing_config() -> String {
     format!(
         "{}\n[secrets]\nsealing_key = \"{KEY}\"\n\n[[clients]]\nclient_id = \"strict\"\nclient_secret = \"strict-secret\"\n\
          scope = \"openid profile\"\ngrants = [\"authorization_code\"]\nredirect_uris = [\"http://127.0.0.1:3100/cb\"]\n\
@@ -36,7 +38,7 @@ fn strict_auth<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
 }
 
 /// The base32 key shown on the enrolment page.
-fn shown_key(page: &Page) -> TotpSecret {
+pub fn shown_key(page: &Page) -> TotpSecret {
     let start = page.body.find("class=\"secret\">").expect("the key is shown") + "class=\"secret\">".len();
     let b32: String = page.body[start..].chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
     TotpSecret::new(base32_decode(&b32))
@@ -60,11 +62,11 @@ fn base32_decode(s: &str) -> Vec<u8> {
     out
 }
 
-fn code_at(secret: &TotpSecret, now: i64) -> String {
+pub fn code_at(secret: &TotpSecret, now: i64) -> String {
     secret.code(TotpSecret::step_at(now), DIGITS)
 }
 
-async fn post_form(b: &Browser, page: &Page, path: &str, fields: &[(&str, &str)]) -> Page {
+pub async fn post_form(b: &Browser, page: &Page, path: &str, fields: &[(&str, &str)]) -> Page {
     let (i, c) = (page.field("interaction").unwrap_or_default(), page.field("csrf").unwrap_or_default());
     let mut form = vec![("interaction", i.as_str()), ("csrf", c.as_str())];
     form.extend_from_slice(fields);
@@ -94,7 +96,7 @@ async fn totp_enrolment_sign_in_step_up_and_recovery_codes() {
     for db in TestDb::each().await {
         let label = db.label;
         let clock = Arc::new(ManualClock::new(START));
-        let s = TestServer::start_with_clock(&config(), db, clock.clone()).await.unwrap();
+        let s = TestServer::start_with_clock(&sealing_config(), db, clock.clone()).await.unwrap();
         let (_, meta) = s.get_json("/.well-known/openid-configuration").await.unwrap();
         assert_eq!(meta["acr_values_supported"], json!(["pwd", "mfa"]), "{label}");
 
