@@ -25,6 +25,15 @@ pub struct Authorization {
     clock: Arc<dyn Clock>,
 }
 
+/// An application a user consented to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentedApp {
+    pub client_id: String,
+    pub name: Option<String>,
+    pub scope: ScopeSet,
+    pub granted_at: gatehouse_protocol::clock::UnixTime,
+}
+
 /// A pending authorization request, as its interaction id found it.
 pub struct Pending {
     pub request: AuthorizeRequest,
@@ -128,6 +137,42 @@ impl Authorization {
             }
         }
         self.store.put_consent(sub, client.id.as_str(), &all, self.clock.now()).await
+    }
+
+    /// The applications the user consented to: the client's name (when it still exists), the
+    /// scopes, and when.
+    pub async fn consented_apps(&self, sub: &str) -> Result<Vec<ConsentedApp>, StoreError> {
+        let mut out = Vec::new();
+        for (client_id, scope, granted_at) in self.store.list_consents(sub).await? {
+            let name = match ClientId::parse(&client_id) {
+                Ok(id) => self.client(&id).await?.and_then(|c| c.name),
+                Err(_) => None,
+            };
+            out.push(ConsentedApp { client_id, name, scope, granted_at });
+        }
+        Ok(out)
+    }
+
+    /// Takes back the user's consent to a client and revokes the refresh tokens (and the access
+    /// tokens issued with them) the client holds for the user; audited as `actor`'s
+    /// `consent.revoke`. `false` when there was no consent.
+    pub async fn revoke_app(&self, actor: &str, sub: &str, client_id: &str) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        if !self.store.delete_consent(sub, client_id).await? {
+            return Ok(false);
+        }
+        let families = self.store.revoke_user_client_families(sub, client_id, now).await?;
+        self.store
+            .append_audit(&gatehouse_store::AuditEntry {
+                id: uuid::Uuid::now_v7().to_string(),
+                at: now,
+                actor: actor.to_owned(),
+                action: "consent.revoke".to_owned(),
+                target: format!("user:{sub}"),
+                details: serde_json::json!({ "client_id": client_id, "grants_revoked": families }),
+            })
+            .await?;
+        Ok(true)
     }
 
     /// Keeps `request` while the user signs in and consents; returns the interaction's id.

@@ -74,6 +74,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/recovery-codes", post(recovery_codes))
         .route("/account/factors/{id}/remove", post(remove_factor))
         .route("/account/sessions/{sid}/end", post(end_session))
+        .route("/account/apps/{client_id}/revoke", post(revoke_app))
         .route("/account/done", post(done))
 }
 
@@ -167,9 +168,10 @@ impl AccountPages {
         let read = async {
             let enrolled = self.factors.enrolled(sub).await?;
             let sessions = self.admin.store().list_user_sessions(sub, self.admin.now()).await?;
-            Ok::<_, gatehouse_store::StoreError>((enrolled, sessions))
+            let apps = self.az.consented_apps(sub).await?;
+            Ok::<_, gatehouse_store::StoreError>((enrolled, sessions, apps))
         };
-        let (enrolled, sessions) = match read.await {
+        let (enrolled, sessions, apps) = match read.await {
             Ok(x) => x,
             Err(e) => return crate::error::PageError::from(e).into_response(),
         };
@@ -196,9 +198,20 @@ impl AccountPages {
                 }
             })
             .collect();
+        let apps: Vec<Value> = apps
+            .into_iter()
+            .map(|a| {
+                context! {
+                    client_id => a.client_id.clone(),
+                    name => a.name.unwrap_or(a.client_id),
+                    scopes => a.scope.iter().map(|s| s.as_str().to_owned()).collect::<Vec<_>>().join(" "),
+                    since => gatehouse_protocol::clock::utc(a.granted_at),
+                }
+            })
+            .collect();
         let name = me.user.claims.get("name").and_then(|v| v.as_str()).map(str::to_owned);
         let ctx = context! {
-            name, notice, error, factors, sessions,
+            name, notice, error, factors, sessions, apps,
             recovery_codes_left => enrolled.recovery_codes_left,
             has_factors => enrolled.any(),
             totp_available => self.factors.totp_available(),
@@ -246,6 +259,7 @@ async fn home(State(p): State<AccountPages>, headers: HeaderMap, RawQuery(q): Ra
         Some("factor-added") => Some("The authenticator app was added."),
         Some("factor-removed") => Some("The second factor was removed."),
         Some("session-ended") => Some("The session was ended."),
+        Some("app-revoked") => Some("The application's access was revoked."),
         _ => None,
     };
     p.overview(&me, StatusCode::OK, notice, None).await
@@ -480,6 +494,25 @@ async fn end_session(
         return p.see_other("/account");
     }
     p.see_other("/account?done=session-ended")
+}
+
+/// POST `/account/apps/{client_id}/revoke`: takes back consent and the application's tokens.
+async fn revoke_app(
+    State(p): State<AccountPages>,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (me, _) = match p.posted(&headers, &body, "/account", false).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let actor = format!("user:{}", me.user.sub);
+    match p.az.revoke_app(&actor, &me.user.sub, &client_id).await {
+        Ok(true) => p.see_other("/account?done=app-revoked"),
+        Ok(false) => p.overview(&me, StatusCode::NOT_FOUND, None, Some("There is no such application.")).await,
+        Err(e) => crate::error::PageError::from(e).into_response(),
+    }
 }
 
 /// POST `/account/done`: back to the overview after the recovery codes were shown.

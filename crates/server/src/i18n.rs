@@ -184,6 +184,12 @@ pub const GERMAN: &[(&str, &str)] = &[
     ),
     ("There is no such second factor.", "Diesen zweiten Faktor gibt es nicht."),
     ("There is no such session.", "Diese Sitzung gibt es nicht."),
+    ("Applications you allowed", "Anwendungen, denen Sie Zugriff gegeben haben"),
+    ("since", "seit"),
+    ("Revoke", "Widerrufen"),
+    ("None yet.", "Noch keine."),
+    ("The application's access was revoked.", "Der Zugriff der Anwendung wurde widerrufen."),
+    ("There is no such application.", "Diese Anwendung gibt es nicht."),
     // consent.html
     ("Allow", "Zulassen"),
     ("Deny", "Ablehnen"),

@@ -365,6 +365,10 @@ pub trait ConsentStore: Send + Sync {
     /// The scopes the user consented to for the client.
     async fn get_consent(&self, sub: &str, client_id: &str) -> Result<Option<ScopeSet>>;
     async fn put_consent(&self, sub: &str, client_id: &str, scope: &ScopeSet, now: UnixTime) -> Result<()>;
+    /// Every client the user consented to: (client id, scopes, when), by client id.
+    async fn list_consents(&self, sub: &str) -> Result<Vec<(String, ScopeSet, UnixTime)>>;
+    /// Forgets the user's consent to the client; `false` when there was none.
+    async fn delete_consent(&self, sub: &str, client_id: &str) -> Result<bool>;
 }
 
 /// An access token issued from a code or refresh token, remembered so it can be revoked.
@@ -421,6 +425,9 @@ pub trait RefreshTokenStore: Send + Sync {
     /// puts every access token they issued on the revocation list. Returns how many refresh
     /// tokens were revoked.
     async fn revoke_family(&self, family_id: &str, now: UnixTime) -> Result<u64>;
+    /// Revokes every live refresh token family the client holds for the user (with the access
+    /// tokens issued with them); the number of families revoked.
+    async fn revoke_user_client_families(&self, sub: &str, client_id: &str, now: UnixTime) -> Result<u64>;
     /// Looks a refresh token up without using it: its grant, and whether it can still be used
     /// (not rotated, not revoked, not expired).
     async fn find_refresh(&self, token_hash: &str, now: UnixTime) -> Result<Option<RefreshLookup>>;

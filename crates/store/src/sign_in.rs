@@ -239,6 +239,34 @@ impl ConsentStore for SqlStore {
             .await?;
         Ok(())
     }
+
+    async fn list_consents(&self, sub: &str) -> Result<Vec<(String, ScopeSet, UnixTime)>> {
+        let rows = self
+            .db
+            .all("SELECT client_id, scope, granted_at FROM consents WHERE sub = $1 ORDER BY client_id", args![sub])
+            .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let scope: String = r.get("scope")?;
+            if let Ok(scope) = ScopeSet::parse(&scope) {
+                out.push((r.get("client_id")?, scope, r.get("granted_at")?));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn delete_consent(&self, sub: &str, client_id: &str) -> Result<bool> {
+        let n =
+            self.db.execute("DELETE FROM consents WHERE sub = $1 AND client_id = $2", args![sub, client_id]).await?;
+        Ok(n > 0)
+    }
+}
+
+/// `value` as a JSON string inside a `LIKE` pattern: `%`, `_` and the escape itself escaped.
+fn like_json(field: &str, value: &str) -> String {
+    let json = serde_json::to_string(value).unwrap_or_default();
+    let escaped = json.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%\"{field}\":{escaped}%")
 }
 
 #[async_trait]
@@ -286,6 +314,36 @@ impl RefreshTokenStore for SqlStore {
 
     async fn rotate_refresh(&self, token_hash: &str, now: UnixTime, successor: &NewRefresh) -> Result<bool> {
         self.redeem(ROTATE_REFRESH, args![token_hash], Some(successor), now).await
+    }
+
+    async fn revoke_user_client_families(&self, sub: &str, client_id: &str, now: UnixTime) -> Result<u64> {
+        // No column names the user or client: the live tokens' documents are matched in the
+        // database, then decoded and checked exactly. Rare (a person revoking an application).
+        let rows = self
+            .db
+            .all_heavy(
+                "SELECT DISTINCT family_id, document FROM refresh_tokens
+                 WHERE revoked_at IS NULL AND expires_at > $1
+                   AND document LIKE $2 ESCAPE '\\' AND document LIKE $3 ESCAPE '\\'",
+                args![now, like_json("client_id", client_id), like_json("sub", sub)],
+            )
+            .await?;
+        let mut families = std::collections::BTreeSet::new();
+        for r in rows {
+            let document: String = r.get("document")?;
+            let grant: gatehouse_protocol::token::refresh_token::RefreshGrant =
+                records::decode::<RefreshRecord>("refresh_tokens", &document)?.into();
+            if grant.sub == sub && grant.client_id == client_id {
+                families.insert(grant.family_id);
+            }
+        }
+        let mut revoked = 0;
+        for f in &families {
+            if self.revoke_family(f, now).await? > 0 {
+                revoked += 1;
+            }
+        }
+        Ok(revoked)
     }
 
     async fn revoke_family(&self, family_id: &str, now: UnixTime) -> Result<u64> {

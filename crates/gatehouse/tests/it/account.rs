@@ -48,7 +48,7 @@ async fn people_look_after_their_own_sign_in() {
         // An SSO session alone (a cookie planted from a sign-in elsewhere) is not enough: the
         // page is bound to the session the account's own sign-in completed in.
         let other = Browser::new(&s.url);
-        other.sign_in(&crate::webapp_auth(&[]), "alice", "alice-password").await;
+        let webapp = crate::webapp_tokens(&s, &other, &[]).await;
         assert_eq!(other.get("/account").await.status, 303, "{label}");
 
         // Add an authenticator app.
@@ -142,5 +142,22 @@ async fn people_look_after_their_own_sign_in() {
         let home = follow(&b, &s, ended).await;
         assert!(home.body.contains("The session was ended."), "{label}");
         assert!(!home.body.contains(other_sid.as_str()), "{label}");
+
+        // The applications alice allowed, and taking one back: its refresh token stops working.
+        assert!(home.body.contains("Web App"), "{label}: {}", home.body);
+        let before = crate::webapp_refresh(&s, webapp["refresh_token"].as_str().unwrap()).await;
+        let webapp = before.clone();
+        assert!(before["access_token"].is_string(), "{label}: it worked until now: {before}");
+        let revoked = post_form(&b, &home, "/account/apps/webapp/revoke", &[]).await;
+        let home = follow(&b, &s, revoked).await;
+        assert!(home.body.contains("access was revoked."), "{label}");
+        assert!(!home.body.contains("Web App"), "{label}");
+        let refreshed = crate::webapp_refresh(&s, webapp["refresh_token"].as_str().unwrap()).await;
+        assert_eq!(refreshed["error"], "invalid_grant", "{label}: {refreshed}");
+        assert_eq!(post_form(&b, &home, "/account/apps/webapp/revoke", &[]).await.status, 404, "{label}");
+        // The next sign-in to it asks for consent again.
+        let again = Browser::new(&s.url);
+        let login = again.authorize(&crate::webapp_auth(&[])).await;
+        assert!(again.login(&login, "alice", "a-new-password").await.is_consent_page(), "{label}");
     }
 }

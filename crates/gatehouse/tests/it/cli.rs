@@ -442,6 +442,39 @@ async fn cli_manages_the_store_and_export_import_round_trips() {
         .unwrap();
         assert!(log.iter().all(|e| e.actor == "cli:tester"));
         assert!(log.iter().any(|e| e.action == "user.disable"));
+
+        // A user's second factors: listed without their secrets, and reset (audited).
+        let (_, carol, _) = run(&["user", "show", "carol", "--json"], "");
+        let sub = serde_json::from_str::<serde_json::Value>(&carol).unwrap()["sub"].as_str().unwrap().to_owned();
+        let factor = gatehouse_store::Factor {
+            id: "f-carol".into(),
+            sub: sub.clone(),
+            kind: gatehouse_store::FactorKind::Totp,
+            name: "Carol's phone".into(),
+            secret: "sealed-secret".into(),
+            last_step: None,
+            created_at: 1_900_000_000,
+            last_used_at: None,
+        };
+        gatehouse_store::FactorStore::insert_factor(&store, &factor).await.unwrap();
+        let (code, out, err) = run(&["user", "factors", "carol"], "");
+        assert_eq!(code, 0, "{err}");
+        assert!(out.contains("f-carol") && out.contains("Carol's phone") && out.contains("totp"), "{out}");
+        assert!(out.contains("recovery codes left: 0") && !out.contains("sealed-secret"), "{out}");
+        let (_, json, _) = run(&["user", "factors", "carol", "--json"], "");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&json).unwrap()["factors"][0]["id"], "f-carol");
+        assert_eq!(run(&["user", "factors", "nobody"], "").0, 3, "not found");
+        let (code, out, _) = run(&["user", "reset-factors", "carol"], "");
+        assert_eq!(code, 0);
+        assert!(out.contains("removed 1 second factor"), "{out}");
+        assert!(gatehouse_store::FactorStore::list_factors(&store, &sub).await.unwrap().is_empty());
+        let log = gatehouse_store::AuditStore::list_audit(
+            &store,
+            &gatehouse_store::AuditQuery { limit: 5, action: Some("factor.reset".into()), ..Default::default() },
+        )
+        .await
+        .unwrap();
+        assert_eq!(log.first().map(|e| e.actor.as_str()), Some("cli:tester"));
         store.close().await;
     }
 }

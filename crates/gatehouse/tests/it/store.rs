@@ -223,6 +223,71 @@ async fn contract(s: &SqlStore, label: &str) {
     assert_eq!(s.get_interaction("i1", 100).await.unwrap(), None, "{label}: expired");
     s.delete_interaction("i1").await.unwrap();
     assert_eq!(s.get_interaction("i1", 2).await.unwrap(), None, "{label}");
+
+    factors_and_consents(s, label).await;
+}
+
+/// Second factors (single use settled by the store), recovery codes, a sign-in waiting for its
+/// factor, and consents taken back with the client's refresh tokens.
+async fn factors_and_consents(s: &SqlStore, label: &str) {
+    use gatehouse_store::{ConsentStore, Factor, FactorKind, FactorStore, PendingFactor};
+    let f = Factor {
+        id: "f1".into(),
+        sub: "fu".into(),
+        kind: FactorKind::Totp,
+        name: "Phone".into(),
+        secret: "sealed".into(),
+        last_step: Some(10),
+        created_at: 5,
+        last_used_at: None,
+    };
+    s.insert_factor(&f).await.unwrap();
+    assert_eq!(s.list_factors("fu").await.unwrap(), vec![f.clone()], "{label}");
+    assert!(!s.use_totp_step("f1", 10, 6).await.unwrap(), "{label}: a step already used");
+    assert!(!s.use_totp_step("f1", 9, 6).await.unwrap(), "{label}: an older step");
+    assert!(s.use_totp_step("f1", 11, 6).await.unwrap(), "{label}");
+    assert!(!s.use_totp_step("f1", 11, 7).await.unwrap(), "{label}: once");
+    assert_eq!(s.list_factors("fu").await.unwrap()[0].last_used_at, Some(6), "{label}");
+    s.replace_recovery_codes("fu", &["h1".into(), "h2".into()]).await.unwrap();
+    assert_eq!(s.recovery_codes_left("fu").await.unwrap(), 2, "{label}");
+    assert_eq!(s.use_recovery_code("fu", "h1", 8).await.unwrap(), Some(1), "{label}");
+    assert_eq!(s.use_recovery_code("fu", "h1", 9).await.unwrap(), None, "{label}: once");
+    assert_eq!(s.use_recovery_code("other", "h2", 9).await.unwrap(), None, "{label}: another user's");
+    assert!(!s.delete_factor("other", "f1").await.unwrap(), "{label}: another user's");
+    assert_eq!(s.delete_factors("fu").await.unwrap(), 1, "{label}");
+    assert_eq!((s.list_factors("fu").await.unwrap().len(), s.recovery_codes_left("fu").await.unwrap()), (0, 0));
+
+    let i = Interaction {
+        request: authorize_request(),
+        csrf: "c".into(),
+        expires_at: 100,
+        login_sid: None,
+        pending_factor: None,
+    };
+    s.insert_interaction("i2", &i, 1).await.unwrap();
+    let pending = PendingFactor { sub: "fu".into(), amr: vec!["pwd".into()], enrol: true, step_up: false };
+    s.set_pending_factor("i2", Some(&pending)).await.unwrap();
+    assert_eq!(s.get_interaction("i2", 2).await.unwrap().unwrap().pending_factor, Some(pending), "{label}");
+    s.set_pending_factor("i2", None).await.unwrap();
+    assert_eq!(s.get_interaction("i2", 2).await.unwrap().unwrap().pending_factor, None, "{label}");
+
+    // A client's refresh tokens for one user end with the consent; another user's stay.
+    s.put_consent("cu", "c", &scope("openid"), 3).await.unwrap();
+    let mut mine = refresh_row("rt-mine", "fam-mine", 10_000_000_000);
+    mine.grant.sub = "cu".into();
+    let mut theirs = refresh_row("rt-theirs", "fam-theirs", 10_000_000_000);
+    theirs.grant.sub = "c_".into();
+    s.insert_refresh(&mine, 1).await.unwrap();
+    s.insert_refresh(&theirs, 1).await.unwrap();
+    assert_eq!(s.list_consents("cu").await.unwrap(), vec![("c".to_owned(), scope("openid"), 3)], "{label}");
+    assert!(s.delete_consent("cu", "c").await.unwrap() && !s.delete_consent("cu", "c").await.unwrap(), "{label}");
+    // "c_" would match "cu" as an unescaped LIKE pattern.
+    assert_eq!(s.revoke_user_client_families("c_", "c", 2).await.unwrap(), 1, "{label}");
+    let kept = s.find_refresh("rt-mine", 3).await.unwrap().unwrap();
+    assert!(kept.live && !kept.used, "{label}: a LIKE wildcard in a sub matches only itself");
+    assert_eq!(s.revoke_user_client_families("cu", "c", 2).await.unwrap(), 1, "{label}");
+    assert!(s.find_refresh("rt-mine", 3).await.unwrap().unwrap().used, "{label}");
+    assert_eq!(s.revoke_user_client_families("cu", "c", 2).await.unwrap(), 0, "{label}: nothing left");
 }
 
 #[tokio::test]
