@@ -30,17 +30,33 @@ use std::task::{Context, Poll};
 /// Without a token: 401 `WWW-Authenticate: Bearer` (RFC 6750 §3.1: no error code); with an
 /// invalid one: 401 `error="invalid_token"`; without the scope: 403 `error="insufficient_scope"`.
 /// If the token cannot be checked (an [`crate::Introspector`] that cannot reach the provider),
-/// 503.
+/// 503. With [`RequireScope::acr`], a token from a sign-in at another level gets RFC 9470's
+/// 401 `error="insufficient_user_authentication"` with `acr_values`, which the application
+/// meets by sending the user to `/authorize` with those `acr_values` (a step-up).
 #[derive(Clone)]
 pub struct RequireScope {
     checker: Arc<dyn TokenCheck>,
     scope: Arc<str>,
+    /// The `acr` values any one of which the token's sign-in must have; empty: any.
+    acr: Arc<[String]>,
 }
 
 impl RequireScope {
     /// Checks tokens with `checker`: a [`crate::Verifier`] or an [`crate::Introspector`].
     pub fn new<C: TokenCheck>(checker: Arc<C>, scope: &str) -> Self {
-        Self { checker, scope: scope.into() }
+        Self { checker, scope: scope.into(), acr: Arc::new([]) }
+    }
+
+    /// Also demands that the user signed in at one of these levels (the token's `acr`, RFC
+    /// 9068 §2.2.1), such as `["mfa"]`; otherwise RFC 9470's challenge names them.
+    pub fn acr(mut self, values: &[&str]) -> Self {
+        self.acr = values.iter().map(|v| (*v).to_owned()).collect();
+        self
+    }
+
+    fn acr_met(&self, t: &AccessToken) -> bool {
+        self.acr.is_empty()
+            || t.claims.get("acr").and_then(|v| v.as_str()).is_some_and(|a| self.acr.iter().any(|x| x == a))
     }
 }
 
@@ -89,6 +105,15 @@ where
                     &rule.scope,
                     Some(("insufficient_scope", "the token lacks the scope this resource needs")),
                 )),
+                Ok(t) if !rule.acr_met(&t) => {
+                    let mut r = challenge(
+                        StatusCode::UNAUTHORIZED,
+                        &rule.scope,
+                        Some(("insufficient_user_authentication", "a stronger sign-in is required")),
+                    );
+                    step_up(&mut r, &rule.acr);
+                    Ok(r)
+                }
                 Ok(t) => {
                     req.extensions_mut().insert(t);
                     inner.call(req).await
@@ -118,6 +143,15 @@ fn challenge(status: StatusCode, scope: &str, error: Option<(&str, &str)>) -> Re
         r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
     r
+}
+
+/// Adds RFC 9470 §3's `acr_values` to a challenge.
+fn step_up(r: &mut Response, acr: &[String]) {
+    let Some(current) = r.headers().get(header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()) else { return };
+    let values: String = acr.join(" ").chars().filter(|c| *c != '"' && *c != '\\' && !c.is_control()).collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("{current}, acr_values=\"{values}\"")) {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
 }
 
 /// The access token [`RequireScope`] verified, for handlers behind it. Without the layer in

@@ -325,6 +325,8 @@ impl Authorization {
                     auth_time: Some(session.auth_time),
                     sid: Some(&session.sid),
                     jkt: None,
+                    acr: acr.as_deref(),
+                    amr: &session.amr,
                     claims: req.claims.as_ref(),
                 };
                 let catalog = tokens.catalog.get();

@@ -142,6 +142,9 @@ pub struct Subject<'a> {
     pub sid: Option<&'a str>,
     /// The DPoP key the token is bound to (RFC 9449 §6: `cnf.jkt`), when it is.
     pub jkt: Option<&'a str>,
+    /// How strongly and how the user signed in (RFC 9068 §2.2.1), for RFC 9470 step-up.
+    pub acr: Option<&'a str>,
+    pub amr: &'a [String],
     /// The claims the authorization request asked for by name (OIDC Core §5.5): those for
     /// userinfo travel in the token, which is all userinfo sees.
     pub claims: Option<&'a ClaimsRequest>,
@@ -239,6 +242,8 @@ impl TokenIssuer {
             scope: scope.to_string(),
             auth_time: subject.auth_time,
             sid: subject.sid,
+            acr: subject.acr,
+            amr: subject.amr,
             cnf: subject.jkt.map(|jkt| Confirmation { jkt }),
             extra,
         };

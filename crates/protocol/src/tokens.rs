@@ -91,6 +91,12 @@ pub struct AccessTokenClaims<'a> {
     pub auth_time: Option<UnixTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<&'a str>,
+    /// RFC 9068 §2.2.1: how strongly and how the user signed in, so that a resource server can
+    /// demand more (RFC 9470).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acr: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub amr: &'a [String],
     /// RFC 9449 §6.1: the DPoP key the token is bound to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cnf: Option<Confirmation<'a>>,

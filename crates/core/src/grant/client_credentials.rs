@@ -19,6 +19,8 @@ pub fn handle(core: &Issuing, client: &Client, requested: Requested<'_>) -> Resu
         auth_time: None,
         sid: None,
         jkt: requested.dpop_jkt,
+        acr: None,
+        amr: &[],
         claims: None,
     };
     let (access_token, _) = core.tokens.access_token(client, &subject, &scope, &audience, core.now())?;

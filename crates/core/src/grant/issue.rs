@@ -218,6 +218,8 @@ pub fn sign(
         auth_time: Some(g.auth_time),
         sid: Some(&g.sid),
         jkt: g.dpop_jkt.as_deref(),
+        acr: g.acr.as_deref(),
+        amr: &g.amr,
         claims: g.claims.as_ref(),
     };
     let (access_token, _) =

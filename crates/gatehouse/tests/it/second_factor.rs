@@ -241,3 +241,64 @@ async fn totp_enrolment_sign_in_step_up_and_recovery_codes() {
         assert!(again.body.contains("Set up an authenticator app"), "{label}: step-up to enrolment");
     }
 }
+
+/// RFC 9470 end to end: an API built with `gatehouse-client` demands `acr` `mfa`; a token from
+/// a password sign-in gets `insufficient_user_authentication` with `acr_values`; the application
+/// sends the user back with those `acr_values`, the user gives their code (no password), and the
+/// new token passes.
+#[tokio::test]
+async fn an_apis_step_up_challenge_is_met_by_acr_values() {
+    use axum::routing::get;
+    use gatehouse_client::Verifier;
+    use gatehouse_client::axum::RequireScope;
+    let clock = Arc::new(ManualClock::new(START));
+    let s = TestServer::start_with_clock(&sealing_config(), TestDb::sqlite(), clock.clone()).await.unwrap();
+    let v = Arc::new(Verifier::discover(&s.url, &s.url).await.unwrap());
+    let api = axum::Router::new()
+        .route("/payroll", get(|| async { "ok" }))
+        .layer(RequireScope::new(v, "roles").acr(&["mfa"]));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move { axum::serve(listener, api).await });
+    let call = |token: String| {
+        let url = format!("{base}/payroll");
+        async move {
+            let r = reqwest::Client::new().get(url).bearer_auth(token).send().await.unwrap();
+            let challenge = r.headers().get("www-authenticate").map(|v| v.to_str().unwrap().to_owned());
+            (r.status().as_u16(), challenge.unwrap_or_default())
+        }
+    };
+
+    // A password session, then alice adds a factor (through the client that requires one).
+    let app = Browser::new(&s.url);
+    let p = app.sign_in(&webapp_auth(&[]), "alice", "alice-password").await;
+    let weak = redeem(&s, ("webapp", "webapp-secret"), WEBAPP_CB, &p["code"]).await;
+    let b = Browser::new(&s.url);
+    let enrol = b.login(&b.authorize(&strict_auth(&[])).await, "alice", "alice-password").await;
+    let secret = shown_key(&enrol);
+    let sealed = enrol.field("sealed").unwrap();
+    let shown = post_form(
+        &b,
+        &enrol,
+        "/login/enrol",
+        &[("sealed", &sealed), ("name", "Phone"), ("code", &code_at(&secret, START))],
+    )
+    .await;
+    assert_eq!(shown.status, 200);
+
+    let (status, challenge) = call(weak["access_token"].as_str().unwrap().to_owned()).await;
+    assert_eq!(status, 401);
+    assert!(challenge.contains("error=\"insufficient_user_authentication\""), "{challenge}");
+    let acr_values = challenge.split("acr_values=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    assert_eq!(acr_values, "mfa");
+
+    clock.advance(30);
+    let step = app.authorize(&webapp_auth(&[("acr_values", &acr_values)])).await;
+    assert!(step.body.contains("This needs a stronger sign-in."), "{}", step.body);
+    let done = post_form(&app, &step, "/login/factor", &[("code", &code_at(&secret, START + 30))]).await;
+    let strong = redeem(&s, ("webapp", "webapp-secret"), WEBAPP_CB, &done.redirect_params()["code"]).await;
+    let claims = verify_jwt(&s, strong["access_token"].as_str().unwrap(), None).await;
+    assert_eq!((&claims["acr"], &claims["amr"]), (&json!("mfa"), &json!(["pwd", "otp", "mfa"])), "{claims}");
+    assert_eq!(call(strong["access_token"].as_str().unwrap().to_owned()).await, (200, String::new()));
+    server.abort();
+}
