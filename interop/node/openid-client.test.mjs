@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as oidc from 'openid-client';
 import { Browser } from './browser.mjs';
+import { createHmac } from 'node:crypto';
 
 const issuer = new URL(process.env.GATEHOUSE_URL ?? 'http://127.0.0.1:8080');
 // Plain http is only used on loopback in tests; the library requires saying so.
@@ -344,4 +345,59 @@ test('encrypted ID tokens and userinfo', { skip: !process.env.GATEHOUSE_REGISTRA
   const info = await oidc.fetchUserInfo(config, tokens.access_token, sub);
   assert.equal(info.sub, sub);
   assert.equal(info.name, 'Alice Example');
+});
+
+// RFC 6238 TOTP, as an authenticator app computes it: HMAC-SHA1 over the 30-second step.
+function totp(base32, at = Date.now() / 1000) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of base32) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const step = Buffer.alloc(8);
+  step.writeBigUInt64BE(BigInt(Math.floor(at / 30)));
+  const mac = createHmac('sha1', key).update(step).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+test('second factor: enrolment for a client that requires one, then amr/acr verified; acr_values=mfa', async () => {
+  const config = await configure('mfa-app', oidc.ClientSecretBasic('mfa-app-secret'));
+  const redirect_uri = 'http://127.0.0.1:5175/cb';
+  const flow = async (extra, answer) => {
+    const verifier = oidc.randomPKCECodeVerifier();
+    const [state, nonce] = [oidc.randomState(), oidc.randomNonce()];
+    const url = oidc.buildAuthorizationUrl(config, {
+      redirect_uri, scope: 'openid profile', state, nonce, ...extra,
+      code_challenge: await oidc.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    });
+    const b = new Browser();
+    const base = url.origin;
+    let page = await b.get(url.href);
+    const hidden = (body) => ({ interaction: Browser.field(body, 'interaction'), csrf: Browser.field(body, 'csrf') });
+    page = await b.post(`${base}/login`, { ...hidden(page.body), username: 'tess', password: 'tess-password' });
+    page = await answer(b, base, page, hidden);
+    assert.equal(page.status, 303, page.body.slice(0, 300));
+    return oidc.authorizationCodeGrant(config, new URL(page.location), {
+      pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce, idTokenExpected: true,
+    });
+  };
+  // First sign-in: tess has no factor and the client requires one, so she sets one up.
+  let secret;
+  const enrolled = await flow({}, async (b, base, page, hidden) => {
+    assert.match(page.body, /Set up an authenticator app/);
+    secret = page.body.match(/class="secret">([A-Z2-7]+)</)[1];
+    const sealed = Browser.field(page.body, 'sealed');
+    page = await b.post(`${base}/login/enrol`, { ...hidden(page.body), sealed, name: 'node', code: totp(secret) });
+    assert.match(page.body, /Recovery codes/);
+    return b.post(`${base}/login/continue`, hidden(page.body));
+  });
+  assert.equal(enrolled.claims().acr, 'mfa');
+  assert.deepEqual(enrolled.claims().amr, ['pwd', 'otp', 'mfa']);
+  // Later: the code of the next step (the enrolment used this one), and the acr asked for.
+  const later = await flow({ acr_values: 'mfa' }, async (b, base, page, hidden) => {
+    assert.match(page.body, /name="code"/);
+    return b.post(`${base}/login/factor`, { ...hidden(page.body), code: totp(secret, Date.now() / 1000 + 30) });
+  });
+  assert.equal(later.claims().acr, 'mfa');
+  assert.ok(later.claims().amr.includes('otp'));
 });

@@ -57,6 +57,25 @@ dpop_bound_access_tokens = true
 first_party = true
 "#;
 
+/// A client that requires a second factor, and a user for it (openid-client's TOTP test).
+const SECOND_FACTOR: &str = r#"
+[secrets]
+sealing_key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+[[clients]]
+client_id = "mfa-app"
+client_secret = "mfa-app-secret"
+scope = "openid profile"
+grants = ["authorization_code"]
+redirect_uris = ["http://127.0.0.1:5175/cb"]
+require_second_factor = true
+first_party = true
+
+[[users]]
+username = "tess"
+password = "tess-password"
+"#;
+
 #[tokio::test]
 async fn openid_client_node() {
     let dir = interop_dir("node");
@@ -70,7 +89,7 @@ async fn openid_client_node() {
     // A 1 s device polling interval keeps the library's own polling quick.
     let registration = "registration-initial-token-0123456789";
     let cfg = format!(
-        "[tokens]\ndevice_poll_interval = 1\n[dpop]\nrequire_nonce = true\n[registration]\nenabled = true\ninitial_access_token = \"{registration}\"\nallowed_scopes = \"openid profile roles\"\n{}\n{DPOP_CLIENT}",
+        "[tokens]\ndevice_poll_interval = 1\n[dpop]\nrequire_nonce = true\n[registration]\nenabled = true\ninitial_access_token = \"{registration}\"\nallowed_scopes = \"openid profile roles\"\n{}\n{DPOP_CLIENT}\n{SECOND_FACTOR}",
         crate::admin::config()
     );
     let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
@@ -254,11 +273,12 @@ async fn admin_console_in_chromium() {
     if !available("Playwright with Chromium", ready, "npm ci --prefix interop/browser; apt-get install chromium") {
         return;
     }
-    let s = TestServer::start(&crate::console::config(), TestDb::sqlite()).await.unwrap();
+    let cfg = format!("{}\n{SECOND_FACTOR}", crate::console::config());
+    let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
     let mut cmd = Command::new("node");
     cmd.current_dir(&dir)
         .args(["--test", "--test-reporter=tap", "--test-timeout=120000", "--test-concurrency=1"])
-        .args(["console.test.mjs", "pages.test.mjs"])
+        .args(["console.test.mjs", "pages.test.mjs", "account.test.mjs"])
         .env("GATEHOUSE_URL", &s.url)
         .env("CHROMIUM", &chromium);
     if let Ok(shots) = std::env::var("SCREENSHOTS_DIR") {
