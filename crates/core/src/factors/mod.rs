@@ -255,6 +255,7 @@ impl Factors {
             self.metrics.second_factor("totp", "failure");
             return Err(EnrolError::WrongCode);
         };
+        self.metrics.second_factor("totp", "success");
         let first = self.store.list_factors(sub).await?.is_empty();
         let factor = Factor {
             id: gatehouse_protocol::rand::token(self.rng.as_ref(), 12),
