@@ -302,3 +302,69 @@ async fn an_apis_step_up_challenge_is_met_by_acr_values() {
     assert_eq!(call(strong["access_token"].as_str().unwrap().to_owned()).await, (200, String::new()));
     server.abort();
 }
+
+/// A user with a second factor: every path to a session asks for it. A password session from
+/// before the factor was added steps up at the next authorization (even without `acr_values`),
+/// and cannot approve a device; the device page's password form refuses such a user; a session
+/// that used the factor approves.
+#[tokio::test]
+async fn a_password_session_from_before_the_factor_is_not_enough() {
+    let clock = Arc::new(ManualClock::new(START));
+    let s = TestServer::start_with_clock(&sealing_config(), TestDb::sqlite(), clock.clone()).await.unwrap();
+    let pre = Browser::new(&s.url);
+    assert!(pre.sign_in(&webapp_auth(&[]), "alice", "alice-password").await.contains_key("code"));
+    let b = Browser::new(&s.url);
+    let enrol = b.login(&b.authorize(&strict_auth(&[])).await, "alice", "alice-password").await;
+    let secret = shown_key(&enrol);
+    let sealed = enrol.field("sealed").unwrap();
+    let shown = post_form(
+        &b,
+        &enrol,
+        "/login/enrol",
+        &[("sealed", &sealed), ("name", "Phone"), ("code", &code_at(&secret, START))],
+    )
+    .await;
+    assert_eq!(shown.status, 200);
+    post_form(&b, &shown, "/login/continue", &[]).await;
+
+    // The device page: neither the old session nor the password form is enough.
+    let r: Value = s
+        .http
+        .post(s.url("/device_authorization"))
+        .form(&[("client_id", "tv"), ("scope", "openid")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let user_code = r["user_code"].as_str().unwrap();
+    let refused = enter_device_code(&pre, user_code).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("Sign in on your account page first"), "{}", refused.body);
+    let fresh = Browser::new(&s.url);
+    let login = enter_device_code(&fresh, user_code).await;
+    let csrf = login.field("csrf").unwrap();
+    let tried = fresh
+        .post(
+            "/device/login",
+            &[("csrf", &csrf), ("user_code", user_code), ("username", "alice"), ("password", "alice-password")],
+        )
+        .await;
+    assert_eq!(tried.status, 403, "{}", tried.body);
+    let approved = enter_device_code(&b, user_code).await;
+    assert!(approved.is_consent_page(), "a session that used the factor: {}", approved.body);
+
+    // The old session steps up at its next authorization, acr_values or not.
+    clock.advance(30);
+    let step = pre.authorize(&webapp_auth(&[])).await;
+    assert!(step.body.contains("This needs a stronger sign-in."), "{}", step.body);
+    let done = post_form(&pre, &step, "/login/factor", &[("code", &code_at(&secret, START + 30))]).await;
+    assert!(done.redirect_params().contains_key("code"), "{}", done.body);
+}
+
+async fn enter_device_code(b: &Browser, user_code: &str) -> Page {
+    let page = b.get(&format!("/device?user_code={user_code}")).await;
+    let csrf = page.field("csrf").unwrap();
+    b.post("/device", &[("csrf", &csrf), ("user_code", user_code)]).await
+}

@@ -228,9 +228,15 @@ impl Flow<'_> {
         let view = session.map(|s| SessionView { sub: s.sub.clone(), auth_time: s.auth_time, amr: s.amr.clone() });
         // What this user could step up to: the methods they can perform here.
         let mut acr = az.acr_policy().clone();
+        // A user with a second factor gives it at every sign-in: a session from before they
+        // enrolled one steps up too.
+        let mut has_factor = false;
         if let Some(s) = session {
             match self.s.factors.available_methods(&s.sub).await {
-                Ok(m) => acr.available.retain(|a| m.contains(a)),
+                Ok(m) => {
+                    has_factor = m.iter().any(|x| x == "otp");
+                    acr.available.retain(|a| m.contains(a));
+                }
                 Err(e) => return self.reply(self.back(&e.into()).await),
             }
         }
@@ -242,7 +248,7 @@ impl Flow<'_> {
             consent_given_now: consent_now,
             now: az.now(),
             acr: Some(&acr),
-            second_factor_required: self.s.factors.required_for(self.client.require_second_factor),
+            second_factor_required: has_factor || self.s.factors.required_for(self.client.require_second_factor),
         };
         match authorize::decide(self.req, self.client, &ctx) {
             Err(e) => self.finish(self.back(&e).await).await,

@@ -22,6 +22,11 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+/// This page takes a password only; a user who must give a second factor signs in through the
+/// full sign-in first, and this page then uses that session.
+const SECOND_FACTOR_FIRST: &str =
+    "This account signs in with a second factor. Sign in on your account page first, then enter the code again.";
+
 /// What the device pages use.
 #[derive(Clone)]
 pub struct DevicePages {
@@ -96,6 +101,17 @@ impl DevicePages {
         }
     }
 
+    /// Whether `session` may approve a device for this client: it used a second factor, or
+    /// none is required of its user (none enrolled, and neither the deployment nor the client
+    /// requires one).
+    async fn strong_enough(&self, session: &Session, client_id: &str) -> Result<bool, PageError> {
+        if session.amr.iter().any(|m| m == "mfa") {
+            return Ok(true);
+        }
+        let required = self.factors.required_for(self.az.client_requires_second_factor(client_id).await?);
+        Ok(!required && !self.factors.enrolled(&session.sub).await?.any())
+    }
+
     async fn consent_or_login(
         &self,
         headers: &HeaderMap,
@@ -107,6 +123,14 @@ impl DevicePages {
         let login = || self.page(headers, StatusCode::OK, context! { step => "login", client_name, user_code });
         let Some(session) = session else { return Ok(login()) };
         let Some(user) = self.az.user(&session.sub).await? else { return Ok(login()) };
+        if !self.strong_enough(session, &rec.client_id).await? {
+            let error = SECOND_FACTOR_FIRST;
+            return Ok(self.page(
+                headers,
+                StatusCode::FORBIDDEN,
+                context! { step => "login", client_name, user_code, error },
+            ));
+        }
         let scopes = self.az.scope_lines(&rec.scope);
         let resources = self.az.resource_lines(&rec.resources);
         let display_code = display_user_code(&rec.user_code);
@@ -172,8 +196,7 @@ pub async fn device_login(
     // the full sign-in (the account page), whose session this page then uses.
     let client_requires = p.az.client_requires_second_factor(&rec.client_id).await?;
     if p.factors.after_password(&user, client_requires).await? != Next::Done {
-        let message = "This account signs in with a second factor. Sign in on your account page first, then enter the code again.";
-        return retry(StatusCode::FORBIDDEN, message).await;
+        return retry(StatusCode::FORBIDDEN, SECOND_FACTOR_FIRST).await;
     }
     let (session, session_cookie) = start_session(&p.sign_in, &p.pages, &headers, &user, vec!["pwd".into()]).await?;
     let mut r = p.consent_or_login(&headers, &rec, Some(&session)).await?;
@@ -192,6 +215,9 @@ pub async fn device_consent(
     let Some(session) = current_session(&p.sign_in, &p.pages, &headers).await? else {
         return p.consent_or_login(&headers, &rec, None).await;
     };
+    if !p.strong_enough(&session, &rec.client_id).await? {
+        return p.consent_or_login(&headers, &rec, Some(&session)).await;
+    }
     let approved = match params.get("decision") {
         Some("approve") => true,
         Some("deny") => false,
