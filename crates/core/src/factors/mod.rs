@@ -85,10 +85,6 @@ impl Enrolled {
     pub fn any(&self) -> bool {
         !self.factors.is_empty()
     }
-
-    pub fn has(&self, kind: FactorKind) -> bool {
-        self.factors.iter().any(|f| f.kind == kind.as_str())
-    }
 }
 
 /// Why an enrolment failed.
@@ -255,8 +251,13 @@ impl Factors {
             self.metrics.second_factor("totp", "failure");
             return Err(EnrolError::WrongCode);
         };
+        let existing = self.store.list_factors(sub).await?;
+        // The same form sent twice (a double click, a replay) enrols nothing more.
+        if existing.iter().any(|f| f.secret == sealed) {
+            return Err(EnrolError::BadState);
+        }
         self.metrics.second_factor("totp", "success");
-        let first = self.store.list_factors(sub).await?.is_empty();
+        let first = existing.is_empty();
         let factor = Factor {
             id: gatehouse_protocol::rand::token(self.rng.as_ref(), 12),
             sub: sub.to_owned(),

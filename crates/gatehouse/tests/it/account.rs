@@ -72,6 +72,14 @@ async fn people_look_after_their_own_sign_in() {
         .await;
         assert_eq!(shown.status, 200, "{label}: {}", shown.body);
         assert_eq!(shown.body.matches("<li><code>").count(), 10, "{label}");
+        let twice = post_form(
+            &b,
+            &enrol,
+            "/account/totp",
+            &[("sealed", &sealed), ("name", "Phone"), ("code", &code_at(&secret, START))],
+        )
+        .await;
+        assert_eq!(twice.status, 400, "{label}: the same secret is not enrolled twice");
         let home = follow(&b, &s, post_form(&b, &shown, "/account/done", &[]).await).await;
         assert!(home.body.contains("Phone") && home.body.contains("Recovery codes left: 10"), "{label}: {}", home.body);
 

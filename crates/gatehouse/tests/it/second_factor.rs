@@ -136,6 +136,10 @@ async fn totp_enrolment_sign_in_step_up_and_recovery_codes() {
         let codes: Vec<String> =
             codes_page.body.split("<li><code>").skip(1).map(|c| c.split('<').next().unwrap().to_owned()).collect();
         assert_eq!(codes.len(), 10, "{label}: {}", codes_page.body);
+        // The same form again (a double click, a replay) adds nothing.
+        let twice =
+            post_form(&b, &enrol, "/login/enrol", &[("sealed", &sealed), ("name", "Phone"), ("code", &now_code)]).await;
+        assert_eq!(twice.status, 400, "{label}: {}", twice.body);
         let done = post_form(&b, &codes_page, "/login/continue", &[]).await;
         let p = done.redirect_params();
         let t = redeem(&s, ("strict", "strict-secret"), "http://127.0.0.1:3100/cb", &p["code"]).await;
