@@ -517,7 +517,7 @@ pub struct SecretsConfig {
     pub sealing_key: Option<Secret>,
 }
 
-/// `[factors]`: second factors at sign-in. A user who has enrolled one (TOTP, a passkey) is
+/// `[factors]`: second factors at sign-in. A user who has enrolled one (an authenticator app) is
 /// asked for it at every sign-in; TOTP secrets are sealed under `[secrets] sealing_key`, so
 /// TOTP needs that key.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]

@@ -6,9 +6,9 @@
 //! factor). A session's `acr` is the highest level its `amr` meets, or the first level a request
 //! asked for that it meets. A request asks with `acr_values` (voluntary) or the `claims`
 //! parameter's `acr` (`essential` makes it a requirement); a level the session does not meet is
-//! reached by signing in again when a sign-in here can perform one of its methods, and is
-//! otherwise `unmet_authentication_requirements` when essential. Second factors (the next
-//! issue) add methods, and so reach the higher levels, without changing these rules.
+//! reached by signing in again (a step-up: for a session, only the missing factor) when the
+//! user can perform one of its methods here — `available`, which second factors extend with
+//! `otp` and `mfa` — and is otherwise `unmet_authentication_requirements` when essential.
 
 use crate::claims_request::ClaimsRequest;
 use serde::{Deserialize, Serialize};
@@ -24,7 +24,8 @@ pub struct AcrLevel {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AcrPolicy {
     pub levels: Vec<AcrLevel>,
-    /// `amr` values a sign-in at Gatehouse can produce now (`pwd`; more with second factors).
+    /// `amr` values a sign-in here can produce: the deployment's (`pwd`, and `otp`, `mfa` with a
+    /// sealing key), narrowed per user to what they have enrolled.
     pub available: Vec<String>,
 }
 

@@ -29,7 +29,7 @@ async fn id_tokens_say_how_and_how_strongly_the_user_signed_in() {
         let id = verify_jwt(&s, refreshed["id_token"].as_str().unwrap(), Some("webapp")).await;
         assert_eq!(id["acr"], "pwd", "{label}");
 
-        // Essential and beyond reach (no second factor here yet).
+        // Essential and beyond reach (alice has no second factor, and this deployment no sealing key to add one).
         let essential = json!({"id_token": {"acr": {"essential": true, "values": ["mfa"]}}}).to_string();
         let b = Browser::new(&s.url);
         let login = b.authorize(&webapp_auth(&[("claims", &essential)])).await;
