@@ -86,6 +86,13 @@ struct Me {
     set_cookies: Vec<HeaderValue>,
 }
 
+impl Me {
+    /// Who the audit log says acted: the person themselves.
+    fn actor(&self) -> String {
+        format!("user:{}", self.user.sub)
+    }
+}
+
 impl AccountPages {
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.issuer.trim_end_matches('/'))
@@ -360,8 +367,7 @@ async fn change_password(State(p): State<AccountPages>, headers: HeaderMap, body
     if let Some(msg) = problem {
         return p.overview(&me, StatusCode::BAD_REQUEST, None, Some(msg)).await;
     }
-    let actor = format!("user:{}", me.user.sub);
-    if let Err(e) = p.admin.as_actor(actor).set_password(&me.user.sub, Secret::new(new)).await {
+    if let Err(e) = p.admin.as_actor(me.actor()).set_password(&me.user.sub, Secret::new(new)).await {
         return p.pages.error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string(), None);
     }
     p.see_other("/account?done=password")
@@ -410,8 +416,7 @@ async fn totp_confirm(State(p): State<AccountPages>, headers: HeaderMap, body: B
         Err(r) => return r,
     };
     let (sealed, code, name) = (form.get("sealed"), form.get("code"), form.get("name"));
-    let actor = format!("user:{}", me.user.sub);
-    match p.factors.confirm_totp(&actor, &me.user.sub, sealed, code, name).await {
+    match p.factors.confirm_totp(&me.actor(), &me.user.sub, sealed, code, name).await {
         Ok((_, Some(codes))) => {
             p.render(&me, StatusCode::OK, "recovery_codes.html", context! { codes, action => "/account/done" })
         }
@@ -437,8 +442,7 @@ async fn recovery_codes(State(p): State<AccountPages>, headers: HeaderMap, body:
     if !p.factors.enrolled(&me.user.sub).await.is_ok_and(|e| e.any()) {
         return p.overview(&me, StatusCode::BAD_REQUEST, None, Some("Add a second factor first.")).await;
     }
-    let actor = format!("user:{}", me.user.sub);
-    match p.factors.new_recovery_codes(&actor, &me.user.sub).await {
+    match p.factors.new_recovery_codes(&me.actor(), &me.user.sub).await {
         Ok(codes) => {
             p.render(&me, StatusCode::OK, "recovery_codes.html", context! { codes, action => "/account/done" })
         }
@@ -462,8 +466,7 @@ async fn remove_factor(
         let msg = "Your account needs a second factor: add another before removing this one.";
         return p.overview(&me, StatusCode::BAD_REQUEST, None, Some(msg)).await;
     }
-    let actor = format!("user:{}", me.user.sub);
-    match p.factors.remove(&actor, &me.user.sub, &id).await {
+    match p.factors.remove(&me.actor(), &me.user.sub, &id).await {
         Ok(true) => p.see_other("/account?done=factor-removed"),
         Ok(false) => p.overview(&me, StatusCode::NOT_FOUND, None, Some("There is no such second factor.")).await,
         Err(e) => crate::error::PageError::from(e).into_response(),
@@ -482,8 +485,7 @@ async fn end_session(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let actor = format!("user:{}", me.user.sub);
-    match p.admin.as_actor(actor).end_sessions(&me.user.sub, Some(&sid)).await {
+    match p.admin.as_actor(me.actor()).end_sessions(&me.user.sub, Some(&sid)).await {
         Ok(ended) => p.admin.sessions_ended(&me.user.sub, ended).await,
         Err(AdminError::NotFound(_)) => {
             return p.overview(&me, StatusCode::NOT_FOUND, None, Some("There is no such session.")).await;
@@ -507,8 +509,7 @@ async fn revoke_app(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let actor = format!("user:{}", me.user.sub);
-    match p.az.revoke_app(&actor, &me.user.sub, &client_id).await {
+    match p.az.revoke_app(&me.actor(), &me.user.sub, &client_id).await {
         Ok(true) => p.see_other("/account?done=app-revoked"),
         Ok(false) => p.overview(&me, StatusCode::NOT_FOUND, None, Some("There is no such application.")).await,
         Err(e) => crate::error::PageError::from(e).into_response(),
