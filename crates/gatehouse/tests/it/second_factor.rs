@@ -363,6 +363,19 @@ async fn a_password_session_from_before_the_factor_is_not_enough() {
     clock.advance(30);
     let step = pre.authorize(&webapp_auth(&[])).await;
     assert!(step.body.contains("This needs a stronger sign-in."), "{}", step.body);
+    // Ended meanwhile (here by an administrator), the session is not revived by a code alone.
+    let t = admin_token(&s).await;
+    let (_, _, users) = call(&s, &t, "GET", "/admin/v1/users?q=alice", None).await;
+    let sub = users["items"][0]["sub"].as_str().unwrap().to_owned();
+    assert_eq!(call(&s, &t, "DELETE", &format!("/admin/v1/users/{sub}/sessions"), None).await.0, 200);
+    let revived = post_form(&pre, &step, "/login/factor", &[("code", &code_at(&secret, START + 30))]).await;
+    assert_eq!(revived.status, 400, "{}", revived.body);
+    let pre = Browser::new(&s.url);
+    let step = {
+        let login = pre.authorize(&webapp_auth(&[])).await;
+        pre.login(&login, "alice", "alice-password").await
+    };
+    assert!(step.body.contains("name=\"code\""), "signing in anew: password, then the code: {}", step.body);
     let done = post_form(&pre, &step, "/login/factor", &[("code", &code_at(&secret, START + 30))]).await;
     assert!(done.redirect_params().contains_key("code"), "{}", done.body);
 }

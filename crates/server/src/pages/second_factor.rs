@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_core::authorization::Authorization;
 use gatehouse_core::factors::{CodeError, EnrolError, Factors};
 use gatehouse_core::sign_in::SignIn;
+use gatehouse_store::PendingFactor;
 use minijinja::context;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -63,6 +64,18 @@ fn with_factor(before: &[String], added: &[String]) -> Vec<String> {
     amr
 }
 
+/// A step-up builds on the browser's session: it must still be there, and be the same user's
+/// (ended meanwhile — signed out, or by an administrator — a code alone does not revive it).
+async fn session_still_there(p: &FactorPages, headers: &HeaderMap, pending: &PendingFactor) -> Result<(), PageError> {
+    if !pending.step_up {
+        return Ok(());
+    }
+    match current_session(&p.sign_in, &p.pages, headers).await? {
+        Some(s) if s.sub == pending.sub => Ok(()),
+        _ => Err(expired()),
+    }
+}
+
 /// POST `/login/factor`: the code of a second factor (TOTP or a recovery code).
 pub async fn factor(
     State(p): State<FactorPages>,
@@ -73,6 +86,7 @@ pub async fn factor(
     let Resumed { params, req, client, interaction, pending_factor, .. } =
         resume(&p.az, &p.sign_in, &p.pages, &headers, &body).await?;
     let pending = pending_factor.filter(|f| !f.enrol).ok_or_else(expired)?;
+    session_still_there(&p, &headers, &pending).await?;
     let s = p.services();
     let flow = Flow { s: &s, client: &client, req: &req, interaction: Some(interaction), headers: &headers };
     let code = params.get("code").unwrap_or("");
@@ -107,6 +121,7 @@ pub async fn enrol(State(p): State<FactorPages>, headers: HeaderMap, body: Bytes
     let Resumed { params, req, client, interaction, pending_factor, .. } =
         resume(&p.az, &p.sign_in, &p.pages, &headers, &body).await?;
     let pending = pending_factor.filter(|f| f.enrol).ok_or_else(expired)?;
+    session_still_there(&p, &headers, &pending).await?;
     let s = p.services();
     let flow = Flow { s: &s, client: &client, req: &req, interaction: Some(interaction), headers: &headers };
     let (sealed, code, name) =
