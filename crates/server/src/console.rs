@@ -98,6 +98,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{sub}", get(user).post(update_user))
         .route("/admin/users/{sub}/password", post(set_password))
         .route("/admin/users/{sub}/sessions", post(end_sessions))
+        .route("/admin/users/{sub}/factors/reset", post(reset_factors))
         .route("/admin/users/{sub}/delete", post(delete_user))
         .route("/admin/scopes", get(scopes).post(create_scope))
         .route("/admin/scopes/{name}/delete", post(delete_scope))
@@ -619,9 +620,25 @@ async fn user(
             })
         })
         .collect();
+    let enrolled = match gatehouse_core::factors::enrolled(core.store.as_ref(), &sub).await {
+        Ok(e) => e,
+        Err(e) => return failed(&core, &op, e.into(), "/admin/users"),
+    };
+    let factors: Vec<_> = enrolled
+        .factors
+        .iter()
+        .map(|f| {
+            json!({
+                "kind": if f.kind == "totp" { "Authenticator app" } else { "Passkey" }, "name": f.name,
+                "added": gatehouse_protocol::clock::utc(f.created_at),
+                "used": f.last_used_at.map(gatehouse_protocol::clock::utc),
+            })
+        })
+        .collect();
     let claims = serde_json::to_string_pretty(&u.claims).unwrap_or_default();
     let ctx = context! {
         section => "users", sub => u.sub, username => u.username, admin => u.admin, disabled => u.disabled,
+        factors, recovery_codes_left => enrolled.recovery_codes_left,
         claims, sessions, myself => op.actor == format!("user:{sub}"), done => query_param(query.as_deref(), "done"),
     };
     render(&core, &op, StatusCode::OK, "console/user.html", ctx)
@@ -665,6 +682,19 @@ async fn end_sessions(State(core): State<Console>, Path(sub): Path<String>, Post
             see_other(&core, &format!("{back}?done=sessions"))
         }
         Err(e) => failed(&core, &op, e, &back),
+    }
+}
+
+/// Removes all of a user's second factors and recovery codes (a lost phone), audited as the
+/// administrator's `factor.reset`.
+async fn reset_factors(State(core): State<Console>, Path(sub): Path<String>, Posted(op, _): Posted) -> Response {
+    let back = format!("/admin/users/{}", path_segment(&sub));
+    if let Err(e) = op.admin(&core).get_user(&sub).await {
+        return failed(&core, &op, e, &back);
+    }
+    match gatehouse_core::factors::reset(core.store.as_ref(), &op.actor, &sub, core.now()).await {
+        Ok(_) => see_other(&core, &format!("{back}?done=factors")),
+        Err(e) => failed(&core, &op, e.into(), &back),
     }
 }
 

@@ -489,3 +489,46 @@ async fn the_overview_counts_clients_users_sessions_and_the_last_day() {
         assert!(home.body.contains("class=\"warn\">1</dd>"), "failures stand out");
     }
 }
+
+/// A user's second factors on their console page, and an administrator removing them (a lost
+/// phone): listed without secrets, reset, audited as the administrator's.
+#[tokio::test]
+async fn an_administrator_sees_and_resets_a_users_second_factors() {
+    let db = TestDb::sqlite();
+    let url = db.url.clone();
+    let s = TestServer::start(&config(), db).await.unwrap();
+    let b = Browser::new(&s.url);
+    let page = open_signed_in(&s, &b, "/admin/users", "root", "root-password").await;
+    let token = csrf(&page);
+    let alice = sub_of(&s, "alice").await;
+    let store = gatehouse_store::SqlStore::connect(&url).await.unwrap();
+    let factor = gatehouse_store::Factor {
+        id: "f-alice".into(),
+        sub: alice.clone(),
+        kind: gatehouse_store::FactorKind::Totp,
+        name: "Alice's phone".into(),
+        secret: "sealed-secret".into(),
+        last_step: None,
+        created_at: 1_900_000_000,
+        last_used_at: None,
+    };
+    gatehouse_store::FactorStore::insert_factor(&store, &factor).await.unwrap();
+    let user_page = b.get(&format!("/admin/users/{alice}")).await;
+    assert!(
+        user_page.body.contains("Alice&#x27;s phone") || user_page.body.contains("Alice's phone"),
+        "{}",
+        user_page.body
+    );
+    assert!(user_page.body.contains("Authenticator app") && !user_page.body.contains("sealed-secret"));
+    let no_csrf = b.post(&format!("/admin/users/{alice}/factors/reset"), &[]).await;
+    assert_eq!(no_csrf.status, 403);
+    assert_eq!(gatehouse_store::FactorStore::list_factors(&store, &alice).await.unwrap().len(), 1, "unchanged");
+    let reset = b.post(&format!("/admin/users/{alice}/factors/reset"), &[("csrf", &token)]).await;
+    assert_eq!(reset.status, 303, "{}", reset.body);
+    let after = b.get(&path_of(&s, reset.header("location").unwrap())).await;
+    assert!(after.body.contains("The second factors were removed.") && after.body.contains("No second factor."));
+    assert!(gatehouse_store::FactorStore::list_factors(&store, &alice).await.unwrap().is_empty());
+    let log = b.get(&format!("/admin/audit?target=user:{alice}&action=factor.reset")).await;
+    assert!(log.body.contains("factor.reset"), "{}", log.body);
+    store.close().await;
+}
