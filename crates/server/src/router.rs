@@ -93,6 +93,7 @@ pub fn app(state: AppState) -> Router {
         .route("/initiate_login/{client_id}", get(initiate_login::initiate_login))
         .route("/device", get(device::device_page).post(device::device_submit))
         .route("/device/login", post(device::device_login))
+        .route("/device/factor", post(device::device_factor))
         .route("/device/consent", post(device::device_consent))
         .merge(crate::account::router())
         // Inside the language layer: the error page is rendered in the reader's language.

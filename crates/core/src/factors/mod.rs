@@ -212,6 +212,23 @@ impl Factors {
         Ok(Some(Checked { amr: vec!["otp".into()], recovery_codes_left: Some(left) }))
     }
 
+    /// The device page's half-done sign-in (the password was right) for its next form: `sub`
+    /// sealed for this user code, good for ten minutes. `None` without a sealing key.
+    pub fn seal_device_sign_in(&self, sub: &str, user_code: &str) -> Option<String> {
+        let body = serde_json::to_vec(&json!({ "sub": sub, "at": self.clock.now() })).ok()?;
+        self.sealer.seal_bytes(&device_purpose(user_code), &body)
+    }
+
+    /// The user of [`Self::seal_device_sign_in`]'s value, if it was sealed here for this user code
+    /// within the last ten minutes.
+    pub fn open_device_sign_in(&self, sealed: &str, user_code: &str) -> Option<String> {
+        let body = self.sealer.open_bytes(&device_purpose(user_code), sealed)?;
+        let v: Value = serde_json::from_slice(&body).ok()?;
+        let at = v.get("at")?.as_i64()?;
+        let fresh = (0..=600).contains(&(self.clock.now() - at));
+        fresh.then(|| v.get("sub")?.as_str().map(str::to_owned)).flatten()
+    }
+
     /// Starts enrolling a TOTP factor for `user`.
     pub fn start_totp(&self, user: &User) -> Result<totp::TotpEnrolment, EnrolError> {
         totp::start(&self.sealer, self.rng.as_ref(), &user.sub, &self.policy.totp_label, &user.username)
@@ -339,6 +356,11 @@ async fn audit(
             details,
         })
         .await
+}
+
+/// Binds a device sign-in's sealed state to its user code.
+fn device_purpose(user_code: &str) -> Vec<u8> {
+    format!("gatehouse device sign-in v1\0{user_code}").into_bytes()
 }
 
 fn view(f: Factor) -> FactorView {

@@ -309,8 +309,8 @@ async fn an_apis_step_up_challenge_is_met_by_acr_values() {
 
 /// A user with a second factor: every path to a session asks for it. A password session from
 /// before the factor was added steps up at the next authorization (even without `acr_values`),
-/// and cannot approve a device; the device page's password form refuses such a user; a session
-/// that used the factor approves.
+/// and cannot approve a device; the device page's own sign-in asks for the code after the
+/// password; a session that used the factor approves.
 #[tokio::test]
 async fn a_password_session_from_before_the_factor_is_not_enough() {
     let clock = Arc::new(ManualClock::new(START));
@@ -355,7 +355,34 @@ async fn a_password_session_from_before_the_factor_is_not_enough() {
             &[("csrf", &csrf), ("user_code", user_code), ("username", "alice"), ("password", "alice-password")],
         )
         .await;
-    assert_eq!(tried.status, 403, "{}", tried.body);
+    // The device page's own sign-in: the password, then the code on the same page.
+    assert_eq!(tried.status, 200, "{}", tried.body);
+    assert!(tried.body.contains("name=\"code\"") && !tried.body.contains("alice-password"), "{}", tried.body);
+    let sealed = tried.field("sealed").unwrap();
+    let csrf = tried.field("csrf").unwrap();
+    let device_factor = |code: &str| {
+        let form = [
+            ("csrf", csrf.clone()),
+            ("user_code", user_code.to_owned()),
+            ("sealed", sealed.clone()),
+            ("code", code.to_owned()),
+        ];
+        let fresh = &fresh;
+        async move {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            fresh.post("/device/factor", &pairs).await
+        }
+    };
+    assert_eq!(device_factor("000000").await.status, 401);
+    let forged = fresh
+        .post("/device/factor", &[("csrf", &csrf), ("user_code", user_code), ("sealed", "AAAA"), ("code", "123456")])
+        .await;
+    assert!(forged.is_login_page(), "a forged sealed sign-in starts over: {}", forged.body);
+    let consent = device_factor(&code_at(&secret, START)).await;
+    assert_eq!(consent.status, 401, "the code the enrolment used does not work again");
+    clock.advance(30);
+    let consent = device_factor(&code_at(&secret, START + 30)).await;
+    assert!(consent.is_consent_page(), "{}", consent.body);
     let approved = enter_device_code(&b, user_code).await;
     assert!(approved.is_consent_page(), "a session that used the factor: {}", approved.body);
 
@@ -368,7 +395,7 @@ async fn a_password_session_from_before_the_factor_is_not_enough() {
     let (_, _, users) = call(&s, &t, "GET", "/admin/v1/users?q=alice", None).await;
     let sub = users["items"][0]["sub"].as_str().unwrap().to_owned();
     assert_eq!(call(&s, &t, "DELETE", &format!("/admin/v1/users/{sub}/sessions"), None).await.0, 200);
-    let revived = post_form(&pre, &step, "/login/factor", &[("code", &code_at(&secret, START + 30))]).await;
+    let revived = post_form(&pre, &step, "/login/factor", &[("code", &code_at(&secret, START + 60))]).await;
     assert_eq!(revived.status, 400, "{}", revived.body);
     let pre = Browser::new(&s.url);
     let step = {
@@ -376,7 +403,7 @@ async fn a_password_session_from_before_the_factor_is_not_enough() {
         pre.login(&login, "alice", "alice-password").await
     };
     assert!(step.body.contains("name=\"code\""), "signing in anew: password, then the code: {}", step.body);
-    let done = post_form(&pre, &step, "/login/factor", &[("code", &code_at(&secret, START + 30))]).await;
+    let done = post_form(&pre, &step, "/login/factor", &[("code", &code_at(&secret, START + 60))]).await;
     assert!(done.redirect_params().contains_key("code"), "{}", done.body);
 }
 

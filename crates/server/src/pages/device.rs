@@ -1,6 +1,7 @@
 //! The `/device` pages of the device authorization grant (RFC 8628 §3.3): a person enters the
-//! code their device shows, signs in, and approves or denies. Wrong codes are throttled per
-//! source address against guessing (§5.1). The work is `gatehouse_core::device`'s.
+//! code their device shows, signs in (with the second factor when they have one), and approves
+//! or denies. Wrong codes are throttled per source address against guessing (§5.1). The work is
+//! `gatehouse_core::device`'s.
 
 use crate::error::PageError;
 use crate::pages::session::{current_session, form_params, start_session, throttled_message};
@@ -11,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use gatehouse_core::authorization::Authorization;
 use gatehouse_core::device::{Devices, UserCodeError};
-use gatehouse_core::factors::{Factors, Next};
+use gatehouse_core::factors::{CodeError, Factors, Next};
 use gatehouse_core::sign_in::{CheckError, SignIn};
 use gatehouse_protocol::device::display_user_code;
 use gatehouse_protocol::params::Params;
@@ -22,8 +23,8 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// This page takes a password only; a user who must give a second factor signs in through the
-/// full sign-in first, and this page then uses that session.
+/// A user who must first set up a second factor (or whose session did not use it) signs in
+/// through the full sign-in, and this page then uses that session.
 const SECOND_FACTOR_FIRST: &str =
     "This account signs in with a second factor. Sign in on your account page first, then enter the code again.";
 
@@ -112,6 +113,20 @@ impl DevicePages {
         Ok(!required && !self.factors.enrolled(&session.sub).await?.any())
     }
 
+    /// The second-factor step of the device page's sign-in.
+    async fn factor_step(
+        &self,
+        headers: &HeaderMap,
+        rec: &DeviceRecord,
+        sealed: &str,
+        status: StatusCode,
+        error: Option<&str>,
+    ) -> Response {
+        let client_name = self.devices.client_name(&rec.client_id).await;
+        let user_code = rec.user_code.clone();
+        self.page(headers, status, context! { step => "factor", client_name, user_code, sealed, error })
+    }
+
     async fn consent_or_login(
         &self,
         headers: &HeaderMap,
@@ -195,10 +210,50 @@ pub async fn device_login(
     // This form takes a password only: a user who must give a second factor signs in through
     // the full sign-in (the account page), whose session this page then uses.
     let client_requires = p.az.client_requires_second_factor(&rec.client_id).await?;
-    if p.factors.after_password(&user, client_requires).await? != Next::Done {
-        return retry(StatusCode::FORBIDDEN, SECOND_FACTOR_FIRST).await;
+    match p.factors.after_password(&user, client_requires).await? {
+        Next::Done => {}
+        // The code comes next, on this page; the right password travels sealed to that form.
+        Next::SecondFactor => {
+            let Some(sealed) = p.factors.seal_device_sign_in(&user.sub, &rec.user_code) else {
+                return retry(StatusCode::FORBIDDEN, SECOND_FACTOR_FIRST).await;
+            };
+            return Ok(p.factor_step(&headers, &rec, &sealed, StatusCode::OK, None).await);
+        }
+        Next::Enrol | Next::Impossible => return retry(StatusCode::FORBIDDEN, SECOND_FACTOR_FIRST).await,
     }
     let (session, session_cookie) = start_session(&p.sign_in, &p.pages, &headers, &user, vec!["pwd".into()]).await?;
+    let mut r = p.consent_or_login(&headers, &rec, Some(&session)).await?;
+    r.headers_mut().append(header::SET_COOKIE, session_cookie);
+    Ok(r)
+}
+
+/// POST `/device/factor`: the second factor's code after a right password.
+pub async fn device_factor(
+    State(p): State<DevicePages>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let (params, rec) = p.checked(&headers, &body, peer).await?;
+    let sealed = params.get("sealed").unwrap_or("");
+    let Some(sub) = p.factors.open_device_sign_in(sealed, &rec.user_code) else {
+        return p.consent_or_login(&headers, &rec, None).await;
+    };
+    let checked = match p.factors.check_code(&sub, params.get("code").unwrap_or(""), Some(peer.ip())).await {
+        Ok(c) => c,
+        Err(CodeError::Throttled(wait)) => {
+            let msg = throttled_message(wait);
+            return Ok(p.factor_step(&headers, &rec, sealed, StatusCode::TOO_MANY_REQUESTS, Some(&msg)).await);
+        }
+        Err(CodeError::Wrong) => {
+            let msg = "The code is not right. Try the next code from your app.";
+            return Ok(p.factor_step(&headers, &rec, sealed, StatusCode::UNAUTHORIZED, Some(msg)).await);
+        }
+        Err(CodeError::Store(e)) => return Err(e.into()),
+    };
+    let Some(user) = p.az.active_user(&sub).await? else { return p.consent_or_login(&headers, &rec, None).await };
+    let amr = crate::pages::second_factor::with_factor(&["pwd".to_owned()], &checked.amr);
+    let (session, session_cookie) = start_session(&p.sign_in, &p.pages, &headers, &user, amr).await?;
     let mut r = p.consent_or_login(&headers, &rec, Some(&session)).await?;
     r.headers_mut().append(header::SET_COOKIE, session_cookie);
     Ok(r)

@@ -54,7 +54,7 @@ fn expired() -> PageError {
 
 /// The methods of a sign-in completed by a second factor: those before it, the factor's, and
 /// `mfa` (RFC 8176: more than one factor).
-fn with_factor(before: &[String], added: &[String]) -> Vec<String> {
+pub(crate) fn with_factor(before: &[String], added: &[String]) -> Vec<String> {
     let mut amr: Vec<String> = before.iter().filter(|m| *m != "mfa").cloned().collect();
     for m in added.iter().map(String::as_str).chain(["mfa"]) {
         if !amr.iter().any(|a| a == m) {
