@@ -10,7 +10,7 @@
 //! added by someone else.
 
 use crate::state::AppState;
-use crate::web::{Pages, SESSION_COOKIE, cookie};
+use crate::web::{Pages, SESSION_COOKIE, cookie, query_param, with_cookies};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRef, Path, RawQuery, State};
@@ -98,22 +98,13 @@ impl AccountPages {
         format!("{}{path}", self.issuer.trim_end_matches('/'))
     }
 
-    /// 303 to a path of this server.
     fn see_other(&self, path: &str) -> Response {
-        let mut r = StatusCode::SEE_OTHER.into_response();
-        if let Ok(v) = HeaderValue::from_str(&self.url(path)) {
-            r.headers_mut().insert(header::LOCATION, v);
-        }
-        r
+        self.pages.see_other(path)
     }
 
-    /// A cookie only the account's paths see (`Lax`: the sign-in comes back by a redirect).
+    /// A cookie only the account's paths see.
     fn cookie(&self, name: &str, value: &str, max_age: i64) -> HeaderValue {
-        let secure = if self.pages.cookies().secure { "; Secure" } else { "" };
-        HeaderValue::from_str(&format!(
-            "{name}={value}; Path=/account; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
-        ))
-        .unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+        self.pages.scoped_cookie("/account", name, value, max_age)
     }
 
     /// The signed-in person, or the way to the sign-in.
@@ -232,13 +223,6 @@ fn query(pairs: &[(&str, &str)]) -> String {
     url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
 }
 
-fn query_param(query: Option<&str>, key: &str) -> Option<String> {
-    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.into_owned())
-        .filter(|v| !v.is_empty())
-}
-
 /// A posted form.
 struct Form(Vec<(String, String)>);
 
@@ -246,13 +230,6 @@ impl Form {
     fn get(&self, key: &str) -> &str {
         self.0.iter().find(|(k, _)| k == key).map_or("", |(_, v)| v.as_str())
     }
-}
-
-fn with_cookies(mut r: Response, cookies: Vec<HeaderValue>) -> Response {
-    for c in cookies {
-        r.headers_mut().append(header::SET_COOKIE, c);
-    }
-    r
 }
 
 /// GET `/account`.

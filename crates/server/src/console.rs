@@ -10,7 +10,7 @@
 
 use crate::admin::http::{Problem, admin_actor};
 use crate::state::{AppState, MAX_BODY};
-use crate::web::{Pages, cookie, path_segment};
+use crate::web::{Pages, cookie, path_segment, query_param, with_cookies};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, RawQuery, Request, State};
@@ -193,28 +193,12 @@ fn to_login(core: &Console, uri: &Uri) -> Response {
 
 /// 303 to a path of this server.
 fn see_other(core: &Console, path: &str) -> Response {
-    let mut r = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("{}{path}", core.tokens.issuer.trim_end_matches('/'))) {
-        r.headers_mut().insert(header::LOCATION, v);
-    }
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+    core.pages.see_other(path)
 }
 
-fn with_cookies(mut r: Response, cookies: Vec<HeaderValue>) -> Response {
-    for c in cookies {
-        r.headers_mut().append(header::SET_COOKIE, c);
-    }
-    r
-}
-
-/// A cookie only the console's paths see. `SameSite=Lax`, not `Strict`: the sign-in comes back
-/// through a redirect that a browser may count as cross-site when the login page was opened
-/// from elsewhere; forms are guarded by the CSRF token.
+/// A cookie only the console's paths see.
 fn console_cookie(core: &Console, name: &str, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if core.pages.cookies().secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{name}={value}; Path=/admin; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"))
-        .unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+    core.pages.scoped_cookie("/admin", name, value, max_age)
 }
 
 fn render(core: &Console, op: &Operator, status: StatusCode, name: &str, ctx: Value) -> Response {
@@ -271,14 +255,6 @@ impl Form {
     fn lines(&self, key: &str) -> Vec<String> {
         self.get(key).lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect()
     }
-}
-
-/// A query string's value for `key`.
-fn query_param(query: Option<&str>, key: &str) -> Option<String> {
-    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.into_owned())
-        .filter(|v| !v.is_empty())
 }
 
 fn list_page(query: Option<&str>) -> Page {

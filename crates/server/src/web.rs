@@ -174,6 +174,28 @@ impl Pages {
         set_cookie(&self.cookie_name(name), value, max_age, self.cookies.secure)
     }
 
+    /// 303 to a path of this server, never cached.
+    pub fn see_other(&self, path: &str) -> Response {
+        let mut r = StatusCode::SEE_OTHER.into_response();
+        if let Ok(v) = HeaderValue::from_str(&format!("{}{path}", self.base)) {
+            r.headers_mut().insert(header::LOCATION, v);
+        }
+        r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r
+    }
+
+    /// A cookie only the paths under `path` see (the console's, the account page's).
+    /// `SameSite=Lax`, not `Strict`: their sign-ins come back through a redirect that a browser
+    /// may count as cross-site when the login page was opened from elsewhere; forms are guarded
+    /// by the CSRF token.
+    pub fn scoped_cookie(&self, path: &str, name: &str, value: &str, max_age: i64) -> HeaderValue {
+        let secure = if self.cookies.secure { "; Secure" } else { "" };
+        HeaderValue::from_str(&format!(
+            "{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+        ))
+        .unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+    }
+
     /// The value of the request's cookie `name` (as [`Self::cookie`] names it).
     pub fn read_cookie<'h>(&self, headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         cookie(headers, &self.cookie_name(name))
@@ -328,6 +350,22 @@ pub fn authorization_response(
             r
         }
     }
+}
+
+/// `r` with these `Set-Cookie` headers added.
+pub fn with_cookies(mut r: Response, cookies: Vec<HeaderValue>) -> Response {
+    for c in cookies {
+        r.headers_mut().append(header::SET_COOKIE, c);
+    }
+    r
+}
+
+/// A query string's value for `key`, `None` when absent or empty.
+pub fn query_param(query: Option<&str>, key: &str) -> Option<String> {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+        .filter(|v| !v.is_empty())
 }
 
 /// `text` (an `otpauth://` URI) as a QR code, an inline SVG drawn here: no script, no image

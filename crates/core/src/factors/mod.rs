@@ -156,7 +156,7 @@ impl Factors {
         if !self.store.list_factors(&user.sub).await?.is_empty() {
             return Ok(Next::SecondFactor);
         }
-        if !(self.policy.required || client_requires) {
+        if !self.required_for(client_requires) {
             return Ok(Next::Done);
         }
         Ok(if self.totp_available() { Next::Enrol } else { Next::Impossible })
@@ -165,7 +165,7 @@ impl Factors {
     /// Whether `sub` must give a second factor when signing in without a browser (the password
     /// grant): they have one, or one is required of them.
     pub async fn needed_for(&self, sub: &str, client_requires: bool) -> Result<bool, StoreError> {
-        Ok(self.policy.required || client_requires || !self.store.list_factors(sub).await?.is_empty())
+        Ok(self.required_for(client_requires) || !self.store.list_factors(sub).await?.is_empty())
     }
 
     /// Checks a code of `sub`'s: a TOTP code of any of their TOTP factors, or a recovery code.

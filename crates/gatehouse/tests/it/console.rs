@@ -69,7 +69,7 @@ fn csrf(page: &Page) -> String {
     page.field("csrf").expect("a csrf field")
 }
 
-async fn sub_of(s: &TestServer, username: &str) -> String {
+pub async fn sub_of(s: &TestServer, username: &str) -> String {
     let token = admin_token(s).await;
     let (_, _, list) = call(s, &token, "GET", &format!("/admin/v1/users?q={username}"), None).await;
     list["items"].as_array().unwrap().iter().find(|u| u["username"] == username).unwrap()["sub"]

@@ -278,17 +278,7 @@ async fn an_apis_step_up_challenge_is_met_by_acr_values() {
     let p = app.sign_in(&webapp_auth(&[]), "alice", "alice-password").await;
     let weak = redeem(&s, ("webapp", "webapp-secret"), WEBAPP_CB, &p["code"]).await;
     let b = Browser::new(&s.url);
-    let enrol = b.login(&b.authorize(&strict_auth(&[])).await, "alice", "alice-password").await;
-    let secret = shown_key(&enrol);
-    let sealed = enrol.field("sealed").unwrap();
-    let shown = post_form(
-        &b,
-        &enrol,
-        "/login/enrol",
-        &[("sealed", &sealed), ("name", "Phone"), ("code", &code_at(&secret, START))],
-    )
-    .await;
-    assert_eq!(shown.status, 200);
+    let secret = enrol_alice(&b).await;
 
     let (status, challenge) = call(weak["access_token"].as_str().unwrap().to_owned()).await;
     assert_eq!(status, 401);
@@ -318,18 +308,7 @@ async fn a_password_session_from_before_the_factor_is_not_enough() {
     let pre = Browser::new(&s.url);
     assert!(pre.sign_in(&webapp_auth(&[]), "alice", "alice-password").await.contains_key("code"));
     let b = Browser::new(&s.url);
-    let enrol = b.login(&b.authorize(&strict_auth(&[])).await, "alice", "alice-password").await;
-    let secret = shown_key(&enrol);
-    let sealed = enrol.field("sealed").unwrap();
-    let shown = post_form(
-        &b,
-        &enrol,
-        "/login/enrol",
-        &[("sealed", &sealed), ("name", "Phone"), ("code", &code_at(&secret, START))],
-    )
-    .await;
-    assert_eq!(shown.status, 200);
-    post_form(&b, &shown, "/login/continue", &[]).await;
+    let secret = enrol_alice(&b).await;
 
     // The device page: neither the old session nor the password form is enough.
     let r: Value = s
@@ -392,8 +371,7 @@ async fn a_password_session_from_before_the_factor_is_not_enough() {
     assert!(step.body.contains("This needs a stronger sign-in."), "{}", step.body);
     // Ended meanwhile (here by an administrator), the session is not revived by a code alone.
     let t = admin_token(&s).await;
-    let (_, _, users) = call(&s, &t, "GET", "/admin/v1/users?q=alice", None).await;
-    let sub = users["items"][0]["sub"].as_str().unwrap().to_owned();
+    let sub = crate::console::sub_of(&s, "alice").await;
     assert_eq!(call(&s, &t, "DELETE", &format!("/admin/v1/users/{sub}/sessions"), None).await.0, 200);
     let revived = post_form(&pre, &step, "/login/factor", &[("code", &code_at(&secret, START + 60))]).await;
     assert_eq!(revived.status, 400, "{}", revived.body);
@@ -411,4 +389,18 @@ async fn enter_device_code(b: &Browser, user_code: &str) -> Page {
     let page = b.get(&format!("/device?user_code={user_code}")).await;
     let csrf = page.field("csrf").unwrap();
     b.post("/device", &[("csrf", &csrf), ("user_code", user_code)]).await
+}
+
+/// alice, signing in to `strict` in `b`, sets up an authenticator app (the code of `START`) and
+/// finishes that sign-in: her key.
+async fn enrol_alice(b: &Browser) -> TotpSecret {
+    let enrol = b.login(&b.authorize(&strict_auth(&[])).await, "alice", "alice-password").await;
+    let secret = shown_key(&enrol);
+    let sealed = enrol.field("sealed").unwrap();
+    let code = code_at(&secret, START);
+    let shown = post_form(b, &enrol, "/login/enrol", &[("sealed", &sealed), ("name", "Phone"), ("code", &code)]).await;
+    assert_eq!(shown.status, 200);
+    let done = post_form(b, &shown, "/login/continue", &[]).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    secret
 }

@@ -254,7 +254,7 @@ impl Flow<'_> {
             Err(e) => self.finish(self.back(&e).await).await,
             Ok(Decision::Login) => self.login_page(None, StatusCode::OK).await,
             Ok(Decision::StepUp) => match session {
-                Some(s) => self.step_up(s).await,
+                Some(s) => self.step_up(s, has_factor).await,
                 None => self.login_page(None, StatusCode::OK).await,
             },
             Ok(Decision::Consent) => match session {
@@ -318,14 +318,10 @@ impl Flow<'_> {
         Reply { response, cookies }
     }
 
-    /// A session that must add a factor: the factor page for a user who has one, enrolment for
-    /// one who must have one, and otherwise a new sign-in.
-    async fn step_up(&self, session: &Session) -> Reply {
+    /// A session that must add a factor: the factor page for a user who has one (`enrolled`),
+    /// enrolment for one who must have one, and otherwise a new sign-in.
+    async fn step_up(&self, session: &Session, enrolled: bool) -> Reply {
         let factors = self.s.factors;
-        let enrolled = match factors.enrolled(&session.sub).await {
-            Ok(e) => e.any(),
-            Err(e) => return self.reply(self.back(&e.into()).await),
-        };
         let can_enrol = factors.required_for(self.client.require_second_factor) && factors.totp_available();
         if !(enrolled || can_enrol) {
             return self.login_page(None, StatusCode::OK).await;

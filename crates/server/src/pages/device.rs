@@ -113,6 +113,20 @@ impl DevicePages {
         Ok(!required && !self.factors.enrolled(&session.sub).await?.any())
     }
 
+    /// Starts the session of a completed sign-in and goes on to the consent step.
+    async fn signed_in(
+        &self,
+        headers: &HeaderMap,
+        rec: &DeviceRecord,
+        user: &gatehouse_protocol::user::User,
+        amr: Vec<String>,
+    ) -> Result<Response, PageError> {
+        let (session, cookie) = start_session(&self.sign_in, &self.pages, headers, user, amr).await?;
+        let mut r = self.consent_or_login(headers, rec, Some(&session)).await?;
+        r.headers_mut().append(header::SET_COOKIE, cookie);
+        Ok(r)
+    }
+
     /// The second-factor step of the device page's sign-in.
     async fn factor_step(
         &self,
@@ -221,10 +235,7 @@ pub async fn device_login(
         }
         Next::Enrol | Next::Impossible => return retry(StatusCode::FORBIDDEN, SECOND_FACTOR_FIRST).await,
     }
-    let (session, session_cookie) = start_session(&p.sign_in, &p.pages, &headers, &user, vec!["pwd".into()]).await?;
-    let mut r = p.consent_or_login(&headers, &rec, Some(&session)).await?;
-    r.headers_mut().append(header::SET_COOKIE, session_cookie);
-    Ok(r)
+    p.signed_in(&headers, &rec, &user, vec!["pwd".into()]).await
 }
 
 /// POST `/device/factor`: the second factor's code after a right password.
@@ -253,10 +264,7 @@ pub async fn device_factor(
     };
     let Some(user) = p.az.active_user(&sub).await? else { return p.consent_or_login(&headers, &rec, None).await };
     let amr = crate::pages::second_factor::with_factor(&["pwd".to_owned()], &checked.amr);
-    let (session, session_cookie) = start_session(&p.sign_in, &p.pages, &headers, &user, amr).await?;
-    let mut r = p.consent_or_login(&headers, &rec, Some(&session)).await?;
-    r.headers_mut().append(header::SET_COOKIE, session_cookie);
-    Ok(r)
+    p.signed_in(&headers, &rec, &user, amr).await
 }
 
 /// POST `/device/consent`: approve or deny.
