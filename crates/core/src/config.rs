@@ -530,9 +530,21 @@ pub struct FactorsConfig {
     #[schema(default = "optional")]
     pub second_factor: Option<String>,
     /// The name authenticator apps show for this deployment's accounts. Default: the issuer's
-    /// host.
+    /// host. Passkey prompts show it too.
     #[serde(default)]
     pub totp_label: Option<String>,
+    /// Passkeys (WebAuthn): users add them on their account page and use them as a second
+    /// factor or to sign in without a password. On by default when the issuer is on a domain
+    /// name (browsers refuse WebAuthn for IP addresses); `false` turns them off.
+    #[serde(default)]
+    #[schema(default = true)]
+    pub passkeys: Option<bool>,
+    /// The WebAuthn relying party id passkeys are bound to: the issuer's host (the default) or
+    /// a parent domain of it (`example.com` for `https://login.example.com`), which lets other
+    /// sites of that domain use the same passkeys. It cannot be changed later without every
+    /// user's passkeys stopping to work.
+    #[serde(default)]
+    pub passkey_rp_id: Option<String>,
 }
 
 /// One `[[acr_levels]]` entry.
@@ -842,6 +854,13 @@ impl Config {
         if sealing_key.is_some() {
             acr.available.extend(["otp", "mfa"].map(str::to_owned));
         }
+        if factors.passkeys.is_some() {
+            for m in ["hwk", "swk", "user", "mfa"] {
+                if !acr.available.iter().any(|a| a == m) {
+                    acr.available.push(m.to_owned());
+                }
+            }
+        }
         let fetch = ClientFetchPolicy {
             allow_loopback: self.fetch.allow_loopback,
             extra_roots: read_roots(&format!("{file}: fetch.ca_file"), self.fetch.ca_file.as_deref(), &mut errs),
@@ -1102,7 +1121,41 @@ impl Config {
                 .and_then(|u| u.host_str().map(str::to_owned))
                 .unwrap_or_else(|| "Gatehouse".to_owned()),
         };
-        crate::factors::FactorPolicy { required, totp_label }
+        let passkeys = self.validate_passkeys(file, issuer, &totp_label, errs);
+        crate::factors::FactorPolicy { required, totp_label, passkeys }
+    }
+
+    fn validate_passkeys(
+        &self,
+        file: &str,
+        issuer: &str,
+        name: &str,
+        errs: &mut Vec<String>,
+    ) -> Option<crate::factors::PasskeySite> {
+        let f = &self.factors;
+        if f.passkeys == Some(false) {
+            return None;
+        }
+        let origin = url::Url::parse(issuer).ok()?;
+        let Some(host) = origin.domain().map(str::to_owned) else {
+            if f.passkeys == Some(true) || f.passkey_rp_id.is_some() {
+                errs.push(format!(
+                    "{file}: factors.passkeys: the issuer's host is an IP address, which browsers refuse for passkeys; use a domain name (localhost works for trying it out)"
+                ));
+            }
+            return None;
+        };
+        let rp_id = f.passkey_rp_id.clone().unwrap_or(host).to_ascii_lowercase();
+        let site =
+            crate::factors::PasskeySite { rp_id, origin: origin.origin().ascii_serialization(), name: name.to_owned() };
+        if crate::factors::passkey::relying_party(&site).is_none() {
+            errs.push(format!(
+                "{file}: factors.passkey_rp_id: {:?} must be the issuer's host or a domain it is under",
+                site.rp_id
+            ));
+            return None;
+        }
+        Some(site)
     }
 
     fn validate_cimd(&self, file: &str, scope_defined: &dyn Fn(&str) -> bool, errs: &mut Vec<String>) -> CimdPolicy {

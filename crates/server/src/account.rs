@@ -1,6 +1,7 @@
 //! The account page at `/account`, where people look after their own sign-in: change the
 //! password, add and remove second factors, make new recovery codes, see and end their sessions.
-//! Server-rendered, no JavaScript; every form carries the CSRF token.
+//! Server-rendered, no JavaScript but the passkey page's (`account/passkey.rs`); every form
+//! carries the CSRF token.
 //!
 //! Signing in is Gatehouse's own authorization code flow with PKCE for the built-in public
 //! client `gatehouse-account` (as the console does), so the whole sign-in applies, second factor
@@ -8,6 +9,8 @@
 //! that the callback saw is the session's: signing out anywhere ends it. Changing factors needs
 //! a sign-in of the last ten minutes (`max_age`), so a browser left open cannot have a factor
 //! added by someone else.
+
+mod passkey;
 
 use crate::state::AppState;
 use crate::web::{Pages, SESSION_COOKIE, cookie, query_param, with_cookies};
@@ -71,6 +74,7 @@ pub fn router() -> Router<AppState> {
         .route("/account/callback", get(callback))
         .route("/account/password", post(change_password))
         .route("/account/totp", get(totp_page).post(totp_confirm))
+        .route("/account/passkey", get(passkey::page).post(passkey::add))
         .route("/account/recovery-codes", post(recovery_codes))
         .route("/account/factors/{id}/remove", post(remove_factor))
         .route("/account/sessions/{sid}/end", post(end_session))
@@ -213,6 +217,7 @@ impl AccountPages {
             recovery_codes_left => enrolled.recovery_codes_left,
             has_factors => enrolled.any(),
             totp_available => self.factors.totp_available(),
+            passkeys_available => self.factors.passkeys_available(),
             required => self.factors.policy.required,
         };
         self.render(me, status, "account/home.html", ctx)
@@ -241,6 +246,7 @@ async fn home(State(p): State<AccountPages>, headers: HeaderMap, RawQuery(q): Ra
     let notice = match query_param(q.as_deref(), "done").as_deref() {
         Some("password") => Some("Your password was changed."),
         Some("factor-added") => Some("The authenticator app was added."),
+        Some("passkey-added") => Some("The passkey was added."),
         Some("factor-removed") => Some("The second factor was removed."),
         Some("session-ended") => Some("The session was ended."),
         Some("app-revoked") => Some("The application's access was revoked."),

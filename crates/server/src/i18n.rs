@@ -190,6 +190,42 @@ pub const GERMAN: &[(&str, &str)] = &[
     ("None yet.", "Noch keine."),
     ("The application's access was revoked.", "Der Zugriff der Anwendung wurde widerrufen."),
     ("There is no such application.", "Diese Anwendung gibt es nicht."),
+    // passkeys: login.html, factor.html, add_passkey.html and their messages
+    ("Sign in with a passkey", "Mit einem Passkey anmelden"),
+    ("Use your passkey", "Ihren Passkey verwenden"),
+    (
+        "The passkey could not be used. Try again, or sign in with your password.",
+        "Der Passkey konnte nicht verwendet werden. Versuchen Sie es erneut oder melden Sie sich mit Ihrem Passwort an.",
+    ),
+    (
+        "The passkey could not be used. Try again, or enter a code.",
+        "Der Passkey konnte nicht verwendet werden. Versuchen Sie es erneut oder geben Sie einen Code ein.",
+    ),
+    ("Add a passkey", "Passkey hinzufügen"),
+    (
+        "A passkey signs you in with your device's screen lock or a security key instead of a password, and counts as a second factor.",
+        "Ein Passkey meldet Sie mit der Bildschirmsperre Ihres Geräts oder einem Sicherheitsschlüssel statt mit einem Passwort an und zählt als zweiter Faktor.",
+    ),
+    ("Adding a passkey needs JavaScript.", "Zum Hinzufügen eines Passkeys wird JavaScript benötigt."),
+    ("Name of this passkey", "Name dieses Passkeys"),
+    ("No passkey was created. Try again.", "Es wurde kein Passkey erstellt. Versuchen Sie es erneut."),
+    ("Create passkey", "Passkey erstellen"),
+    ("Back to your account", "Zurück zu Ihrem Konto"),
+    ("The passkey was added.", "Der Passkey wurde hinzugefügt."),
+    ("The passkey request expired. Try again.", "Die Passkey-Anfrage ist abgelaufen. Versuchen Sie es erneut."),
+    (
+        "The browser did not send a passkey. Try again.",
+        "Der Browser hat keinen Passkey gesendet. Versuchen Sie es erneut.",
+    ),
+    ("That passkey was not accepted.", "Dieser Passkey wurde nicht akzeptiert."),
+    ("The passkey was not accepted. Try again.", "Der Passkey wurde nicht akzeptiert. Versuchen Sie es erneut."),
+    ("Give the passkey a name of 1 to 64 characters.", "Geben Sie dem Passkey einen Namen mit 1 bis 64 Zeichen."),
+    ("This passkey is on your account already.", "Dieser Passkey gehört bereits zu Ihrem Konto."),
+    ("Passkeys are not available here.", "Passkeys sind hier nicht verfügbar."),
+    (
+        "Use your passkey, or enter the code from your authenticator app or one of your recovery codes.",
+        "Verwenden Sie Ihren Passkey oder geben Sie den Code Ihrer Authenticator-App oder einen Ihrer Wiederherstellungscodes ein.",
+    ),
     // consent.html
     ("Allow", "Zulassen"),
     ("Deny", "Ablehnen"),

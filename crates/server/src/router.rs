@@ -4,7 +4,7 @@
 
 use crate::oauth::protected_resource::{self, MetadataUrl};
 use crate::oauth::{device_authorization, introspect, metadata, par, register, token, userinfo};
-use crate::pages::{authorize, device, initiate_login, logout, second_factor};
+use crate::pages::{authorize, device, initiate_login, logout, passkey, second_factor};
 use crate::state::{AppState, MAX_BODY};
 use axum::Router;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -85,6 +85,8 @@ pub fn app(state: AppState) -> Router {
         .route("/authorize", get(authorize::authorize).post(authorize::authorize))
         .route("/login", post(authorize::login))
         .route("/login/factor", post(second_factor::factor))
+        .route("/login/factor/passkey", post(passkey::second_factor))
+        .route("/login/passkey", post(passkey::sign_in))
         .route("/login/enrol", post(second_factor::enrol))
         .route("/login/continue", post(second_factor::continue_sign_in))
         .route("/consent", post(authorize::consent))
@@ -109,6 +111,7 @@ pub fn app(state: AppState) -> Router {
         .merge(pages)
         .route("/assets/gatehouse.css", get(metadata::css))
         .route("/assets/logo", get(metadata::logo))
+        .route("/assets/webauthn.js", get(passkey::script))
         .route("/healthz", get(metadata::healthz))
         .route("/readyz", get(metadata::readyz))
         .fallback(metadata::not_found)

@@ -16,7 +16,7 @@ pub const CLEANUP_LOCK: i64 = 0x0067_6174_6563_6c6e;
 const CODE_GRACE: i64 = 86_400;
 
 /// The tables a pass cleans, in [`CleanupReport`]'s order: table, key, condition on `$1`.
-const TABLES: [(&str, &str, &str); 13] = [
+const TABLES: [(&str, &str, &str); 14] = [
     ("interactions", "id_hash", "expires_at <= $1"),
     ("sessions", "id_hash", "expires_at <= $1"),
     ("session_clients", "sid", "created_at <= $1 AND sid NOT IN (SELECT sid FROM sessions)"),
@@ -30,6 +30,7 @@ const TABLES: [(&str, &str, &str); 13] = [
     ("activity", "bucket", "expires_at <= $1"),
     ("seen_jtis", "jti_key", "expires_at <= $1"),
     ("pushed_requests", "id_hash", "expires_at <= $1"),
+    ("passkey_ceremonies", "id_hash", "expires_at <= $1"),
 ];
 
 /// One batch of deletes per table.
@@ -65,6 +66,7 @@ fn report(counts: &[u64]) -> CleanupReport {
         activity: c(10),
         seen_jtis: c(11),
         pushed_requests: c(12),
+        passkey_ceremonies: c(13),
     }
 }
 

@@ -1,6 +1,7 @@
 //! [`SqlStore`] for second factors and recovery codes. Single use is settled by the database:
 //! a TOTP step is accepted by a conditional `UPDATE` (later than the last step accepted), a
-//! recovery code by one that marks it used only if it was unused.
+//! recovery code by one that marks it used only if it was unused; a passkey ceremony's state is
+//! taken by one `DELETE ... RETURNING`.
 
 use crate::db::{Row, Step, args};
 use crate::{Factor, FactorKind, FactorStore, Result, SqlStore, StoreError};
@@ -102,6 +103,35 @@ impl FactorStore for SqlStore {
             return Ok(None);
         }
         Ok(Some(self.recovery_codes_left(sub).await?))
+    }
+
+    async fn get_factor(&self, id: &str) -> Result<Option<Factor>> {
+        let row = self.db.optional(format!("SELECT {COLUMNS} FROM user_factors WHERE id = $1"), args![id]).await?;
+        row.as_ref().map(factor).transpose()
+    }
+
+    async fn put_ceremony(&self, id_hash: &str, bound_to: &str, state: &str, expires_at: UnixTime) -> Result<()> {
+        self.db
+            .execute(
+                "INSERT INTO passkey_ceremonies (id_hash, bound_to, state, expires_at) VALUES ($1, $2, $3, $4)",
+                args![id_hash, bound_to, state, expires_at],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn take_ceremony(&self, id_hash: &str, bound_to: &str, now: UnixTime) -> Result<Option<String>> {
+        // Deleted whatever it was bound to: an id tried in the wrong place is spent.
+        let row = self
+            .db
+            .optional(
+                "DELETE FROM passkey_ceremonies WHERE id_hash = $1 RETURNING bound_to, state, expires_at",
+                args![id_hash],
+            )
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let (bound, expires_at): (String, i64) = (row.get("bound_to")?, row.get("expires_at")?);
+        Ok((bound == bound_to && expires_at > now).then(|| row.get("state")).transpose()?)
     }
 
     async fn recovery_codes_left(&self, sub: &str) -> Result<i64> {

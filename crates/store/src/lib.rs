@@ -332,6 +332,13 @@ pub trait FactorStore: Send + Sync {
     async fn use_recovery_code(&self, sub: &str, hash: &str, now: UnixTime) -> Result<Option<i64>>;
     /// How many unused recovery codes the user has.
     async fn recovery_codes_left(&self, sub: &str) -> Result<i64>;
+    /// The factor with this id, whoever's it is (a passkey found by its credential id).
+    async fn get_factor(&self, id: &str) -> Result<Option<Factor>>;
+    /// Keeps a passkey ceremony's state under `id_hash`, for `bound_to`, until `expires_at`.
+    async fn put_ceremony(&self, id_hash: &str, bound_to: &str, state: &str, expires_at: UnixTime) -> Result<()>;
+    /// Takes a ceremony's state (it is gone afterwards, whatever it was bound to): `None` when
+    /// unknown, expired, taken before, or bound to something else. Exactly one caller gets it.
+    async fn take_ceremony(&self, id_hash: &str, bound_to: &str, now: UnixTime) -> Result<Option<String>>;
 }
 
 /// An SSO session, found by the hash of its cookie value.
@@ -567,6 +574,7 @@ pub struct CleanupReport {
     pub activity: u64,
     pub seen_jtis: u64,
     pub pushed_requests: u64,
+    pub passkey_ceremonies: u64,
 }
 
 impl CleanupReport {
@@ -582,6 +590,7 @@ impl CleanupReport {
             + self.activity
             + self.seen_jtis
             + self.pushed_requests
+            + self.passkey_ceremonies
     }
 }
 

@@ -156,9 +156,26 @@ impl TestServer {
         Self::start_inner(toml, db, Arc::new(SystemClock), Some(issuer)).await
     }
 
+    /// Starts with the issuer `http://localhost:PORT` (still listening on 127.0.0.1): WebAuthn
+    /// needs a domain name for its relying party, and browsers treat localhost as secure.
+    pub async fn start_on_localhost(toml: &str, db: TestDb) -> anyhow::Result<Self> {
+        Self::start_listening(toml, db, Arc::new(SystemClock), None, true).await
+    }
+
     async fn start_inner(toml: &str, db: TestDb, clock: Arc<dyn Clock>, issuer: Option<&str>) -> anyhow::Result<Self> {
+        Self::start_listening(toml, db, clock, issuer, false).await
+    }
+
+    async fn start_listening(
+        toml: &str,
+        db: TestDb,
+        clock: Arc<dyn Clock>,
+        issuer: Option<&str>,
+        localhost: bool,
+    ) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}", listener.local_addr()?);
+        let addr = listener.local_addr()?;
+        let url = if localhost { format!("http://localhost:{}", addr.port()) } else { format!("http://{addr}") };
         let issuer = issuer.unwrap_or(&url).to_owned();
         let overrides = Overrides { issuer: Some(issuer.clone()), database: Some(db.url.clone()), listen: None };
         // `${ISSUER}` in the config stands for the issuer, the server's own URL unless given.

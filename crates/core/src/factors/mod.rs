@@ -7,6 +7,7 @@
 //! are throttled per user and per source address like passwords; every enrolment, removal,
 //! reset and recovery-code use is audited (`factor.*`, `recovery_codes.*`).
 
+pub mod passkey;
 pub mod recovery;
 pub mod totp;
 
@@ -29,6 +30,19 @@ pub struct FactorPolicy {
     pub required: bool,
     /// The name authenticator apps show beside the account (`issuer` in the `otpauth://` URI).
     pub totp_label: String,
+    /// Where passkeys are bound, when they are on.
+    pub passkeys: Option<PasskeySite>,
+}
+
+/// The WebAuthn relying party passkeys are registered with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeySite {
+    /// The relying party id: the issuer's host or a parent domain of it.
+    pub rp_id: String,
+    /// The issuer's origin (`https://login.example.com`): where ceremonies happen.
+    pub origin: String,
+    /// The name authenticators show.
+    pub name: String,
 }
 
 /// What comes after a right password.
@@ -109,6 +123,8 @@ pub struct Factors {
     metrics: Arc<Metrics>,
     clock: Arc<dyn Clock>,
     rng: Arc<dyn Rng>,
+    /// The WebAuthn relying party, when passkeys are on.
+    relying: Option<Arc<webauthn_rs::Webauthn>>,
     pub policy: FactorPolicy,
 }
 
@@ -122,7 +138,8 @@ impl Factors {
         rng: Arc<dyn Rng>,
         policy: FactorPolicy,
     ) -> Self {
-        Self { store, sealer, throttle, metrics, clock, rng, policy }
+        let relying = policy.passkeys.as_ref().and_then(passkey::relying_party).map(Arc::new);
+        Self { store, sealer, throttle, metrics, clock, rng, relying, policy }
     }
 
     /// Whether TOTP can be enrolled here (it needs the sealing key).
@@ -135,12 +152,19 @@ impl Factors {
         enrolled(self.store.as_ref(), sub).await
     }
 
-    /// The methods (RFC 8176) `sub` can sign in with here: `pwd`, and `otp` and `mfa` once
-    /// they have a second factor.
+    /// The methods (RFC 8176) `sub` can sign in with here: `pwd`; `otp` with an authenticator
+    /// app; `hwk`, `swk` and `user` with a passkey; and `mfa` once they have a second factor.
     pub async fn available_methods(&self, sub: &str) -> Result<Vec<String>, StoreError> {
         let mut m = vec!["pwd".to_owned()];
-        if !self.store.list_factors(sub).await?.is_empty() {
-            m.extend(["otp", "mfa"].map(str::to_owned));
+        let factors = self.store.list_factors(sub).await?;
+        if factors.iter().any(|f| f.kind == FactorKind::Totp) {
+            m.push("otp".to_owned());
+        }
+        if self.passkeys_available() && factors.iter().any(|f| f.kind == FactorKind::Passkey) {
+            m.extend(["hwk", "swk", "user"].map(str::to_owned));
+        }
+        if !factors.is_empty() {
+            m.push("mfa".to_owned());
         }
         Ok(m)
     }
@@ -255,10 +279,7 @@ impl Factors {
         code: &str,
         name: &str,
     ) -> Result<(FactorView, Option<Vec<String>>), EnrolError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-            return Err(EnrolError::BadName);
-        }
+        let name = factor_name(name).ok_or(EnrolError::BadName)?;
         if !self.totp_available() {
             return Err(EnrolError::Unavailable);
         }
@@ -274,7 +295,6 @@ impl Factors {
             return Err(EnrolError::BadState);
         }
         self.metrics.second_factor("totp", "success");
-        let first = existing.is_empty();
         let factor = Factor {
             id: gatehouse_protocol::rand::token(self.rng.as_ref(), 12),
             sub: sub.to_owned(),
@@ -286,10 +306,23 @@ impl Factors {
             created_at: now,
             last_used_at: Some(now),
         };
+        Ok(self.add(actor, factor, existing.is_empty()).await?)
+    }
+
+    /// Keeps a new factor, audited; the `first` factor of a user also brings recovery codes
+    /// (unless they have some), returned for showing once.
+    async fn add(
+        &self,
+        actor: &str,
+        factor: Factor,
+        first: bool,
+    ) -> Result<(FactorView, Option<Vec<String>>), StoreError> {
+        let sub = factor.sub.clone();
         self.store.insert_factor(&factor).await?;
-        self.audit(actor, "factor.add", sub, json!({ "id": factor.id, "kind": "totp", "name": factor.name })).await?;
-        let codes = match first && self.store.recovery_codes_left(sub).await? == 0 {
-            true => Some(self.new_recovery_codes(actor, sub).await?),
+        let details = json!({ "id": factor.id, "kind": factor.kind.as_str(), "name": factor.name });
+        self.audit(actor, "factor.add", &sub, details).await?;
+        let codes = match first && self.store.recovery_codes_left(&sub).await? == 0 {
+            true => Some(self.new_recovery_codes(actor, &sub).await?),
             false => None,
         };
         Ok((view(factor), codes))
@@ -356,6 +389,14 @@ async fn audit(
             details,
         })
         .await
+}
+
+/// A factor's name as the user typed it, trimmed, if it is one: 1 to 64 characters, no
+/// control characters.
+fn factor_name(typed: &str) -> Option<&str> {
+    let name = typed.trim();
+    let ok = !name.is_empty() && name.chars().count() <= 64 && !name.chars().any(char::is_control);
+    ok.then_some(name)
 }
 
 /// Binds a device sign-in's sealed state to its user code.

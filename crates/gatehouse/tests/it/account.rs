@@ -12,7 +12,7 @@ use std::sync::Arc;
 const START: i64 = 1_900_000_005;
 
 /// Follows redirects within the server, as a browser would.
-async fn follow(b: &Browser, s: &TestServer, mut page: Page) -> Page {
+pub async fn follow(b: &Browser, s: &TestServer, mut page: Page) -> Page {
     for _ in 0..10 {
         let Some(loc) = page.header("location").map(str::to_owned) else { return page };
         let Some(path) = loc.strip_prefix(&s.url) else { return page };

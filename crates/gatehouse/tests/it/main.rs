@@ -40,6 +40,7 @@ mod nodes;
 mod pages;
 mod pairwise;
 mod par;
+mod passkeys;
 mod private_key_jwt;
 mod provision;
 mod refresh_retry;

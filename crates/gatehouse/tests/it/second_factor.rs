@@ -73,7 +73,7 @@ pub async fn post_form(b: &Browser, page: &Page, path: &str, fields: &[(&str, &s
     b.post(path, &form).await
 }
 
-async fn redeem(s: &TestServer, client: (&str, &str), redirect_uri: &str, code: &str) -> Value {
+pub async fn redeem(s: &TestServer, client: (&str, &str), redirect_uri: &str, code: &str) -> Value {
     let r = s
         .http
         .post(s.url("/token"))

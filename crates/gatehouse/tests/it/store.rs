@@ -254,6 +254,19 @@ async fn factors_and_consents(s: &SqlStore, label: &str) {
     assert_eq!(s.use_recovery_code("fu", "h1", 9).await.unwrap(), None, "{label}: once");
     assert_eq!(s.use_recovery_code("other", "h2", 9).await.unwrap(), None, "{label}: another user's");
     assert!(!s.delete_factor("other", "f1").await.unwrap(), "{label}: another user's");
+    assert_eq!(s.get_factor("f1").await.unwrap().map(|f| f.sub), Some("fu".into()), "{label}");
+    assert_eq!(s.get_factor("f2").await.unwrap(), None, "{label}");
+
+    // A passkey ceremony is taken once, only where it was bound, and not after it expired;
+    // tried in the wrong place it is spent all the same.
+    s.put_ceremony("c1", "register:fu", "{\"s\":1}", 50).await.unwrap();
+    s.put_ceremony("c2", "register:fu", "{}", 50).await.unwrap();
+    s.put_ceremony("c3", "register:fu", "{}", 50).await.unwrap();
+    assert_eq!(s.take_ceremony("c1", "register:fu", 49).await.unwrap().as_deref(), Some("{\"s\":1}"), "{label}");
+    assert_eq!(s.take_ceremony("c1", "register:fu", 49).await.unwrap(), None, "{label}: once");
+    assert_eq!(s.take_ceremony("c2", "register:other", 49).await.unwrap(), None, "{label}: bound elsewhere");
+    assert_eq!(s.take_ceremony("c2", "register:fu", 49).await.unwrap(), None, "{label}: spent by the wrong place");
+    assert_eq!(s.take_ceremony("c3", "register:fu", 50).await.unwrap(), None, "{label}: expired");
     assert_eq!(s.delete_factors("fu").await.unwrap(), 1, "{label}");
     assert_eq!((s.list_factors("fu").await.unwrap().len(), s.recovery_codes_left("fu").await.unwrap()), (0, 0));
 

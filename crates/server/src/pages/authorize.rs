@@ -15,6 +15,7 @@ use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::authorization::Authorization;
+use gatehouse_core::factors::passkey::Purpose;
 use gatehouse_core::factors::{EnrolError, Factors, Next};
 use gatehouse_core::request_objects::RequestObjects;
 use gatehouse_core::secrets::constant_time_eq;
@@ -234,7 +235,7 @@ impl Flow<'_> {
         if let Some(s) = session {
             match self.s.factors.available_methods(&s.sub).await {
                 Ok(m) => {
-                    has_factor = m.iter().any(|x| x == "otp");
+                    has_factor = m.iter().any(|x| x == "mfa");
                     acr.available.retain(|a| m.contains(a));
                 }
                 Err(e) => return self.reply(self.back(&e.into()).await),
@@ -303,11 +304,14 @@ impl Flow<'_> {
             Ok(x) => x,
             Err(e) => return self.reply(self.back(&e).await),
         };
+        let passkey = self.s.factors.passkey_ceremony(Purpose::SignIn { interaction: &interaction }).await;
+        let passkey = passkey.map(|c| context! { id => c.id, options => c.options });
+        let has_passkey = passkey.is_some();
         let mut response = self.s.pages.render(
             status,
             "login.html",
             context! {
-                interaction, csrf, error,
+                interaction, csrf, error, passkey,
                 client_name => self.client.name.clone().unwrap_or_else(|| self.client.id.to_string()),
                 username,
                 ui_locales => self.req.ui_locales.clone(),
@@ -315,6 +319,9 @@ impl Flow<'_> {
         );
         // Signing in may answer the client at once (consent given before, or first party).
         crate::web::allow_form_redirect(&mut response, self.req.redirect_uri.as_str());
+        if has_passkey {
+            crate::web::allow_own_script(&mut response);
+        }
         Reply { response, cookies }
     }
 
@@ -355,9 +362,20 @@ impl Flow<'_> {
         let Some((interaction, csrf)) = self.interaction.clone() else {
             return self.login_page(None, StatusCode::OK).await;
         };
-        let ctx = context! { interaction, csrf, error, step_up => pending.step_up, ui_locales => self.req.ui_locales.clone() };
+        let purpose = Purpose::SecondFactor { interaction: &interaction, sub: &pending.sub };
+        let passkey = self.s.factors.passkey_ceremony(purpose).await;
+        let passkey = passkey.map(|c| context! { id => c.id, options => c.options });
+        let has_passkey = passkey.is_some();
+        let ctx = context! {
+            interaction, csrf, error, passkey,
+            step_up => pending.step_up,
+            ui_locales => self.req.ui_locales.clone(),
+        };
         let mut response = self.s.pages.render(status, "factor.html", ctx);
         crate::web::allow_form_redirect(&mut response, self.req.redirect_uri.as_str());
+        if has_passkey {
+            crate::web::allow_own_script(&mut response);
+        }
         self.reply(response)
     }
 

@@ -5,5 +5,6 @@ pub mod authorize;
 pub mod device;
 pub mod initiate_login;
 pub mod logout;
+pub mod passkey;
 pub mod second_factor;
 pub mod session;

@@ -22,10 +22,10 @@ use std::sync::Arc;
 
 /// The services of these pages.
 pub struct FactorPages {
-    az: Arc<Authorization>,
-    sign_in: Arc<SignIn>,
-    factors: Arc<Factors>,
-    pages: Arc<Pages>,
+    pub(crate) az: Arc<Authorization>,
+    pub(crate) sign_in: Arc<SignIn>,
+    pub(crate) factors: Arc<Factors>,
+    pub(crate) pages: Arc<Pages>,
 }
 
 impl axum::extract::FromRef<crate::state::AppState> for FactorPages {
@@ -41,12 +41,12 @@ impl axum::extract::FromRef<crate::state::AppState> for FactorPages {
 }
 
 impl FactorPages {
-    fn services(&self) -> Services<'_> {
+    pub(crate) fn services(&self) -> Services<'_> {
         Services { az: &self.az, sign_in: &self.sign_in, factors: &self.factors, pages: &self.pages }
     }
 }
 
-fn expired() -> PageError {
+pub(crate) fn expired() -> PageError {
     PageError::bad_request(
         "This sign-in page has expired or was opened elsewhere. Go back to the application and start again.",
     )
@@ -66,7 +66,11 @@ pub(crate) fn with_factor(before: &[String], added: &[String]) -> Vec<String> {
 
 /// A step-up builds on the browser's session: it must still be there, and be the same user's
 /// (ended meanwhile — signed out, or by an administrator — a code alone does not revive it).
-async fn session_still_there(p: &FactorPages, headers: &HeaderMap, pending: &PendingFactor) -> Result<(), PageError> {
+pub(crate) async fn session_still_there(
+    p: &FactorPages,
+    headers: &HeaderMap,
+    pending: &PendingFactor,
+) -> Result<(), PageError> {
     if !pending.step_up {
         return Ok(());
     }
@@ -148,7 +152,7 @@ pub async fn enrol(State(p): State<FactorPages>, headers: HeaderMap, body: Bytes
 }
 
 /// The sign-in is complete: the pending factor is forgotten and the session starts.
-async fn finish(
+pub(crate) async fn finish(
     flow: &Flow<'_>,
     user: &gatehouse_protocol::user::User,
     amr: Vec<String>,
