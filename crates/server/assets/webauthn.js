@@ -73,7 +73,8 @@
         if (!ok) return;
         autofill = new AbortController();
         navigator.credentials.get({ mediation: "conditional", publicKey: requestOptions(options), signal: autofill.signal })
-          .then((cred) => cred && send(form, cred), (err) => fail(form, err));
+          // Nobody asked yet: an autofill request that ends without a passkey says nothing.
+          .then((cred) => cred && send(form, cred), () => {});
       });
     }
     form.addEventListener("submit", (event) => {

@@ -275,11 +275,14 @@ async fn admin_console_in_chromium() {
     }
     let cfg = format!("{}\n{SECOND_FACTOR}", crate::console::config());
     let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
+    // Passkeys need a domain name: the same deployment again, on localhost.
+    let on_localhost = TestServer::start_on_localhost(&cfg, TestDb::sqlite()).await.unwrap();
     let mut cmd = Command::new("node");
     cmd.current_dir(&dir)
         .args(["--test", "--test-reporter=tap", "--test-timeout=120000", "--test-concurrency=1"])
-        .args(["console.test.mjs", "pages.test.mjs", "account.test.mjs"])
+        .args(["console.test.mjs", "pages.test.mjs", "account.test.mjs", "passkeys.test.mjs"])
         .env("GATEHOUSE_URL", &s.url)
+        .env("GATEHOUSE_PASSKEY_URL", &on_localhost.url)
         .env("CHROMIUM", &chromium);
     if let Ok(shots) = std::env::var("SCREENSHOTS_DIR") {
         cmd.env("SCREENSHOTS_DIR", PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(shots));
