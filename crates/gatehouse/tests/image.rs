@@ -21,8 +21,10 @@ use std::time::{Duration, Instant};
 
 const IMAGE: &str = "localhost/gatehouse:test";
 const BUILD_IMAGE: &str = "localhost/gatehouse-rust-stand-in:2";
-/// The runtime image's whole filesystem must stay under this (the binary is most of it).
-const MAX_IMAGE_BYTES: u64 = 40 * 1024 * 1024;
+/// The runtime image's whole filesystem must stay under this (the binary is most of it). Raised
+/// from 40 MiB to 44 MiB with passkeys (issue 24): webauthn-rs brings CBOR, COSE and X.509
+/// parsing; the image was 40.4 MiB with them.
+const MAX_IMAGE_BYTES: u64 = 44 * 1024 * 1024;
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

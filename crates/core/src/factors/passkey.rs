@@ -118,11 +118,6 @@ impl Factors {
         Ok(self.store.list_factors(sub).await?.into_iter().filter_map(decode).collect())
     }
 
-    /// Whether `sub` has a passkey.
-    pub async fn has_passkey(&self, sub: &str) -> Result<bool, StoreError> {
-        Ok(!self.passkeys(sub).await?.is_empty())
-    }
-
     async fn keep(&self, purpose: Purpose<'_>, state: Value, options: Value) -> Result<Ceremony, PasskeyError> {
         let id = gatehouse_protocol::rand::token(self.rng.as_ref(), 32);
         let expires = self.clock.now() + CEREMONY_SECONDS;

@@ -1,7 +1,7 @@
 //! Passkeys over real HTTP on both stores, with an issuer on `localhost` (WebAuthn refuses IP
 //! addresses) and a software authenticator written here from the WebAuthn data formats (P-256
-//! keys and signatures from aws-lc-rs): adding a passkey on the account page (its first factor
-//! brings recovery codes), signing in with it alone from the login page, using it as the second
+//! keys and signatures from aws-lc-rs): adding two passkeys on the account page (the first
+//! factor brings recovery codes; the second excludes the first), signing in with it alone from the login page, using it as the second
 //! factor after a password, `amr`/`acr` in the ID token; a ceremony used twice, a tampered
 //! signature, a credential claiming another user, a page without its CSRF token, a removed
 //! passkey. The browser side (`/assets/webauthn.js` in Chromium with its virtual authenticator)
@@ -231,6 +231,19 @@ async fn passkeys_are_added_and_sign_in_alone_or_as_the_second_factor() {
         assert!(again.body.contains("expired"), "{label}: {}", again.body);
         let home = b.get("/account").await;
         assert!(home.body.contains("Laptop") && home.body.contains(&key.id()), "{label}: {}", home.body);
+        // A second one (say, a phone): no new recovery codes; both are listed.
+        let mut phone = SoftKey::new(&s);
+        let add = b.get("/account/passkey").await;
+        let opts = options(&add);
+        let excluded = opts["publicKey"]["excludeCredentials"].as_array().map_or(0, Vec::len);
+        assert_eq!(excluded, 1, "{label}: the first is excluded from the second's registration");
+        let created = phone.create(&opts);
+        let (csrf, ceremony) = (add.field("csrf").unwrap(), add.field("ceremony").unwrap());
+        let fields = [("csrf", csrf.as_str()), ("ceremony", &ceremony), ("credential", &created), ("name", "Phone")];
+        let added = b.post("/account/passkey", &fields).await;
+        assert_eq!(added.header("location"), Some(s.url("/account?done=passkey-added").as_str()), "{label}");
+        let home = b.get("/account?done=passkey-added").await;
+        assert!(home.body.contains("The passkey was added.") && home.body.contains(&phone.id()), "{label}");
 
         // Sign in with the passkey alone, from the login page's passkey form.
         let b2 = Browser::new(&s.url);
@@ -306,6 +319,8 @@ async fn passkeys_are_added_and_sign_in_alone_or_as_the_second_factor() {
         let remove = format!("/account/factors/{}/remove", key.id());
         let removed = b.post(&remove, &[("csrf", &home.field("csrf").unwrap())]).await;
         assert_eq!(removed.status, 303, "{label}: {}", removed.body);
+        let remove = format!("/account/factors/{}/remove", phone.id());
+        assert_eq!(b.post(&remove, &[("csrf", &home.field("csrf").unwrap())]).await.status, 303, "{label}");
         let b5 = Browser::new(&s.url);
         let login = b5.authorize(&webapp_auth(&[])).await;
         let gone = passkey_sign_in(&b5, &login, &key.get(&options(&login))).await;
