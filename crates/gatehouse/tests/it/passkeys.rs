@@ -301,6 +301,14 @@ async fn passkeys_are_added_and_sign_in_alone_or_as_the_second_factor() {
         let login = b4.authorize(&webapp_auth(&[])).await;
         let factor = b4.login(&login, "alice", "alice-password").await;
         assert!(factor.body.contains("/login/factor/passkey"), "{label}: {}", factor.body);
+        // A wrong signature there: refused, and the page asks again with a new ceremony.
+        let mut wrong: Value = serde_json::from_str(&key.get(&options(&factor))).unwrap();
+        wrong["response"]["signature"] = json!(B64.encode([0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]));
+        let ceremony = factor.field("ceremony").unwrap();
+        let fields = [("ceremony", ceremony.as_str()), ("credential", &wrong.to_string())];
+        let factor = post_form(&b4, &factor, "/login/factor/passkey", &fields).await;
+        assert_eq!(factor.status, 401, "{label}");
+        assert!(factor.body.contains("not accepted") && factor.field("ceremony") != Some(ceremony), "{label}");
         let opts = options(&factor);
         assert_eq!(opts["publicKey"]["allowCredentials"][0]["id"], key.id().as_str(), "{label}");
         let ceremony = factor.field("ceremony").unwrap();

@@ -6,7 +6,7 @@
 
 use crate::error::PageError;
 use crate::pages::authorize::{Flow, Resumed, resume, signed_in};
-use crate::pages::second_factor::{FactorPages, finish, session_still_there, with_factor};
+use crate::pages::second_factor::{FactorPages, expired, finish, resume_pending, with_factor};
 use crate::pages::session::throttled_message;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
@@ -74,10 +74,8 @@ pub async fn second_factor(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let Resumed { params, req, client, interaction, pending_factor, .. } =
-        resume(&p.az, &p.sign_in, &p.pages, &headers, &body).await?;
-    let pending = pending_factor.filter(|f| !f.enrol).ok_or_else(crate::pages::second_factor::expired)?;
-    session_still_there(&p, &headers, &pending).await?;
+    let (Resumed { params, req, client, interaction, .. }, pending) =
+        resume_pending(&p, &headers, &body, false).await?;
     let s = p.services();
     let purpose = Purpose::SecondFactor { interaction: &interaction.0, sub: &pending.sub };
     let (ceremony, credential) = (params.get("ceremony").unwrap_or(""), params.get("credential").unwrap_or(""));
@@ -85,13 +83,13 @@ pub async fn second_factor(
     let flow = Flow { s: &s, client: &client, req: &req, interaction: Some(interaction), headers: &headers };
     let signed = match result {
         Ok(signed) if signed.sub == pending.sub => signed,
-        Ok(_) => return Err(crate::pages::second_factor::expired()),
+        Ok(_) => return Err(expired()),
         Err(e) => {
             let (msg, status) = refusal(e)?;
             return Ok(flow.factor_form(&pending, Some(&msg), status).await.into_response());
         }
     };
-    let user = p.az.active_user(&pending.sub).await?.ok_or_else(crate::pages::second_factor::expired)?;
+    let user = p.az.active_user(&pending.sub).await?.ok_or_else(expired)?;
     let amr = with_factor(&pending.amr, &signed.amr);
     Ok(finish(&flow, &user, amr).await?.into_response())
 }

@@ -64,13 +64,24 @@ pub(crate) fn with_factor(before: &[String], added: &[String]) -> Vec<String> {
     amr
 }
 
-/// A step-up builds on the browser's session: it must still be there, and be the same user's
-/// (ended meanwhile — signed out, or by an administrator — a code alone does not revive it).
-pub(crate) async fn session_still_there(
+/// A form of the sign-in's second step, resumed: the interaction and the sign-in waiting there,
+/// which must be waiting for a factor (`enrol` false) or for an enrolment (`enrol` true), and
+/// whose session, for a step-up, must still be there.
+pub(crate) async fn resume_pending(
     p: &FactorPages,
     headers: &HeaderMap,
-    pending: &PendingFactor,
-) -> Result<(), PageError> {
+    body: &Bytes,
+    enrol: bool,
+) -> Result<(Resumed, PendingFactor), PageError> {
+    let mut resumed = resume(&p.az, &p.sign_in, &p.pages, headers, body).await?;
+    let pending = resumed.pending_factor.take().filter(|f| f.enrol == enrol).ok_or_else(expired)?;
+    session_still_there(p, headers, &pending).await?;
+    Ok((resumed, pending))
+}
+
+/// A step-up builds on the browser's session: it must still be there, and be the same user's
+/// (ended meanwhile — signed out, or by an administrator — a code alone does not revive it).
+async fn session_still_there(p: &FactorPages, headers: &HeaderMap, pending: &PendingFactor) -> Result<(), PageError> {
     if !pending.step_up {
         return Ok(());
     }
@@ -87,10 +98,8 @@ pub async fn factor(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let Resumed { params, req, client, interaction, pending_factor, .. } =
-        resume(&p.az, &p.sign_in, &p.pages, &headers, &body).await?;
-    let pending = pending_factor.filter(|f| !f.enrol).ok_or_else(expired)?;
-    session_still_there(&p, &headers, &pending).await?;
+    let (Resumed { params, req, client, interaction, .. }, pending) =
+        resume_pending(&p, &headers, &body, false).await?;
     let s = p.services();
     let flow = Flow { s: &s, client: &client, req: &req, interaction: Some(interaction), headers: &headers };
     let code = params.get("code").unwrap_or("");
@@ -122,10 +131,7 @@ pub async fn factor(
 
 /// POST `/login/enrol`: the first second factor of a user who must have one.
 pub async fn enrol(State(p): State<FactorPages>, headers: HeaderMap, body: Bytes) -> Result<Response, PageError> {
-    let Resumed { params, req, client, interaction, pending_factor, .. } =
-        resume(&p.az, &p.sign_in, &p.pages, &headers, &body).await?;
-    let pending = pending_factor.filter(|f| f.enrol).ok_or_else(expired)?;
-    session_still_there(&p, &headers, &pending).await?;
+    let (Resumed { params, req, client, interaction, .. }, pending) = resume_pending(&p, &headers, &body, true).await?;
     let s = p.services();
     let flow = Flow { s: &s, client: &client, req: &req, interaction: Some(interaction), headers: &headers };
     let (sealed, code, name) =
