@@ -123,7 +123,7 @@ pub async fn cleanup_once(store: &dyn Store, now: i64, lifetimes: Lifetimes) -> 
             pass.activity,
             pass.seen_jtis,
             pass.pushed_requests,
-            pass.passkey_ceremonies,
+            pass.ceremonies,
         ]
         .iter()
         .any(|n| *n >= CLEANUP_BATCH as u64);

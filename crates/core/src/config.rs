@@ -128,6 +128,14 @@ pub struct Config {
     #[serde(default)]
     #[schema(value_type = Vec<Object>)]
     pub resources: Vec<ResourceSpec>,
+    /// Identity providers users may sign in with (OpenID Connect, OAuth 2.0, or the `github`
+    /// and `google` presets), shown as buttons on the sign-in page.
+    #[serde(default)]
+    #[schema(value_type = Vec<UpstreamSpec>)]
+    pub upstreams: Vec<UpstreamSpec>,
+    /// What the sign-in page offers.
+    #[serde(default)]
+    pub login: LoginConfig,
     /// Authentication context classes (`acr`), lowest first; each is met by a sign-in that used
     /// any of its `amr` methods (RFC 8176). Absent: `pwd` (a password or anything stronger)
     /// and `mfa` (more than one factor).
@@ -617,6 +625,10 @@ pub struct ValidConfig {
     pub par_required: bool,
     pub acr: gatehouse_protocol::acr::AcrPolicy,
     pub factors: crate::factors::FactorPolicy,
+    /// The identity providers users may sign in with.
+    pub upstreams: Vec<gatehouse_protocol::upstream::Upstream>,
+    /// The sign-in page offers the password form (`[login] password`).
+    pub password_login: bool,
     /// `[secrets] sealing_key`, decoded.
     pub sealing_key: Option<[u8; 32]>,
     pub throttle: crate::throttle::ThrottlePolicy,
@@ -849,6 +861,11 @@ impl Config {
             }
         });
         let factors = self.validate_factors(&file, &issuer, sealing_key.is_some(), &mut errs);
+        let upstreams = upstreams::validate(&file, &self.upstreams, &mut errs);
+        let password_login = self.login.password.unwrap_or(true);
+        if !password_login && upstreams.is_empty() {
+            errs.push(format!("{file}: login.password: false needs at least one [[upstreams]] to sign in with"));
+        }
         // A second factor can be performed here when TOTP can be kept (the sealing key).
         let mut acr = acr;
         if sealing_key.is_some() {
@@ -860,6 +877,10 @@ impl Config {
                     acr.available.push(m.to_owned());
                 }
             }
+        }
+        // Signing in through a provider is a way to sign in here.
+        if !upstreams.is_empty() && !acr.available.iter().any(|a| a == "fed") {
+            acr.available.push("fed".to_owned());
         }
         let fetch = ClientFetchPolicy {
             allow_loopback: self.fetch.allow_loopback,
@@ -961,6 +982,8 @@ impl Config {
 
         match listen {
             Ok(listen) if errs.is_empty() => Ok(ValidConfig {
+                upstreams,
+                password_login,
                 issuer,
                 listen,
                 database,
@@ -1315,6 +1338,9 @@ fn read_roots(at: &str, path: Option<&std::path::Path>, errs: &mut Vec<String>) 
         }
     }
 }
+
+mod upstreams;
+pub use upstreams::{LoginConfig, UpstreamSpec};
 
 #[cfg(test)]
 mod tests;

@@ -106,10 +106,43 @@ impl Fetcher {
     /// GETs `url` within the policy. Any status is returned except redirects, which are
     /// refused; the caller decides what a 404 or a 500 means.
     pub async fn get(&self, url: &url::Url, accept: &str) -> Result<Fetched, FetchError> {
-        let http = self.client(url)?;
+        self.get_authorized(url, accept, None).await
+    }
+
+    /// [`Self::get`] with an `Authorization` header (a bearer token for a userinfo endpoint).
+    pub async fn get_authorized(
+        &self,
+        url: &url::Url,
+        accept: &str,
+        authorization: Option<&str>,
+    ) -> Result<Fetched, FetchError> {
+        let mut request = self.client(url)?.get(url.clone()).header(reqwest::header::ACCEPT, accept);
+        if let Some(a) = authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, a);
+        }
+        self.exchange(request).await
+    }
+
+    /// POSTs `form` to `url` within the policy and reads the answer like [`Self::get`] (a token
+    /// endpoint's).
+    pub async fn post_form_read(
+        &self,
+        url: &url::Url,
+        form: &[(&str, &str)],
+        authorization: Option<&str>,
+    ) -> Result<Fetched, FetchError> {
+        let mut request =
+            self.client(url)?.post(url.clone()).form(form).header(reqwest::header::ACCEPT, "application/json");
+        if let Some(a) = authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, a);
+        }
+        self.exchange(request).await
+    }
+
+    /// Sends `request` and reads the answer within the policy's deadline and size cap.
+    async fn exchange(&self, request: reqwest::RequestBuilder) -> Result<Fetched, FetchError> {
         let exchange = async {
-            let response =
-                http.get(url.clone()).header(reqwest::header::ACCEPT, accept).send().await.map_err(send_error)?;
+            let response = request.send().await.map_err(send_error)?;
             let status = response.status().as_u16();
             if response.status().is_redirection() {
                 return Err(FetchError::Redirect(status));

@@ -47,5 +47,6 @@ pub mod subjects;
 pub mod theme;
 pub mod throttle;
 pub mod ttl_cache;
+pub mod upstreams;
 
 pub use services::{Gatehouse, build, build_with_clock};

@@ -41,6 +41,12 @@ struct FactorLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UpstreamLabels {
+    provider: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     kind: &'static str,
 }
@@ -63,6 +69,7 @@ pub struct Metrics {
     tokens: Family<GrantLabels, Counter>,
     logins: Family<OutcomeLabels, Counter>,
     second_factors: Family<FactorLabels, Counter>,
+    upstream_sign_ins: Family<UpstreamLabels, Counter>,
     throttled: Family<KindLabels, Counter>,
     store_ping: Gauge<f64, AtomicU64>,
     pool: Family<PoolLabels, Gauge>,
@@ -88,6 +95,7 @@ impl Metrics {
         let logins = Family::<OutcomeLabels, Counter>::default();
         let throttled = Family::<KindLabels, Counter>::default();
         let second_factors = Family::<FactorLabels, Counter>::default();
+        let upstream_sign_ins = Family::<UpstreamLabels, Counter>::default();
         let store_ping = Gauge::<f64, AtomicU64>::default();
         let pool = Family::<PoolLabels, Gauge>::default();
         let key_age = Family::<AlgLabels, Gauge>::default();
@@ -103,6 +111,11 @@ impl Metrics {
             "second_factor_checks",
             "Second-factor checks at sign-in and enrolment (kind: totp, recovery, passkey) by outcome",
             second_factors.clone(),
+        );
+        registry.register(
+            "upstream_sign_ins",
+            "Sign-ins through upstream identity providers by provider and outcome",
+            upstream_sign_ins.clone(),
         );
         registry.register("throttled", "Attempts refused by brute-force throttling, by key kind", throttled.clone());
         registry.register(
@@ -123,6 +136,7 @@ impl Metrics {
             tokens,
             logins,
             second_factors,
+            upstream_sign_ins,
             throttled,
             store_ping,
             pool,
@@ -157,6 +171,12 @@ impl Metrics {
     /// `outcome`: `success`, `failure` or `throttled`.
     pub fn second_factor(&self, kind: &'static str, outcome: &'static str) {
         self.second_factors.get_or_create(&FactorLabels { kind, outcome }).inc();
+    }
+
+    /// `provider`: an `[[upstreams]]` id; `outcome`: `success`, `refused` (the answer or the
+    /// account did not pass), `failed` (the provider could not be reached or answered badly).
+    pub fn upstream_sign_in(&self, provider: &str, outcome: &'static str) {
+        self.upstream_sign_ins.get_or_create(&UpstreamLabels { provider: provider.to_owned(), outcome }).inc();
     }
 
     pub fn throttled(&self, kind: &'static str) {

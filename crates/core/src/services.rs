@@ -50,6 +50,9 @@ pub struct Gatehouse {
     pub dpop: Arc<crate::dpop::DpopProofs>,
     pub client_keys: Arc<ClientKeySets>,
     pub request_objects: Arc<RequestObjects>,
+    pub upstreams: Arc<crate::upstreams::Upstreams>,
+    /// The sign-in page offers the password form (`[login] password`).
+    pub password_login: bool,
 }
 
 /// Opens the store (running migrations), applies the config's clients, users and scopes, loads
@@ -147,7 +150,17 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         catalog.clone(),
         cfg.par_required,
     ));
+    let upstreams = Arc::new(crate::upstreams::Upstreams::new(
+        cfg.upstreams.clone(),
+        &cfg.fetch,
+        store.clone(),
+        tokens.clone(),
+        clock.clone(),
+        metrics.clone(),
+    ));
     Ok(Gatehouse {
+        upstreams,
+        password_login: cfg.password_login,
         request_objects,
         client_auth: Arc::new(ClientAuth::new(
             clients.clone(),

@@ -72,13 +72,15 @@ impl SignIn {
             return Err(CheckError::Throttled(wait));
         }
         let user = self.store.get_user_by_username(username).await?;
-        let hash = user.as_ref().map(|u| u.password_hash.clone()).or_else(|| DUMMY_HASH.clone());
+        // A user without a password costs the same check as a missing one.
+        let hash =
+            user.as_ref().map(|u| u.password_hash.clone()).filter(SecretHash::is_set).or_else(|| DUMMY_HASH.clone());
         let ok = match hash {
             Some(h) => secrets::verify(h, password.clone()).await,
             None => false,
         };
         match user {
-            Some(u) if ok && !u.disabled => {
+            Some(u) if ok && !u.disabled && u.password_hash.is_set() => {
                 self.metrics.password_check("success");
                 self.throttle.success(&keys).await;
                 Ok(Some(u))

@@ -175,6 +175,14 @@ pub enum UserAction {
     /// Remove all of a user's second factors and recovery codes (a lost authenticator). Where a
     /// second factor is required, they enrol a new one at their next sign-in.
     ResetFactors { username: String },
+    /// List the upstream identities (`[[upstreams]]`) linked to a user.
+    Links {
+        username: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Remove one of a user's upstream identities (as `links` shows it: provider and subject).
+    Unlink { username: String, provider: String, subject: String },
 }
 
 #[derive(Subcommand)]
@@ -592,6 +600,52 @@ pub async fn user(store: &dyn Store, sealer: &Sealer, action: UserAction) -> any
             };
             let n = gatehouse_core::factors::reset(store, &a.actor, &u.sub, a.now).await?;
             println!("removed {n} second factor(s) and the recovery codes of {}", u.username);
+        }
+        UserAction::Links { username, out } => {
+            let u = match by_name(username).await {
+                Ok(u) => u,
+                Err(e) => return Ok(refused(&e)),
+            };
+            let links = store.list_links(&u.sub).await?;
+            if out.json {
+                let links: Vec<serde_json::Value> = links
+                    .iter()
+                    .map(|l| {
+                        serde_json::json!({
+                            "provider": l.provider, "subject": l.subject, "email": l.email,
+                            "created_at": l.created_at, "last_used_at": l.last_used_at,
+                        })
+                    })
+                    .collect();
+                print_json(&links)?;
+            } else {
+                let when = |t: Option<i64>| t.map_or_else(|| "-".to_owned(), gatehouse_protocol::clock::utc);
+                let rows: Vec<Vec<String>> = links
+                    .iter()
+                    .map(|l| {
+                        vec![
+                            l.provider.clone(),
+                            l.subject.clone(),
+                            l.email.clone().unwrap_or_else(|| "-".to_owned()),
+                            when(Some(l.created_at)),
+                            when(l.last_used_at),
+                        ]
+                    })
+                    .collect();
+                table(&["PROVIDER", "SUBJECT", "EMAIL", "LINKED", "LAST USED"], &rows);
+            }
+        }
+        UserAction::Unlink { username, provider, subject } => {
+            let u = match by_name(username).await {
+                Ok(u) => u,
+                Err(e) => return Ok(refused(&e)),
+            };
+            if gatehouse_core::upstreams::remove_link(store, &a.actor, &u.sub, &provider, &subject, a.now).await? {
+                println!("removed the {provider} identity {subject} of {}", u.username);
+            } else {
+                eprintln!("{} has no {provider} identity {subject}", u.username);
+                return Ok(Exit::NotFound.into());
+            }
         }
     }
     Ok(Exit::Ok.into())

@@ -71,6 +71,7 @@ pub mod secret;
 pub mod token;
 pub mod tokens;
 pub mod totp;
+pub mod upstream;
 pub mod user;
 
 #[cfg(test)]

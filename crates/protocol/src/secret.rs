@@ -51,6 +51,9 @@ pub enum SecretHash {
     Argon2(String),
     Sha256([u8; 32]),
     Sealed(String),
+    /// No secret at all (a user who signs in only through an upstream provider): nothing
+    /// verifies against it. Stored as `none`.
+    Unset,
 }
 
 impl fmt::Debug for SecretHash {
@@ -59,6 +62,7 @@ impl fmt::Debug for SecretHash {
             Self::Argon2(_) => f.write_str("SecretHash::Argon2(***)"),
             Self::Sha256(_) => f.write_str("SecretHash::Sha256(***)"),
             Self::Sealed(_) => f.write_str("SecretHash::Sealed(***)"),
+            Self::Unset => f.write_str("SecretHash::Unset"),
         }
     }
 }
@@ -72,12 +76,17 @@ pub enum SecretHashError {
 }
 
 const SHA256_PREFIX: &str = "sha256:";
+/// The stored form of [`SecretHash::Unset`].
+const UNSET: &str = "none";
 /// The prefix of a sealed secret's stored form.
 pub const SEALED_PREFIX: &str = "sealed:v1:";
 
 impl SecretHash {
     /// Parses the stored text form, checking that it is well formed.
     pub fn parse(stored: &str) -> Result<Self, SecretHashError> {
+        if stored == UNSET {
+            return Ok(Self::Unset);
+        }
         if let Some(body) = stored.strip_prefix(SEALED_PREFIX) {
             // 12 bytes of nonce, at least one of secret, 16 of tag.
             let ok = B64.decode(body).is_ok_and(|b| b.len() > 28);
@@ -101,6 +110,7 @@ impl SecretHash {
             Self::Argon2(phc) => phc.clone(),
             Self::Sha256(d) => format!("{SHA256_PREFIX}{}", B64.encode(d)),
             Self::Sealed(s) => s.clone(),
+            Self::Unset => UNSET.to_owned(),
         }
     }
 
@@ -119,6 +129,11 @@ impl SecretHash {
         let mut arr = [0u8; 32];
         arr.copy_from_slice(d.as_ref());
         Self::Sha256(arr)
+    }
+
+    /// Whether there is a secret at all.
+    pub fn is_set(&self) -> bool {
+        !matches!(self, Self::Unset)
     }
 
     /// Whether this is the secret itself, sealed (usable as an HMAC key by the server).
@@ -144,7 +159,7 @@ impl SecretHash {
                 bool::from(got.ct_eq(expected))
             }
             // Needs the sealing key: the server's to check.
-            Self::Sealed(_) => false,
+            Self::Sealed(_) | Self::Unset => false,
         }
     }
 }
@@ -175,6 +190,14 @@ mod tests {
         assert!(h.verify(&s));
         assert!(!h.verify(&Secret::new("nope")));
         assert_eq!(SecretHash::parse(&h.to_stored()).unwrap(), h);
+    }
+
+    #[test]
+    fn an_unset_secret_round_trips_and_verifies_nothing() {
+        let h = SecretHash::parse("none").unwrap();
+        assert_eq!(h, SecretHash::Unset);
+        assert_eq!(h.to_stored(), "none");
+        assert!(!h.is_set() && !h.verify(&Secret::new("")) && !h.verify(&Secret::new("none")));
     }
 
     #[test]

@@ -28,7 +28,8 @@ pub struct UserSpec {
     pub sub: Option<String>,
     #[serde(default, skip_serializing)]
     pub password: Option<Secret>,
-    /// An argon2id PHC string, instead of `password`.
+    /// An argon2id PHC string, instead of `password`; `none` for a user without a password (who
+    /// signs in through an upstream provider or a passkey).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_hash: Option<String>,
     #[serde(default, skip_serializing_if = "Map::is_empty")]
@@ -89,9 +90,13 @@ impl UserSpec {
             }
             (Some(p), None) => Some(PasswordInput::Plain(p.clone())),
             (None, Some(h)) => match SecretHash::parse(h) {
-                Ok(h @ SecretHash::Argon2(_)) => Some(PasswordInput::Hashed(h)),
+                // `none`: a user without a password (one who signs in through an upstream).
+                Ok(h @ (SecretHash::Argon2(_) | SecretHash::Unset)) => Some(PasswordInput::Hashed(h)),
                 Ok(SecretHash::Sha256(_) | SecretHash::Sealed(_)) => {
-                    errs.push(FieldError::new("password_hash", "must be an argon2 PHC string (\"$argon2id$...\")"));
+                    errs.push(FieldError::new(
+                        "password_hash",
+                        "must be an argon2 PHC string (\"$argon2id$...\"), or none for no password",
+                    ));
                     None
                 }
                 Err(e) => {

@@ -11,6 +11,7 @@
 //! added by someone else.
 
 mod passkey;
+mod upstream;
 
 use crate::state::AppState;
 use crate::web::{Pages, SESSION_COOKIE, cookie, query_param, with_cookies};
@@ -48,6 +49,7 @@ pub struct AccountPages {
     grants: Arc<Grants>,
     sign_in: Arc<SignIn>,
     factors: Arc<Factors>,
+    upstreams: Arc<gatehouse_core::upstreams::Upstreams>,
     pages: Arc<Pages>,
     issuer: Arc<str>,
 }
@@ -61,6 +63,7 @@ impl FromRef<AppState> for AccountPages {
             grants: g.grants.clone(),
             sign_in: g.sign_in.clone(),
             factors: g.factors.clone(),
+            upstreams: g.upstreams.clone(),
             pages: s.pages.clone(),
             issuer: g.tokens.issuer.clone(),
         }
@@ -76,6 +79,8 @@ pub fn router() -> Router<AppState> {
         .route("/account/totp", get(totp_page).post(totp_confirm))
         .route("/account/passkey", get(passkey::page).post(passkey::add))
         .route("/account/recovery-codes", post(recovery_codes))
+        .route("/account/upstream/{id}/link", get(upstream::link))
+        .route("/account/upstream/unlink", post(upstream::unlink))
         .route("/account/factors/{id}/remove", post(remove_factor))
         .route("/account/sessions/{sid}/end", post(end_session))
         .route("/account/apps/{client_id}/revoke", post(revoke_app))
@@ -171,9 +176,10 @@ impl AccountPages {
             let enrolled = self.factors.enrolled(sub).await?;
             let sessions = self.admin.store().list_user_sessions(sub, self.admin.now()).await?;
             let apps = self.az.consented_apps(sub).await?;
-            Ok::<_, gatehouse_store::StoreError>((enrolled, sessions, apps))
+            let links = self.admin.store().list_links(sub).await?;
+            Ok::<_, gatehouse_store::StoreError>((enrolled, sessions, apps, links))
         };
-        let (enrolled, sessions, apps) = match read.await {
+        let (enrolled, sessions, apps, links) = match read.await {
             Ok(x) => x,
             Err(e) => return crate::error::PageError::from(e).into_response(),
         };
@@ -211,9 +217,20 @@ impl AccountPages {
                 }
             })
             .collect();
+        let links: Vec<Value> = links
+            .into_iter()
+            .map(|l| {
+                context! {
+                    label => self.upstreams.label(&l.provider).unwrap_or(&l.provider).to_owned(),
+                    provider => l.provider, subject => l.subject, email => l.email,
+                    since => gatehouse_protocol::clock::utc(l.created_at),
+                }
+            })
+            .collect();
         let name = me.user.claims.get("name").and_then(|v| v.as_str()).map(str::to_owned);
         let ctx = context! {
-            name, notice, error, factors, sessions, apps,
+            name, notice, error, factors, sessions, apps, links,
+            has_password => me.user.password_hash.is_set(),
             recovery_codes_left => enrolled.recovery_codes_left,
             has_factors => enrolled.any(),
             totp_available => self.factors.totp_available(),
@@ -250,9 +267,16 @@ async fn home(State(p): State<AccountPages>, headers: HeaderMap, RawQuery(q): Ra
         Some("factor-removed") => Some("The second factor was removed."),
         Some("session-ended") => Some("The session was ended."),
         Some("app-revoked") => Some("The application's access was revoked."),
+        Some("linked") => Some("The account was linked."),
+        Some("unlinked") => Some("The linked account was removed."),
         _ => None,
     };
-    p.overview(&me, StatusCode::OK, notice, None).await
+    let problem = match query_param(q.as_deref(), "problem").as_deref() {
+        Some("linked-elsewhere") => Some("That identity is linked to another account."),
+        Some("link-failed") => Some("The account could not be linked. Try again."),
+        _ => None,
+    };
+    p.overview(&me, StatusCode::OK, notice, problem).await
 }
 
 /// GET `/account/login`: the authorization code flow (PKCE S256, a fresh `state`) for the

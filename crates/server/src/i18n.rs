@@ -330,6 +330,61 @@ pub const GERMAN: &[(&str, &str)] = &[
     ("See your postal address", "Ihre Postanschrift sehen"),
     ("See your phone number", "Ihre Telefonnummer sehen"),
     ("Stay signed in while you are away (refresh tokens)", "Angemeldet bleiben, während Sie weg sind (Refresh-Tokens)"),
+    // upstream providers (issue 25)
+    ("or", "oder"),
+    ("Sign in with", "Anmelden mit"),
+    ("Linked accounts", "Verknüpfte Konten"),
+    ("Link", "Verknüpfen"),
+    (
+        "Your account has no password: you sign in through a linked account or a passkey.",
+        "Ihr Konto hat kein Passwort: Sie melden sich über ein verknüpftes Konto oder einen Passkey an.",
+    ),
+    (
+        "The sign-in with the other provider was cancelled or refused. Try again, or sign in another way.",
+        "Die Anmeldung beim anderen Anbieter wurde abgebrochen oder abgelehnt. Versuchen Sie es erneut oder melden Sie sich anders an.",
+    ),
+    (
+        "The other provider could not be reached. Try again later, or sign in another way.",
+        "Der andere Anbieter ist nicht erreichbar. Versuchen Sie es später erneut oder melden Sie sich anders an.",
+    ),
+    (
+        "The other provider's answer could not be verified. Try again.",
+        "Die Antwort des anderen Anbieters konnte nicht geprüft werden. Versuchen Sie es erneut.",
+    ),
+    (
+        "There is no account here for that identity. Sign in another way.",
+        "Für diese Identität gibt es hier kein Konto. Melden Sie sich anders an.",
+    ),
+    ("This account is disabled.", "Dieses Konto ist deaktiviert."),
+    (
+        "An account with that email address exists already. Sign in to it another way, then link this provider on your account page.",
+        "Ein Konto mit dieser E-Mail-Adresse gibt es bereits. Melden Sie sich anders daran an und verknüpfen Sie dann diesen Anbieter auf Ihrer Kontoseite.",
+    ),
+    ("That identity is linked to another account.", "Diese Identität ist mit einem anderen Konto verknüpft."),
+    (
+        "The sign-in could not be completed. Try again.",
+        "Die Anmeldung konnte nicht abgeschlossen werden. Versuchen Sie es erneut.",
+    ),
+    ("There is no such sign-in provider.", "Diesen Anmeldeanbieter gibt es nicht."),
+    (
+        "This sign-in was started in another browser. Go back to the application and start again.",
+        "Diese Anmeldung wurde in einem anderen Browser begonnen. Gehen Sie zurück zur Anwendung und beginnen Sie erneut.",
+    ),
+    (
+        "Passwords are not accepted here. Go back and choose how to sign in.",
+        "Passwörter werden hier nicht angenommen. Gehen Sie zurück und wählen Sie, wie Sie sich anmelden.",
+    ),
+    ("The account was linked.", "Das Konto wurde verknüpft."),
+    ("The linked account was removed.", "Das verknüpfte Konto wurde entfernt."),
+    (
+        "The account could not be linked. Try again.",
+        "Das Konto konnte nicht verknüpft werden. Versuchen Sie es erneut.",
+    ),
+    ("There is no such linked account.", "Dieses verknüpfte Konto gibt es nicht."),
+    (
+        "This is the only way to sign in to your account: link another provider or add a passkey first.",
+        "Dies ist die einzige Anmeldemöglichkeit für Ihr Konto: Verknüpfen Sie zuerst einen anderen Anbieter oder fügen Sie einen Passkey hinzu.",
+    ),
 ];
 
 #[cfg(test)]

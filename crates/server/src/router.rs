@@ -4,7 +4,7 @@
 
 use crate::oauth::protected_resource::{self, MetadataUrl};
 use crate::oauth::{device_authorization, introspect, metadata, par, register, token, userinfo};
-use crate::pages::{authorize, device, initiate_login, logout, passkey, second_factor};
+use crate::pages::{authorize, device, initiate_login, logout, passkey, second_factor, upstream};
 use crate::state::{AppState, MAX_BODY};
 use axum::Router;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -88,6 +88,8 @@ pub fn app(state: AppState) -> Router {
         .route("/login/factor/passkey", post(passkey::second_factor))
         .route("/login/passkey", post(passkey::sign_in))
         .route("/login/enrol", post(second_factor::enrol))
+        .route("/login/upstream/{id}", get(upstream::start))
+        .route("/login/upstream/{id}/callback", get(upstream::callback))
         .route("/login/continue", post(second_factor::continue_sign_in))
         .route("/consent", post(authorize::consent))
         .route("/end_session", get(logout::end_session).post(logout::end_session))

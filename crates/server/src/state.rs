@@ -40,7 +40,8 @@ impl AppState {
     pub fn new(services: Gatehouse, cfg: &ValidConfig) -> Self {
         let cookies =
             CookiePolicy { secure: !is_loopback_issuer(&cfg.issuer), max_age: services.sign_in.session_ttl() };
-        let pages = Pages::new(cfg.templates.clone(), &cfg.issuer, cfg.theme.clone(), cookies);
+        let pages = Pages::new(cfg.templates.clone(), &cfg.issuer, cfg.theme.clone(), cookies)
+            .with_login(&services.upstreams.buttons(), services.password_login);
         Self {
             services: Arc::new(services),
             pages: Arc::new(pages),
@@ -85,6 +86,7 @@ services! {
     client_auth: ClientAuth,
     sign_in: SignIn,
     factors: gatehouse_core::factors::Factors,
+    upstreams: gatehouse_core::upstreams::Upstreams,
     grants: Grants,
     authorization: Authorization,
     lifecycle: TokenLifecycle,

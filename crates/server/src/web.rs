@@ -53,6 +53,8 @@ pub struct Pages {
     css: String,
     theme: Theme,
     cookies: CookiePolicy,
+    /// The sign-in page offers the password form (`[login] password`).
+    pub(crate) password_login: bool,
 }
 
 /// How the browser's cookies are set: `Secure` (off only for an http issuer on loopback), and
@@ -79,6 +81,8 @@ impl Pages {
             let lang = state.lookup("lang").and_then(|l| l.as_str().and_then(Lang::of_tag)).unwrap_or_default();
             crate::i18n::translate(lang, &text).into_owned()
         });
+        // The sign-in page's defaults until `with_login` says otherwise.
+        env.add_global("password_login", true);
         let folder = dir.clone();
         env.set_loader(move |name| {
             if let Some(d) = &folder {
@@ -99,7 +103,16 @@ impl Pages {
                 DEFAULTS.iter().find(|(n, _)| *n == "gatehouse.css").map(|(_, s)| (*s).to_owned()).unwrap_or_default()
             });
         let css = css + &theme.css();
-        Self { env, base: issuer.trim_end_matches('/').to_owned(), css, theme, cookies }
+        Self { env, base: issuer.trim_end_matches('/').to_owned(), css, theme, cookies, password_login: true }
+    }
+
+    /// What the sign-in page offers: the upstream providers' buttons, and whether the password
+    /// form is there (`[login] password`).
+    pub fn with_login(mut self, upstreams: &[gatehouse_core::upstreams::Button], password: bool) -> Self {
+        self.env.add_global("upstreams", Value::from_serialize(upstreams));
+        self.env.add_global("password_login", password);
+        self.password_login = password;
+        self
     }
 
     /// GET `/assets/logo`: the theme's logo. An SVG may hold script; the policy keeps it inert

@@ -30,7 +30,7 @@ const TABLES: [(&str, &str, &str); 14] = [
     ("activity", "bucket", "expires_at <= $1"),
     ("seen_jtis", "jti_key", "expires_at <= $1"),
     ("pushed_requests", "id_hash", "expires_at <= $1"),
-    ("passkey_ceremonies", "id_hash", "expires_at <= $1"),
+    ("ceremonies", "id_hash", "expires_at <= $1"),
 ];
 
 /// One batch of deletes per table.
@@ -66,7 +66,7 @@ fn report(counts: &[u64]) -> CleanupReport {
         activity: c(10),
         seen_jtis: c(11),
         pushed_requests: c(12),
-        passkey_ceremonies: c(13),
+        ceremonies: c(13),
     }
 }
 

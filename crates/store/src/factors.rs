@@ -113,7 +113,7 @@ impl FactorStore for SqlStore {
     async fn put_ceremony(&self, id_hash: &str, bound_to: &str, state: &str, expires_at: UnixTime) -> Result<()> {
         self.db
             .execute(
-                "INSERT INTO passkey_ceremonies (id_hash, bound_to, state, expires_at) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO ceremonies (id_hash, bound_to, state, expires_at) VALUES ($1, $2, $3, $4)",
                 args![id_hash, bound_to, state, expires_at],
             )
             .await?;
@@ -124,10 +124,7 @@ impl FactorStore for SqlStore {
         // Deleted whatever it was bound to: an id tried in the wrong place is spent.
         let row = self
             .db
-            .optional(
-                "DELETE FROM passkey_ceremonies WHERE id_hash = $1 RETURNING bound_to, state, expires_at",
-                args![id_hash],
-            )
+            .optional("DELETE FROM ceremonies WHERE id_hash = $1 RETURNING bound_to, state, expires_at", args![id_hash])
             .await?;
         let Some(row) = row else { return Ok(None) };
         let (bound, expires_at): (String, i64) = (row.get("bound_to")?, row.get("expires_at")?);

@@ -21,6 +21,7 @@ mod records;
 mod sign_in;
 pub mod sql;
 mod throttle;
+mod upstream;
 
 pub use db::PoolOptions;
 pub use error::StoreError;
@@ -334,11 +335,43 @@ pub trait FactorStore: Send + Sync {
     async fn recovery_codes_left(&self, sub: &str) -> Result<i64>;
     /// The factor with this id, whoever's it is (a passkey found by its credential id).
     async fn get_factor(&self, id: &str) -> Result<Option<Factor>>;
-    /// Keeps a passkey ceremony's state under `id_hash`, for `bound_to`, until `expires_at`.
+    /// Keeps a ceremony's state (a passkey's challenge, an upstream sign-in's nonce and
+    /// verifier) under `id_hash`, for `bound_to`, until `expires_at`.
     async fn put_ceremony(&self, id_hash: &str, bound_to: &str, state: &str, expires_at: UnixTime) -> Result<()>;
     /// Takes a ceremony's state (it is gone afterwards, whatever it was bound to): `None` when
     /// unknown, expired, taken before, or bound to something else. Exactly one caller gets it.
     async fn take_ceremony(&self, id_hash: &str, bound_to: &str, now: UnixTime) -> Result<Option<String>>;
+}
+
+/// A user of an upstream provider (`provider`, its id in `[[upstreams]]`; `subject`, the id it
+/// gives them) linked to user `sub` here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamLink {
+    pub provider: String,
+    pub subject: String,
+    pub sub: String,
+    /// The verified address the provider gave when the link was made, for people to recognise it.
+    pub email: Option<String>,
+    pub created_at: UnixTime,
+    pub last_used_at: Option<UnixTime>,
+}
+
+#[async_trait]
+pub trait UpstreamStore: Send + Sync {
+    /// Links an upstream identity to a user; one linked already is a [`StoreError::Conflict`].
+    async fn insert_link(&self, link: &UpstreamLink) -> Result<()>;
+    /// Creates a user and their first link together (a taken username, sub or identity is a
+    /// [`StoreError::Conflict`], and nothing is written).
+    async fn insert_user_with_link(&self, user: &User, link: &UpstreamLink, now: UnixTime) -> Result<()>;
+    async fn find_link(&self, provider: &str, subject: &str) -> Result<Option<UpstreamLink>>;
+    /// A user's links, oldest first.
+    async fn list_links(&self, sub: &str) -> Result<Vec<UpstreamLink>>;
+    /// Removes one of the user's links; `false` when there was none.
+    async fn delete_link(&self, sub: &str, provider: &str, subject: &str) -> Result<bool>;
+    /// Records a sign-in through the link.
+    async fn touch_link(&self, provider: &str, subject: &str, now: UnixTime) -> Result<()>;
+    /// The users whose `email` claim is this address (compared without case).
+    async fn users_with_email(&self, email: &str) -> Result<Vec<User>>;
 }
 
 /// An SSO session, found by the hash of its cookie value.
@@ -574,7 +607,7 @@ pub struct CleanupReport {
     pub activity: u64,
     pub seen_jtis: u64,
     pub pushed_requests: u64,
-    pub passkey_ceremonies: u64,
+    pub ceremonies: u64,
 }
 
 impl CleanupReport {
@@ -590,7 +623,7 @@ impl CleanupReport {
             + self.activity
             + self.seen_jtis
             + self.pushed_requests
-            + self.passkey_ceremonies
+            + self.ceremonies
     }
 }
 
@@ -632,6 +665,7 @@ pub trait Store:
     + PushedRequestStore
     + PairwiseStore
     + FactorStore
+    + UpstreamStore
     + ActivityStore
 {
     /// Round-trips the database (for `/readyz`).

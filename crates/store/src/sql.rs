@@ -236,7 +236,7 @@ fn client_from_row(row: &Row) -> Result<Client> {
     Ok(record.into_client(secret))
 }
 
-fn user_from_row(row: &Row) -> Result<User> {
+pub(crate) fn user_from_row(row: &Row) -> Result<User> {
     let claims: String = row.get("claims")?;
     let hash: String = row.get("password_hash")?;
     Ok(User {
@@ -264,7 +264,26 @@ fn key_from_row(row: &Row) -> Result<StoredKey> {
     })
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
+/// The statement that inserts `user`; `on_conflict` says what a taken sub does.
+pub(crate) fn insert_user(on_conflict: &str, user: &User, now: UnixTime) -> Result<Step> {
+    let sql = format!(
+        "INSERT INTO users (sub, username, password_hash, claims, disabled, admin, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) {on_conflict}"
+    );
+    let args = args![
+        &user.sub,
+        &user.username,
+        user.password_hash.to_stored(),
+        to_json(&user.claims)?,
+        user.disabled,
+        user.admin,
+        now,
+        now
+    ];
+    Ok(Step::write(sql, args))
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Database(format!("serialise: {e}")))
 }
 
@@ -282,20 +301,7 @@ impl SqlStore {
 
     /// Inserts a user row; `on_conflict` says what a taken sub does (nothing: a conflict error).
     async fn write_user(&self, on_conflict: &str, user: &User, now: UnixTime) -> Result<()> {
-        let sql = format!(
-            "INSERT INTO users (sub, username, password_hash, claims, disabled, admin, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) {on_conflict}"
-        );
-        let args = args![
-            &user.sub,
-            &user.username,
-            user.password_hash.to_stored(),
-            to_json(&user.claims)?,
-            user.disabled,
-            user.admin,
-            now,
-            now
-        ];
+        let Step { sql, args, .. } = insert_user(on_conflict, user, now)?;
         self.db.execute(sql, args).await?;
         self.users.remove(&user.sub);
         self.announce(Change::User(user.sub.clone())).await;
@@ -415,7 +421,7 @@ fn client_values_contain(c: &Client, needle: &str) -> bool {
 
 /// A `LIKE` pattern (with `\` as the escape character) matching text that contains `search`,
 /// lower-cased; everything when there is no search.
-fn like_pattern(search: Option<&str>) -> String {
+pub(crate) fn like_pattern(search: Option<&str>) -> String {
     let mut p = String::from("%");
     for c in search.unwrap_or("").to_lowercase().chars() {
         if matches!(c, '%' | '_' | '\\') {
@@ -427,7 +433,7 @@ fn like_pattern(search: Option<&str>) -> String {
     p
 }
 
-const USER_COLUMNS: &str = "sub, username, password_hash, claims, disabled, admin";
+pub(crate) const USER_COLUMNS: &str = "sub, username, password_hash, claims, disabled, admin";
 
 #[async_trait]
 impl UserStore for SqlStore {
@@ -507,6 +513,7 @@ impl UserStore for SqlStore {
                 Step::write("DELETE FROM consents WHERE sub = $1", args![sub]),
                 Step::write("DELETE FROM user_factors WHERE sub = $1", args![sub]),
                 Step::write("DELETE FROM recovery_codes WHERE sub = $1", args![sub]),
+                Step::write("DELETE FROM upstream_links WHERE sub = $1", args![sub]),
                 Step::write("DELETE FROM users WHERE sub = $1", args![sub]),
             ])
             .await?;

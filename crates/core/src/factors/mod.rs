@@ -371,7 +371,7 @@ pub async fn reset(store: &dyn Store, actor: &str, sub: &str, now: UnixTime) -> 
     Ok(n)
 }
 
-async fn audit(
+pub(crate) async fn audit(
     store: &dyn Store,
     actor: &str,
     action: &str,

@@ -2,7 +2,7 @@
 //! second factor after a password, or alone to sign in (a discoverable credential the browser
 //! offers in the username field's autofill, or behind a button).
 //!
-//! Each ceremony's state (its challenge) stays on the server (`passkey_ceremonies`), bound to
+//! Each ceremony's state (its challenge) stays on the server (`ceremonies`), bound to
 //! what it is for — a user's registration, an interaction's sign-in — and is taken once; the page
 //! carries only a random id. A passkey is a factor of kind `passkey` whose id is its credential
 //! id (base64url), so a discoverable sign-in finds its user; its `secret` is the credential (a

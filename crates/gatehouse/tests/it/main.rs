@@ -55,6 +55,7 @@ mod signer;
 mod store;
 mod throttle;
 mod token;
+mod upstreams;
 mod userinfo;
 
 /// A config with one of each kind of client, users and a custom scope.

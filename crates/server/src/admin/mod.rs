@@ -11,6 +11,7 @@ mod clients;
 mod factors;
 pub mod http;
 mod keys;
+mod links;
 mod resources;
 mod schema;
 mod scopes;
@@ -59,6 +60,8 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(users::revoke_session))
         .routes(routes!(factors::list_factors, factors::reset_factors))
         .routes(routes!(factors::remove_factor))
+        .routes(routes!(links::list_links))
+        .routes(routes!(links::remove_link))
         .routes(routes!(scopes::list_scopes, scopes::create_scope))
         .routes(routes!(scopes::get_scope, scopes::put_scope, scopes::delete_scope))
         .routes(routes!(resources::list_resources, resources::create_resource))

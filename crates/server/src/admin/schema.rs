@@ -444,7 +444,8 @@ pub struct UserSpecDoc {
     #[serde(default)]
     #[schema(format = Password)]
     pub password: Option<String>,
-    /// An argon2id PHC string, instead of `password`.
+    /// An argon2id PHC string, instead of `password`; `none` for a user without a password (who
+    /// signs in through an upstream provider or a passkey).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_hash: Option<String>,
     /// Claims: OIDC Core §5.1 standard ones (`name`, `email`, `email_verified`, ...), checked

@@ -532,6 +532,13 @@ pub async fn login(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let Resumed { params, req, client, interaction, .. } = resume(&az, &sign_in, &pages, &headers, &body).await?;
+    if !pages.password_login {
+        return Err(PageError::refused(
+            StatusCode::FORBIDDEN,
+            "Passwords are not accepted here. Go back and choose how to sign in.",
+            Some("access_denied"),
+        ));
+    }
     let s = Services { az: &az, sign_in: &sign_in, factors: &factors, pages: &pages };
     let flow = Flow { s: &s, client: &client, req: &req, interaction: Some(interaction), headers: &headers };
     let username = params.get("username").unwrap_or("").to_owned();
@@ -552,20 +559,28 @@ pub async fn login(
         }
         Ok(Some(u)) => u,
     };
-    let pending = |enrol| PendingFactor { sub: user.sub.clone(), amr: vec!["pwd".into()], enrol, step_up: false };
-    match factors.after_password(&user, client.require_second_factor).await? {
-        Next::Done => {}
-        Next::SecondFactor => return Ok(flow.ask_factor(pending(false)).await.into_response()),
-        Next::Enrol => return Ok(flow.ask_factor(pending(true)).await.into_response()),
-        Next::Impossible => {
-            return Err(PageError::refused(
-                StatusCode::FORBIDDEN,
-                "This account needs a second factor, which cannot be set up here. Contact the administrator.",
-                Some("access_denied"),
-            ));
+    Ok(first_factor_done(&flow, &user, vec!["pwd".into()]).await?.into_response())
+}
+
+/// A first factor passed (`amr`: how): the second one when the user or the client needs one
+/// (not when `amr` has `mfa` already), else the session starts.
+pub(crate) async fn first_factor_done(flow: &Flow<'_>, user: &User, amr: Vec<String>) -> Result<Reply, PageError> {
+    let pending = |enrol| PendingFactor { sub: user.sub.clone(), amr: amr.clone(), enrol, step_up: false };
+    if !amr.iter().any(|m| m == "mfa") {
+        match flow.s.factors.after_password(user, flow.client.require_second_factor).await? {
+            Next::Done => {}
+            Next::SecondFactor => return Ok(flow.ask_factor(pending(false)).await),
+            Next::Enrol => return Ok(flow.ask_factor(pending(true)).await),
+            Next::Impossible => {
+                return Err(PageError::refused(
+                    StatusCode::FORBIDDEN,
+                    "This account needs a second factor, which cannot be set up here. Contact the administrator.",
+                    Some("access_denied"),
+                ));
+            }
         }
     }
-    Ok(signed_in(&flow, &user, vec!["pwd".into()]).await?.into_response())
+    signed_in(flow, user, amr).await
 }
 
 /// Starts the session of a completed sign-in and goes on with the request: the rest of the

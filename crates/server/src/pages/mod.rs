@@ -8,3 +8,4 @@ pub mod logout;
 pub mod passkey;
 pub mod second_factor;
 pub mod session;
+pub mod upstream;

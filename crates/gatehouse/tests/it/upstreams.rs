@@ -1,0 +1,322 @@
+//! Signing in with an upstream provider (`[[upstreams]]`), over real HTTP on both stores: a
+//! second Gatehouse is the upstream OpenID provider (client secret and `private_key_jwt`); a
+//! mock in this file is a GitHub-style OAuth 2.0 provider and, for what a real provider never
+//! does (a wrong nonce, a foreign issuer, a bad signature), a misbehaving OpenID provider.
+
+use crate::{WEBAPP_CB, verify_jwt, webapp_auth};
+use gatehouse_testkit::browser::{Browser, Page};
+use gatehouse_testkit::{TestDb, TestServer};
+use serde_json::{Value, json};
+
+/// The upstream Gatehouse: its users and the clients the downstream one uses there. Loopback
+/// redirect URIs match any port (RFC 8252 §7.3), so they can be registered before the
+/// downstream server's port is known.
+const UPSTREAM: &str = r#"
+[fetch]
+allow_loopback = true
+
+[[clients]]
+client_id = "ops"
+client_secret = "ops-secret"
+scope = "gatehouse:admin"
+grants = ["client_credentials"]
+
+[[clients]]
+client_id = "downstream"
+client_secret = "downstream-secret"
+scope = "openid profile email"
+grants = ["authorization_code"]
+redirect_uris = ["http://127.0.0.1/login/upstream/corp/callback"]
+first_party = true
+
+[[users]]
+username = "alice"
+password = "alice-upstream"
+[users.claims]
+name = "Alice Upstream"
+email = "alice@example.com"
+email_verified = true
+
+[[users]]
+username = "newbie"
+password = "newbie-upstream"
+[users.claims]
+preferred_username = "newbie"
+name = "New Bie"
+email = "newbie@example.com"
+email_verified = true
+
+[[users]]
+username = "mallory"
+password = "mallory-upstream"
+[users.claims]
+name = "Mallory"
+email = "carol@example.com"
+email_verified = false
+
+[[users]]
+username = "namesake"
+password = "namesake-upstream"
+[users.claims]
+preferred_username = "carol"
+email = "namesake@example.com"
+email_verified = true
+"#;
+
+/// The downstream Gatehouse: the shared config (alice with a password) plus carol, and the
+/// upstream provider.
+fn downstream(upstream: &str, extra: &str) -> String {
+    format!(
+        r#"{base}
+[fetch]
+allow_loopback = true
+
+[[clients]]
+client_id = "ops"
+client_secret = "ops-secret"
+scope = "gatehouse:admin"
+grants = ["client_credentials"]
+
+[[users]]
+username = "carol"
+password = "carol-password"
+[users.claims]
+email = "carol@example.com"
+email_verified = true
+
+[[upstreams]]
+id = "corp"
+label = "Corp"
+issuer = "{upstream}"
+client_id = "downstream"
+client_secret = "downstream-secret"
+link_by_email = true
+{extra}"#,
+        base = crate::CONFIG
+    )
+}
+
+/// The path and query of an absolute URL.
+fn path_of(location: &str) -> String {
+    let u = url::Url::parse(location).unwrap();
+    match u.query() {
+        Some(q) => format!("{}?{q}", u.path()),
+        None => u.path().to_owned(),
+    }
+}
+
+/// The sign-in page's link to provider `id`.
+fn provider_link(login: &Page, id: &str) -> String {
+    let needle = format!("/login/upstream/{id}?interaction=");
+    let start = login.body.find(&needle).unwrap_or_else(|| panic!("no {id} button:\n{}", login.body));
+    let end = login.body[start..].find('"').unwrap() + start;
+    login.body[start..end].replace("&amp;", "&")
+}
+
+/// From the downstream sign-in page, through the upstream Gatehouse's sign-in as `username`, to
+/// the downstream callback's answer.
+async fn through_upstream(b: &Browser, up: &Browser, login: &Page, id: &str, username: &str, password: &str) -> Page {
+    let out = b.get(&provider_link(login, id)).await;
+    assert_eq!(out.status, 303, "{}", out.body);
+    let to = out.header("location").unwrap().to_owned();
+    let q: std::collections::HashMap<String, String> =
+        url::Url::parse(&to).unwrap().query_pairs().into_owned().collect();
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert!(q["state"].len() >= 43 && q["nonce"].len() >= 20, "{to}");
+    let callback = upstream_answer(up, &to, username, password).await;
+    assert!(callback.contains(&format!("/login/upstream/{id}/callback?")), "{callback}");
+    b.get(&path_of(&callback)).await
+}
+
+/// At the upstream Gatehouse: its sign-in as `username` (unless its session is there already);
+/// the URL it sends the browser back to.
+async fn upstream_answer(up: &Browser, to: &str, username: &str, password: &str) -> String {
+    let page = up.get(&path_of(to)).await;
+    let back = if page.is_login_page() { up.login(&page, username, password).await } else { page };
+    assert_eq!(back.status, 303, "{}", back.body);
+    back.header("location").unwrap().to_owned()
+}
+
+/// The downstream webapp's ID token after `page` (its consent page, approved, or the redirect
+/// to the webapp's callback).
+async fn webapp_id_token(s: &TestServer, b: &Browser, page: &Page) -> Value {
+    let approved;
+    let page = if page.is_consent_page() {
+        approved = b.consent(page, "approve").await;
+        &approved
+    } else {
+        page
+    };
+    assert_eq!(page.status, 303, "{}", page.body);
+    let location = page.header("location").unwrap();
+    assert!(location.starts_with(WEBAPP_CB), "{location}");
+    let code = page.redirect_params()["code"].clone();
+    let tokens = crate::second_factor::redeem(s, ("webapp", "webapp-secret"), WEBAPP_CB, &code).await;
+    verify_jwt(s, tokens["id_token"].as_str().unwrap(), Some("webapp")).await
+}
+
+async fn user_sub(s: &TestServer, token: &str, username: &str) -> Option<String> {
+    let (_, _, users) = crate::admin::call(s, token, "GET", &format!("/admin/v1/users?search={username}"), None).await;
+    users["items"]
+        .as_array()
+        .or(users.as_array())
+        .and_then(|a| a.iter().find(|u| u["username"] == username))
+        .map(|u| u["sub"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn users_sign_in_through_an_upstream_gatehouse() {
+    for db in TestDb::each().await {
+        let label = db.label;
+        let up = TestServer::start(UPSTREAM, TestDb::sqlite()).await.unwrap();
+        let s = TestServer::start(&downstream(&up.url, ""), db).await.unwrap();
+        let admin = crate::admin::admin_token(&s).await;
+
+        // The sign-in page offers the provider beside the password form.
+        let b = Browser::new(&s.url);
+        let login = b.authorize(&webapp_auth(&[])).await;
+        assert!(login.body.contains("Sign in with Corp") && login.body.contains("name=\"password\""), "{label}");
+
+        // alice exists here with the address the upstream verified: linked by it.
+        let u = Browser::new(&up.url);
+        let done = through_upstream(&b, &u, &login, "corp", "alice", "alice-upstream").await;
+        let id_token = webapp_id_token(&s, &b, &done).await;
+        let alice = user_sub(&s, &admin, "alice").await.unwrap();
+        assert_eq!(id_token["sub"], alice.as_str(), "{label}: the existing alice");
+        assert_eq!(id_token["amr"], json!(["fed"]), "{label}");
+        assert_eq!(id_token["acr"], "pwd", "{label}: fed meets the pwd level");
+        let (st, _, links) =
+            crate::admin::call(&s, &admin, "GET", &format!("/admin/v1/users/{alice}/links"), None).await;
+        assert_eq!(st, 200, "{label}");
+        assert_eq!(links[0]["provider"], "corp", "{label}: {links}");
+        assert_eq!(links[0]["email"], "alice@example.com", "{label}");
+
+        // The callback's URL again: its state is spent.
+        // (A new browser's sign-in, then its callback replayed.)
+        let b2 = Browser::new(&s.url);
+        let login = b2.authorize(&webapp_auth(&[])).await;
+        let u2 = Browser::new(&up.url);
+        let out = b2.get(&provider_link(&login, "corp")).await;
+        let callback =
+            path_of(&upstream_answer(&u2, out.header("location").unwrap(), "newbie", "newbie-upstream").await);
+        // A tampered state finds nothing (and spends nothing).
+        let tampered = callback.replace("state=", "state=x");
+        let refused = b2.get(&tampered).await;
+        assert_eq!(refused.status, 400, "{label}: {}", refused.body);
+        assert!(refused.body.contains("expired"), "{label}");
+        // The callback in another browser: the interaction is not that browser's.
+        let elsewhere = Browser::new(&s.url).get(&callback).await;
+        assert_eq!(elsewhere.status, 403, "{label}: {}", elsewhere.body);
+        // Its state was spent there: the real browser cannot use it now either.
+        let spent = b2.get(&callback).await;
+        assert_eq!(spent.status, 400, "{label}: {}", spent.body);
+
+        // newbie is unknown here: created at the first sign-in, without a password.
+        let login = b2.authorize(&webapp_auth(&[])).await;
+        let done = through_upstream(&b2, &u2, &login, "corp", "newbie", "newbie-upstream").await;
+        let id_token = webapp_id_token(&s, &b2, &done).await;
+        let newbie = user_sub(&s, &admin, "newbie").await.expect("newbie was created");
+        assert_eq!(id_token["sub"], newbie.as_str(), "{label}");
+        let (_, _, user) = crate::admin::call(&s, &admin, "GET", &format!("/admin/v1/users/{newbie}"), None).await;
+        assert_eq!(user["claims"]["email"], "newbie@example.com", "{label}: {user}");
+        assert_eq!(user["claims"]["email_verified"], true, "{label}");
+        assert_eq!(user["claims"]["name"], "New Bie", "{label}");
+        let pw = Browser::new(&s.url);
+        let page = pw.authorize(&webapp_auth(&[])).await;
+        for guess in ["", "none", "newbie-upstream"] {
+            assert_eq!(pw.login(&page, "newbie", guess).await.status, 401, "{label}: no password at all");
+        }
+        // The same upstream user again: the same user here, no second one.
+        let login = b2.authorize(&webapp_auth(&[("prompt", "login")])).await;
+        let done = through_upstream(&b2, &u2, &login, "corp", "newbie", "newbie-upstream").await;
+        assert_eq!(webapp_id_token(&s, &b2, &done).await["sub"], newbie.as_str(), "{label}");
+
+        // The upstream says carol's address but did not verify it: no link, and no second
+        // user with her address.
+        let b3 = Browser::new(&s.url);
+        let u3 = Browser::new(&up.url);
+        let login = b3.authorize(&webapp_auth(&[])).await;
+        let refused = through_upstream(&b3, &u3, &login, "corp", "mallory", "mallory-upstream").await;
+        assert_eq!(refused.status, 409, "{label}: {}", refused.body);
+        assert!(refused.body.contains("exists already") && refused.is_login_page(), "{label}");
+        let carol = user_sub(&s, &admin, "carol").await.unwrap();
+        let (_, _, links) =
+            crate::admin::call(&s, &admin, "GET", &format!("/admin/v1/users/{carol}/links"), None).await;
+        assert_eq!(links, json!([]), "{label}");
+        assert!(user_sub(&s, &admin, "mallory").await.is_none(), "{label}");
+
+        // An upstream user whose preferred name is taken here gets another: never carol's.
+        let login = b3.authorize(&webapp_auth(&[])).await;
+        let u4 = Browser::new(&up.url);
+        let done = through_upstream(&b3, &u4, &login, "corp", "namesake", "namesake-upstream").await;
+        let sub = webapp_id_token(&s, &b3, &done).await["sub"].as_str().unwrap().to_owned();
+        assert_ne!(sub, carol, "{label}");
+        let (_, _, user) = crate::admin::call(&s, &admin, "GET", &format!("/admin/v1/users/{sub}"), None).await;
+        assert!(user["username"].as_str().unwrap().starts_with("corp-"), "{label}: {user}");
+
+        // An administrator removes alice's link (audited); alice signs in by email again.
+        let path = format!("/admin/v1/users/{alice}/links/corp/{}", links_subject(&s, &admin, &alice).await);
+        assert_eq!(crate::admin::call(&s, &admin, "DELETE", &path, None).await.0, 204, "{label}");
+        assert_eq!(crate::admin::call(&s, &admin, "DELETE", &path, None).await.0, 404, "{label}");
+        let (_, _, audit) = crate::admin::call(&s, &admin, "GET", "/admin/v1/audit", None).await;
+        assert!(audit.to_string().contains("upstream.unlink"), "{label}: {audit}");
+        let metrics = s.http.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        assert!(
+            metrics.contains("gatehouse_upstream_sign_ins_total{provider=\"corp\",outcome=\"success\"}"),
+            "{label}"
+        );
+    }
+}
+
+async fn links_subject(s: &TestServer, admin: &str, sub: &str) -> String {
+    let (_, _, links) = crate::admin::call(s, admin, "GET", &format!("/admin/v1/users/{sub}/links"), None).await;
+    links[0]["subject"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_replayed_upstream_code_and_private_key_jwt() {
+    let up = TestServer::start(UPSTREAM, TestDb::sqlite()).await.unwrap();
+    let extra = format!(
+        "\n[[upstreams]]\nid = \"corpjwt\"\nissuer = \"{}\"\nclient_id = \"downstream-jwt\"\nclient_auth = \"private_key_jwt\"\n",
+        up.url
+    );
+    let s = TestServer::start(&downstream(&up.url, &extra), TestDb::sqlite()).await.unwrap();
+    // The upstream knows this server by its JWK set.
+    let ops = crate::admin::admin_token(&up).await;
+    let client = json!({
+        "client_id": "downstream-jwt", "scope": "openid profile email", "grants": ["authorization_code"],
+        "redirect_uris": ["http://127.0.0.1/login/upstream/corpjwt/callback"], "first_party": true,
+        "token_endpoint_auth_method": "private_key_jwt", "jwks_uri": s.url("/jwks"),
+    });
+    let (st, _, body) = crate::admin::call(&up, &ops, "POST", "/admin/v1/clients", Some(client)).await;
+    assert_eq!(st, 201, "{body}");
+
+    let b = Browser::new(&s.url);
+    let u = Browser::new(&up.url);
+    let login = b.authorize(&webapp_auth(&[])).await;
+    let done = through_upstream(&b, &u, &login, "corpjwt", "newbie", "newbie-upstream").await;
+    let id_token = webapp_id_token(&s, &b, &done).await;
+    assert_eq!(id_token["amr"], json!(["fed"]));
+
+    // A code used once, brought back with a fresh state: the upstream refuses it.
+    let login = b.authorize(&webapp_auth(&[("prompt", "login")])).await;
+    let out = b.get(&provider_link(&login, "corp")).await;
+    let used = path_of(&upstream_answer(&u, out.header("location").unwrap(), "newbie", "newbie-upstream").await);
+    let _ = b.get(&used).await;
+    let login = b.authorize(&webapp_auth(&[("prompt", "login")])).await;
+    let out = b.get(&provider_link(&login, "corp")).await;
+    let fresh_state: String = url::Url::parse(out.header("location").unwrap())
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let code: String =
+        url::Url::parse(&format!("http://x{used}")).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.into();
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([("code", code.as_str()), ("state", fresh_state.as_str()), ("iss", up.url.as_str())])
+        .finish();
+    let replayed = b.get(&format!("/login/upstream/corp/callback?{q}")).await;
+    assert_eq!(replayed.status, 400, "{}", replayed.body);
+    assert!(replayed.body.contains("could not be verified") && replayed.is_login_page());
+}
