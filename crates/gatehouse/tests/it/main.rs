@@ -55,6 +55,7 @@ mod signer;
 mod store;
 mod throttle;
 mod token;
+mod upstream_mock;
 mod upstreams;
 mod userinfo;
 

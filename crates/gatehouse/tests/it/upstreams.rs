@@ -97,7 +97,7 @@ link_by_email = true
 }
 
 /// The path and query of an absolute URL.
-fn path_of(location: &str) -> String {
+pub(crate) fn path_of(location: &str) -> String {
     let u = url::Url::parse(location).unwrap();
     match u.query() {
         Some(q) => format!("{}?{q}", u.path()),
@@ -106,7 +106,7 @@ fn path_of(location: &str) -> String {
 }
 
 /// The sign-in page's link to provider `id`.
-fn provider_link(login: &Page, id: &str) -> String {
+pub(crate) fn provider_link(login: &Page, id: &str) -> String {
     let needle = format!("/login/upstream/{id}?interaction=");
     let start = login.body.find(&needle).unwrap_or_else(|| panic!("no {id} button:\n{}", login.body));
     let end = login.body[start..].find('"').unwrap() + start;
@@ -137,9 +137,9 @@ async fn upstream_answer(up: &Browser, to: &str, username: &str, password: &str)
     back.header("location").unwrap().to_owned()
 }
 
-/// The downstream webapp's ID token after `page` (its consent page, approved, or the redirect
-/// to the webapp's callback).
-async fn webapp_id_token(s: &TestServer, b: &Browser, page: &Page) -> Value {
+/// The downstream webapp's token response after `page` (its consent page, approved, or the
+/// redirect to the webapp's callback).
+pub(crate) async fn webapp_tokens_after(s: &TestServer, b: &Browser, page: &Page) -> Value {
     let approved;
     let page = if page.is_consent_page() {
         approved = b.consent(page, "approve").await;
@@ -151,7 +151,12 @@ async fn webapp_id_token(s: &TestServer, b: &Browser, page: &Page) -> Value {
     let location = page.header("location").unwrap();
     assert!(location.starts_with(WEBAPP_CB), "{location}");
     let code = page.redirect_params()["code"].clone();
-    let tokens = crate::second_factor::redeem(s, ("webapp", "webapp-secret"), WEBAPP_CB, &code).await;
+    crate::second_factor::redeem(s, ("webapp", "webapp-secret"), WEBAPP_CB, &code).await
+}
+
+/// The downstream webapp's ID token after `page`.
+pub(crate) async fn webapp_id_token(s: &TestServer, b: &Browser, page: &Page) -> Value {
+    let tokens = webapp_tokens_after(s, b, page).await;
     verify_jwt(s, tokens["id_token"].as_str().unwrap(), Some("webapp")).await
 }
 
