@@ -212,3 +212,45 @@ fn trusted_proxies_are_addresses_or_cidrs() {
     let errs = errors("trusted_proxies = [\"10.0.0.0/33\", \"proxy.local\"]\n");
     assert_eq!(errs.iter().filter(|e| e.contains("trusted_proxies")).count(), 2, "{errs:?}");
 }
+
+#[test]
+fn upstreams_get_their_presets_and_every_mistake_is_named() {
+    let v = check(
+        "[[upstreams]]\nid = \"gh\"\nkind = \"github\"\nclient_id = \"a\"\nclient_secret = \"s\"\n\n\
+         [[upstreams]]\nid = \"g\"\nkind = \"google\"\nclient_id = \"b\"\nclient_secret = \"s\"\n",
+    )
+    .unwrap();
+    let (gh, g) = (&v.upstreams[0], &v.upstreams[1]);
+    assert_eq!(gh.label, "GitHub");
+    assert_eq!(gh.subject_claim, "id");
+    assert_eq!(gh.claims["preferred_username"], "login");
+    assert_eq!(gh.userinfo_endpoint.as_ref().unwrap().as_str(), "https://api.github.com/user");
+    assert_eq!(g.issuer.as_deref(), Some("https://accounts.google.com"));
+    assert_eq!(g.scopes, "openid email profile");
+    assert!(v.acr.available.iter().any(|m| m == "fed"), "signing in through a provider is a method here");
+
+    let e = errors(
+        "[[upstreams]]\nid = \"Bad Id\"\nkind = \"saml\"\nclient_id = \"\"\n\n\
+         [[upstreams]]\nid = \"plain\"\nkind = \"oauth2\"\nclient_id = \"c\"\nclient_secret = \"s\"\n\n\
+         [[upstreams]]\nid = \"plain\"\nclient_id = \"c\"\nclient_auth = \"private_key_jwt\"\nscopes = \"email\"\n\
+         claims = { sub = \"id\" }\nicon = \"logo.bmp\"\n",
+    );
+    let all = e.join("\n");
+    for needle in [
+        "upstreams[0] (Bad Id): id:",
+        "upstreams[0] (Bad Id): kind: \"saml\"",
+        "upstreams[0] (Bad Id): client_id",
+        "upstreams[0] (Bad Id): client_secret",
+        "upstreams[1] (plain): authorization_endpoint: an oauth2 provider needs it",
+        "upstreams[1] (plain): userinfo_endpoint",
+        "upstreams[2] (plain): id: another upstream has this id",
+        "upstreams[2] (plain): issuer: an oidc provider needs its issuer",
+        "upstreams[2] (plain): scopes: an oidc provider is asked for openid",
+        "upstreams[2] (plain): claims: \"sub\" cannot be mapped",
+        "upstreams[2] (plain): icon:",
+    ] {
+        assert!(all.contains(needle), "{needle} not in:\n{all}");
+    }
+    assert!(!all.contains("upstreams[2] (plain): client_secret"), "private_key_jwt needs no secret:\n{all}");
+    assert!(errors("[login]\npassword = false\n")[0].contains("login.password"));
+}

@@ -325,3 +325,117 @@ async fn a_replayed_upstream_code_and_private_key_jwt() {
     assert_eq!(replayed.status, 400, "{}", replayed.body);
     assert!(replayed.body.contains("could not be verified") && replayed.is_login_page());
 }
+
+/// The account page's link (its href, `&amp;` undone).
+fn link_on(page: &Page, prefix: &str) -> String {
+    let start = page.body.find(prefix).unwrap_or_else(|| panic!("no {prefix}:\n{}", page.body));
+    let end = page.body[start..].find('"').unwrap() + start;
+    page.body[start..end].replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn people_link_and_unlink_upstream_identities_on_their_account_page() {
+    use crate::account::follow;
+    for db in TestDb::each().await {
+        let label = db.label;
+        let up = TestServer::start(UPSTREAM, TestDb::sqlite()).await.unwrap();
+        // No linking by email here: carol links by hand.
+        let cfg = downstream(&up.url, "").replace("link_by_email = true", "link_by_email = false");
+        let s = TestServer::start(&cfg, db).await.unwrap();
+        let b = Browser::new(&s.url);
+        let u = Browser::new(&up.url);
+
+        // carol signs in with her password and links the upstream's mallory (whose address the
+        // upstream never verified: linking by hand does not need it).
+        let page = follow(&b, &s, b.get("/account").await).await;
+        let home = follow(&b, &s, b.login(&page, "carol", "carol-password").await).await;
+        assert!(home.body.contains("Linked accounts") && home.body.contains("None yet."), "{label}: {}", home.body);
+        let link = link_on(&home, "/account/upstream/corp/link?csrf=");
+        // Without the page's CSRF token: refused.
+        let forged = b.get("/account/upstream/corp/link?csrf=forged").await;
+        assert_eq!(forged.status, 403, "{label}");
+        let out = b.get(&link).await;
+        assert_eq!(out.status, 303, "{label}: {}", out.body);
+        let callback = upstream_answer(&u, out.header("location").unwrap(), "mallory", "mallory-upstream").await;
+        let back = b.get(&path_of(&callback)).await;
+        assert_eq!(back.header("location"), Some(format!("{}/account?done=linked", s.url).as_str()), "{label}");
+        let home = b.get("/account?done=linked").await;
+        assert!(home.body.contains("The account was linked.") && home.body.contains("Corp"), "{label}");
+        // Now mallory's sign-in upstream is carol's here.
+        let b2 = Browser::new(&s.url);
+        let login = b2.authorize(&webapp_auth(&[])).await;
+        let done = through_upstream(&b2, &u, &login, "corp", "mallory", "mallory-upstream").await;
+        let carol_sub = webapp_id_token(&s, &b2, &done).await["sub"].as_str().unwrap().to_owned();
+        let admin = crate::admin::admin_token(&s).await;
+        assert_eq!(user_sub(&s, &admin, "carol").await.as_deref(), Some(carol_sub.as_str()), "{label}");
+
+        // The same identity cannot be linked to a second account.
+        let b3 = Browser::new(&s.url);
+        let page = follow(&b3, &s, b3.get("/account").await).await;
+        let home = follow(&b3, &s, b3.login(&page, "alice", "alice-password").await).await;
+        let out = b3.get(&link_on(&home, "/account/upstream/corp/link?csrf=")).await;
+        let callback = upstream_answer(&u, out.header("location").unwrap(), "mallory", "mallory-upstream").await;
+        let back = b3.get(&path_of(&callback)).await;
+        assert!(back.header("location").unwrap().ends_with("/account?problem=linked-elsewhere"), "{label}");
+
+        // carol removes the link (she still has her password); the link is gone.
+        let home = b.get("/account").await;
+        let csrf = home.field("csrf").unwrap();
+        let subject = links_subject(&s, &admin, &carol_sub).await;
+        let fields = [("csrf", csrf.as_str()), ("provider", "corp"), ("subject", subject.as_str())];
+        let removed = b.post("/account/upstream/unlink", &fields).await;
+        assert_eq!(removed.header("location"), Some(format!("{}/account?done=unlinked", s.url).as_str()), "{label}");
+        let again = b.post("/account/upstream/unlink", &fields).await;
+        assert_eq!(again.status, 404, "{label}");
+        assert_eq!(b.post("/account/upstream/unlink", &fields[1..]).await.status, 403, "{label}: no CSRF token");
+
+        // newbie, created upstream-only, has no password and cannot remove the only link.
+        let bn = Browser::new(&s.url);
+        let un = Browser::new(&up.url);
+        let page = follow(&bn, &s, bn.get("/account").await).await;
+        let answer = through_upstream(&bn, &un, &page, "corp", "newbie", "newbie-upstream").await;
+        let home = follow(&bn, &s, answer).await;
+        assert!(home.body.contains("Your account has no password"), "{label}: {}", home.body);
+        assert!(!home.body.contains("current_password"), "{label}");
+        let newbie = user_sub(&s, &admin, "newbie").await.unwrap();
+        let subject = links_subject(&s, &admin, &newbie).await;
+        let csrf = home.field("csrf").unwrap();
+        let fields = [("csrf", csrf.as_str()), ("provider", "corp"), ("subject", subject.as_str())];
+        let refused = bn.post("/account/upstream/unlink", &fields).await;
+        assert_eq!(refused.status, 400, "{label}: {}", refused.body);
+        assert!(refused.body.contains("only way to sign in"), "{label}");
+    }
+}
+
+#[tokio::test]
+async fn a_deployment_can_offer_upstream_providers_only() {
+    let up = TestServer::start(UPSTREAM, TestDb::sqlite()).await.unwrap();
+    let cfg = format!("{}\n[login]\npassword = false\n", downstream(&up.url, ""));
+    let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
+    let b = Browser::new(&s.url);
+    let login = b.authorize(&webapp_auth(&[])).await;
+    assert!(login.body.contains("Sign in with Corp"), "{}", login.body);
+    assert!(!login.body.contains("name=\"password\""), "no password form");
+    // A password posted anyway is refused, right or not (the page has no form token to send
+    // with it; the interaction's alone is not enough either).
+    let interaction = provider_link(&login, "corp").split("interaction=").nth(1).unwrap().to_owned();
+    let fields = [("interaction", interaction.as_str()), ("username", "alice"), ("password", "alice-password")];
+    let refused = b.post("/login", &fields).await;
+    assert!([400, 403].contains(&refused.status), "{}", refused.body);
+    // On a domain name the page has a passkey form, hence the form token: refused all the same.
+    let named = TestServer::start_on_localhost(&cfg, TestDb::sqlite()).await.unwrap();
+    let bn = Browser::new(&named.url);
+    let page = bn.authorize(&webapp_auth(&[])).await;
+    assert!(page.field("csrf").is_some() && !page.body.contains("name=\"password\""), "{}", page.body);
+    let refused = bn.login(&page, "alice", "alice-password").await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert!(refused.body.contains("Passwords are not accepted here"));
+    // The provider still signs alice in.
+    let u = Browser::new(&up.url);
+    let done = through_upstream(&b, &u, &login, "corp", "alice", "alice-upstream").await;
+    assert_eq!(webapp_id_token(&s, &b, &done).await["amr"], json!(["fed"]));
+    // Without any provider, such a configuration does not start.
+    let cfg = format!("{}\n[login]\npassword = false\n", crate::CONFIG);
+    let err = TestServer::start(&cfg, TestDb::sqlite()).await.err().unwrap().to_string();
+    assert!(err.contains("login.password"), "{err}");
+}
