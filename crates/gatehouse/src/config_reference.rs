@@ -14,12 +14,14 @@ pub fn render() -> String {
 
     // Top-level keys first, then each table in the order of its key.
     let mut tables = Vec::new();
+    let mut lists = Vec::new();
     let mut top = Vec::new();
     for (key, prop) in properties(root) {
-        match ref_name(prop) {
-            Some(name) => tables.push((key, name)),
-            None if ENTRY_LISTS.contains(&key) => {}
-            None => top.push((key, prop)),
+        match (ref_name(prop), prop.get("items").and_then(ref_name)) {
+            (Some(name), _) => tables.push((key, name)),
+            _ if ENTRY_LISTS.contains(&key) => {}
+            (None, Some(name)) => lists.push((key, name, prop)),
+            (None, None) => top.push((key, prop)),
         }
     }
     out.push_str("## Top-level keys\n\n");
@@ -29,6 +31,14 @@ pub fn render() -> String {
         let _ = write!(out, "\n## `[{key}]`\n\n");
         write_description(&mut out, schema);
         write_table(&mut out, schema, properties(schema), &[]);
+    }
+    // Lists of tables described only here (`[[upstreams]]`).
+    for (key, name, prop) in lists {
+        let Some(schema) = find(name) else { continue };
+        let _ = write!(out, "\n## `[[{key}]]`\n\n");
+        write_description(&mut out, prop);
+        write_description(&mut out, schema);
+        write_table(&mut out, schema, properties(schema), &["client_secret"]);
     }
     for (key, body, schema) in gatehouse_server::admin::config_entry_schemas() {
         let _ = write!(out, "\n## `[[{key}]]`\n\n");

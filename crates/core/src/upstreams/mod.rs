@@ -93,6 +93,15 @@ struct Pending {
     verifier: String,
 }
 
+/// How fresh the sign-in at the provider must be.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Again {
+    /// The application asked for `prompt=login`.
+    pub login: bool,
+    /// The application's `max_age`.
+    pub max_age: Option<i64>,
+}
+
 /// What came back to the callback.
 #[derive(Debug, Default)]
 pub struct Callback<'a> {
@@ -186,8 +195,10 @@ impl Upstreams {
         format!("upstream:{id}")
     }
 
-    /// Starts a sign-in at provider `id`: the URL to send the browser to.
-    pub async fn start(&self, id: &str, purpose: Purpose) -> Result<url::Url, UpstreamError> {
+    /// Starts a sign-in at provider `id`: the URL to send the browser to. `again`: what the
+    /// application asked of the sign-in's freshness, passed on (OIDC `prompt=login`, `max_age`)
+    /// so the provider does not answer from an older session of its own.
+    pub async fn start(&self, id: &str, purpose: Purpose, again: Again) -> Result<url::Url, UpstreamError> {
         let p = self.provider(id)?;
         let metadata = self.metadata(p).await?;
         let state = self.tokens.random(32);
@@ -209,6 +220,12 @@ impl Upstreams {
             }
             if p.kind == Kind::Oidc {
                 q.append_pair("nonce", &pending.nonce);
+                if again.login {
+                    q.append_pair("prompt", "login");
+                }
+                if let Some(max_age) = again.max_age {
+                    q.append_pair("max_age", &max_age.to_string());
+                }
             }
         }
         Ok(url)

@@ -207,7 +207,10 @@ async fn through_mock(s: &TestServer, b: &Browser, id: &str) -> Page {
     let login = b.authorize(&webapp_auth(&[("prompt", "login")])).await;
     let out = b.get(&crate::upstreams::provider_link(&login, id)).await;
     assert_eq!(out.status, 303, "{}", out.body);
-    let at_mock = s.http.get(out.header("location").unwrap()).send().await.unwrap();
+    let to = out.header("location").unwrap();
+    // The application's prompt=login goes on to an OpenID provider (not to plain OAuth 2.0).
+    assert_eq!(to.contains("prompt=login"), id == "weird", "{to}");
+    let at_mock = s.http.get(to).send().await.unwrap();
     let callback = at_mock.headers()["location"].to_str().unwrap().to_owned();
     b.get(&crate::upstreams::path_of(&callback)).await
 }

@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use gatehouse_core::upstreams::{Purpose, UpstreamError};
+use gatehouse_core::upstreams::{Again, Purpose, UpstreamError};
 
 /// GET `/account/upstream/{id}/link?csrf=…`: off to the provider to link an identity there.
 pub(super) async fn link(
@@ -30,7 +30,7 @@ pub(super) async fn link(
     if p.az.now() - me.session.auth_time > RECENT {
         return p.see_other(&format!("/account/login?{}", query(&[("return", "/account"), ("fresh", "1")])));
     }
-    match p.upstreams.start(&id, Purpose::Link { sub: me.user.sub.clone() }).await {
+    match p.upstreams.start(&id, Purpose::Link { sub: me.user.sub.clone() }, Again::default()).await {
         Ok(url) => {
             let mut r = StatusCode::SEE_OTHER.into_response();
             if let Ok(v) = HeaderValue::from_str(url.as_str()) {

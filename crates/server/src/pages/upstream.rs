@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use gatehouse_core::authorization::Authorization;
 use gatehouse_core::factors::Factors;
 use gatehouse_core::sign_in::SignIn;
-use gatehouse_core::upstreams::{Callback, Finished, Purpose, UpstreamError, Upstreams};
+use gatehouse_core::upstreams::{Again, Callback, Finished, Purpose, UpstreamError, Upstreams};
 use gatehouse_protocol::authorize::AuthorizeRequest;
 use gatehouse_protocol::client::Client;
 use gatehouse_protocol::upstream;
@@ -125,7 +125,8 @@ pub async fn start(
     }
     let interaction_id = query_param(q.as_deref(), "interaction").ok_or_else(expired)?;
     let (req, client, csrf) = interaction(&p, &headers, &interaction_id).await?;
-    match p.upstreams.start(&id, Purpose::SignIn { interaction: interaction_id.clone() }).await {
+    let again = Again { login: req.prompt.login, max_age: req.max_age };
+    match p.upstreams.start(&id, Purpose::SignIn { interaction: interaction_id.clone() }, again).await {
         Ok(url) => Ok(to_provider(&url)),
         Err(UpstreamError::Store(e)) => Err(e.into()),
         Err(e) => {
