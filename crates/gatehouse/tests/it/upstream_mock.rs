@@ -215,6 +215,9 @@ async fn through_mock(s: &TestServer, b: &Browser, id: &str) -> Page {
     b.get(&crate::upstreams::path_of(&callback)).await
 }
 
+/// A fault to make the mock commit: what it is, how, and the status and words of the page.
+type Fault = (&'static str, fn(&mut Behaviour), u16, &'static str);
+
 fn set(mock: &Mock, f: impl FnOnce(&mut Behaviour)) {
     let mut b = Behaviour { email_verified: true, ..Behaviour::default() };
     f(&mut b);
@@ -244,7 +247,7 @@ async fn a_github_style_provider_and_a_misbehaving_openid_provider() {
         assert_eq!(*mock.basic_auths.lock().unwrap(), 1, "{label}");
 
         // A misbehaving OpenID provider: each fault refused with a page, never a 500.
-        let cases: [(&str, fn(&mut Behaviour), u16, &str); 5] = [
+        let cases: [Fault; 5] = [
             ("wrong nonce", |b| b.wrong_nonce = true, 400, "could not be verified"),
             ("wrong audience", |b| b.wrong_audience = true, 400, "could not be verified"),
             ("bad signature", |b| b.bad_signature = true, 400, "could not be verified"),
