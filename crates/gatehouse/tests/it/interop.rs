@@ -289,3 +289,130 @@ async fn admin_console_in_chromium() {
     }
     run(cmd, "Playwright (Chromium)").await;
 }
+
+/// node-oidc-provider, running as a child process until dropped.
+struct NodeProvider(std::process::Child);
+
+impl Drop for NodeProvider {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The action of the form on `page` whose hidden `prompt` is `prompt` (node-oidc-provider's dev
+/// sign-in and consent pages).
+fn form_action(page: &gatehouse_testkit::browser::Page) -> String {
+    let start = page.body.find("action=\"").unwrap() + 8;
+    let end = page.body[start..].find('"').unwrap() + start;
+    page.body[start..end].replace("&amp;", "&")
+}
+
+/// Signing in through panva's node-oidc-provider as an upstream (`[[upstreams]]`): its
+/// discovery, keys, dev sign-in and consent pages, RFC 9207 `iss`, tokens and userinfo, as a
+/// provider nobody here wrote makes them. A user linked by verified email, one created at the
+/// first sign-in, an unverified address refused.
+#[tokio::test]
+async fn node_oidc_provider_as_an_upstream() {
+    use gatehouse_testkit::browser::Browser;
+    let dir = interop_dir("node");
+    if !available(
+        "node-oidc-provider (npm)",
+        dir.join("node_modules/oidc-provider").is_dir(),
+        "npm ci --prefix interop/node",
+    ) {
+        return;
+    }
+    let port = free_port();
+    let node = format!("http://127.0.0.1:{port}");
+    let cfg = format!(
+        "{}\n[fetch]\nallow_loopback = true\n\n[[users]]\nusername = \"carol\"\npassword = \"carol-password\"\n\
+         [users.claims]\nemail = \"carol@example.com\"\nemail_verified = true\n\n\
+         [[upstreams]]\nid = \"node\"\nlabel = \"Node\"\nissuer = \"{node}\"\nclient_id = \"gatehouse\"\n\
+         client_secret = \"gatehouse-secret-at-node\"\nlink_by_email = true\n",
+        crate::admin::config()
+    );
+    let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
+    let child = Command::new("node")
+        .current_dir(&dir)
+        .arg("upstream-provider.mjs")
+        .env("PORT", port.to_string())
+        .env("REDIRECT_URI", s.url("/login/upstream/node/callback"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = NodeProvider(child);
+    let stdout = child.0.stdout.take().unwrap();
+    // Its first line says it listens; the rest (notices) is read and dropped, so that it never
+    // writes to a closed pipe.
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+        let _ = tx.send(lines.next().and_then(Result::ok).unwrap_or_default());
+        lines.for_each(drop);
+    });
+    let line = tokio::time::timeout(std::time::Duration::from_secs(30), rx).await.unwrap().unwrap();
+    assert_eq!(line.trim(), "ready");
+
+    let admin = crate::admin::admin_token(&s).await;
+    // Through node-oidc-provider's pages as `login`: the downstream callback's answer.
+    let sign_in = async |b: &Browser, login: &str| {
+        let page = b.authorize(&crate::webapp_auth(&[("prompt", "login")])).await;
+        let out = b.get(&crate::upstreams::provider_link(&page, "node")).await;
+        let mut next = out.header("location").unwrap().to_owned();
+        let n = Browser::new(&node);
+        for _ in 0..12 {
+            if next.starts_with(&s.url) {
+                break;
+            }
+            if next.starts_with('/') {
+                next = format!("{node}{next}");
+            }
+            let page = n.get(&crate::upstreams::path_of(&next)).await;
+            let page = if page.status == 200 && page.body.contains("name=\"prompt\" value=\"login\"") {
+                n.post(
+                    &crate::upstreams::path_of(&form_action(&page)),
+                    &[("prompt", "login"), ("login", login), ("password", "any")],
+                )
+                .await
+            } else if page.status == 200 && page.body.contains("name=\"prompt\" value=\"consent\"") {
+                n.post(&crate::upstreams::path_of(&form_action(&page)), &[("prompt", "consent")]).await
+            } else {
+                page
+            };
+            next = page.header("location").unwrap_or_else(|| panic!("{}: {}", page.status, page.body)).to_owned();
+        }
+        assert!(next.contains("/login/upstream/node/callback?") && next.contains("iss="), "{next}");
+        b.get(&crate::upstreams::path_of(&next)).await
+    };
+
+    // alice: linked by the address node-oidc-provider verified.
+    let b = Browser::new(&s.url);
+    let done = sign_in(&b, "alice").await;
+    let id_token = crate::upstreams::webapp_id_token(&s, &b, &done).await;
+    let (_, _, users) = crate::admin::call(&s, &admin, "GET", "/admin/v1/users?search=alice", None).await;
+    assert_eq!(id_token["sub"], users["items"][0]["sub"], "{users}");
+    assert_eq!(id_token["amr"], serde_json::json!(["fed"]));
+    // nodie: created, with node-oidc-provider's claims.
+    let done = sign_in(&b, "nodie").await;
+    let tokens = crate::upstreams::webapp_tokens_after(&s, &b, &done).await;
+    let me: serde_json::Value = s
+        .http
+        .get(s.url("/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["preferred_username"], "nodie", "{me}");
+    assert_eq!(me["email"], "nodie@example.com", "{me}");
+    assert_eq!(me["name"], "No Die", "{me}");
+    // mallory: node says carol's address, unverified: refused.
+    let refused = sign_in(&b, "mallory").await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    drop(child);
+}

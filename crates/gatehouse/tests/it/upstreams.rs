@@ -98,6 +98,9 @@ link_by_email = true
 
 /// The path and query of an absolute URL.
 pub(crate) fn path_of(location: &str) -> String {
+    if location.starts_with('/') {
+        return location.to_owned();
+    }
     let u = url::Url::parse(location).unwrap();
     match u.query() {
         Some(q) => format!("{}?{q}", u.path()),
