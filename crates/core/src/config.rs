@@ -136,6 +136,9 @@ pub struct Config {
     /// What the sign-in page offers.
     #[serde(default)]
     pub login: LoginConfig,
+    /// An LDAP directory that checks the passwords of people who have none here.
+    #[serde(default)]
+    pub ldap: LdapConfig,
     /// Authentication context classes (`acr`), lowest first; each is met by a sign-in that used
     /// any of its `amr` methods (RFC 8176). Absent: `pwd` (a password or anything stronger)
     /// and `mfa` (more than one factor).
@@ -629,6 +632,8 @@ pub struct ValidConfig {
     pub upstreams: Vec<gatehouse_protocol::upstream::Upstream>,
     /// The sign-in page offers the password form (`[login] password`).
     pub password_login: bool,
+    /// The LDAP directory that checks passwords (`[ldap]`).
+    pub directory: Option<crate::directory::DirectoryPolicy>,
     /// `[secrets] sealing_key`, decoded.
     pub sealing_key: Option<[u8; 32]>,
     pub throttle: crate::throttle::ThrottlePolicy,
@@ -863,6 +868,7 @@ impl Config {
         let factors = self.validate_factors(&file, &issuer, sealing_key.is_some(), &mut errs);
         let upstreams = upstreams::validate(&file, &self.upstreams, &mut errs);
         let password_login = self.login.password.unwrap_or(true);
+        let directory = self.ldap.validate(&file, &mut errs);
         if !password_login && upstreams.is_empty() {
             errs.push(format!("{file}: login.password: false needs at least one [[upstreams]] to sign in with"));
         }
@@ -984,6 +990,7 @@ impl Config {
             Ok(listen) if errs.is_empty() => Ok(ValidConfig {
                 upstreams,
                 password_login,
+                directory,
                 issuer,
                 listen,
                 database,
@@ -1339,7 +1346,9 @@ fn read_roots(at: &str, path: Option<&std::path::Path>, errs: &mut Vec<String>) 
     }
 }
 
+mod ldap;
 mod upstreams;
+pub use ldap::LdapConfig;
 pub use upstreams::{LoginConfig, UpstreamSpec};
 
 #[cfg(test)]

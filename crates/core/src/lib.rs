@@ -25,6 +25,7 @@ pub mod client_auth;
 pub mod client_keys;
 pub mod config;
 pub mod device;
+pub mod directory;
 pub mod dpop;
 pub mod factors;
 pub mod fetch;

@@ -130,6 +130,7 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
         tokens.clone(),
         clock.clone(),
         server_keys.csrf,
+        cfg.directory.clone().map(|d| Arc::new(crate::directory::Directory::new(d, store.clone(), clock.clone()))),
     ));
     let factors = Arc::new(crate::factors::Factors::new(
         store.clone(),

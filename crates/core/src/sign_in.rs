@@ -3,6 +3,7 @@
 //! cookie is never promoted), and the CSRF token every form carries. The cookies themselves are
 //! the server's; this works on their values.
 
+use crate::directory::{Directory, DirectoryError};
 use crate::issuer::{TokenIssuer, hash_token};
 use crate::metrics::Metrics;
 use crate::secrets;
@@ -26,6 +27,9 @@ pub enum CheckError {
     /// Too many failures for the account or the address: try again in this many seconds.
     #[error("too many failed attempts; try again in {0} seconds")]
     Throttled(i64),
+    /// The LDAP directory that checks this user's password could not be reached.
+    #[error("the directory could not be reached")]
+    DirectoryUnavailable,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -38,6 +42,8 @@ pub struct SignIn {
     clock: Arc<dyn Clock>,
     /// Binds each form's CSRF token to the browser's CSRF cookie.
     csrf_key: ServerKey,
+    /// Checks the passwords of people who have none here (`[ldap]`).
+    directory: Option<Arc<Directory>>,
 }
 
 impl SignIn {
@@ -48,8 +54,9 @@ impl SignIn {
         tokens: Arc<TokenIssuer>,
         clock: Arc<dyn Clock>,
         csrf_key: ServerKey,
+        directory: Option<Arc<Directory>>,
     ) -> Self {
-        Self { store, throttle, metrics, tokens, clock, csrf_key }
+        Self { store, throttle, metrics, tokens, clock, csrf_key, directory }
     }
 
     /// Seconds a session (and the CSRF cookie) lives.
@@ -72,6 +79,12 @@ impl SignIn {
             return Err(CheckError::Throttled(wait));
         }
         let user = self.store.get_user_by_username(username).await?;
+        // No password here: the directory's, when there is one.
+        if let Some(directory) = &self.directory
+            && user.as_ref().is_none_or(|u| !u.password_hash.is_set())
+        {
+            return self.check_in_directory(directory, username, password, &keys).await;
+        }
         // A user without a password costs the same check as a missing one.
         let hash =
             user.as_ref().map(|u| u.password_hash.clone()).filter(SecretHash::is_set).or_else(|| DUMMY_HASH.clone());
@@ -88,6 +101,40 @@ impl SignIn {
             _ => {
                 self.metrics.password_check("failure");
                 self.throttle.failure(&keys).await;
+                Ok(None)
+            }
+        }
+    }
+
+    /// [`Self::check_password`] against the directory, for someone without a password here.
+    async fn check_in_directory(
+        &self,
+        directory: &Directory,
+        username: &str,
+        password: &Secret,
+        keys: &[Key<'_>],
+    ) -> Result<Option<User>, CheckError> {
+        let entry = match directory.verify(username, password).await {
+            Ok(entry) => entry,
+            Err(DirectoryError::Unavailable) => {
+                self.metrics.password_check("unavailable");
+                return Err(CheckError::DirectoryUnavailable);
+            }
+            Err(DirectoryError::Store(e)) => return Err(e.into()),
+        };
+        let user = match &entry {
+            Some(entry) => directory.user_for(username, entry).await?,
+            None => None,
+        };
+        match user {
+            Some(u) if !u.disabled => {
+                self.metrics.password_check("success");
+                self.throttle.success(keys).await;
+                Ok(Some(u))
+            }
+            _ => {
+                self.metrics.password_check("failure");
+                self.throttle.failure(keys).await;
                 Ok(None)
             }
         }

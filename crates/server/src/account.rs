@@ -368,6 +368,7 @@ async fn change_password(State(p): State<AccountPages>, headers: HeaderMap, body
             Ok(Some(u)) if u.sub == me.user.sub => None,
             Ok(_) => Some("The current password is not right."),
             Err(CheckError::Throttled(_)) => Some("Too many failed attempts. Try again later."),
+            Err(CheckError::DirectoryUnavailable) => Some(crate::pages::authorize::DIRECTORY_DOWN),
             Err(CheckError::Store(e)) => return crate::error::PageError::from(e).into_response(),
         }
     };

@@ -330,7 +330,11 @@ pub const GERMAN: &[(&str, &str)] = &[
     ("See your postal address", "Ihre Postanschrift sehen"),
     ("See your phone number", "Ihre Telefonnummer sehen"),
     ("Stay signed in while you are away (refresh tokens)", "Angemeldet bleiben, während Sie weg sind (Refresh-Tokens)"),
-    // upstream providers (issue 25)
+    // upstream providers and the directory (issue 25)
+    (
+        "Passwords cannot be checked right now: the directory is not answering. Try again in a few minutes.",
+        "Passwörter können gerade nicht geprüft werden: Das Verzeichnis antwortet nicht. Versuchen Sie es in ein paar Minuten erneut.",
+    ),
     ("or", "oder"),
     ("Sign in with", "Anmelden mit"),
     ("Linked accounts", "Verknüpfte Konten"),

@@ -33,6 +33,11 @@ pub async fn handle(
             return Err(OAuthError::InvalidGrant("too many failed attempts; try again later"));
         }
         Err(CheckError::Store(e)) => return Err(e.into()),
+        Err(CheckError::DirectoryUnavailable) => {
+            return Err(OAuthError::TemporarilyUnavailable(gatehouse_protocol::error::InternalError::new(
+                "the directory that checks this password could not be reached",
+            )));
+        }
         Ok(None) => return Err(OAuthError::InvalidGrant("the username or password is incorrect")),
         Ok(Some(u)) => u,
     };

@@ -108,7 +108,7 @@ fn free_port() -> u16 {
 
 /// A test CA and a `localhost` certificate it signed, with openssl: the MCP suite serves its
 /// client metadata document over https with them, and Gatehouse trusts the CA (`[cimd] ca_file`).
-fn test_pki(dir: &std::path::Path) -> bool {
+pub(crate) fn test_pki(dir: &std::path::Path) -> bool {
     let sh =
         |args: &[&str]| Command::new("openssl").current_dir(dir).args(args).output().is_ok_and(|o| o.status.success());
     std::fs::write(dir.join("leaf.ext"), "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\n").is_ok()

@@ -33,6 +33,7 @@ mod introspect_revoke;
 mod jarm;
 mod jwks;
 mod keys;
+mod ldap;
 mod logout;
 mod logs;
 mod metrics;

@@ -521,6 +521,10 @@ pub(crate) async fn resume(
     })
 }
 
+/// What a sign-in page says when the LDAP directory that checks passwords is down.
+pub(crate) const DIRECTORY_DOWN: &str =
+    "Passwords cannot be checked right now: the directory is not answering. Try again in a few minutes.";
+
 /// POST `/login`: username and password for a pending interaction.
 pub async fn login(
     State(az): State<Arc<Authorization>>,
@@ -552,6 +556,13 @@ pub async fn login(
                 .into_response());
         }
         Err(CheckError::Store(e)) => return Err(e.into()),
+        Err(CheckError::DirectoryUnavailable) => {
+            let message = DIRECTORY_DOWN;
+            return Ok(flow
+                .login_form(Some(message), StatusCode::SERVICE_UNAVAILABLE, Some(username))
+                .await
+                .into_response());
+        }
         // The same message whether the user exists or not.
         Ok(None) => {
             let message = "The username or password is incorrect.";

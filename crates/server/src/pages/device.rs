@@ -218,6 +218,9 @@ pub async fn device_login(
             return retry(StatusCode::TOO_MANY_REQUESTS, &throttled_message(wait)).await;
         }
         Err(CheckError::Store(e)) => return Err(e.into()),
+        Err(CheckError::DirectoryUnavailable) => {
+            return retry(StatusCode::SERVICE_UNAVAILABLE, crate::pages::authorize::DIRECTORY_DOWN).await;
+        }
         Ok(None) => return retry(StatusCode::UNAUTHORIZED, "The username or password is incorrect.").await,
         Ok(Some(u)) => u,
     };
