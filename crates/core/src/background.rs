@@ -39,6 +39,22 @@ pub fn spawn_key_reloader(
 }
 
 /// Re-reads the scopes every `every` seconds, so changes made on another node arrive.
+/// Loads the stored upstream providers again every `every` seconds (other nodes' changes).
+pub fn spawn_upstream_reloader(upstreams: &Arc<crate::upstreams::Upstreams>, every: u64) {
+    let upstreams = Arc::downgrade(upstreams);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(every.max(1)));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(upstreams) = upstreams.upgrade() else { return };
+            if let Err(e) = upstreams.reload().await {
+                tracing::warn!(error = %e, "could not reload the upstream providers; keeping the current ones");
+            }
+        }
+    });
+}
+
 pub fn spawn_catalog_reloader(catalog: &Arc<Catalog>, store: &Arc<dyn Store>, every: u64) {
     let (catalog, store) = (Arc::downgrade(catalog), Arc::downgrade(store));
     tokio::spawn(async move {

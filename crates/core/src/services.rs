@@ -153,12 +153,15 @@ pub async fn build_with_clock(cfg: &ValidConfig, clock: Arc<dyn Clock>) -> anyho
     ));
     let upstreams = Arc::new(crate::upstreams::Upstreams::new(
         cfg.upstreams.clone(),
+        sealer.clone(),
         &cfg.fetch,
         store.clone(),
         tokens.clone(),
         clock.clone(),
         metrics.clone(),
     ));
+    upstreams.reload().await?;
+    background::spawn_upstream_reloader(&upstreams, cfg.catalog_reload_interval);
     Ok(Gatehouse {
         upstreams,
         password_login: cfg.password_login,

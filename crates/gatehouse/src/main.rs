@@ -4,6 +4,7 @@
 mod config_reference;
 mod manage;
 mod resource_cli;
+mod upstream_cli;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -125,6 +126,13 @@ enum Command {
     Scope {
         #[command(subcommand)]
         action: manage::ScopeAction,
+        #[arg(long, global = true)]
+        database: Option<String>,
+    },
+    /// Identity providers users may sign in with: list, put, remove.
+    Upstream {
+        #[command(subcommand)]
+        action: upstream_cli::UpstreamAction,
         #[arg(long, global = true)]
         database: Option<String>,
     },
@@ -337,6 +345,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             };
             manage::scope(&store, &sealer, action).await
+        }
+        Command::Upstream { action, database } => {
+            let overrides = Overrides { database, ..Default::default() };
+            let Some(cfg) = load(cli.config.as_deref(), &overrides) else { return Ok(ExitCode::FAILURE) };
+            let store = gatehouse_store::SqlStore::connect(&cfg.database).await.context("opening the database")?;
+            let sealer = Sealer::new(cfg.sealing_key.as_ref());
+            upstream_cli::upstream(&store, &sealer, &cfg.upstreams, action).await
         }
         Command::Resource { action, database } => {
             let Some((store, sealer)) = open_store(cli.config.as_deref(), database).await? else {

@@ -221,7 +221,7 @@ impl AccountPages {
             .into_iter()
             .map(|l| {
                 context! {
-                    label => self.upstreams.label(&l.provider).unwrap_or(&l.provider).to_owned(),
+                    label => self.upstreams.label(&l.provider).unwrap_or_else(|| l.provider.clone()),
                     provider => l.provider, subject => l.subject, email => l.email,
                     since => gatehouse_protocol::clock::utc(l.created_at),
                 }

@@ -41,7 +41,7 @@ impl AppState {
         let cookies =
             CookiePolicy { secure: !is_loopback_issuer(&cfg.issuer), max_age: services.sign_in.session_ttl() };
         let pages = Pages::new(cfg.templates.clone(), &cfg.issuer, cfg.theme.clone(), cookies)
-            .with_login(&services.upstreams.buttons(), services.password_login);
+            .with_login(services.upstreams.clone(), services.password_login);
         Self {
             services: Arc::new(services),
             pages: Arc::new(pages),

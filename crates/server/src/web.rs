@@ -108,8 +108,9 @@ impl Pages {
 
     /// What the sign-in page offers: the upstream providers' buttons, and whether the password
     /// form is there (`[login] password`).
-    pub fn with_login(mut self, upstreams: &[gatehouse_core::upstreams::Button], password: bool) -> Self {
-        self.env.add_global("upstreams", Value::from_serialize(upstreams));
+    pub fn with_login(mut self, upstreams: Arc<gatehouse_core::upstreams::Upstreams>, password: bool) -> Self {
+        // A function, not a value: providers added through the admin API show at once.
+        self.env.add_function("upstream_buttons", move || Value::from_serialize(upstreams.buttons()));
         self.env.add_global("password_login", password);
         self.password_login = password;
         self

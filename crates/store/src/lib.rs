@@ -372,6 +372,12 @@ pub trait UpstreamStore: Send + Sync {
     async fn touch_link(&self, provider: &str, subject: &str, now: UnixTime) -> Result<()>;
     /// The users whose `email` claim is this address (compared without case).
     async fn users_with_email(&self, email: &str) -> Result<Vec<User>>;
+    /// Creates or replaces a stored provider (`document`: its definition as JSON).
+    async fn put_upstream(&self, id: &str, document: &str, now: UnixTime) -> Result<()>;
+    /// The stored providers: (id, document), by id.
+    async fn list_upstreams(&self) -> Result<Vec<(String, String)>>;
+    /// Removes a stored provider; `false` when there was none.
+    async fn delete_upstream(&self, id: &str) -> Result<bool>;
 }
 
 /// An SSO session, found by the hash of its cookie value.

@@ -96,6 +96,26 @@ impl UpstreamStore for SqlStore {
         Ok(())
     }
 
+    async fn put_upstream(&self, id: &str, document: &str, now: UnixTime) -> Result<()> {
+        self.db
+            .execute(
+                "INSERT INTO upstreams (id, document, updated_at) VALUES ($1, $2, $3)
+                 ON CONFLICT (id) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at",
+                args![id, document, now],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn list_upstreams(&self) -> Result<Vec<(String, String)>> {
+        let rows = self.db.all("SELECT id, document FROM upstreams ORDER BY id", args![]).await?;
+        rows.iter().map(|r| Ok((r.get("id")?, r.get("document")?))).collect()
+    }
+
+    async fn delete_upstream(&self, id: &str) -> Result<bool> {
+        Ok(self.db.execute("DELETE FROM upstreams WHERE id = $1", args![id]).await? > 0)
+    }
+
     async fn users_with_email(&self, email: &str) -> Result<Vec<User>> {
         // The claims are JSON text in both databases: find candidates by text, then keep those
         // whose `email` claim is the address (any case), not one that merely contains it.

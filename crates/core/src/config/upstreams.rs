@@ -21,8 +21,9 @@ pub struct LoginConfig {
     pub password: Option<bool>,
 }
 
-/// One `[[upstreams]]` entry as an operator writes it.
-#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+/// One `[[upstreams]]` entry as an operator writes it (and the admin API's body; its
+/// `client_secret` is never shown back).
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamSpec {
     /// A short name, part of its URLs (`/login/upstream/<id>`): lowercase letters, digits and
@@ -64,8 +65,8 @@ pub struct UpstreamSpec {
     pub client_id: String,
     /// The client secret (keep the file readable by Gatehouse only). Not needed with
     /// `private_key_jwt`.
-    #[serde(default)]
-    #[schema(value_type = Option<String>)]
+    #[serde(default, skip_serializing)]
+    #[schema(value_type = Option<String>, write_only)]
     pub client_secret: Option<Secret>,
     /// How this server authenticates to the provider's token endpoint: `client_secret_basic`
     /// (default with a secret), `client_secret_post`, or `private_key_jwt` (RFC 7523, signed

@@ -39,7 +39,7 @@ impl Upstreams {
             if holder.disabled {
                 return Err(UpstreamError::Disabled);
             }
-            self.insert_link(p, &holder.sub, identity, "upstream.link", &format!("upstream:{id}")).await?;
+            self.insert_link(&p, &holder.sub, identity, "upstream.link", &format!("upstream:{id}")).await?;
             tracing::info!(provider = id, sub = %holder.sub, email = %verified, "linked an upstream identity by its verified email");
             return Ok(holder.clone());
         }
@@ -49,7 +49,7 @@ impl Upstreams {
         if !p.create_users {
             return Err(UpstreamError::NoAccount);
         }
-        self.create_user(p, identity).await
+        self.create_user(&p, identity).await
     }
 
     /// A new user for `identity`, with its link, under the first free username.
@@ -125,7 +125,7 @@ impl Upstreams {
         match self.store.find_link(id, &identity.subject).await? {
             Some(l) if l.sub == sub => Ok(()),
             Some(_) => Err(UpstreamError::LinkedElsewhere),
-            None => self.insert_link(p, sub, identity, "upstream.link", &format!("user:{sub}")).await,
+            None => self.insert_link(&p, sub, identity, "upstream.link", &format!("user:{sub}")).await,
         }
     }
 

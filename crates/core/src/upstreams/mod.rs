@@ -15,8 +15,10 @@
 
 mod accounts;
 mod provider;
+mod stored;
 
 pub use accounts::remove_link;
+pub use stored::{PutError, UpstreamView, delete, put, stored, view};
 
 use crate::fetch::{ClientFetchPolicy, FetchError, FetchPolicy, Fetcher};
 use crate::issuer::{TokenIssuer, hash_token};
@@ -128,7 +130,11 @@ pub struct Button {
 }
 
 pub struct Upstreams {
-    providers: Vec<Upstream>,
+    /// The configuration file's providers.
+    configured: Vec<Upstream>,
+    /// Those and the stored ones (admin API, CLI), as last loaded (`stored.rs`).
+    current: std::sync::RwLock<Arc<Vec<Upstream>>>,
+    sealer: Arc<crate::sealing::Sealer>,
     store: Arc<dyn Store>,
     fetcher: Fetcher,
     tokens: Arc<TokenIssuer>,
@@ -143,6 +149,7 @@ pub struct Upstreams {
 impl Upstreams {
     pub fn new(
         providers: Vec<Upstream>,
+        sealer: Arc<crate::sealing::Sealer>,
         policy: &ClientFetchPolicy,
         store: Arc<dyn Store>,
         tokens: Arc<TokenIssuer>,
@@ -151,9 +158,11 @@ impl Upstreams {
     ) -> Self {
         let fetch =
             FetchPolicy { allow_loopback: policy.allow_loopback, max_bytes: 256 * 1024, ..FetchPolicy::default() };
-        let n = providers.len().max(1);
+        let n = 64;
         Self {
-            providers,
+            current: std::sync::RwLock::new(Arc::new(providers.clone())),
+            configured: providers,
+            sealer,
             store,
             fetcher: Fetcher::trusting(fetch, &policy.extra_roots),
             tokens,
@@ -165,25 +174,30 @@ impl Upstreams {
         }
     }
 
-    /// The providers, in configuration order.
+    /// The providers now: the configuration's, then the stored ones.
+    fn current(&self) -> Arc<Vec<Upstream>> {
+        self.current.read().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// The providers' buttons, the configuration's first.
     pub fn buttons(&self) -> Vec<Button> {
-        self.providers
+        self.current()
             .iter()
             .map(|p| Button { id: p.id.clone(), label: p.label.clone(), icon: p.icon.clone() })
             .collect()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.providers.is_empty()
+        self.current().is_empty()
     }
 
-    fn provider(&self, id: &str) -> Result<&Upstream, UpstreamError> {
-        self.providers.iter().find(|p| p.id == id).ok_or(UpstreamError::Unknown)
+    fn provider(&self, id: &str) -> Result<Upstream, UpstreamError> {
+        self.current().iter().find(|p| p.id == id).cloned().ok_or(UpstreamError::Unknown)
     }
 
     /// The label of provider `id`, for pages.
-    pub fn label(&self, id: &str) -> Option<&str> {
-        self.providers.iter().find(|p| p.id == id).map(|p| p.label.as_str())
+    pub fn label(&self, id: &str) -> Option<String> {
+        self.current().iter().find(|p| p.id == id).map(|p| p.label.clone())
     }
 
     /// Where the provider sends the browser back.
@@ -200,7 +214,7 @@ impl Upstreams {
     /// so the provider does not answer from an older session of its own.
     pub async fn start(&self, id: &str, purpose: Purpose, again: Again) -> Result<url::Url, UpstreamError> {
         let p = self.provider(id)?;
-        let metadata = self.metadata(p).await?;
+        let metadata = self.metadata(&p).await?;
         let state = self.tokens.random(32);
         let pending = Pending { purpose, nonce: self.tokens.random(16), verifier: self.tokens.random(32) };
         let json = serde_json::to_string(&pending).map_err(|e| StoreError::Database(e.to_string()))?;
@@ -239,7 +253,7 @@ impl Upstreams {
         let state = back.state.filter(|s| !s.is_empty()).ok_or(UpstreamError::Expired)?;
         let taken = self.store.take_ceremony(&hash_token(state), &Self::bound_to(id), self.clock.now()).await?;
         let pending: Pending = taken.and_then(|json| serde_json::from_str(&json).ok()).ok_or(UpstreamError::Expired)?;
-        let identity = self.verify(p, back, &pending).await;
+        let identity = self.verify(&p, back, &pending).await;
         let outcome = match &identity {
             Ok(_) => "success",
             Err(UpstreamError::Unavailable | UpstreamError::Store(_)) => "failed",

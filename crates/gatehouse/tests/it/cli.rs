@@ -651,3 +651,50 @@ fn the_systemd_unit_verifies() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && stderr.trim().is_empty(), "systemd-analyze verify: {stderr}");
 }
+
+/// `gatehouse upstream put|list|remove` on the store, beside the configuration's providers.
+#[test]
+fn upstream_providers_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("g.db").display());
+    let cfg = write(
+        dir.path(),
+        "g.toml",
+        &format!(
+            "database = \"{db}\"\n[secrets]\nsealing_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n\n\
+             [[upstreams]]\nid = \"corp\"\nissuer = \"https://login.example.com\"\nclient_id = \"g\"\nclient_secret = \"s\"\n"
+        ),
+    );
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN).arg("--config").arg(&cfg).args(args).env("RUST_LOG", "warn").output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let gh = write(
+        dir.path(),
+        "gh.toml",
+        "id = \"github\"\nkind = \"github\"\nclient_id = \"Iv1.x\"\nclient_secret = \"gh-secret\"\n",
+    );
+    let (code, out, err) = run(&["upstream", "put", gh.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("added provider github"), "{out}");
+    let (code, out, _) = run(&["upstream", "list"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("corp") && out.contains("config") && out.contains("github") && out.contains("store"), "{out}");
+    assert!(!out.contains("gh-secret"), "{out}");
+    let (code, out, _) = run(&["upstream", "list", "--json"]);
+    assert_eq!(code, 0);
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(list[1]["label"], "GitHub", "{list}");
+    let (code, _, err) = run(&["upstream", "remove", "corp"]);
+    assert_eq!(code, 4, "a configured provider is changed in its file: {err}");
+    let bad = write(dir.path(), "bad.toml", "id = \"Bad\"\nclient_id = \"x\"\n");
+    let (code, _, err) = run(&["upstream", "put", bad.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("id:") && err.contains("issuer"), "{err}");
+    assert_eq!(run(&["upstream", "remove", "github"]).0, 0);
+    assert_eq!(run(&["upstream", "remove", "github"]).0, 3);
+}

@@ -442,3 +442,80 @@ async fn a_deployment_can_offer_upstream_providers_only() {
     let err = TestServer::start(&cfg, TestDb::sqlite()).await.err().unwrap().to_string();
     assert!(err.contains("login.password"), "{err}");
 }
+
+const SEALING: &str = "[secrets]\nsealing_key = \"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\"\n";
+
+#[tokio::test]
+async fn administrators_add_and_remove_providers_through_the_admin_api() {
+    use crate::admin::{admin_token, call};
+    for db in TestDb::each().await {
+        let label = db.label;
+        let up = TestServer::start(UPSTREAM, TestDb::sqlite()).await.unwrap();
+        // No provider in the file; the ops client and a sealing key for the secret.
+        let cfg = format!("{}\n{SEALING}\n[fetch]\nallow_loopback = true\n", crate::admin::config());
+        let s = TestServer::start(&cfg, db).await.unwrap();
+        let admin = admin_token(&s).await;
+        let b = Browser::new(&s.url);
+        assert!(!b.authorize(&webapp_auth(&[])).await.body.contains("Sign in with"), "{label}");
+
+        let spec = json!({"id": "corp", "label": "Corp", "issuer": up.url, "client_id": "downstream",
+                          "client_secret": "downstream-secret", "link_by_email": true});
+        let (st, _, body) = call(&s, &admin, "PUT", "/admin/v1/upstreams/corp", Some(spec.clone())).await;
+        assert_eq!(st, 201, "{label}: {body}");
+        assert_eq!(body["source"], "store", "{label}");
+        assert!(!body.to_string().contains("downstream-secret"), "{label}: never the secret");
+        let (st, _, body) = call(&s, &admin, "PUT", "/admin/v1/upstreams/corp", Some(spec.clone())).await;
+        assert_eq!(st, 200, "{label}: replaced: {body}");
+        let (_, _, list) = call(&s, &admin, "GET", "/admin/v1/upstreams", None).await;
+        assert_eq!(list.as_array().unwrap().len(), 1, "{label}: {list}");
+        assert!(!list.to_string().contains("downstream-secret"), "{label}");
+
+        // At once on the sign-in page, and it signs alice in (its sealed secret opened).
+        let login = b.authorize(&webapp_auth(&[])).await;
+        assert!(login.body.contains("Sign in with Corp"), "{label}");
+        let u = Browser::new(&up.url);
+        let done = through_upstream(&b, &u, &login, "corp", "alice", "alice-upstream").await;
+        assert_eq!(webapp_id_token(&s, &b, &done).await["amr"], json!(["fed"]), "{label}");
+
+        // Refusals: the path's id and the body's differ, an icon from a file, an unknown kind.
+        for (bad, field) in [
+            (json!({"id": "other", "issuer": up.url, "client_id": "c", "client_secret": "s"}), "id"),
+            (
+                json!({"id": "corp", "issuer": up.url, "client_id": "c", "client_secret": "s", "icon": "/etc/passwd.png"}),
+                "icon",
+            ),
+            (json!({"id": "corp", "kind": "saml", "client_id": "c", "client_secret": "s"}), "kind"),
+        ] {
+            let (st, _, body) = call(&s, &admin, "PUT", "/admin/v1/upstreams/corp", Some(bad)).await;
+            assert_eq!(st, 400, "{label}: {body}");
+            assert_eq!(body["errors"][0]["field"], field, "{label}: {body}");
+        }
+        let (_, _, audit) = call(&s, &admin, "GET", "/admin/v1/audit", None).await;
+        assert!(audit.to_string().contains("upstream.put"), "{label}");
+
+        // Removed: gone from the page and from the list; a second removal finds nothing.
+        assert_eq!(call(&s, &admin, "DELETE", "/admin/v1/upstreams/corp", None).await.0, 204, "{label}");
+        assert_eq!(call(&s, &admin, "DELETE", "/admin/v1/upstreams/corp", None).await.0, 404, "{label}");
+        assert!(!b.authorize(&webapp_auth(&[])).await.body.contains("Sign in with Corp"), "{label}");
+        assert_eq!(b.get(&provider_link(&login, "corp")).await.status, 404, "{label}");
+    }
+
+    // A provider of the configuration file is changed there only; a secret needs the sealing key.
+    let up = TestServer::start(UPSTREAM, TestDb::sqlite()).await.unwrap();
+    let s = TestServer::start(&format!("{}\n{}", downstream(&up.url, ""), "[[clients]]\nclient_id = \"ops2\"\nclient_secret = \"ops2-secret\"\nscope = \"gatehouse:admin\"\ngrants = [\"client_credentials\"]\n"), TestDb::sqlite())
+        .await
+        .unwrap();
+    let admin = crate::admin::admin_token(&s).await;
+    let spec = json!({"id": "corp", "issuer": up.url, "client_id": "c", "client_secret": "s"});
+    let (st, _, body) = call(&s, &admin, "PUT", "/admin/v1/upstreams/corp", Some(spec)).await;
+    assert_eq!(st, 409, "{body}");
+    assert_eq!(call(&s, &admin, "DELETE", "/admin/v1/upstreams/corp", None).await.0, 409);
+    let (_, _, list) = call(&s, &admin, "GET", "/admin/v1/upstreams", None).await;
+    assert_eq!(list[0]["source"], "config", "{list}");
+    let spec = json!({"id": "more", "issuer": up.url, "client_id": "c", "client_secret": "s"});
+    let (st, _, body) = call(&s, &admin, "PUT", "/admin/v1/upstreams/more", Some(spec)).await;
+    assert_eq!(st, 400, "{body}");
+    assert_eq!(body["errors"][0]["field"], "client_secret", "{body}");
+    let spec = json!({"id": "more", "issuer": up.url, "client_id": "c", "client_auth": "private_key_jwt"});
+    assert_eq!(call(&s, &admin, "PUT", "/admin/v1/upstreams/more", Some(spec)).await.0, 201, "no secret to keep");
+}

@@ -15,6 +15,7 @@ mod links;
 mod resources;
 mod schema;
 mod scopes;
+mod upstreams;
 mod users;
 
 pub use clients::ClientView;
@@ -41,7 +42,7 @@ use utoipa_axum::routes;
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     tags(
-        (name = "clients"), (name = "users"), (name = "sessions"), (name = "factors"), (name = "scopes"), (name = "resources"), (name = "keys"), (name = "audit")
+        (name = "clients"), (name = "users"), (name = "sessions"), (name = "factors"), (name = "upstreams"), (name = "scopes"), (name = "resources"), (name = "keys"), (name = "audit")
     ),
     components(schemas(Problem))
 )]
@@ -62,6 +63,8 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(factors::remove_factor))
         .routes(routes!(links::list_links))
         .routes(routes!(links::remove_link))
+        .routes(routes!(upstreams::list_upstreams))
+        .routes(routes!(upstreams::put_upstream, upstreams::delete_upstream))
         .routes(routes!(scopes::list_scopes, scopes::create_scope))
         .routes(routes!(scopes::get_scope, scopes::put_scope, scopes::delete_scope))
         .routes(routes!(resources::list_resources, resources::create_resource))
