@@ -99,6 +99,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{sub}/password", post(set_password))
         .route("/admin/users/{sub}/sessions", post(end_sessions))
         .route("/admin/users/{sub}/factors/reset", post(reset_factors))
+        .route("/admin/users/{sub}/links/remove", post(remove_link))
         .route("/admin/users/{sub}/delete", post(delete_user))
         .route("/admin/scopes", get(scopes).post(create_scope))
         .route("/admin/scopes/{name}/delete", post(delete_scope))
@@ -611,10 +612,25 @@ async fn user(
             })
         })
         .collect();
+    let links = match core.store.list_links(&sub).await {
+        Ok(l) => l,
+        Err(e) => return failed(&core, &op, e.into(), "/admin/users"),
+    };
+    let links: Vec<_> = links
+        .iter()
+        .map(|l| {
+            json!({
+                "provider": l.provider, "subject": l.subject, "email": l.email,
+                "linked": gatehouse_protocol::clock::utc(l.created_at),
+                "used": l.last_used_at.map(gatehouse_protocol::clock::utc),
+            })
+        })
+        .collect();
     let claims = serde_json::to_string_pretty(&u.claims).unwrap_or_default();
     let ctx = context! {
         section => "users", sub => u.sub, username => u.username, admin => u.admin, disabled => u.disabled,
-        factors, recovery_codes_left => enrolled.recovery_codes_left,
+        factors, recovery_codes_left => enrolled.recovery_codes_left, links,
+        has_password => u.password_hash.is_set(),
         claims, sessions, myself => op.actor == format!("user:{sub}"), done => query_param(query.as_deref(), "done"),
     };
     render(&core, &op, StatusCode::OK, "console/user.html", ctx)
@@ -670,6 +686,23 @@ async fn reset_factors(State(core): State<Console>, Path(sub): Path<String>, Pos
     }
     match gatehouse_core::factors::reset(core.store.as_ref(), &op.actor, &sub, core.now()).await {
         Ok(_) => see_other(&core, &format!("{back}?done=factors")),
+        Err(e) => failed(&core, &op, e.into(), &back),
+    }
+}
+
+/// Removes one of a user's upstream identities (`provider`, `subject`), audited as the
+/// administrator's `upstream.unlink`.
+async fn remove_link(State(core): State<Console>, Path(sub): Path<String>, Posted(op, form): Posted) -> Response {
+    let back = format!("/admin/users/{}", path_segment(&sub));
+    if let Err(e) = op.admin(&core).get_user(&sub).await {
+        return failed(&core, &op, e, &back);
+    }
+    let (provider, subject) = (form.get("provider"), form.get("subject"));
+    match gatehouse_core::upstreams::remove_link(core.store.as_ref(), &op.actor, &sub, provider, subject, core.now())
+        .await
+    {
+        Ok(true) => see_other(&core, &format!("{back}?done=unlinked")),
+        Ok(false) => failed(&core, &op, AdminError::NotFound("linked identity"), &back),
         Err(e) => failed(&core, &op, e.into(), &back),
     }
 }

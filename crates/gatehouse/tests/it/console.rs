@@ -532,3 +532,44 @@ async fn an_administrator_sees_and_resets_a_users_second_factors() {
     assert!(log.body.contains("factor.reset"), "{}", log.body);
     store.close().await;
 }
+
+#[tokio::test]
+async fn an_administrator_sees_and_removes_a_users_linked_identities() {
+    let db = TestDb::sqlite();
+    let url = db.url.clone();
+    let s = TestServer::start(&config(), db).await.unwrap();
+    let b = Browser::new(&s.url);
+    let page = open_signed_in(&s, &b, "/admin/users", "root", "root-password").await;
+    let token = csrf(&page);
+    let alice = sub_of(&s, "alice").await;
+    let store = gatehouse_store::SqlStore::connect(&url).await.unwrap();
+    let link = gatehouse_store::UpstreamLink {
+        provider: "corp".into(),
+        subject: "248289761001".into(),
+        sub: alice.clone(),
+        email: Some("alice@corp.example".into()),
+        created_at: 1_900_000_000,
+        last_used_at: None,
+    };
+    gatehouse_store::UpstreamStore::insert_link(&store, &link).await.unwrap();
+    let user_page = b.get(&format!("/admin/users/{alice}")).await;
+    assert!(
+        user_page.body.contains("248289761001") && user_page.body.contains("alice@corp.example"),
+        "{}",
+        user_page.body
+    );
+    let fields = [("csrf", token.as_str()), ("provider", "corp"), ("subject", "248289761001")];
+    assert_eq!(b.post(&format!("/admin/users/{alice}/links/remove"), &fields[1..]).await.status, 403);
+    let removed = b.post(&format!("/admin/users/{alice}/links/remove"), &fields).await;
+    assert_eq!(removed.status, 303, "{}", removed.body);
+    let after = b.get(&path_of(&s, removed.header("location").unwrap())).await;
+    assert!(
+        after.body.contains("The linked identity was removed.") && after.body.contains("No identity at an upstream")
+    );
+    assert!(gatehouse_store::UpstreamStore::list_links(&store, &alice).await.unwrap().is_empty());
+    let again = b.post(&format!("/admin/users/{alice}/links/remove"), &fields).await;
+    assert!(again.status >= 300, "{}", again.status);
+    let log = b.get(&format!("/admin/audit?target=user:{alice}&action=upstream.unlink")).await;
+    assert!(log.body.contains("upstream.unlink"), "{}", log.body);
+    store.close().await;
+}
