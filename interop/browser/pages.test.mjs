@@ -65,6 +65,24 @@ for (const [label, viewport] of [['desktop', { width: 1280, height: 800 }], ['ph
   });
 }
 
+test('the sign-in page offers upstream providers as links, accessibly', async () => {
+  const base = process.env.GATEHOUSE_UPSTREAMS_URL;
+  assert.ok(base, 'GATEHOUSE_UPSTREAMS_URL is set by crates/gatehouse/tests/it/interop.rs');
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, javaScriptEnabled: false });
+  const page = await ctx.newPage();
+  await page.goto(`${base}/authorize?${new URLSearchParams({
+    response_type: 'code', client_id: 'webapp', redirect_uri: WEBAPP_CB, scope: 'openid profile', state: 's',
+  })}`);
+  const github = page.getByRole('link', { name: 'Sign in with GitHub' });
+  await github.waitFor();
+  assert.match(await github.getAttribute('href'), /\/login\/upstream\/github\?interaction=/);
+  await page.getByRole('link', { name: 'Sign in with Example Corp' }).waitFor();
+  await page.getByLabel('Password').waitFor();
+  await shoot(page, 'sign-in-upstreams');
+  await accessible(page);
+  await ctx.close();
+});
+
 test('the device page accepts a code and signs the user in without JavaScript', async () => {
   const res = await fetch(`${BASE}/device_authorization`, {
     method: 'POST',

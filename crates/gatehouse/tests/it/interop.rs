@@ -277,12 +277,18 @@ async fn admin_console_in_chromium() {
     let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
     // Passkeys need a domain name: the same deployment again, on localhost.
     let on_localhost = TestServer::start_on_localhost(&cfg, TestDb::sqlite()).await.unwrap();
+    // Upstream providers on the sign-in page (not reached: only the page is looked at).
+    let providers = "[[upstreams]]\nid = \"github\"\nkind = \"github\"\nclient_id = \"x\"\nclient_secret = \"y\"\n\n\
+        [[upstreams]]\nid = \"corp\"\nlabel = \"Example Corp\"\nissuer = \"https://login.example.com\"\n\
+        client_id = \"g\"\nclient_secret = \"s\"\n";
+    let with_providers = TestServer::start(&format!("{cfg}\n{providers}"), TestDb::sqlite()).await.unwrap();
     let mut cmd = Command::new("node");
     cmd.current_dir(&dir)
         .args(["--test", "--test-reporter=tap", "--test-timeout=120000", "--test-concurrency=1"])
         .args(["console.test.mjs", "pages.test.mjs", "account.test.mjs", "passkeys.test.mjs"])
         .env("GATEHOUSE_URL", &s.url)
         .env("GATEHOUSE_PASSKEY_URL", &on_localhost.url)
+        .env("GATEHOUSE_UPSTREAMS_URL", &with_providers.url)
         .env("CHROMIUM", &chromium);
     if let Ok(shots) = std::env::var("SCREENSHOTS_DIR") {
         cmd.env("SCREENSHOTS_DIR", PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(shots));
