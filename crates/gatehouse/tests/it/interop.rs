@@ -404,16 +404,7 @@ async fn node_oidc_provider_as_an_upstream() {
     // nodie: created, with node-oidc-provider's claims.
     let done = sign_in(&b, "nodie").await;
     let tokens = crate::upstreams::webapp_tokens_after(&s, &b, &done).await;
-    let me: serde_json::Value = s
-        .http
-        .get(s.url("/userinfo"))
-        .bearer_auth(tokens["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me = crate::upstream_mock::userinfo(&s, &tokens).await;
     assert_eq!(me["preferred_username"], "nodie", "{me}");
     assert_eq!(me["email"], "nodie@example.com", "{me}");
     assert_eq!(me["name"], "No Die", "{me}");

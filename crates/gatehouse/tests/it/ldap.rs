@@ -161,16 +161,7 @@ async fn passwords_are_checked_by_an_ldap_directory() {
             assert!(signed.contains_key("code"), "{label}/{mode}: {signed:?}");
             let tokens =
                 crate::second_factor::redeem(&s, ("webapp", "webapp-secret"), crate::WEBAPP_CB, &signed["code"]).await;
-            let me: serde_json::Value = s
-                .http
-                .get(s.url("/userinfo"))
-                .bearer_auth(tokens["access_token"].as_str().unwrap())
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let me = crate::upstream_mock::userinfo(&s, &tokens).await;
             assert_eq!(me["name"], name, "{label}/{mode}: {me}");
             assert_eq!(me["email"], email, "{label}/{mode}");
             assert_eq!(me["email_verified"], mode == "search", "{label}/{mode}: emails_verified");

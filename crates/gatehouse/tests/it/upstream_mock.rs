@@ -309,7 +309,8 @@ async fn an_unverified_github_address_is_not_trusted() {
     assert!(me.get("email").is_none() && me["preferred_username"] == "octocat", "{me}");
 }
 
-async fn userinfo(s: &TestServer, tokens: &Value) -> Value {
+/// `/userinfo` at `s` with the access token of a token response.
+pub(crate) async fn userinfo(s: &TestServer, tokens: &Value) -> Value {
     let r = s.http.get(s.url("/userinfo")).bearer_auth(tokens["access_token"].as_str().unwrap()).send().await.unwrap();
     r.json().await.unwrap()
 }
