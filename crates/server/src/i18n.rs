@@ -332,6 +332,10 @@ pub const GERMAN: &[(&str, &str)] = &[
     ("Stay signed in while you are away (refresh tokens)", "Angemeldet bleiben, während Sie weg sind (Refresh-Tokens)"),
     // upstream providers and the directory (issue 25)
     (
+        "Sign in on your account page first, then enter the code here again.",
+        "Melden Sie sich zuerst auf Ihrer Kontoseite an und geben Sie den Code dann hier erneut ein.",
+    ),
+    (
         "Passwords cannot be checked right now: the directory is not answering. Try again in a few minutes.",
         "Passwörter können gerade nicht geprüft werden: Das Verzeichnis antwortet nicht. Versuchen Sie es in ein paar Minuten erneut.",
     ),

@@ -14,7 +14,8 @@ use std::collections::{BTreeMap, HashSet};
 #[serde(deny_unknown_fields)]
 pub struct LoginConfig {
     /// Offer the username and password form. `false`: users sign in only through the
-    /// `[[upstreams]]` (or a passkey), and `/login` refuses passwords; the password grant is
+    /// `[[upstreams]]` (or a passkey); `/login` and the device page refuse passwords (the device
+    /// page sends people to their account page to sign in first); the password grant is
     /// untouched (a client must hold it).
     #[serde(default)]
     #[schema(default = true)]

@@ -437,6 +437,21 @@ async fn a_deployment_can_offer_upstream_providers_only() {
     let u = Browser::new(&up.url);
     let done = through_upstream(&b, &u, &login, "corp", "alice", "alice-upstream").await;
     assert_eq!(webapp_id_token(&s, &b, &done).await["amr"], json!(["fed"]));
+    // The device page has no password form either, and refuses one posted.
+    let r = s.http.post(s.url("/device_authorization")).form(&[("client_id", "tv")]).send().await.unwrap();
+    let d: Value = r.json().await.unwrap();
+    let tv = Browser::new(&s.url);
+    let page = tv.get("/device").await;
+    let csrf = page.field("csrf").unwrap();
+    let code = d["user_code"].as_str().unwrap();
+    let step = tv.post("/device", &[("csrf", &csrf), ("user_code", code)]).await;
+    assert!(
+        step.body.contains("Sign in on your account page first") && !step.body.contains("name=\"password\""),
+        "{}",
+        step.body
+    );
+    let fields = [("csrf", csrf.as_str()), ("user_code", code), ("username", "alice"), ("password", "alice-password")];
+    assert_eq!(tv.post("/device/login", &fields).await.status, 403);
     // Without any provider, such a configuration does not start.
     let cfg = format!("{}\n[login]\npassword = false\n", crate::CONFIG);
     let err = TestServer::start(&cfg, TestDb::sqlite()).await.err().unwrap().to_string();

@@ -201,6 +201,13 @@ pub async fn device_login(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let (params, rec) = p.checked(&headers, &body, peer).await?;
+    if !p.pages.password_login {
+        return Err(PageError::refused(
+            StatusCode::FORBIDDEN,
+            "Passwords are not accepted here. Go back and choose how to sign in.",
+            Some("access_denied"),
+        ));
+    }
     let username = params.get("username").unwrap_or("").to_owned();
     let password = Secret::new(params.get("password").unwrap_or(""));
     let retry = |status, error: &str| {
