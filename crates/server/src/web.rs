@@ -191,12 +191,7 @@ impl Pages {
 
     /// 303 to a path of this server, never cached.
     pub fn see_other(&self, path: &str) -> Response {
-        let mut r = StatusCode::SEE_OTHER.into_response();
-        if let Ok(v) = HeaderValue::from_str(&format!("{}{path}", self.base)) {
-            r.headers_mut().insert(header::LOCATION, v);
-        }
-        r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        r
+        see_other_to(&format!("{}{path}", self.base))
     }
 
     /// A cookie only the paths under `path` see (the console's, the account page's).
@@ -333,6 +328,17 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// 303 to an absolute URL (this server's, an application's, an upstream provider's), never
+/// cached.
+pub fn see_other_to(location: &str) -> Response {
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
 /// A `Set-Cookie` value: `HttpOnly; SameSite=Lax; Path=/`, `Secure` unless the issuer is plain
 /// http on loopback (DESIGN.md §7). `max_age` 0 deletes the cookie.
 pub fn set_cookie(name: &str, value: &str, max_age: i64, secure: bool) -> HeaderValue {
@@ -368,12 +374,7 @@ pub fn authorization_response(
                 _ if redirect_uri.contains('?') => "&",
                 _ => "?",
             };
-            let location = format!("{redirect_uri}{sep}{encoded}");
-            let mut r = StatusCode::SEE_OTHER.into_response();
-            if let Ok(v) = HeaderValue::from_str(&location) {
-                r.headers_mut().insert(header::LOCATION, v);
-            }
-            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            let mut r = see_other_to(&format!("{redirect_uri}{sep}{encoded}"));
             r.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
             r
         }

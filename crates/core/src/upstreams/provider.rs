@@ -31,6 +31,14 @@ pub(super) struct Metadata {
     pub(super) iss_parameter: bool,
 }
 
+/// What a provider's fetched documents are cached under: its id and where they come from, so
+/// that a provider replaced through the admin API never uses the old one's.
+fn cache_key(p: &Upstream) -> String {
+    let url = |u: &Option<url::Url>| u.as_ref().map_or("", url::Url::as_str).to_owned();
+    [p.id.clone(), p.issuer.clone().unwrap_or_default(), url(&p.authorization_endpoint), url(&p.token_endpoint)]
+        .join("\n")
+}
+
 fn unavailable(provider: &str, what: &str) -> UpstreamError {
     tracing::warn!(provider, problem = what, "an upstream provider answered badly");
     UpstreamError::Unavailable
@@ -60,7 +68,7 @@ impl Upstreams {
     /// overriding it, or the configuration alone (OAuth 2.0).
     pub(super) async fn metadata(&self, p: &Upstream) -> Result<Arc<Metadata>, UpstreamError> {
         let now = Instant::now();
-        if let Some(m) = self.metadata.fresh(&p.id, now) {
+        if let Some(m) = self.metadata.fresh(&cache_key(p), now) {
             return Ok(m);
         }
         let discovered = match (&p.kind, &p.issuer) {
@@ -98,7 +106,7 @@ impl Upstreams {
             return Err(unavailable(&p.id, "discovery: no jwks_uri"));
         }
         let metadata = Arc::new(metadata);
-        self.metadata.insert(&p.id, metadata.clone(), now, now + METADATA_FRESH);
+        self.metadata.insert(&cache_key(p), metadata.clone(), now, now + METADATA_FRESH);
         Ok(metadata)
     }
 
@@ -227,8 +235,8 @@ impl Upstreams {
         if verified == Err(JwsError::NoKey) {
             // A rotated key: fetch the set again, at most once a minute.
             let now = Instant::now();
-            if self.refetched.fresh(&p.id, now).is_none() {
-                self.refetched.insert(&p.id, (), now, now + REFETCH_INTERVAL);
+            if self.refetched.fresh(&cache_key(p), now).is_none() {
+                self.refetched.insert(&cache_key(p), (), now, now + REFETCH_INTERVAL);
                 jwks = self.key_set(p, m, true).await?;
                 verified = parsed.verify(&jwks, &m.id_token_algs);
             }
@@ -242,13 +250,13 @@ impl Upstreams {
 
     async fn key_set(&self, p: &Upstream, m: &Metadata, again: bool) -> Result<Arc<Jwks>, UpstreamError> {
         let now = Instant::now();
-        if !again && let Some(set) = self.jwks.fresh(&p.id, now) {
+        if !again && let Some(set) = self.jwks.fresh(&cache_key(p), now) {
             return Ok(set);
         }
         let uri = m.jwks_uri.as_ref().ok_or_else(|| unavailable(&p.id, "no jwks_uri"))?;
         let doc = object(&p.id, "jwks", &self.fetcher.get(uri, "application/json").await?)?;
         let set = Arc::new(Jwks::parse(&Value::Object(doc)).map_err(|e| unavailable(&p.id, e))?);
-        self.jwks.insert(&p.id, set.clone(), now, now + JWKS_FRESH);
+        self.jwks.insert(&cache_key(p), set.clone(), now, now + JWKS_FRESH);
         Ok(set)
     }
 }

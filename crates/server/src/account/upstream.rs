@@ -7,7 +7,7 @@
 use super::{AccountPages, RECENT, query};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::upstreams::{Again, Purpose, UpstreamError};
 
@@ -31,13 +31,7 @@ pub(super) async fn link(
         return p.see_other(&format!("/account/login?{}", query(&[("return", "/account"), ("fresh", "1")])));
     }
     match p.upstreams.start(&id, Purpose::Link { sub: me.user.sub.clone() }, Again::default()).await {
-        Ok(url) => {
-            let mut r = StatusCode::SEE_OTHER.into_response();
-            if let Ok(v) = HeaderValue::from_str(url.as_str()) {
-                r.headers_mut().insert(header::LOCATION, v);
-            }
-            r
-        }
+        Ok(url) => crate::web::see_other_to(url.as_str()),
         Err(UpstreamError::Unknown) => p.pages.error(StatusCode::NOT_FOUND, "There is no such sign-in provider.", None),
         Err(UpstreamError::Store(e)) => crate::error::PageError::from(e).into_response(),
         Err(_) => {

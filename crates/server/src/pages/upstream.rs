@@ -10,10 +10,11 @@
 
 use crate::error::PageError;
 use crate::pages::authorize::{Flow, Services, first_factor_done};
+use crate::pages::second_factor::expired;
 use crate::pages::session::current_session;
-use crate::web::{Pages, query_param};
+use crate::web::{Pages, query_param, see_other_to};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gatehouse_core::authorization::Authorization;
 use gatehouse_core::factors::Factors;
@@ -44,12 +45,6 @@ impl axum::extract::FromRef<crate::state::AppState> for UpstreamPages {
             upstreams: g.upstreams.clone(),
         }
     }
-}
-
-fn expired() -> PageError {
-    PageError::bad_request(
-        "This sign-in page has expired or was opened elsewhere. Go back to the application and start again.",
-    )
 }
 
 fn unknown() -> PageError {
@@ -103,16 +98,6 @@ async fn interaction(
     Ok((pending.request, client, pending.csrf))
 }
 
-/// A redirect to the provider.
-fn to_provider(url: &url::Url) -> Response {
-    let mut r = StatusCode::SEE_OTHER.into_response();
-    if let Ok(v) = HeaderValue::from_str(url.as_str()) {
-        r.headers_mut().insert(header::LOCATION, v);
-    }
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
-}
-
 /// GET `/login/upstream/{id}?interaction=…`: off to the provider.
 pub async fn start(
     State(p): State<UpstreamPages>,
@@ -127,7 +112,7 @@ pub async fn start(
     let (req, client, csrf) = interaction(&p, &headers, &interaction_id).await?;
     let again = Again { login: req.prompt.login, max_age: req.max_age };
     match p.upstreams.start(&id, Purpose::SignIn { interaction: interaction_id.clone() }, again).await {
-        Ok(url) => Ok(to_provider(&url)),
+        Ok(url) => Ok(see_other_to(url.as_str())),
         Err(UpstreamError::Store(e)) => Err(e.into()),
         Err(e) => {
             let s = Services { az: &p.az, sign_in: &p.sign_in, factors: &p.factors, pages: &p.pages };
