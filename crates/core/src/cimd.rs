@@ -32,7 +32,7 @@ impl MetadataClients {
         let fetch = FetchPolicy {
             allow_loopback: policy.allow_loopback,
             max_bytes: MAX_DOCUMENT_BYTES,
-            timeout: Duration::from_secs(5),
+            ..FetchPolicy::default()
         };
         let fetcher = Fetcher::trusting(fetch, &policy.extra_roots);
         Self { policy, fetcher, catalog, cache: TtlCache::new(MAX_CACHED) }

@@ -6,7 +6,9 @@
 //! - Every address the host resolves to must be public: loopback, private (RFC 1918, unique
 //!   local), link-local (cloud metadata at 169.254.169.254), shared (100.64/10), multicast,
 //!   unspecified, documentation and reserved addresses are refused, including IPv4 written as
-//!   IPv6. The check runs in the HTTP client's own resolver, so the address checked is the
+//!   IPv6. A policy for a URL an administrator wrote (an upstream provider marked
+//!   `private_network`) may allow the private and shared ranges; link-local and the rest stay
+//!   refused. The check runs in the HTTP client's own resolver, so the address checked is the
 //!   address connected to (no window for DNS rebinding). Proxies from the environment are not
 //!   used.
 //! - No redirect is followed, the whole exchange has a deadline, and a body over the size cap is
@@ -28,6 +30,9 @@ pub fn install_tls_provider() {
 pub struct FetchPolicy {
     /// Allow loopback addresses (and plain `http` to them): for tests only.
     pub allow_loopback: bool,
+    /// Allow private addresses (RFC 1918, shared 100.64/10, unique local fc00::/7), still over
+    /// `https` only: for URLs an administrator chose, never for a client's.
+    pub allow_private: bool,
     /// Largest body accepted, in bytes.
     pub max_bytes: usize,
     /// Deadline for the whole exchange: resolution, connection, headers and body.
@@ -36,7 +41,7 @@ pub struct FetchPolicy {
 
 impl Default for FetchPolicy {
     fn default() -> Self {
-        Self { allow_loopback: false, max_bytes: 64 * 1024, timeout: Duration::from_secs(5) }
+        Self { allow_loopback: false, allow_private: false, max_bytes: 64 * 1024, timeout: Duration::from_secs(5) }
     }
 }
 
@@ -47,7 +52,7 @@ pub enum FetchError {
     Scheme,
     #[error("the URL has no host")]
     NoHost,
-    #[error("{0} is not a public address")]
+    #[error("{0} is not an address this fetch may reach")]
     Forbidden(IpAddr),
     #[error("the host did not resolve")]
     Resolve,
@@ -91,7 +96,7 @@ impl Fetcher {
             builder = builder.add_root_certificate(root.clone());
         }
         let http = builder
-            .dns_resolver(Arc::new(PublicOnly { allow_loopback: policy.allow_loopback }))
+            .dns_resolver(Arc::new(PublicOnly { policy }))
             .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(policy.timeout)
@@ -194,7 +199,7 @@ impl Fetcher {
             Some(url::Host::Domain(_)) => None,
         };
         if let Some(ip) = literal
-            && !allowed(ip, self.policy.allow_loopback)
+            && !allowed(ip, &self.policy)
         {
             return Err(FetchError::Forbidden(ip));
         }
@@ -209,7 +214,7 @@ impl Fetcher {
 
 /// Resolves with the system resolver and refuses a host any of whose addresses is not allowed.
 struct PublicOnly {
-    allow_loopback: bool,
+    policy: FetchPolicy,
 }
 
 /// The resolver's refusal, found again in reqwest's error chain.
@@ -223,7 +228,7 @@ struct Unresolved;
 
 impl reqwest::dns::Resolve for PublicOnly {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let allow_loopback = self.allow_loopback;
+        let policy = self.policy;
         Box::pin(async move {
             let host = name.as_str().to_owned();
             let addrs: Vec<SocketAddr> =
@@ -231,7 +236,7 @@ impl reqwest::dns::Resolve for PublicOnly {
             if addrs.is_empty() {
                 return Err(Box::new(Unresolved) as Box<dyn std::error::Error + Send + Sync>);
             }
-            if let Some(bad) = addrs.iter().find(|a| !allowed(a.ip(), allow_loopback)) {
+            if let Some(bad) = addrs.iter().find(|a| !allowed(a.ip(), &policy)) {
                 return Err(Box::new(ForbiddenAddress(bad.ip())) as Box<dyn std::error::Error + Send + Sync>);
             }
             Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
@@ -276,16 +281,27 @@ fn is_resolve_error(e: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// Whether Gatehouse may connect to `ip` for someone else's URL.
-pub fn allowed(ip: IpAddr, allow_loopback: bool) -> bool {
+/// Whether a fetch under `policy` may connect to `ip`.
+pub fn allowed(ip: IpAddr, policy: &FetchPolicy) -> bool {
     let ip = canonical(ip);
     if ip.is_loopback() {
-        return allow_loopback;
+        return policy.allow_loopback;
     }
     match ip {
-        IpAddr::V4(v4) => public_v4(v4),
-        IpAddr::V6(v6) => public_v6(v6),
+        IpAddr::V4(v4) => public_v4(v4) || (policy.allow_private && private_v4(v4)),
+        IpAddr::V6(v6) => public_v6(v6) || (policy.allow_private && private_v6(v6)),
     }
+}
+
+/// RFC 1918 and the shared address space (RFC 6598: carrier-grade NAT, overlay networks).
+fn private_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    ip.is_private() || (a == 100 && (64..128).contains(&b))
+}
+
+/// Unique local addresses, fc00::/7 (RFC 4193).
+fn private_v6(ip: Ipv6Addr) -> bool {
+    (ip.segments()[0] & 0xfe00) == 0xfc00
 }
 
 /// IPv4 written as IPv6 (`::ffff:a.b.c.d`) is IPv4.
@@ -341,8 +357,9 @@ mod tests {
 
     #[test]
     fn only_public_addresses_are_allowed() {
+        let strict = FetchPolicy::default();
         for ip in ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8"] {
-            assert!(allowed(ip.parse().unwrap(), false), "{ip}");
+            assert!(allowed(ip.parse().unwrap(), &strict), "{ip}");
         }
         for ip in [
             "127.0.0.1",
@@ -373,11 +390,102 @@ mod tests {
             "2001:0:4136:e378:8000:63bf:3fff:fdd2",
             "2002:7f00:1::1",
         ] {
-            assert!(!allowed(ip.parse().unwrap(), false), "{ip}");
+            assert!(!allowed(ip.parse().unwrap(), &strict), "{ip}");
         }
-        assert!(allowed("127.0.0.1".parse().unwrap(), true));
-        assert!(allowed("::ffff:127.0.0.1".parse().unwrap(), true));
-        assert!(!allowed("10.0.0.1".parse().unwrap(), true), "loopback only, not every private address");
+        let loopback = FetchPolicy { allow_loopback: true, ..strict };
+        assert!(allowed("127.0.0.1".parse().unwrap(), &loopback));
+        assert!(allowed("::ffff:127.0.0.1".parse().unwrap(), &loopback));
+        assert!(!allowed("10.0.0.1".parse().unwrap(), &loopback), "loopback only, not every private address");
+    }
+
+    #[test]
+    fn a_private_network_policy_adds_the_private_ranges_only() {
+        let private = FetchPolicy { allow_private: true, ..FetchPolicy::default() };
+        for ip in [
+            "10.0.0.1",
+            "172.16.5.4",
+            "172.31.255.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "100.127.0.1",
+            "fd12:3456::1",
+            "fc00::1",
+        ] {
+            assert!(allowed(ip.parse().unwrap(), &private), "{ip}");
+        }
+        assert!(allowed("::ffff:10.1.2.3".parse().unwrap(), &private), "IPv4 written as IPv6 is IPv4");
+        for ip in [
+            "127.0.0.1",
+            "::1",
+            "169.254.169.254",
+            "::ffff:169.254.169.254",
+            "fe80::1",
+            "fec0::1",
+            "0.0.0.0",
+            "224.0.0.1",
+            "192.0.2.1",
+            "2001:db8::1",
+            "64:ff9b::a00:1",
+        ] {
+            assert!(!allowed(ip.parse().unwrap(), &private), "{ip}");
+        }
+    }
+
+    /// A private address reached for real: the test runs itself again in a network namespace of
+    /// its own (`unshare`, no privilege needed) with 10.77.0.1 on its loopback interface, where
+    /// a strict fetch is refused before connecting and a private-network fetch connects.
+    #[test]
+    fn a_private_network_policy_connects_to_a_private_address() {
+        const NAME: &str = "fetch::tests::a_private_network_policy_connects_to_a_private_address";
+        if std::env::var_os("GATEHOUSE_FETCH_NETNS").is_some() {
+            return in_namespace();
+        }
+        let script = "ip link set lo up && ip addr add 10.77.0.1/32 dev lo && exec \"$0\" --exact \"$1\" --nocapture";
+        let exe = std::env::current_exe().unwrap();
+        let run = std::process::Command::new("unshare")
+            .args(["--user", "--map-root-user", "--net", "sh", "-c", script])
+            .arg(&exe)
+            .arg(NAME)
+            .env("GATEHOUSE_FETCH_NETNS", "1")
+            .output();
+        let out = match run {
+            Ok(out) => out,
+            // Where namespaces cannot be made, say so; CI must be able to.
+            Err(e) if std::env::var_os("CI").is_none() => return eprintln!("skipped: unshare: {e}"),
+            Err(e) => panic!("unshare: {e}"),
+        };
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success() && text.contains("connected once"), "{text}");
+    }
+
+    fn in_namespace() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("10.77.0.1:0").await.unwrap();
+            let port = listener.local_addr().unwrap().port();
+            let accepted = Arc::new(AtomicUsize::new(0));
+            let counter = accepted.clone();
+            tokio::spawn(async move {
+                while let Ok((socket, _)) = listener.accept().await {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    drop(socket); // no TLS here: the client's handshake fails at once
+                }
+            });
+            let target = url(&format!("https://10.77.0.1:{port}/.well-known/openid-configuration"));
+            let timeout = Duration::from_secs(2);
+            let strict = Fetcher::new(FetchPolicy { timeout, ..FetchPolicy::default() });
+            assert!(matches!(strict.get(&target, "*/*").await, Err(FetchError::Forbidden(_))));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert_eq!(accepted.load(Ordering::SeqCst), 0, "a strict fetch never connects");
+            let private = Fetcher::new(FetchPolicy { allow_private: true, timeout, ..FetchPolicy::default() });
+            let r = private.get(&target, "*/*").await;
+            assert!(matches!(r, Err(FetchError::Http(_))), "the handshake fails, after connecting: {r:?}");
+            let plain = private.get(&url(&format!("http://10.77.0.1:{port}/")), "*/*").await;
+            assert!(matches!(plain, Err(FetchError::Scheme)), "https only: {plain:?}");
+            assert_eq!(accepted.load(Ordering::SeqCst), 1);
+            println!("connected once");
+        });
     }
 
     /// Serves `answer` (a whole HTTP/1.1 response) once on 127.0.0.1; returns the port.

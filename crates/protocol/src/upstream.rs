@@ -55,6 +55,8 @@ pub struct Upstream {
     pub create_users: bool,
     pub link_by_email: bool,
     pub trust_amr: bool,
+    /// Its URLs may resolve to private addresses (an administrator's choice).
+    pub private_network: bool,
 }
 
 /// The OIDC standard claims copied under their own names by default.

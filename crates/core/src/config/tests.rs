@@ -217,10 +217,13 @@ fn trusted_proxies_are_addresses_or_cidrs() {
 fn upstreams_get_their_presets_and_every_mistake_is_named() {
     let v = check(
         "[[upstreams]]\nid = \"gh\"\nkind = \"github\"\nclient_id = \"a\"\nclient_secret = \"s\"\n\n\
-         [[upstreams]]\nid = \"g\"\nkind = \"google\"\nclient_id = \"b\"\nclient_secret = \"s\"\n",
+         [[upstreams]]\nid = \"g\"\nkind = \"google\"\nclient_id = \"b\"\nclient_secret = \"s\"\n\n\
+         [[upstreams]]\nid = \"corp\"\nissuer = \"https://idp.corp.internal\"\nclient_id = \"c\"\nclient_secret = \"s\"\n\
+         private_network = true\n",
     )
     .unwrap();
     let (gh, g) = (&v.upstreams[0], &v.upstreams[1]);
+    assert!(!gh.private_network && v.upstreams[2].private_network, "public addresses only unless asked");
     assert_eq!(gh.label, "GitHub");
     assert_eq!(gh.subject_claim, "id");
     assert_eq!(gh.claims["preferred_username"], "login");

@@ -103,6 +103,11 @@ pub struct UpstreamSpec {
     /// so an upstream `mfa` counts here. Only for providers trusted to report it truthfully.
     #[serde(default)]
     pub trust_amr: bool,
+    /// The provider is on a private network: its URLs may resolve to private addresses (RFC
+    /// 1918, 100.64/10, fc00::/7), still over `https` only. Loopback and link-local addresses
+    /// (cloud metadata) stay refused. Default: public addresses only.
+    #[serde(default)]
+    pub private_network: bool,
 }
 
 fn url_field(key: &'static str, raw: Option<&str>, errs: &mut Vec<FieldError>) -> Option<url::Url> {
@@ -255,6 +260,7 @@ impl UpstreamSpec {
             create_users: self.create_users.unwrap_or(true),
             link_by_email: self.link_by_email,
             trust_amr: self.trust_amr,
+            private_network: self.private_network,
         })
     }
 }

@@ -72,7 +72,12 @@ pub enum UpstreamError {
 
 impl From<FetchError> for UpstreamError {
     fn from(e: FetchError) -> Self {
-        tracing::warn!(error = %e, "an upstream provider could not be reached");
+        if matches!(e, FetchError::Forbidden(_)) {
+            tracing::warn!(error = %e, "an upstream provider could not be reached: a provider on a private network \
+                needs private_network = true");
+        } else {
+            tracing::warn!(error = %e, "an upstream provider could not be reached");
+        }
         Self::Unavailable
     }
 }
@@ -136,7 +141,10 @@ pub struct Upstreams {
     current: std::sync::RwLock<Arc<Vec<Upstream>>>,
     sealer: Arc<crate::sealing::Sealer>,
     store: Arc<dyn Store>,
+    /// For providers on the public internet.
     fetcher: Fetcher,
+    /// For providers marked `private_network`: private addresses allowed too.
+    private: Fetcher,
     tokens: Arc<TokenIssuer>,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
@@ -158,6 +166,7 @@ impl Upstreams {
     ) -> Self {
         let fetch =
             FetchPolicy { allow_loopback: policy.allow_loopback, max_bytes: 256 * 1024, ..FetchPolicy::default() };
+        let private = FetchPolicy { allow_private: true, ..fetch };
         let n = 64;
         Self {
             current: std::sync::RwLock::new(Arc::new(providers.clone())),
@@ -165,6 +174,7 @@ impl Upstreams {
             sealer,
             store,
             fetcher: Fetcher::trusting(fetch, &policy.extra_roots),
+            private: Fetcher::trusting(private, &policy.extra_roots),
             tokens,
             clock,
             metrics,
@@ -172,6 +182,11 @@ impl Upstreams {
             jwks: TtlCache::new(n),
             refetched: TtlCache::new(n),
         }
+    }
+
+    /// The fetcher for provider `p`'s URLs.
+    fn fetcher(&self, p: &Upstream) -> &Fetcher {
+        if p.private_network { &self.private } else { &self.fetcher }
     }
 
     /// The providers now: the configuration's, then the stored ones.

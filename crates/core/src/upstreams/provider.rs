@@ -76,7 +76,7 @@ impl Upstreams {
                 let url =
                     url::Url::parse(&format!("{}/.well-known/openid-configuration", issuer.trim_end_matches('/')))
                         .map_err(|_| unavailable(&p.id, "issuer is not a URL"))?;
-                let doc = object(&p.id, "discovery", &self.fetcher.get(&url, "application/json").await?)?;
+                let doc = object(&p.id, "discovery", &self.fetcher(p).get(&url, "application/json").await?)?;
                 // OIDC Discovery §4.3: the document's issuer is exactly the configured one.
                 if doc.get("issuer").and_then(Value::as_str) != Some(issuer.as_str()) {
                     return Err(unavailable(&p.id, "discovery: the document names another issuer"));
@@ -132,7 +132,7 @@ impl Upstreams {
             Kind::OAuth2 => JsonObject::new(),
         };
         if let (Some(userinfo), Some(bearer)) = (&m.userinfo_endpoint, &bearer) {
-            let fetched = self.fetcher.get_authorized(userinfo, "application/json", Some(bearer)).await?;
+            let fetched = self.fetcher(p).get_authorized(userinfo, "application/json", Some(bearer)).await?;
             let info = object(&p.id, "userinfo", &fetched)?;
             if p.kind == Kind::Oidc {
                 // OIDC Core §5.3.2: the userinfo's sub must be the ID token's.
@@ -153,7 +153,7 @@ impl Upstreams {
         if identity.verified_email.is_none()
             && let (Some(emails), Some(bearer)) = (&p.emails_endpoint, &bearer)
         {
-            let fetched = self.fetcher.get_authorized(emails, "application/json", Some(bearer)).await?;
+            let fetched = self.fetcher(p).get_authorized(emails, "application/json", Some(bearer)).await?;
             if fetched.status == 200
                 && let Ok(list) = serde_json::from_slice::<Value>(&fetched.body)
             {
@@ -207,7 +207,7 @@ impl Upstreams {
             }
         }
         let borrowed: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let fetched = self.fetcher.post_form_read(&m.token_endpoint, &borrowed, authorization.as_deref()).await?;
+        let fetched = self.fetcher(p).post_form_read(&m.token_endpoint, &borrowed, authorization.as_deref()).await?;
         if fetched.status == 400
             && serde_json::from_slice::<Value>(&fetched.body)
                 .is_ok_and(|v| v.get("error").and_then(Value::as_str) == Some("invalid_grant"))
@@ -254,7 +254,7 @@ impl Upstreams {
             return Ok(set);
         }
         let uri = m.jwks_uri.as_ref().ok_or_else(|| unavailable(&p.id, "no jwks_uri"))?;
-        let doc = object(&p.id, "jwks", &self.fetcher.get(uri, "application/json").await?)?;
+        let doc = object(&p.id, "jwks", &self.fetcher(p).get(uri, "application/json").await?)?;
         let set = Arc::new(Jwks::parse(&Value::Object(doc)).map_err(|e| unavailable(&p.id, e))?);
         self.jwks.insert(&cache_key(p), set.clone(), now, now + JWKS_FRESH);
         Ok(set)

@@ -51,6 +51,8 @@ pub struct UpstreamView {
     pub create_users: bool,
     pub link_by_email: bool,
     pub trust_amr: bool,
+    /// Its URLs may resolve to private addresses.
+    pub private_network: bool,
     /// `config` (the configuration file; read-only here) or `store` (the admin API, the CLI).
     pub source: &'static str,
 }
@@ -120,6 +122,7 @@ pub fn view(p: &Upstream, configured: &[Upstream]) -> UpstreamView {
         create_users: p.create_users,
         link_by_email: p.link_by_email,
         trust_amr: p.trust_amr,
+        private_network: p.private_network,
         source: if configured.iter().any(|c| c.id == p.id) { "config" } else { "store" },
     }
 }

@@ -479,8 +479,14 @@ async fn administrators_add_and_remove_providers_through_the_admin_api() {
         assert_eq!(st, 201, "{label}: {body}");
         assert_eq!(body["source"], "store", "{label}");
         assert!(!body.to_string().contains("downstream-secret"), "{label}: never the secret");
+        assert_eq!(body["private_network"], false, "{label}: public addresses only unless asked");
+        let mut private = spec.clone();
+        private["private_network"] = json!(true);
+        let (st, _, body) = call(&s, &admin, "PUT", "/admin/v1/upstreams/corp", Some(private)).await;
+        assert_eq!((st, &body["private_network"]), (200, &json!(true)), "{label}: {body}");
         let (st, _, body) = call(&s, &admin, "PUT", "/admin/v1/upstreams/corp", Some(spec.clone())).await;
         assert_eq!(st, 200, "{label}: replaced: {body}");
+        assert_eq!(body["private_network"], false, "{label}");
         let (_, _, list) = call(&s, &admin, "GET", "/admin/v1/upstreams", None).await;
         assert_eq!(list.as_array().unwrap().len(), 1, "{label}: {list}");
         assert!(!list.to_string().contains("downstream-secret"), "{label}");

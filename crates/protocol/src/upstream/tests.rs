@@ -21,6 +21,7 @@ fn provider(subject_claim: &str, claims: &[(&str, &str)], trust_amr: bool) -> Up
         create_users: true,
         link_by_email: false,
         trust_amr,
+        private_network: false,
     }
 }
 
