@@ -7,10 +7,12 @@
 //! anonymous bind, which succeeds (RFC 4513 §5.1.2). Names typed are escaped for the DN or the
 //! filter they go into. The first sign-in of a directory user creates their user here (claims
 //! from the entry's attributes, no password of its own) linked to the entry by its
-//! `id_attribute` (`upstream_links`, provider `ldap`), so a renamed entry stays the same user.
+//! `id_attribute` (`upstream_links`, provider `ldap`), so a renamed entry stays the same user;
+//! with `sync_claims` the attributes are copied again at each sign-in.
 //! A directory that cannot be reached is [`DirectoryError::Unavailable`]: a clear page, not a
 //! wrong password and not a server error.
 
+use crate::claim_sync::sync_claims;
 use crate::factors::audit;
 use gatehouse_protocol::clock::Clock;
 use gatehouse_protocol::secret::{Secret, SecretHash};
@@ -49,6 +51,8 @@ pub struct DirectoryPolicy {
     pub id_attribute: String,
     pub emails_verified: bool,
     pub create_users: bool,
+    /// Copy the mapped attributes again at each sign-in.
+    pub sync_claims: bool,
     pub timeout: Duration,
 }
 
@@ -163,7 +167,14 @@ impl Directory {
         let now = self.clock.now();
         if let Some(link) = store.find_link(PROVIDER, &entry.id).await? {
             store.touch_link(PROVIDER, &entry.id, now).await?;
-            return store.get_user_by_sub(&link.sub).await;
+            let user = store.get_user_by_sub(&link.sub).await?;
+            return match user {
+                Some(user) if self.policy.sync_claims => {
+                    let owned = self.policy.claims.keys().map(String::as_str);
+                    Ok(Some(sync_claims(store, user, owned, &self.claims(entry), PROVIDER, now).await?))
+                }
+                other => Ok(other),
+            };
         }
         if !self.policy.create_users || store.get_user_by_username(username).await?.is_some() {
             return Ok(None);
@@ -203,7 +214,7 @@ impl Directory {
         Ok(Some(user))
     }
 
-    /// The claims of a user created from `entry`.
+    /// The claims `entry` gives a user.
     fn claims(&self, entry: &Entry) -> Map<String, Value> {
         let mut claims = Map::new();
         for (local, attr) in &self.policy.claims {

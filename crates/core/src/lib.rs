@@ -21,6 +21,7 @@ pub mod backchannel;
 pub mod background;
 pub mod catalog;
 pub mod cimd;
+mod claim_sync;
 pub mod client_auth;
 pub mod client_keys;
 pub mod config;

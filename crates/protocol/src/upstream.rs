@@ -57,6 +57,8 @@ pub struct Upstream {
     pub trust_amr: bool,
     /// Its URLs may resolve to private addresses (an administrator's choice).
     pub private_network: bool,
+    /// Replace the mapped claims of a linked user with the provider's at each sign-in.
+    pub sync_claims: bool,
 }
 
 /// The OIDC standard claims copied under their own names by default.

@@ -81,6 +81,14 @@ pub trait UserStore: Send + Sync {
     async fn list_users_page(&self, page: &Page, disabled: Option<bool>) -> Result<Vec<User>>;
     /// Deletes the user with their sessions and consents. Returns whether a user was deleted.
     async fn delete_user(&self, sub: &str) -> Result<bool>;
+    /// Replaces the user's claims and nothing else (a password changed meanwhile stays).
+    /// Returns whether the user exists.
+    async fn set_user_claims(
+        &self,
+        sub: &str,
+        claims: &serde_json::Map<String, serde_json::Value>,
+        now: UnixTime,
+    ) -> Result<bool>;
 }
 
 #[async_trait]

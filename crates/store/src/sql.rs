@@ -453,6 +453,20 @@ impl UserStore for SqlStore {
         })
     }
 
+    async fn set_user_claims(
+        &self,
+        sub: &str,
+        claims: &serde_json::Map<String, serde_json::Value>,
+        now: UnixTime,
+    ) -> Result<bool> {
+        let sql = "UPDATE users SET claims = $1, updated_at = $2 WHERE sub = $3";
+        let n = self.db.execute(sql, args![to_json(claims)?, now, sub]).await?;
+        // After the write: a read that began before it cannot store what it saw.
+        self.users.remove(sub);
+        self.announce(Change::User(sub.to_owned())).await;
+        Ok(n > 0)
+    }
+
     async fn insert_user(&self, user: &User, now: UnixTime) -> Result<()> {
         self.write_user("", user, now).await.map_err(|e| match e {
             StoreError::Conflict(_) => StoreError::Conflict("a user with that username or sub exists"),

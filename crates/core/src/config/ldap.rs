@@ -64,6 +64,11 @@ pub struct LdapConfig {
     #[serde(default)]
     #[schema(default = true)]
     pub create_users: Option<bool>,
+    /// At each sign-in, replace the claims `claims` maps with the directory's attributes now
+    /// (one the entry no longer has is removed); other claims are kept. Default: claims are
+    /// copied once, when the user is created.
+    #[serde(default)]
+    pub sync_claims: bool,
     /// Seconds to connect and for each operation.
     #[serde(default)]
     #[schema(default = 5, minimum = 1, maximum = 60)]
@@ -152,6 +157,7 @@ impl LdapConfig {
             id_attribute: self.id_attribute.clone().unwrap_or_else(|| "entryUUID".to_owned()),
             emails_verified: self.emails_verified,
             create_users: self.create_users.unwrap_or(true),
+            sync_claims: self.sync_claims,
             timeout: std::time::Duration::from_secs(timeout),
         })
     }

@@ -108,6 +108,11 @@ pub struct UpstreamSpec {
     /// (cloud metadata) stay refused. Default: public addresses only.
     #[serde(default)]
     pub private_network: bool,
+    /// At each sign-in of a linked user, replace the claims `claims` maps with what the
+    /// provider says now (one it no longer sends is removed); other claims are kept. Default:
+    /// claims are copied once, when the user is created.
+    #[serde(default)]
+    pub sync_claims: bool,
 }
 
 fn url_field(key: &'static str, raw: Option<&str>, errs: &mut Vec<FieldError>) -> Option<url::Url> {
@@ -261,6 +266,7 @@ impl UpstreamSpec {
             link_by_email: self.link_by_email,
             trust_amr: self.trust_amr,
             private_network: self.private_network,
+            sync_claims: self.sync_claims,
         })
     }
 }

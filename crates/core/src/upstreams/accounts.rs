@@ -3,9 +3,11 @@
 //! verified; else a new user (`create_users`), without a password. An address the provider did
 //! not verify never links, and an identity whose address is an existing user's creates no second
 //! user with it: that person signs in as before and links the provider on their account page.
-//! Links and new users are audited (`upstream.link`, `upstream.unlink`, `user.create`).
+//! Links and new users are audited (`upstream.link`, `upstream.unlink`, `user.create`). A
+//! `sync_claims` provider's claims are copied again at each sign-in (`claim_sync`).
 
 use super::{UpstreamError, Upstreams};
+use crate::claim_sync::sync_claims;
 use crate::factors::audit;
 use gatehouse_protocol::clock::UnixTime;
 use gatehouse_protocol::secret::SecretHash;
@@ -26,7 +28,12 @@ impl Upstreams {
                 return Err(UpstreamError::Disabled);
             }
             store.touch_link(id, &identity.subject, now).await?;
-            return Ok(user);
+            if !p.sync_claims {
+                return Ok(user);
+            }
+            let owned = p.claims.keys().map(String::as_str);
+            let actor = format!("upstream:{id}");
+            return Ok(sync_claims(store, user, owned, &identity.claims, &actor, now).await?);
         }
         // Unknown here. Who holds its address?
         let claimed = identity.claims.get("email").and_then(Value::as_str);

@@ -53,6 +53,8 @@ pub struct UpstreamView {
     pub trust_amr: bool,
     /// Its URLs may resolve to private addresses.
     pub private_network: bool,
+    /// Its claims are copied again at each sign-in.
+    pub sync_claims: bool,
     /// `config` (the configuration file; read-only here) or `store` (the admin API, the CLI).
     pub source: &'static str,
 }
@@ -123,6 +125,7 @@ pub fn view(p: &Upstream, configured: &[Upstream]) -> UpstreamView {
         link_by_email: p.link_by_email,
         trust_amr: p.trust_amr,
         private_network: p.private_network,
+        sync_claims: p.sync_claims,
         source: if configured.iter().any(|c| c.id == p.id) { "config" } else { "store" },
     }
 }

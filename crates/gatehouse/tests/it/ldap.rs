@@ -230,6 +230,40 @@ async fn passwords_are_checked_by_an_ldap_directory() {
     drop(slapd);
 }
 
+/// Signs `who` in at `s` with the directory's password: their userinfo.
+async fn userinfo_after_sign_in(s: &TestServer, who: &str, pw: &str) -> serde_json::Value {
+    let signed = Browser::new(&s.url).sign_in(&webapp_auth(&[]), who, pw).await;
+    let tokens = crate::second_factor::redeem(s, ("webapp", "webapp-secret"), crate::WEBAPP_CB, &signed["code"]).await;
+    crate::upstream_mock::userinfo(s, &tokens).await
+}
+
+#[tokio::test]
+async fn with_sync_claims_a_directory_users_claims_follow_the_directory() {
+    use ldap3::{LdapConnAsync, Mod};
+    use std::collections::HashSet;
+    let Some(slapd) = start_slapd().await else { return };
+    let s = TestServer::start(&config(&slapd, &format!("{BIND_AS_USER}\nsync_claims = true")), TestDb::sqlite())
+        .await
+        .unwrap();
+    let me = userinfo_after_sign_in(&s, "dana", "dana-ldap-pw").await;
+    assert_eq!((&me["name"], &me["given_name"]), (&serde_json::json!("Dana Directory"), &serde_json::json!("Dana")));
+
+    // The directory's administrator renames her and removes her given name.
+    let (conn, mut ldap) = LdapConnAsync::new(&format!("ldap://127.0.0.1:{}", slapd.port)).await.unwrap();
+    ldap3::drive!(conn);
+    ldap.simple_bind("cn=admin,dc=example,dc=com", "admin-pw").await.unwrap().success().unwrap();
+    let changes = vec![Mod::Replace("cn", HashSet::from(["Dana Renamed"])), Mod::Delete("givenName", HashSet::new())];
+    ldap.modify("uid=dana,ou=people,dc=example,dc=com", changes).await.unwrap().success().unwrap();
+    let _ = ldap.unbind().await;
+
+    let again = userinfo_after_sign_in(&s, "dana", "dana-ldap-pw").await;
+    assert_eq!(again["sub"], me["sub"], "the same user");
+    assert_eq!(again["name"], "Dana Renamed", "{again}");
+    assert!(again.get("given_name").is_none(), "an attribute gone is a claim gone: {again}");
+    assert_eq!(again["email"], "dana@example.com");
+    drop(slapd);
+}
+
 #[tokio::test]
 async fn a_directory_without_starttls_on_another_host_is_refused_at_start() {
     let cfg =

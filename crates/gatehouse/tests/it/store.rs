@@ -77,7 +77,17 @@ async fn contract(s: &SqlStore, label: &str) {
     renamed.username = "alice2".into();
     renamed.disabled = true;
     s.upsert_user(&renamed, 3).await.unwrap();
-    assert_eq!(s.get_user_by_sub("sub-1").await.unwrap(), Some(renamed), "{label}");
+    assert_eq!(s.get_user_by_sub("sub-1").await.unwrap(), Some(renamed.clone()), "{label}");
+    // Claims alone: the rest of the user (its password, its state) is untouched; the cached
+    // user is the new one at once.
+    let claims = serde_json::json!({"name": "Alice Two", "email": "a2@example.com"});
+    let claims = claims.as_object().unwrap().clone();
+    assert!(s.set_user_claims("sub-1", &claims, 4).await.unwrap(), "{label}");
+    let got = s.get_user_by_sub("sub-1").await.unwrap().unwrap();
+    assert_eq!(got, User { claims: claims.clone(), ..renamed.clone() }, "{label}");
+    assert_eq!(s.get_user_by_username("alice2").await.unwrap().unwrap().claims, claims, "{label}");
+    assert!(!s.set_user_claims("nobody", &claims, 5).await.unwrap(), "{label}: no such user");
+    s.upsert_user(&renamed, 6).await.unwrap();
     assert_eq!(s.list_users().await.unwrap().len(), 1);
 
     // Scopes.

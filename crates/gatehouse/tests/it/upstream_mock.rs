@@ -29,6 +29,11 @@ struct Behaviour {
     /// `/user/emails` says the primary address is verified.
     email_verified: bool,
     amr: Option<Vec<&'static str>>,
+    /// What `/user` says: its `name` (else "The Octocat") and whether it has an avatar.
+    name: Option<&'static str>,
+    no_avatar: bool,
+    /// `/user/emails`'s primary address (else octocat@example.com).
+    primary_email: Option<&'static str>,
 }
 
 struct Mock {
@@ -123,22 +128,27 @@ fn bearer_ok(headers: &HeaderMap) -> bool {
     headers.get("authorization").is_some_and(|v| v == "Bearer at-1")
 }
 
-async fn github_user(headers: HeaderMap) -> Response {
+async fn github_user(State(m): State<Shared>, headers: HeaderMap) -> Response {
     if !bearer_ok(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
-    Json(json!({"id": 583231, "login": "octocat", "name": "The Octocat", "email": null,
-                "avatar_url": "https://avatars.example/u/583231", "html_url": "https://github.example/octocat"}))
-    .into_response()
+    let b = m.behaviour.lock().unwrap().clone();
+    let mut user = json!({"id": 583231, "login": "octocat", "name": b.name.unwrap_or("The Octocat"), "email": null,
+                "avatar_url": "https://avatars.example/u/583231", "html_url": "https://github.example/octocat"});
+    if b.no_avatar {
+        user["avatar_url"] = Value::Null;
+    }
+    Json(user).into_response()
 }
 
 async fn github_emails(State(m): State<Shared>, headers: HeaderMap) -> Response {
     if !bearer_ok(&headers) {
         return StatusCode::UNAUTHORIZED.into_response();
     }
-    let verified = m.behaviour.lock().unwrap().email_verified;
+    let b = m.behaviour.lock().unwrap().clone();
+    let primary = b.primary_email.unwrap_or("octocat@example.com");
     Json(json!([{"email": "octo-old@example.com", "primary": false, "verified": true},
-                {"email": "octocat@example.com", "primary": true, "verified": verified}]))
+                {"email": primary, "primary": true, "verified": b.email_verified}]))
     .into_response()
 }
 
@@ -307,6 +317,64 @@ async fn an_unverified_github_address_is_not_trusted() {
     // The primary address is not verified (and a verified one is not primary): the user has none.
     let me = userinfo(&s, &tokens).await;
     assert!(me.get("email").is_none() && me["preferred_username"] == "octocat", "{me}");
+}
+
+#[tokio::test]
+async fn a_sync_claims_provider_keeps_a_users_claims_current() {
+    use crate::admin::{admin_token, call};
+    for db in TestDb::each().await {
+        let label = db.label;
+        let mock = start_mock().await;
+        let ops = "[[clients]]\nclient_id = \"ops\"\nclient_secret = \"ops-secret\"\nscope = \"gatehouse:admin\"\n\
+                   grants = [\"client_credentials\"]\n";
+        let cfg = config(&mock.base).replace("kind = \"github\"\n", "kind = \"github\"\nsync_claims = true\n");
+        let s = TestServer::start(&format!("{cfg}\n{ops}"), db).await.unwrap();
+        let admin = admin_token(&s).await;
+        let b = Browser::new(&s.url);
+        let sign_in = || async {
+            let done = through_mock(&s, &b, "github").await;
+            let tokens = crate::upstreams::webapp_tokens_after(&s, &b, &done).await;
+            userinfo(&s, &tokens).await
+        };
+        let me = sign_in().await;
+        assert_eq!((&me["name"], &me["picture"]), (&json!("The Octocat"), &json!("https://avatars.example/u/583231")));
+        let sub = me["sub"].as_str().unwrap().to_owned();
+        // An administrator adds a claim the provider does not map: it stays.
+        let (_, _, user) = call(&s, &admin, "GET", &format!("/admin/v1/users/{sub}"), None).await;
+        let mut claims = user["claims"].clone();
+        claims["department"] = json!("R&D");
+        let patch = json!({"claims": claims});
+        assert_eq!(call(&s, &admin, "PATCH", &format!("/admin/v1/users/{sub}"), Some(patch)).await.0, 200, "{label}");
+
+        // The provider's name changes and its avatar goes: the next sign-in says so.
+        set(&mock, |b| {
+            b.name = Some("Mona Lisa Octocat");
+            b.no_avatar = true;
+        });
+        let me = sign_in().await;
+        assert_eq!(me["sub"], sub.as_str(), "{label}: the same user");
+        assert_eq!(me["name"], "Mona Lisa Octocat", "{label}: {me}");
+        assert!(me.get("picture").is_none(), "{label}: a claim no longer sent is removed: {me}");
+        assert_eq!(me["email"], "octocat@example.com", "{label}");
+        let (_, _, user) = call(&s, &admin, "GET", &format!("/admin/v1/users/{sub}"), None).await;
+        assert_eq!(user["claims"]["department"], "R&D", "{label}: unmapped claims are kept: {user}");
+
+        // The audit log names what changed (not the values), once: nothing changes, nothing logged.
+        let _ = sign_in().await;
+        let (_, _, audit) = call(&s, &admin, "GET", "/admin/v1/audit?action=user.update", None).await;
+        let synced: Vec<&Value> =
+            audit["items"].as_array().unwrap().iter().filter(|e| e["actor"] == "upstream:github").collect();
+        assert_eq!(synced.len(), 1, "{label}: {audit}");
+        assert_eq!(synced[0]["details"]["claims"], json!(["name", "picture"]), "{label}");
+        assert!(!audit.to_string().contains("Mona Lisa"), "{label}: no values in the log");
+
+        // A new address another user here holds is not taken over; a free one is.
+        set(&mock, |b| b.primary_email = Some("alice@example.com"));
+        assert_eq!(sign_in().await["email"], "octocat@example.com", "{label}");
+        set(&mock, |b| b.primary_email = Some("octo-new@example.com"));
+        let me = sign_in().await;
+        assert_eq!((&me["email"], &me["email_verified"]), (&json!("octo-new@example.com"), &json!(true)), "{label}");
+    }
 }
 
 /// `/userinfo` at `s` with the access token of a token response.

@@ -22,6 +22,7 @@ fn provider(subject_claim: &str, claims: &[(&str, &str)], trust_amr: bool) -> Up
         link_by_email: false,
         trust_amr,
         private_network: false,
+        sync_claims: false,
     }
 }
 
