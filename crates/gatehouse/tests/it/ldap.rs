@@ -1,7 +1,8 @@
 //! Passwords checked by an LDAP directory (`[ldap]`): a real OpenLDAP (Debian's `slapd`)
-//! started by the test on a free port, with StartTLS under a test CA. Both ways of finding the
-//! user (bind as the user; search as a read-only account, then bind), users created at their
-//! first sign-in, good and bad passwords, a missing user, an empty password (an anonymous bind
+//! started by the test on two free ports, `ldap://` with StartTLS and `ldaps://`, under a test
+//! CA. Both ways of finding the user (bind as the user; search as a read-only account, then
+//! bind), users created at their first sign-in, claims kept current (`sync_claims`), a
+//! certificate of another CA refused, good and bad passwords, a missing user, an empty password (an anonymous bind
 //! to LDAP), filter injection, a local password that stays local, and the directory down.
 
 use crate::webapp_auth;
@@ -57,7 +58,10 @@ userPassword: alice-ldap-pw
 /// A running slapd, stopped when dropped.
 struct Slapd {
     child: Child,
+    /// `ldap://` (StartTLS offered).
     port: u16,
+    /// `ldaps://` (TLS from the start).
+    tls_port: u16,
     dir: tempfile::TempDir,
 }
 
@@ -103,18 +107,21 @@ async fn start_slapd() -> Option<Slapd> {
     std::fs::write(d.join("slapd.conf"), conf).unwrap();
     std::fs::write(d.join("data.ldif"), LDIF).unwrap();
     sh(Command::new("/usr/sbin/slapadd").arg("-f").arg(d.join("slapd.conf")).arg("-l").arg(d.join("data.ldif")));
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (port, tls_port) = (free(), free());
     let child = Command::new(SLAPD)
         .arg("-f")
         .arg(d.join("slapd.conf"))
-        .args(["-h", &format!("ldap://127.0.0.1:{port}/"), "-d", "0"])
+        .args(["-h", &format!("ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{tls_port}/"), "-d", "0"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let slapd = Slapd { child, port, dir };
+    let slapd = Slapd { child, port, tls_port, dir };
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok()
+            && tokio::net::TcpStream::connect(("127.0.0.1", tls_port)).await.is_ok()
+        {
             return Some(slapd);
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -261,6 +268,33 @@ async fn with_sync_claims_a_directory_users_claims_follow_the_directory() {
     assert_eq!(again["name"], "Dana Renamed", "{again}");
     assert!(again.get("given_name").is_none(), "an attribute gone is a claim gone: {again}");
     assert_eq!(again["email"], "dana@example.com");
+    drop(slapd);
+}
+
+#[tokio::test]
+async fn an_ldaps_directory_checks_passwords_over_tls_from_the_start() {
+    let Some(slapd) = start_slapd().await else { return };
+    let cfg = format!(
+        "{}\n[ldap]\nurl = \"ldaps://localhost:{}\"\nca_file = \"{}\"\ntimeout = 3\n{BIND_AS_USER}\n",
+        crate::CONFIG,
+        slapd.tls_port,
+        slapd.dir.path().join("ca.pem").display()
+    );
+    let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
+    let me = userinfo_after_sign_in(&s, "dana", "dana-ldap-pw").await;
+    assert_eq!(me["name"], "Dana Directory", "{me}");
+    assert_eq!(password_sign_in(&s, "dana", "wrong").await.status, 401);
+    s.stop().await;
+    // A certificate the configured CA did not sign: the directory is unusable, not trusted.
+    let other = tempfile::tempdir().unwrap();
+    assert!(crate::interop::test_pki(other.path()), "openssl could not make a second CA");
+    let cfg = cfg.replace(
+        &slapd.dir.path().join("ca.pem").display().to_string(),
+        &other.path().join("ca.pem").display().to_string(),
+    );
+    let s = TestServer::start(&cfg, TestDb::sqlite()).await.unwrap();
+    let page = password_sign_in(&s, "dana", "dana-ldap-pw").await;
+    assert_eq!(page.status, 503, "{}", page.body);
     drop(slapd);
 }
 
