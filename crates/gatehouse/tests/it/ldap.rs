@@ -2,8 +2,9 @@
 //! started by the test on two free ports, `ldap://` with StartTLS and `ldaps://`, under a test
 //! CA. Both ways of finding the user (bind as the user; search as a read-only account, then
 //! bind), users created at their first sign-in, claims kept current (`sync_claims`), a
-//! certificate of another CA refused, good and bad passwords, a missing user, an empty password (an anonymous bind
-//! to LDAP), filter injection, a local password that stays local, and the directory down.
+//! certificate of another CA refused, good and bad passwords, a missing user, an empty
+//! password (an anonymous bind to LDAP), filter injection, a local password that stays local,
+//! and the directory down.
 
 use crate::webapp_auth;
 use gatehouse_testkit::browser::Browser;
