@@ -402,12 +402,10 @@ impl Admin<'_> {
         // Claim values are personal data: the log says which claims changed, not to what.
         if let Some(o) = diff.as_object_mut() {
             o.remove("claims");
-            for name in current.claims.keys().chain(user.claims.keys().filter(|k| !current.claims.contains_key(*k))) {
+            for name in crate::claim_sync::changed_claims(&current.claims, &user.claims) {
                 let (b, a) = (current.claims.get(name), user.claims.get(name));
-                if b != a {
-                    let hidden = |v: Option<&Value>| v.map_or(Value::Null, |_| Value::from("(set)"));
-                    o.insert(format!("claims.{name}"), json!({ "before": hidden(b), "after": hidden(a) }));
-                }
+                let hidden = |v: Option<&Value>| v.map_or(Value::Null, |_| Value::from("(set)"));
+                o.insert(format!("claims.{name}"), json!({ "before": hidden(b), "after": hidden(a) }));
             }
         }
         self.audit(

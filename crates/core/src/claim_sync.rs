@@ -27,10 +27,7 @@ pub(crate) async fn sync_claims<'a>(
     }
     let mut claims = user.claims.clone();
     for key in &owned {
-        match fresh.get(*key) {
-            Some(v) => claims.insert((*key).to_owned(), v.clone()),
-            None => claims.remove(*key),
-        };
+        set(&mut claims, key, fresh.get(*key));
     }
     let (before, after) = (user.claims.get("email"), claims.get("email"));
     if after != before
@@ -39,24 +36,34 @@ pub(crate) async fn sync_claims<'a>(
     {
         tracing::warn!(sub = %user.sub, actor, "a provider's new email address belongs to another user here; the old one is kept");
         for key in ["email", "email_verified"] {
-            match user.claims.get(key) {
-                Some(v) => claims.insert(key.to_owned(), v.clone()),
-                None => claims.remove(key),
-            };
+            set(&mut claims, key, user.claims.get(key));
         }
     }
     if claims == user.claims {
         return Ok(user);
     }
-    let changed: Vec<&String> = claims
-        .keys()
-        .chain(user.claims.keys().filter(|k| !claims.contains_key(*k)))
-        .filter(|k| claims.get(*k) != user.claims.get(*k))
-        .collect();
-    let details = json!({ "claims": changed });
+    let details = json!({ "claims": changed_claims(&user.claims, &claims) });
     if !store.set_user_claims(&user.sub, &claims, now).await? {
         return Ok(user);
     }
     audit(store, actor, "user.update", &user.sub, details, now).await?;
     Ok(User { claims, ..user })
+}
+
+/// `claims[key]` becomes `value`, or is removed when there is none.
+fn set(claims: &mut Map<String, Value>, key: &str, value: Option<&Value>) {
+    match value {
+        Some(v) => claims.insert(key.to_owned(), v.clone()),
+        None => claims.remove(key),
+    };
+}
+
+/// The names of the claims that differ between `before` and `after` (the audit log names
+/// claims that changed, never their values).
+pub(crate) fn changed_claims<'a>(before: &'a Map<String, Value>, after: &'a Map<String, Value>) -> Vec<&'a String> {
+    before
+        .keys()
+        .chain(after.keys().filter(|k| !before.contains_key(*k)))
+        .filter(|k| before.get(*k) != after.get(*k))
+        .collect()
 }

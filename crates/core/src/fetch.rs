@@ -219,7 +219,7 @@ struct PublicOnly {
 
 /// The resolver's refusal, found again in reqwest's error chain.
 #[derive(Debug, thiserror::Error)]
-#[error("{0} is not a public address")]
+#[error("{0} is not an address this fetch may reach")]
 struct ForbiddenAddress(IpAddr);
 
 #[derive(Debug, thiserror::Error)]
@@ -315,13 +315,12 @@ fn canonical(ip: IpAddr) -> IpAddr {
 fn public_v4(ip: Ipv4Addr) -> bool {
     let [a, b, c, _] = ip.octets();
     !(ip.is_unspecified()
-        || ip.is_private()
+        || private_v4(ip)                          // RFC 1918 and shared, RFC 6598
         || ip.is_link_local()
         || ip.is_broadcast()
         || ip.is_multicast()
         || ip.is_documentation()
         || a == 0                                  // "this network"
-        || (a == 100 && (64..128).contains(&b))    // shared address space, RFC 6598
         || (a == 192 && b == 0 && c == 0)          // IETF protocol assignments
         || (a == 198 && (18..20).contains(&b))     // benchmarking, RFC 2544
         || a >= 240) // reserved
@@ -332,7 +331,7 @@ fn public_v6(ip: Ipv6Addr) -> bool {
     let first = s.first().copied().unwrap_or(0);
     !(ip.is_unspecified()
         || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00              // unique local, fc00::/7
+        || private_v6(ip)                          // unique local, fc00::/7
         || (first & 0xffc0) == 0xfe80              // link-local, fe80::/10
         || (first & 0xffc0) == 0xfec0              // site-local (deprecated), fec0::/10
         || (first == 0x2001 && s.get(1) == Some(&0x0db8)) // documentation, 2001:db8::/32

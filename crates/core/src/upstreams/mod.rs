@@ -72,12 +72,9 @@ pub enum UpstreamError {
 
 impl From<FetchError> for UpstreamError {
     fn from(e: FetchError) -> Self {
-        if matches!(e, FetchError::Forbidden(_)) {
-            tracing::warn!(error = %e, "an upstream provider could not be reached: a provider on a private network \
-                needs private_network = true");
-        } else {
-            tracing::warn!(error = %e, "an upstream provider could not be reached");
-        }
+        let hint = matches!(e, FetchError::Forbidden(_))
+            .then_some("a provider on a private network needs private_network = true");
+        tracing::warn!(error = %e, hint, "an upstream provider could not be reached");
         Self::Unavailable
     }
 }
